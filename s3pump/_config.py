@@ -1,0 +1,125 @@
+"""Frozen configuration objects and the endpoint precedence rules."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ._errors import ConfigError
+
+__all__ = ["ClientConfig", "TransferConfig", "resolve_endpoint"]
+
+KiB = 1024
+MiB = 1024 * KiB
+
+_ENDPOINT_VARS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "S3_ENDPOINT")
+_ADDRESSING = ("auto", "path", "virtual")
+
+
+def resolve_endpoint(
+    explicit: str | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The endpoint URL to use: explicit argument > AWS_ENDPOINT_URL_S3 > AWS_ENDPOINT_URL
+    > S3_ENDPOINT; ``None`` means AWS itself."""
+    if explicit:
+        return explicit
+    env = os.environ if environ is None else environ
+    for name in _ENDPOINT_VARS:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """Where and as whom to connect.
+
+    ``endpoint_url``/``region``/``profile`` left ``None`` follow the usual AWS chain
+    (environment, ``~/.aws/config``, ...), with the endpoint precedence of
+    :func:`resolve_endpoint`. ``addressing_style`` is ``"auto"``, ``"path"`` or ``"virtual"``.
+    """
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    addressing_style: str = "auto"
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.addressing_style not in _ADDRESSING:
+            raise ConfigError(
+                f"addressing_style must be one of {', '.join(_ADDRESSING)}, "
+                f"not {self.addressing_style!r}"
+            )
+        if self.endpoint_url is not None and not self.endpoint_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ConfigError(f"endpoint URL must start with http:// or https://: "
+                              f"{self.endpoint_url!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class TransferConfig:
+    """How hard to push, and how much memory that may take.
+
+    Memory bound: at most ``concurrency`` requests are in flight, and each holds at most
+    ``max(small_object_size, chunk_size)`` bytes of body in memory (small objects are read
+    whole and written with one thread hop; larger ones are streamed in ``chunk_size`` pieces).
+    Peak body memory is therefore about ``concurrency × max(small_object_size, chunk_size)``,
+    64 × 1 MiB = 64 MiB with the defaults, whatever the number or size of the objects.
+    The listing stream holds at most ``queue_size`` entries.
+
+    Objects of at least ``multipart_threshold`` bytes are fetched as ranged parts of
+    ``part_size`` bytes (grown so that no object needs more than ``max_parts`` parts), at most
+    ``part_concurrency`` of them at once per object, all within the global ``concurrency``.
+    Failed requests are tried up to ``max_attempts`` times with jittered exponential backoff
+    starting at ``backoff_base`` seconds, capped at ``backoff_cap``.
+    """
+
+    concurrency: int = 64
+    queue_size: int = 0  # 0: twice the concurrency
+    small_object_size: int = 1 * MiB
+    chunk_size: int = 1 * MiB
+    multipart_threshold: int = 16 * MiB
+    part_size: int = 8 * MiB
+    max_parts: int = 10_000
+    part_concurrency: int = 16
+    max_attempts: int = 6
+    backoff_base: float = 0.1
+    backoff_cap: float = 10.0
+
+    def __post_init__(self) -> None:
+        positive = {
+            "concurrency": self.concurrency,
+            "small_object_size": self.small_object_size,
+            "chunk_size": self.chunk_size,
+            "multipart_threshold": self.multipart_threshold,
+            "part_size": self.part_size,
+            "max_parts": self.max_parts,
+            "part_concurrency": self.part_concurrency,
+            "max_attempts": self.max_attempts,
+        }
+        for name, value in positive.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
+        if self.concurrency > 1024:
+            raise ConfigError(f"concurrency must be at most 1024, not {self.concurrency}")
+        if self.queue_size < 0:
+            raise ConfigError(f"queue_size must be >= 0, not {self.queue_size}")
+        if self.backoff_base < 0 or self.backoff_cap < 0:
+            raise ConfigError("backoff times must be >= 0")
+
+    @property
+    def stream_buffer(self) -> int:
+        """Entries the listing stream may hold before the producer waits."""
+        return self.queue_size or 2 * self.concurrency
+
+    def part_size_for(self, size: int) -> int:
+        """Part size for an object of ``size`` bytes: ``part_size``, grown to fit ``max_parts``."""
+        part = self.part_size
+        while -(-size // part) > self.max_parts:
+            part *= 2
+        return part

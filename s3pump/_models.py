@@ -1,0 +1,72 @@
+"""Plain data the pipeline passes around: listed objects and the result of a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = ["Failure", "ObjectInfo", "TransferResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """One S3 object as listed: ``etag`` is without quotes; ``last_modified`` is aware (UTC)."""
+
+    key: str
+    size: int
+    etag: str = ""
+    last_modified: datetime | None = None
+    storage_class: str | None = None
+    checksum_algorithm: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """An object that was not transferred: the key (or path) and a one-line reason."""
+
+    key: str
+    reason: str
+    error: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        """A JSON-ready form."""
+        return {"key": self.key, "reason": self.reason, "error": self.error}
+
+
+@dataclass(slots=True)
+class TransferResult:
+    """What a run did. Per-object failures do not stop a run; they are listed in ``failed``.
+
+    ``ok`` is true when nothing failed. ``bytes`` counts the bytes of transferred objects.
+    """
+
+    transferred: int = 0
+    bytes: int = 0
+    skipped: int = 0
+    deleted: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    elapsed: float = 0.0
+    dry_run: bool = False
+    retries: int = 0
+    requests: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when no object failed."""
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary, the document ``--json`` prints."""
+        return {
+            "ok": self.ok,
+            "transferred": self.transferred,
+            "bytes": self.bytes,
+            "skipped": self.skipped,
+            "deleted": self.deleted,
+            "failed": [f.to_dict() for f in self.failed],
+            "elapsed": round(self.elapsed, 3),
+            "dry_run": self.dry_run,
+            "retries": self.retries,
+            "requests": self.requests,
+        }

@@ -1,0 +1,85 @@
+"""The transport seam: what the engine needs from an S3 client, and nothing more.
+
+Two implementations stand behind it: the reference one on aiobotocore, and the lean data-plane
+one (aiohttp + our own SigV4 signer). Both raise only exceptions of :mod:`s3pump._errors`:
+a transport translates its library's errors itself, including failures while a body is read
+(reported as :class:`~s3pump._errors.TransientError`, so the engine can retry them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from .._models import ObjectInfo
+
+__all__ = ["Body", "ListPage", "Transport"]
+
+
+@dataclass(slots=True)
+class ListPage:
+    """One ListObjectsV2 page: objects, common prefixes (with a delimiter), the next token."""
+
+    objects: list[ObjectInfo] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    next_token: str | None = None
+
+
+class Body(Protocol):
+    """An open GET response. ``object_size`` is the whole object's size (from Content-Range
+    on a ranged GET); ``content_length`` is what this response carries."""
+
+    content_length: int
+    object_size: int
+    etag: str
+    last_modified: datetime | None
+    checksums: Mapping[str, str]
+
+    async def read(self) -> bytes:
+        """The whole body; raises TransientError when it arrives short or broken."""
+        ...
+
+    def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
+        """The body in pieces of at most ``size`` bytes; raises as :meth:`read` does."""
+        ...
+
+
+class Transport(Protocol):
+    """The operations the engine runs against S3."""
+
+    requests: int
+
+    async def list_page(
+        self,
+        bucket: str,
+        prefix: str,
+        *,
+        token: str | None = None,
+        delimiter: str | None = None,
+        start_after: str | None = None,
+        max_keys: int = 1000,
+    ) -> ListPage:
+        """One page of ListObjectsV2."""
+        ...
+
+    async def head(self, bucket: str, key: str) -> ObjectInfo:
+        """HEAD an object; raises NoSuchKeyError when it is absent."""
+        ...
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: tuple[int, int] | None = None,
+        if_match: str | None = None,
+    ) -> AbstractAsyncContextManager[Body]:
+        """GET an object, or the inclusive ``byte_range`` of it, pinned to ``if_match``."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...

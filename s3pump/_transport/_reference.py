@@ -1,0 +1,255 @@
+"""The reference transport: every operation through aiobotocore.
+
+It owns the configuration, the credential chain, region and endpoint resolution and error
+decoding. botocore's own retries are off (one attempt): the engine retries every transport
+the same way, and also retries failures while reading a body, which botocore does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+from botocore import exceptions as bce
+
+from .._config import ClientConfig, resolve_endpoint
+from .._errors import (
+    AccessDeniedError,
+    ConfigError,
+    RequestError,
+    S3PumpError,
+    TransientError,
+    error_from_response,
+)
+from .._models import ObjectInfo
+from ._base import ListPage
+
+__all__ = ["ReferenceTransport", "translate_error"]
+
+_CHECKSUM_FIELDS = ("ChecksumCRC64NVME", "ChecksumCRC32C", "ChecksumCRC32", "ChecksumSHA256",
+                    "ChecksumSHA1")
+
+
+def translate_error(exc: BaseException, bucket: str | None, key: str | None) -> S3PumpError:
+    """Translate a botocore/aiohttp/asyncio error into the s3pump exception tree."""
+    if isinstance(exc, S3PumpError):
+        return exc
+    if isinstance(exc, bce.ClientError):
+        err = exc.response.get("Error", {})
+        meta = exc.response.get("ResponseMetadata", {})
+        status = int(meta.get("HTTPStatusCode") or 0)
+        code = err.get("Code")
+        if code is not None and code.isdigit():
+            status = status or int(code)
+            code = {"404": "NotFound", "403": "AccessDenied", "412": "PreconditionFailed"}.get(
+                code, None
+            )
+        return error_from_response(status, code, err.get("Message"), bucket=bucket, key=key)
+    if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
+        return AccessDeniedError(
+            "no AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+        )
+    if isinstance(exc, bce.ProfileNotFound):
+        return ConfigError(str(exc))
+    if isinstance(exc, bce.NoRegionError):
+        return ConfigError("no AWS region configured: pass --region or set AWS_REGION")
+    transient = (
+        bce.EndpointConnectionError,
+        bce.ConnectionClosedError,
+        bce.ReadTimeoutError,
+        bce.ConnectTimeoutError,
+        bce.ResponseStreamingError,
+        bce.IncompleteReadError,
+        aiohttp.ClientError,
+        asyncio.TimeoutError,
+        ConnectionError,
+    )
+    where = f"s3://{bucket}/{key or ''}" if bucket else "S3"
+    if isinstance(exc, transient):
+        return TransientError(f"connection problem with {where}: {exc}", bucket=bucket, key=key)
+    return RequestError(f"request to {where} failed: {exc}", bucket=bucket, key=key)
+
+
+def _strip_etag(etag: str | None) -> str:
+    return (etag or "").strip('"')
+
+
+class _BotoBody:
+    """A GET response whose body errors come out translated."""
+
+    def __init__(self, response: Mapping[str, Any], bucket: str, key: str) -> None:
+        self._stream = response["Body"]
+        self._bucket = bucket
+        self._key = key
+        self.content_length = int(response.get("ContentLength", 0))
+        content_range = response.get("ContentRange")
+        self.object_size = (
+            int(content_range.rsplit("/", 1)[1])
+            if content_range and not content_range.endswith("/*")
+            else self.content_length
+        )
+        self.etag = _strip_etag(response.get("ETag"))
+        self.last_modified: datetime | None = response.get("LastModified")
+        self.checksums = {f[8:].lower(): response[f] for f in _CHECKSUM_FIELDS if response.get(f)}
+
+    async def read(self) -> bytes:
+        try:
+            data: bytes = await self._stream.read()
+        except Exception as exc:
+            raise translate_error(exc, self._bucket, self._key) from exc
+        if len(data) != self.content_length:
+            raise TransientError(
+                f"short body for s3://{self._bucket}/{self._key}: "
+                f"{len(data)} of {self.content_length} bytes",
+                bucket=self._bucket,
+                key=self._key,
+            )
+        return data
+
+    async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
+        got = 0
+        try:
+            while True:
+                chunk: bytes = await self._stream.read(size)
+                if not chunk:
+                    break
+                got += len(chunk)
+                yield chunk
+        except Exception as exc:
+            raise translate_error(exc, self._bucket, self._key) from exc
+        if got != self.content_length:
+            raise TransientError(
+                f"short body for s3://{self._bucket}/{self._key}: "
+                f"{got} of {self.content_length} bytes",
+                bucket=self._bucket,
+                key=self._key,
+            )
+
+
+def _object_info(item: Mapping[str, Any]) -> ObjectInfo:
+    algorithms = item.get("ChecksumAlgorithm") or []
+    return ObjectInfo(
+        key=item["Key"],
+        size=int(item.get("Size", 0)),
+        etag=_strip_etag(item.get("ETag")),
+        last_modified=item.get("LastModified"),
+        storage_class=item.get("StorageClass"),
+        checksum_algorithm=algorithms[0] if algorithms else None,
+    )
+
+
+class ReferenceTransport:
+    """aiobotocore behind the transport seam. Use :meth:`open` to build one."""
+
+    def __init__(self, client: Any, stack: AsyncExitStack) -> None:
+        self._client = client
+        self._stack = stack
+        self.requests = 0
+
+    @classmethod
+    async def open(cls, config: ClientConfig, max_connections: int) -> ReferenceTransport:
+        """Create the aiobotocore client for ``config``."""
+        try:
+            session = AioSession(profile=config.profile)
+            boto_config = AioConfig(
+                s3={"addressing_style": config.addressing_style},
+                retries={"total_max_attempts": 1},
+                max_pool_connections=max_connections,
+                connect_timeout=config.connect_timeout,
+                read_timeout=config.read_timeout,
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            )
+            stack = AsyncExitStack()
+            client = await stack.enter_async_context(
+                session.create_client(
+                    "s3",
+                    endpoint_url=resolve_endpoint(config.endpoint_url),
+                    region_name=config.region,
+                    config=boto_config,
+                )
+            )
+        except Exception as exc:
+            raise translate_error(exc, None, None) from exc
+        return cls(client, stack)
+
+    @property
+    def client(self) -> Any:
+        """The aiobotocore S3 client (for operations the seam does not cover)."""
+        return self._client
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+
+    async def list_page(
+        self,
+        bucket: str,
+        prefix: str,
+        *,
+        token: str | None = None,
+        delimiter: str | None = None,
+        start_after: str | None = None,
+        max_keys: int = 1000,
+    ) -> ListPage:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": max_keys}
+        if token:
+            kwargs["ContinuationToken"] = token
+        if delimiter:
+            kwargs["Delimiter"] = delimiter
+        if start_after:
+            kwargs["StartAfter"] = start_after
+        self.requests += 1
+        try:
+            resp = await self._client.list_objects_v2(**kwargs)
+        except Exception as exc:
+            raise translate_error(exc, bucket, None) from exc
+        return ListPage(
+            objects=[_object_info(item) for item in resp.get("Contents", ())],
+            prefixes=[p["Prefix"] for p in resp.get("CommonPrefixes", ())],
+            next_token=resp.get("NextContinuationToken") if resp.get("IsTruncated") else None,
+        )
+
+    async def head(self, bucket: str, key: str) -> ObjectInfo:
+        self.requests += 1
+        try:
+            resp = await self._client.head_object(Bucket=bucket, Key=key)
+        except Exception as exc:
+            raise translate_error(exc, bucket, key) from exc
+        return ObjectInfo(
+            key=key,
+            size=int(resp.get("ContentLength", 0)),
+            etag=_strip_etag(resp.get("ETag")),
+            last_modified=resp.get("LastModified"),
+            storage_class=resp.get("StorageClass"),
+        )
+
+    @asynccontextmanager
+    async def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: tuple[int, int] | None = None,
+        if_match: str | None = None,
+    ) -> AsyncIterator[_BotoBody]:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if byte_range is not None:
+            kwargs["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+        if if_match:
+            kwargs["IfMatch"] = f'"{if_match}"'
+        self.requests += 1
+        try:
+            resp = await self._client.get_object(**kwargs)
+        except Exception as exc:
+            raise translate_error(exc, bucket, key) from exc
+        body = _BotoBody(resp, bucket, key)
+        try:
+            yield body
+        finally:
+            resp["Body"].close()

@@ -1,0 +1,71 @@
+"""Shared fixtures: a moto S3 server for the session, fresh buckets, and a boto3 client."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from tests._moto import MotoServer
+
+_CREDS = {
+    "AWS_ACCESS_KEY_ID": "testing-key-id",
+    "AWS_SECRET_ACCESS_KEY": "testing-secret-key",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _aws_env() -> Iterator[None]:
+    """Fake credentials, and no endpoint or profile leaking in from the developer's shell."""
+    saved = dict(os.environ)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "S3_ENDPOINT",
+                 "AWS_SESSION_TOKEN", "S3PUMP_CACHE_DIR"):
+        os.environ.pop(name, None)
+    os.environ.update(_CREDS)
+    os.environ["AWS_CONFIG_FILE"] = os.devnull
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def moto_server(_aws_env: None) -> Iterator[MotoServer]:
+    """One moto server for the whole session, stopped at its end."""
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def endpoint(moto_server: MotoServer) -> str:
+    """The moto server's URL."""
+    return moto_server.url
+
+
+@pytest.fixture(scope="session")
+def s3(endpoint: str) -> Any:
+    """A plain boto3 client: the independent reference that seeds and checks data."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        config=Config(request_checksum_calculation="when_required",
+                      retries={"total_max_attempts": 3}),
+    )
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    """A new, empty bucket for one test."""
+    name = f"test-bucket-{next(_counter)}"
+    s3.create_bucket(Bucket=name)
+    return name
