@@ -1,0 +1,262 @@
+"""``AsyncPump``: the async API, and the pipeline behind ``download_prefix``.
+
+One task group per run: a listing producer sends :class:`ObjectInfo` into a bounded anyio
+memory object stream; ``concurrency`` workers receive from clones of it. Every request of
+the run goes through one capacity limiter, so ranged parts of large objects share the same
+budget as whole small objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import time
+from pathlib import Path
+from types import TracebackType
+
+import anyio
+from anyio.abc import ObjectReceiveStream
+
+from ._config import ClientConfig, TransferConfig
+from ._download import Downloader, first_error
+from ._errors import (
+    LocalIOError,
+    NoSuchKeyError,
+    S3PumpError,
+    UnsafeKeyError,
+)
+from ._listing import iter_objects
+from ._models import Failure, ObjectInfo, TransferResult
+from ._plan import KeyFilter, plan_target, relative_key
+from ._progress import NullReporter, Reporter
+from ._retry import RetryPolicy
+from ._transport import Transport, open_transport
+from ._uri import S3URI, parse_uri
+from ._writer import LocalTree
+
+__all__ = ["AsyncPump"]
+
+# Local failures that will fail every following object too: stop the run instead.
+_FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
+
+
+class AsyncPump:
+    """The async entry point: ``async with AsyncPump(...) as pump: await pump.download_prefix(...)``.
+
+    Args:
+        endpoint_url: S3 endpoint; default from ``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL``,
+            ``S3_ENDPOINT``, then AWS itself.
+        region: AWS region; default from the AWS configuration.
+        profile: AWS profile name; default ``AWS_PROFILE`` or the default profile.
+        concurrency: requests in flight at once (see :class:`TransferConfig` for memory).
+        addressing_style: ``"auto"``, ``"path"`` or ``"virtual"``.
+        config: full transfer tuning; ``concurrency`` overrides its field when given.
+        transport: ``"auto"`` (lean data plane where it applies), ``"lean"`` or ``"reference"``.
+
+    Raises:
+        ConfigError: invalid options (on construction).
+    """
+
+    def __init__(
+        self,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+        concurrency: int | None = None,
+        *,
+        addressing_style: str = "auto",
+        config: TransferConfig | None = None,
+        transport: str = "auto",
+    ) -> None:
+        self.client_config = ClientConfig(
+            endpoint_url=endpoint_url,
+            region=region,
+            profile=profile,
+            addressing_style=addressing_style,
+        )
+        base = config or TransferConfig()
+        if concurrency is not None:
+            base = dataclasses.replace(base, concurrency=concurrency)
+        self.config = base
+        self._transport_kind = transport
+        self._transport: Transport | None = None
+
+    async def __aenter__(self) -> AsyncPump:
+        self._transport = await open_transport(
+            self.client_config, self.config.concurrency, self._transport_kind
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._transport is not None:
+            with anyio.CancelScope(shield=True):
+                await self._transport.aclose()
+            self._transport = None
+
+    @property
+    def transport(self) -> Transport:
+        """The open transport; raises when used outside ``async with``."""
+        if self._transport is None:
+            raise S3PumpError("AsyncPump is not open: use 'async with AsyncPump(...) as pump'")
+        return self._transport
+
+    def _retry(self) -> RetryPolicy:
+        return RetryPolicy(self.config)
+
+    async def download_prefix(
+        self,
+        src: str | S3URI,
+        dest: str | Path,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        *,
+        progress: Reporter | None = None,
+    ) -> TransferResult:
+        """Download every object under the prefix ``src`` into the directory ``dest``.
+
+        ``src`` is treated as a "directory": ``s3://b/data`` means the keys under ``data/``.
+        Key paths below the prefix become paths below ``dest``; keys that would land outside
+        it are refused and reported in ``failed``; ``dir/`` markers become directories.
+        Existing files are replaced only by complete downloads.
+
+        Raises:
+            BadURIError: ``src`` is not an ``s3://`` URI.
+            NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
+            LocalIOError: ``dest`` cannot be created, or the disk is full.
+        """
+        uri = parse_uri(src).as_prefix()
+        reporter: Reporter = progress or NullReporter()
+        result = TransferResult()
+        started = time.monotonic()
+        transport = self.transport
+        requests_before = transport.requests
+        tree = LocalTree(Path(dest))
+        await anyio.to_thread.run_sync(tree.create_root)
+        retry = self._retry()
+        keep = KeyFilter.of(include, exclude)
+        downloader = Downloader(
+            transport, tree, self.config, anyio.CapacityLimiter(self.config.concurrency),
+            retry, reporter,
+        )
+        send, receive = anyio.create_memory_object_stream[ObjectInfo](self.config.stream_buffer)
+
+        async def produce() -> None:
+            async with send:
+                async for obj in iter_objects(transport, uri.bucket, uri.key, retry):
+                    if not keep(relative_key(obj.key, uri.key)):
+                        continue
+                    reporter.listed(obj.size)
+                    await send.send(obj)
+            reporter.listing_done()
+
+        async def work(stream: ObjectReceiveStream[ObjectInfo]) -> None:
+            async with stream:
+                async for obj in stream:
+                    await self._download_one(downloader, tree, uri, obj, result, reporter)
+
+        try:
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(produce)
+                    for _ in range(self.config.concurrency):
+                        tg.start_soon(work, receive.clone())
+                    receive.close()
+            except BaseExceptionGroup as group:
+                raise first_error(group) from None
+        finally:
+            result.elapsed = time.monotonic() - started
+            result.retries = retry.retries
+            result.requests = transport.requests - requests_before
+            reporter.close()
+        return result
+
+    async def _download_one(
+        self,
+        downloader: Downloader,
+        tree: LocalTree,
+        uri: S3URI,
+        obj: ObjectInfo,
+        result: TransferResult,
+        reporter: Reporter,
+    ) -> None:
+        ok = False
+        try:
+            target = plan_target(obj.key, uri.key, tree.root)
+            if target is None or target.is_dir:
+                if obj.size:
+                    raise UnsafeKeyError(
+                        obj.key, f"key ends with '/' but holds {obj.size} bytes"
+                    )
+                await tree.amake_dir(target.path if target else tree.root, obj.key)
+                result.transferred += 1
+            else:
+                result.bytes += await downloader.fetch(uri.bucket, obj, target.path)
+                result.transferred += 1
+            ok = True
+        except LocalIOError as exc:
+            if exc.errno in _FATAL_ERRNOS:
+                raise
+            result.failed.append(Failure(obj.key, str(exc), type(exc).__name__))
+        except S3PumpError as exc:
+            result.failed.append(Failure(obj.key, str(exc), type(exc).__name__))
+        finally:
+            reporter.finished(ok)
+
+    async def download_file(self, src: str | S3URI, dest: str | Path) -> TransferResult:
+        """Download one object to the file ``dest`` (or into it, when ``dest`` is a directory).
+
+        Raises:
+            BadURIError: ``src`` is not an object URI.
+            NoSuchKeyError, NoSuchBucketError, AccessDeniedError: as S3 answers.
+            LocalIOError: the file cannot be written.
+        """
+        uri = parse_uri(src)
+        if uri.is_dir:
+            raise NoSuchKeyError(f"not an object URI (ends with '/'): {uri}",
+                                 bucket=uri.bucket, key=uri.key)
+        path = Path(dest)
+        if path.is_dir() or str(dest).endswith(("/", "\\")):
+            path = path / uri.name
+        started = time.monotonic()
+        retry = self._retry()
+        transport = self.transport
+        requests_before = transport.requests
+
+        async def head() -> ObjectInfo:
+            return await transport.head(uri.bucket, uri.key)
+
+        info = await retry.run(head)
+        tree = LocalTree(path.parent)
+        await anyio.to_thread.run_sync(tree.create_root)
+        downloader = Downloader(
+            transport, tree, self.config, anyio.CapacityLimiter(self.config.concurrency),
+            retry, NullReporter(),
+        )
+        size = await downloader.fetch(uri.bucket, info, path)
+        return TransferResult(
+            transferred=1,
+            bytes=size,
+            elapsed=time.monotonic() - started,
+            retries=retry.retries,
+            requests=transport.requests - requests_before,
+        )
+
+    async def exists(self, uri: str | S3URI) -> bool:
+        """True when the object exists (a HEAD request; a prefix of a key is not a key).
+
+        Raises:
+            AccessDeniedError, NoSuchBucketError: as S3 answers.
+        """
+        parsed = parse_uri(uri)
+        if parsed.is_dir:
+            return False
+        try:
+            await self._retry().run(lambda: self.transport.head(parsed.bucket, parsed.key))
+        except NoSuchKeyError:
+            return False
+        return True

@@ -1,0 +1,242 @@
+"""Local files: safe directories, atomic whole-file writes, preallocated part files.
+
+Every file is written to a temp file in its destination directory, named
+``.s3pump-<random>.part`` so a later run can find and remove leftovers after a crash, and
+renamed into place with :func:`os.replace` only once it is complete. A failed download
+therefore never damages an existing file. Directories are created below the destination
+root only; an existing symlink is followed only when it resolves inside the root.
+
+The blocking work runs through aiofiles: a small file costs one thread hop (directory,
+write, mtime and rename together); a large one is written through an aiofiles handle.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+import aiofiles
+import aiofiles.os
+import anyio
+
+from ._errors import LocalIOError, UnsafeKeyError, error_from_oserror
+
+__all__ = ["TEMP_PREFIX", "TEMP_SUFFIX", "LocalTree", "PartFile", "is_temp_name"]
+
+TEMP_PREFIX = ".s3pump-"
+TEMP_SUFFIX = ".part"
+_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(
+    os, "O_CLOEXEC", 0
+)
+
+
+class _Writer(Protocol):
+    async def write(self, data: bytes, /) -> int: ...
+
+
+def is_temp_name(name: str) -> bool:
+    """True for the names of s3pump's own temp files."""
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def _temp_path(target: Path) -> Path:
+    return target.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
+
+
+def _set_mtime(path: Path | int, mtime: datetime | None) -> None:
+    if mtime is not None:
+        ts = mtime.timestamp()
+        os.utime(path, (ts, ts))
+
+
+class LocalTree:
+    """The destination directory of a run. Its methods are blocking; see the async ones."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._real_root = ""
+        self._dirs: set[Path] = set()
+
+    def create_root(self) -> None:
+        """Create the destination directory itself (parents too)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if not self.root.is_dir():
+                raise NotADirectoryError(20, "Not a directory", str(self.root))
+        except OSError as exc:
+            raise error_from_oserror(exc, str(self.root)) from exc
+        self._real_root = os.path.realpath(self.root)
+        self._dirs.add(self.root)
+
+    def _inside(self, path: Path) -> bool:
+        real = os.path.realpath(path)
+        return real == self._real_root or real.startswith(self._real_root + os.sep)
+
+    def ensure_dir(self, directory: Path, key: str = "") -> None:
+        """Create ``directory`` (below the root) and its parents, refusing symlink escapes."""
+        if directory in self._dirs:
+            return
+        current = self.root
+        for part in directory.relative_to(self.root).parts:
+            current = current / part
+            if current in self._dirs:
+                continue
+            try:
+                os.mkdir(current)
+            except FileExistsError:
+                mode = os.lstat(current).st_mode
+                if stat.S_ISLNK(mode):
+                    if not self._inside(current):
+                        raise UnsafeKeyError(
+                            key, f"{current} is a symlink that leads out of the destination"
+                        ) from None
+                    mode = os.stat(current).st_mode
+                if not stat.S_ISDIR(mode):
+                    raise LocalIOError(
+                        f"a file is in the way of directory {current}", 20
+                    ) from None
+            self._dirs.add(current)
+
+    def write_whole(self, target: Path, data: bytes, mtime: datetime | None, key: str) -> None:
+        """Write ``data`` to ``target`` atomically (blocking)."""
+        try:
+            self.ensure_dir(target.parent, key)
+            tmp = _temp_path(target)
+            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
+            try:
+                with os.fdopen(fd, "wb", buffering=0) as f:
+                    view = memoryview(data)
+                    while view:
+                        view = view[f.write(view) or 0:]
+                _set_mtime(tmp, mtime)
+                os.replace(tmp, target)
+            except BaseException:
+                _unlink_quietly(tmp)
+                raise
+        except OSError as exc:
+            if isinstance(exc, LocalIOError):
+                raise
+            raise error_from_oserror(exc, str(target)) from exc
+
+    def make_dir(self, target: Path, key: str) -> None:
+        """Create the directory a ``dir/`` marker stands for (blocking)."""
+        try:
+            self.ensure_dir(target, key)
+        except OSError as exc:
+            if isinstance(exc, LocalIOError):
+                raise
+            raise error_from_oserror(exc, str(target)) from exc
+
+    def open_part_file(self, target: Path, size: int, key: str) -> Path:
+        """Create a temp file of ``size`` bytes next to ``target``; returns its path."""
+        try:
+            self.ensure_dir(target.parent, key)
+            tmp = _temp_path(target)
+            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
+            try:
+                try:
+                    os.posix_fallocate(fd, 0, size)
+                except (AttributeError, OSError) as exc:
+                    if isinstance(exc, OSError) and exc.errno not in (95, 22):  # unsupported
+                        raise
+                    os.ftruncate(fd, size)
+            except BaseException:
+                os.close(fd)
+                _unlink_quietly(tmp)
+                raise
+            os.close(fd)
+            return tmp
+        except OSError as exc:
+            if isinstance(exc, LocalIOError):
+                raise
+            raise error_from_oserror(exc, str(target)) from exc
+
+    @staticmethod
+    def commit(tmp: Path, target: Path, mtime: datetime | None) -> None:
+        """Set the mtime of a finished temp file and rename it into place (blocking)."""
+        try:
+            _set_mtime(tmp, mtime)
+            os.replace(tmp, target)
+        except OSError as exc:
+            _unlink_quietly(tmp)
+            raise error_from_oserror(exc, str(target)) from exc
+
+    def stale_temp_files(self) -> Iterator[Path]:
+        """Temp files left below the root by an interrupted run."""
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if is_temp_name(name):
+                    yield Path(dirpath, name)
+
+    # The async side: one thread hop each, shielded so that a cancelled caller never
+    # leaves a half-made file behind a thread that is still running.
+
+    async def awrite_whole(
+        self, target: Path, data: bytes, mtime: datetime | None, key: str
+    ) -> None:
+        """Async :meth:`write_whole`."""
+        with anyio.CancelScope(shield=True):
+            await _write_whole(self, target, data, mtime, key)
+
+    async def amake_dir(self, target: Path, key: str) -> None:
+        """Async :meth:`make_dir`."""
+        with anyio.CancelScope(shield=True):
+            await _make_dir(self, target, key)
+
+    async def aopen_part_file(self, target: Path, size: int, key: str) -> Path:
+        """Async :meth:`open_part_file`."""
+        with anyio.CancelScope(shield=True):
+            path: Path = await _open_part_file(self, target, size, key)
+            return path
+
+    async def acommit(self, tmp: Path, target: Path, mtime: datetime | None) -> None:
+        """Async :meth:`commit`."""
+        with anyio.CancelScope(shield=True):
+            await _commit(tmp, target, mtime)
+
+
+_write_whole = aiofiles.os.wrap(LocalTree.write_whole)  # type: ignore[attr-defined]
+_make_dir = aiofiles.os.wrap(LocalTree.make_dir)  # type: ignore[attr-defined]
+_open_part_file = aiofiles.os.wrap(LocalTree.open_part_file)  # type: ignore[attr-defined]
+_commit = aiofiles.os.wrap(LocalTree.commit)  # type: ignore[attr-defined]
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+class PartFile:
+    """A preallocated temp file that ranged parts write into at their offsets."""
+
+    def __init__(self, path: Path, target: Path) -> None:
+        self.path = path
+        self.target = target
+
+    @asynccontextmanager
+    async def open_at(self, offset: int) -> AsyncIterator[_Writer]:
+        """An aiofiles handle positioned at ``offset``; closed even when cancelled."""
+        try:
+            f = await aiofiles.open(self.path, "r+b")
+        except OSError as exc:
+            raise error_from_oserror(exc, str(self.target)) from exc
+        try:
+            await f.seek(offset)
+            yield f
+        except OSError as exc:
+            raise error_from_oserror(exc, str(self.target)) from exc
+        finally:
+            with anyio.CancelScope(shield=True):
+                await f.close()
+
+    def discard(self) -> None:
+        """Remove the temp file (blocking, quick: safe inside a cancelled scope)."""
+        _unlink_quietly(self.path)
