@@ -68,8 +68,8 @@ class TransferConfig:
     Memory bound: at most ``concurrency`` requests are in flight, and each holds at most
     ``max(small_object_size, chunk_size)`` bytes of body in memory (small objects are read
     whole and written with one thread hop; larger ones are streamed in ``chunk_size`` pieces).
-    Peak body memory is therefore about ``concurrency × max(small_object_size, chunk_size)``,
-    64 × 1 MiB = 64 MiB with the defaults, whatever the number or size of the objects.
+    Peak body memory is therefore about ``concurrency * max(small_object_size, chunk_size)``,
+    64 x 1 MiB = 64 MiB with the defaults, whatever the number or size of the objects.
     The listing stream holds at most ``queue_size`` entries.
 
     Objects of at least ``multipart_threshold`` bytes are fetched as ranged parts of

@@ -118,9 +118,8 @@ class Downloader:
         info = obj
         for restart in range(_RESTARTS + 1):
             if restart:
-                key = obj.key
 
-                async def head() -> ObjectInfo:
+                async def head(key: str = obj.key) -> ObjectInfo:
                     return await self._transport.head(bucket, key)
 
                 info = await self._retry.run(head)

@@ -41,7 +41,7 @@ _FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
 
 
 class AsyncPump:
-    """The async entry point: ``async with AsyncPump(...) as pump: await pump.download_prefix(...)``.
+    """The async API: ``async with AsyncPump() as pump: await pump.download_prefix(src, dest)``.
 
     Args:
         endpoint_url: S3 endpoint; default from ``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL``,
@@ -116,13 +116,15 @@ class AsyncPump:
         exclude: list[str] | str | None = None,
         *,
         progress: Reporter | None = None,
+        dry_run: bool = False,
     ) -> TransferResult:
         """Download every object under the prefix ``src`` into the directory ``dest``.
 
         ``src`` is treated as a "directory": ``s3://b/data`` means the keys under ``data/``.
         Key paths below the prefix become paths below ``dest``; keys that would land outside
         it are refused and reported in ``failed``; ``dir/`` markers become directories.
-        Existing files are replaced only by complete downloads.
+        Existing files are replaced only by complete downloads. With ``dry_run`` nothing is
+        written: the result counts what would be downloaded (unsafe keys still fail).
 
         Raises:
             BadURIError: ``src`` is not an ``s3://`` URI.
@@ -131,12 +133,13 @@ class AsyncPump:
         """
         uri = parse_uri(src).as_prefix()
         reporter: Reporter = progress or NullReporter()
-        result = TransferResult()
+        result = TransferResult(dry_run=dry_run)
         started = time.monotonic()
         transport = self.transport
         requests_before = transport.requests
         tree = LocalTree(Path(dest))
-        await anyio.to_thread.run_sync(tree.create_root)
+        if not dry_run:
+            await anyio.to_thread.run_sync(tree.create_root)
         retry = self._retry()
         keep = KeyFilter.of(include, exclude)
         downloader = Downloader(
@@ -157,7 +160,9 @@ class AsyncPump:
         async def work(stream: ObjectReceiveStream[ObjectInfo]) -> None:
             async with stream:
                 async for obj in stream:
-                    await self._download_one(downloader, tree, uri, obj, result, reporter)
+                    await self._download_one(
+                        downloader, tree, uri, obj, result, reporter, dry_run
+                    )
 
         try:
             try:
@@ -183,11 +188,19 @@ class AsyncPump:
         obj: ObjectInfo,
         result: TransferResult,
         reporter: Reporter,
+        dry_run: bool,
     ) -> None:
         ok = False
         try:
             target = plan_target(obj.key, uri.key, tree.root)
-            if target is None or target.is_dir:
+            if dry_run:
+                if target is not None and target.is_dir and obj.size:
+                    raise UnsafeKeyError(
+                        obj.key, f"key ends with '/' but holds {obj.size} bytes"
+                    )
+                result.transferred += 1
+                result.bytes += obj.size
+            elif target is None or target.is_dir:
                 if obj.size:
                     raise UnsafeKeyError(
                         obj.key, f"key ends with '/' but holds {obj.size} bytes"
@@ -220,7 +233,7 @@ class AsyncPump:
             raise NoSuchKeyError(f"not an object URI (ends with '/'): {uri}",
                                  bucket=uri.bucket, key=uri.key)
         path = Path(dest)
-        if path.is_dir() or str(dest).endswith(("/", "\\")):
+        if await anyio.Path(path).is_dir() or str(dest).endswith(("/", "\\")):
             path = path / uri.name
         started = time.monotonic()
         retry = self._retry()

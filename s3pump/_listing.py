@@ -23,9 +23,8 @@ async def iter_pages(
     """Every ListObjectsV2 page under ``prefix``, each page retried on transient errors."""
     token: str | None = None
     while True:
-        current = token
 
-        async def one_page() -> ListPage:
+        async def one_page(current: str | None = token) -> ListPage:
             return await transport.list_page(
                 bucket, prefix, token=current, delimiter=delimiter, start_after=start_after
             )

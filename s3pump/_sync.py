@@ -26,7 +26,7 @@ _PUMP_OPTIONS = ("endpoint_url", "region", "profile", "concurrency", "addressing
 
 
 class Pump(AbstractContextManager["Pump"]):
-    """The blocking twin of :class:`AsyncPump`: ``with Pump(...) as pump: pump.download_prefix(...)``.
+    """The blocking twin of :class:`AsyncPump`: ``with Pump() as pump: pump.download_prefix(...)``.
 
     It runs one event loop in a background thread (an anyio blocking portal) for its whole
     life, so connections are reused between calls. Takes the same arguments as AsyncPump.

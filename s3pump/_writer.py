@@ -16,7 +16,7 @@ import os
 import secrets
 import stat
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -193,7 +193,7 @@ class LocalTree:
         """Async :meth:`open_part_file`."""
         with anyio.CancelScope(shield=True):
             path: Path = await _open_part_file(self, target, size, key)
-            return path
+        return path
 
     async def acommit(self, tmp: Path, target: Path, mtime: datetime | None) -> None:
         """Async :meth:`commit`."""
@@ -201,17 +201,15 @@ class LocalTree:
             await _commit(tmp, target, mtime)
 
 
-_write_whole = aiofiles.os.wrap(LocalTree.write_whole)  # type: ignore[attr-defined]
-_make_dir = aiofiles.os.wrap(LocalTree.make_dir)  # type: ignore[attr-defined]
-_open_part_file = aiofiles.os.wrap(LocalTree.open_part_file)  # type: ignore[attr-defined]
-_commit = aiofiles.os.wrap(LocalTree.commit)  # type: ignore[attr-defined]
+_write_whole = aiofiles.os.wrap(LocalTree.write_whole)
+_make_dir = aiofiles.os.wrap(LocalTree.make_dir)
+_open_part_file = aiofiles.os.wrap(LocalTree.open_part_file)
+_commit = aiofiles.os.wrap(LocalTree.commit)
 
 
 def _unlink_quietly(path: Path) -> None:
-    try:
+    with suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 class PartFile:

@@ -47,9 +47,7 @@ def translate_error(exc: BaseException, bucket: str | None, key: str | None) -> 
         code = err.get("Code")
         if code is not None and code.isdigit():
             status = status or int(code)
-            code = {"404": "NotFound", "403": "AccessDenied", "412": "PreconditionFailed"}.get(
-                code, None
-            )
+            code = {"404": "NotFound", "403": "AccessDenied", "412": "PreconditionFailed"}.get(code)
         return error_from_response(status, code, err.get("Message"), bucket=bucket, key=key)
     if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
         return AccessDeniedError(
@@ -96,7 +94,9 @@ class _BotoBody:
         )
         self.etag = _strip_etag(response.get("ETag"))
         self.last_modified: datetime | None = response.get("LastModified")
-        self.checksums = {f[8:].lower(): response[f] for f in _CHECKSUM_FIELDS if response.get(f)}
+        self.checksums: Mapping[str, str] = {
+            f[8:].lower(): response[f] for f in _CHECKSUM_FIELDS if response.get(f)
+        }
 
     async def read(self) -> bytes:
         try:

@@ -1,0 +1,201 @@
+"""The ``s3pump`` command line, built on the public API only.
+
+Exit codes: 0 all done; 1 some objects failed or were refused; 2 usage or fatal error
+(bad URI, no such bucket, access denied); 130 interrupted. Heavy imports happen only once a
+command runs, so ``s3pump --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import TransferResult
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_FATAL = 2
+EXIT_INTERRUPTED = 130
+
+_SECRET_VARS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2, no usage dump
+        self.exit(EXIT_FATAL, f"s3pump: error: {message} (see 's3pump --help')\n")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("connection")
+    g.add_argument("--endpoint-url", metavar="URL",
+                   help="S3 endpoint (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, S3_ENDPOINT)")
+    g.add_argument("--profile", help="AWS profile (default: AWS_PROFILE)")
+    g.add_argument("--region", help="AWS region")
+    g.add_argument("--addressing-style", choices=("auto", "path", "virtual"), default="auto")
+    g.add_argument("--transport", choices=("auto", "lean", "reference"), default="auto",
+                   help="data plane: lean (aiohttp + own signer) or reference (aiobotocore)")
+    g.add_argument("-j", "--concurrency", type=int, default=64, metavar="N",
+                   help="requests in flight at once (default 64)")
+    o = parser.add_argument_group("output")
+    o.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    o.add_argument("-v", "--verbose", action="count", default=0,
+                   help="more logging (-vvv: debug; secrets are always redacted)")
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--include", action="append", default=[], metavar="GLOB",
+                        help="only keys (relative to SRC) matching GLOB; repeatable")
+    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                        help="skip keys (relative to SRC) matching GLOB; repeatable")
+    parser.add_argument("--dry-run", action="store_true", help="show what would be done")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``s3pump`` command."""
+    parser = _Parser(
+        prog="s3pump",
+        description="Fast, safe bulk transfers between S3 and local disk.",
+        epilog="Exit codes: 0 done, 1 some objects failed, 2 usage or fatal error, "
+        "130 interrupted.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    get = sub.add_parser("get", help="download an object or every object under a prefix",
+                         description="Download s3://bucket/prefix/ into the directory DST "
+                         "(or one object into DST).")
+    get.add_argument("src", metavar="SRC", help="s3://bucket/prefix/ or s3://bucket/key")
+    get.add_argument("dst", metavar="DST", help="local directory (or file, for one object)")
+    _filters(get)
+    _common(get)
+    return parser
+
+
+def _configure_logging(verbosity: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(
+        verbosity, logging.DEBUG
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_Redactor())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbosity >= 3 else logging.WARNING)
+    logging.getLogger("s3pump").setLevel(level)
+
+
+class _Redactor(logging.Filter):
+    """Drops secrets from log lines: secret keys, session tokens, signatures."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets = [v for n in _SECRET_VARS if len(v := os.environ.get(n, "")) >= 8]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from ._redact import redact
+
+        message = redact(record.getMessage(), self._secrets)
+        record.msg, record.args = message, None
+        return True
+
+
+def _human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def _report(result: TransferResult, args: argparse.Namespace, verb: str) -> int:
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=None, sort_keys=False))
+    else:
+        for failure in result.failed:
+            print(f"s3pump: failed: {failure.key}: {failure.reason}", file=sys.stderr)
+        if not args.quiet:
+            rate = result.bytes / result.elapsed if result.elapsed > 0 else 0.0
+            what = "would " + verb if result.dry_run else verb
+            line = (
+                f"{what} {result.transferred} objects ({_human_bytes(result.bytes)}) in "
+                f"{result.elapsed:.1f}s ({_human_bytes(int(rate))}/s)"
+            )
+            if result.failed:
+                line += f", {len(result.failed)} failed"
+            print(line, file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _want_progress(args: argparse.Namespace) -> bool:
+    return not (args.no_progress or args.quiet) and sys.stderr.isatty()
+
+
+async def _run_get(args: argparse.Namespace) -> int:
+    from . import AsyncPump, parse_uri
+    from ._progress import NullReporter, Reporter, RichReporter
+
+    src = parse_uri(args.src)
+    if args.concurrency < 1:
+        raise _UsageError(f"--concurrency must be at least 1, not {args.concurrency}")
+    async with AsyncPump(
+        endpoint_url=args.endpoint_url,
+        region=args.region,
+        profile=args.profile,
+        concurrency=args.concurrency,
+        addressing_style=args.addressing_style,
+        transport=args.transport,
+    ) as pump:
+        if not src.is_dir and await pump.exists(src):
+            if args.dry_run:
+                print(f"(dry run) download {src} -> {args.dst}")
+                return EXIT_OK
+            result = await pump.download_file(src, args.dst)
+            return _report(result, args, "downloaded")
+        reporter: Reporter = RichReporter("get") if _want_progress(args) else NullReporter()
+        result = await pump.download_prefix(
+            src, args.dst, args.include, args.exclude, progress=reporter, dry_run=args.dry_run
+        )
+        return _report(result, args, "downloaded")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``s3pump`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(f"s3pump {__version__}")
+        return EXIT_OK
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_FATAL
+    _configure_logging(args.verbose, args.quiet)
+    runner = {"get": _run_get}[args.command]
+    try:
+        import anyio
+
+        from ._errors import S3PumpError
+
+        try:
+            return anyio.run(runner, args)
+        except (S3PumpError, _UsageError) as exc:
+            print(f"s3pump: error: {exc}", file=sys.stderr)
+            return EXIT_FATAL
+    except KeyboardInterrupt:
+        print("s3pump: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
