@@ -28,6 +28,9 @@ EXIT_INTERRUPTED = 130
 _SECRET_VARS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 
+_DOWNLOAD = ("download", "downloaded")
+
+
 class _UsageError(Exception):
     pass
 
@@ -121,7 +124,8 @@ def _human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def _report(result: TransferResult, args: argparse.Namespace, verb: str) -> int:
+def _report(result: TransferResult, args: argparse.Namespace, verb: tuple[str, str]) -> int:
+    """Print the summary (JSON on stdout, or a line on stderr); returns the exit code."""
     if args.json:
         print(json.dumps(result.to_dict(), indent=None, sort_keys=False))
     else:
@@ -129,9 +133,10 @@ def _report(result: TransferResult, args: argparse.Namespace, verb: str) -> int:
             print(f"s3pump: failed: {failure.key}: {failure.reason}", file=sys.stderr)
         if not args.quiet:
             rate = result.bytes / result.elapsed if result.elapsed > 0 else 0.0
-            what = "would " + verb if result.dry_run else verb
+            what = f"would {verb[0]}" if result.dry_run else verb[1]
+            noun = "object" if result.transferred == 1 else "objects"
             line = (
-                f"{what} {result.transferred} objects ({_human_bytes(result.bytes)}) in "
+                f"{what} {result.transferred} {noun} ({_human_bytes(result.bytes)}) in "
                 f"{result.elapsed:.1f}s ({_human_bytes(int(rate))}/s)"
             )
             if result.failed:
@@ -164,12 +169,12 @@ async def _run_get(args: argparse.Namespace) -> int:
                 print(f"(dry run) download {src} -> {args.dst}")
                 return EXIT_OK
             result = await pump.download_file(src, args.dst)
-            return _report(result, args, "downloaded")
+            return _report(result, args, _DOWNLOAD)
         reporter: Reporter = RichReporter("get") if _want_progress(args) else NullReporter()
         result = await pump.download_prefix(
             src, args.dst, args.include, args.exclude, progress=reporter, dry_run=args.dry_run
         )
-        return _report(result, args, "downloaded")
+        return _report(result, args, _DOWNLOAD)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -195,6 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return anyio.run(runner, args)
         except (S3PumpError, _UsageError) as exc:
             print(f"s3pump: error: {exc}", file=sys.stderr)
+            return EXIT_FATAL
+        except Exception as exc:  # a bug: one line here, the traceback with -vvv
+            logging.getLogger("s3pump").debug("internal error", exc_info=True)
+            print(f"s3pump: internal error: {type(exc).__name__}: {exc} "
+                  "(run with -vvv for details)", file=sys.stderr)
             return EXIT_FATAL
     except KeyboardInterrupt:
         print("s3pump: interrupted", file=sys.stderr)

@@ -208,7 +208,9 @@ class AsyncPump:
                 await tree.amake_dir(target.path if target else tree.root, obj.key)
                 result.transferred += 1
             else:
-                result.bytes += await downloader.fetch(uri.bucket, obj, target.path)
+                # Await first: "result.bytes += await ..." would lose concurrent updates.
+                size = await downloader.fetch(uri.bucket, obj, target.path)
+                result.bytes += size
                 result.transferred += 1
             ok = True
         except LocalIOError as exc:
