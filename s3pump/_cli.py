@@ -54,6 +54,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     o = parser.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("--progress", action="store_true",
+                   help="a progress bar even when stderr is not a terminal")
     o.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     o.add_argument("-v", "--verbose", action="count", default=0,
                    help="more logging (-vvv: debug; secrets are always redacted)")
@@ -146,7 +148,9 @@ def _report(result: TransferResult, args: argparse.Namespace, verb: tuple[str, s
 
 
 def _want_progress(args: argparse.Namespace) -> bool:
-    return not (args.no_progress or args.quiet) and sys.stderr.isatty()
+    if args.no_progress or args.quiet:
+        return False
+    return bool(args.progress) or sys.stderr.isatty()
 
 
 async def _run_get(args: argparse.Namespace) -> int:
