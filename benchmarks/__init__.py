@@ -1,0 +1,1 @@
+"""s3pump benchmark suite: see README.md; run with scripts/bench."""

@@ -1,0 +1,440 @@
+"""Turn run records into results: medians, ratios to s5cmd and AWS CLI v2, markdown, JSON, PNG.
+
+Only verified runs count. Each figure is the median over a tool's verified runs; rates are
+computed from the median wall time. Ratios are "this tool / reference" for the same dataset in the
+same run, so for objects/s, MiB/s and keys/s higher is better, for CPU and RSS lower is better.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REFERENCES = ("s5cmd", "aws2")
+REF_LABEL = {"s5cmd": "s5cmd", "aws2": "aws v2"}
+
+
+@dataclass
+class Summary:
+    tool: str
+    dataset: str
+    kind: str
+    ok_runs: int
+    failed_runs: int
+    errors: list[str]
+    wall_s: float | None = None
+    cpu_s: float | None = None
+    rss_mib: float | None = None
+    server_cpu_s: float | None = None
+
+    def rate(self, count: int) -> float | None:
+        return count / self.wall_s if self.wall_s else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def summarize(records: list[dict[str, Any]]) -> dict[tuple[str, str, str], Summary]:
+    out: dict[tuple[str, str, str], Summary] = {}
+    for rec in records:
+        key = (rec["kind"], rec["dataset"], rec["tool"])
+        s = out.setdefault(key, Summary(rec["tool"], rec["dataset"], rec["kind"], 0, 0, []))
+        if rec.get("ok"):
+            s.ok_runs += 1
+        else:
+            s.failed_runs += 1
+            err = str(rec.get("error", "?"))
+            if err not in s.errors:
+                s.errors.append(err)
+    for (kind, ds, tool), s in out.items():
+        good = [
+            r
+            for r in records
+            if r.get("ok") and (r["kind"], r["dataset"], r["tool"]) == (kind, ds, tool)
+        ]
+        if good:
+            s.wall_s = statistics.median(r["wall_s"] for r in good)
+            s.cpu_s = statistics.median(r["cpu_s"] for r in good)
+            s.rss_mib = statistics.median(r["peak_rss_mib"] for r in good)
+            s.server_cpu_s = statistics.median(r["server_cpu_s"] for r in good)
+    return out
+
+
+def _ratio(value: float | None, ref: float | None) -> float | None:
+    if value is None or ref is None or ref == 0:
+        return None
+    return value / ref
+
+
+def _fmt(x: float | None, digits: int = 0) -> str:
+    if x is None:
+        return "—"
+    return f"{x:,.{digits}f}"
+
+
+def _fmt_ratio(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"{x:.2f}x" if x < 10 else f"{x:.1f}x"
+
+
+def download_rows(
+    meta: dict[str, Any], sums: dict[tuple[str, str, str], Summary]
+) -> list[dict[str, Any]]:
+    """One row per (dataset, tool) with values and ratios; the JSON and the markdown use these."""
+    rows: list[dict[str, Any]] = []
+    for ds in meta["order"]["get_datasets"]:
+        info = meta["datasets"][ds]
+        count, total = info["count"], info["total_bytes"]
+
+        def values(
+            tool: str, count: int = count, total: int = total, ds: str = ds
+        ) -> dict[str, float | None]:
+            s = sums.get(("get", ds, tool))
+            if s is None or s.wall_s is None:
+                return {
+                    "objects_per_s": None,
+                    "mib_per_s": None,
+                    "cpu_ms_per_object": None,
+                    "peak_rss_mib": None,
+                    "server_cpu_ms_per_object": None,
+                }
+            return {
+                "objects_per_s": count / s.wall_s,
+                "mib_per_s": total / 1024**2 / s.wall_s,
+                "cpu_ms_per_object": 1000 * (s.cpu_s or 0) / count,
+                "peak_rss_mib": s.rss_mib,
+                "server_cpu_ms_per_object": 1000 * (s.server_cpu_s or 0) / count,
+            }
+
+        refs = {r: values(r) for r in REFERENCES}
+        for tool in meta["order"]["get"]:
+            s = sums.get(("get", ds, tool))
+            v = values(tool)
+            row: dict[str, Any] = {"dataset": ds, "tool": tool, **v}
+            row["ok_runs"] = s.ok_runs if s else 0
+            row["failed_runs"] = s.failed_runs if s else 0
+            row["errors"] = s.errors if s else []
+            for ref, rv in refs.items():
+                for metric in ("objects_per_s", "mib_per_s", "cpu_ms_per_object", "peak_rss_mib"):
+                    row[f"{metric}_vs_{ref}"] = _ratio(v[metric], rv[metric])
+            rows.append(row)
+    return rows
+
+
+def list_rows(
+    meta: dict[str, Any], sums: dict[tuple[str, str, str], Summary]
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for ds in meta["order"]["list_datasets"]:
+        count = meta["datasets"][ds]["count"]
+
+        def values(tool: str, count: int = count, ds: str = ds) -> dict[str, float | None]:
+            s = sums.get(("ls", ds, tool))
+            if s is None or s.wall_s is None:
+                return {
+                    "keys_per_s": None,
+                    "cpu_ms_per_1k_keys": None,
+                    "peak_rss_mib": None,
+                    "server_cpu_ms_per_1k_keys": None,
+                }
+            return {
+                "keys_per_s": count / s.wall_s,
+                "cpu_ms_per_1k_keys": 1e6 * (s.cpu_s or 0) / count,
+                "peak_rss_mib": s.rss_mib,
+                "server_cpu_ms_per_1k_keys": 1e6 * (s.server_cpu_s or 0) / count,
+            }
+
+        refs = {r: values(r) for r in REFERENCES}
+        for tool in meta["order"]["ls"]:
+            s = sums.get(("ls", ds, tool))
+            v = values(tool)
+            row: dict[str, Any] = {"dataset": ds, "tool": tool, **v}
+            row["ok_runs"] = s.ok_runs if s else 0
+            row["failed_runs"] = s.failed_runs if s else 0
+            row["errors"] = s.errors if s else []
+            for ref, rv in refs.items():
+                for metric in ("keys_per_s", "cpu_ms_per_1k_keys", "peak_rss_mib"):
+                    row[f"{metric}_vs_{ref}"] = _ratio(v[metric], rv[metric])
+            rows.append(row)
+    return rows
+
+
+def _label(meta: dict[str, Any], tool: str, kind: str) -> str:
+    table = meta["tools"] if kind == "get" else meta["list_tools"]
+    return str(table.get(tool, {}).get("label", tool))
+
+
+def markdown(
+    meta: dict[str, Any],
+    get_rows: list[dict[str, Any]],
+    ls_rows: list[dict[str, Any]],
+    png_name: str | None,
+) -> str:
+    m = meta["machine"]
+    lines = [
+        "# s3pump benchmark results",
+        "",
+        f"- date: {meta['date']} (took {meta['duration_s']:.0f} s)",
+        f"- command: `{meta['command']}`",
+        f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}; "
+        f"load average at start {m['loadavg_start'][0]:.2f}, at end {m['loadavg_end'][0]:.2f} "
+        "(a shared machine: other work adds noise)",
+        f"- server: {meta['server']}"
+        + (
+            f", behind a latency proxy adding {meta['latency_ms']:g} ms RTT"
+            if meta["latency_ms"]
+            else ", no added latency"
+        ),
+        f"- rounds: {meta['rounds']} (interleaved: every tool once per dataset per round); "
+        "figures are medians over verified runs; s3pump ran with "
+        f"`-j {meta['s3pump_jobs']}`, peers with their defaults",
+        "- a run counts only if the destination holds exactly the dataset (file count, bytes, "
+        "sha256 of every file); a listing only if it names every key",
+        "",
+        "## Versions",
+        "",
+    ]
+    for tool, ver in meta["versions"].items():
+        lines.append(f"- {tool}: {ver}")
+    lines.append("")
+    if png_name:
+        lines += [f"![ratios vs s5cmd]({png_name})", ""]
+
+    if get_rows:
+        lines += ["## Downloads (whole prefix into a fresh directory)", ""]
+        for ds in meta["order"]["get_datasets"]:
+            info = meta["datasets"][ds]
+            total_mib = info["total_bytes"] / 1024**2
+            lines += [f"### {ds}: {info['describe']} ({total_mib:,.0f} MiB)", ""]
+            lines += [
+                "| tool | verified runs | objects/s | MiB/s | CPU ms/object | peak RSS MiB | "
+                "server CPU ms/object |",
+                "|---|---:|---:|---:|---:|---:|---:|",
+            ]
+            rows = [r for r in get_rows if r["dataset"] == ds]
+            for r in rows:
+                runs = f"{r['ok_runs']}/{r['ok_runs'] + r['failed_runs']}"
+                digits = 1 if (r["objects_per_s"] or 0) < 100 else 0
+                lines.append(
+                    f"| {_label(meta, r['tool'], 'get')} | {runs} | "
+                    f"{_fmt(r['objects_per_s'], digits)} | {_fmt(r['mib_per_s'], 1)} | "
+                    f"{_fmt(r['cpu_ms_per_object'], 2)} | {_fmt(r['peak_rss_mib'])} | "
+                    f"{_fmt(r['server_cpu_ms_per_object'], 2)} |"
+                )
+            lines += [
+                "",
+                "Ratios (objects/s and MiB/s share one ratio: higher is faster; "
+                "CPU and RSS: lower is leaner):",
+                "",
+                "| tool | speed vs s5cmd | speed vs aws v2 | CPU/object vs s5cmd | "
+                "CPU/object vs aws v2 | RSS vs s5cmd | RSS vs aws v2 |",
+                "|---|---:|---:|---:|---:|---:|---:|",
+            ]
+            for r in rows:
+                lines.append(
+                    f"| {_label(meta, r['tool'], 'get')} | "
+                    + " | ".join(
+                        _fmt_ratio(r[f"{metric}_vs_{ref}"])
+                        for metric in ("objects_per_s", "cpu_ms_per_object", "peak_rss_mib")
+                        for ref in REFERENCES
+                    )
+                    + " |"
+                )
+            lines.append("")
+    if ls_rows:
+        lines += ["## Listing (recursive, keys written to stdout)", ""]
+        for ds in meta["order"]["list_datasets"]:
+            info = meta["datasets"][ds]
+            lines += [f"### {ds}: {info['count']:,} keys", ""]
+            lines += [
+                "| tool | verified runs | keys/s | CPU ms/1k keys | peak RSS MiB | "
+                "server CPU ms/1k keys | keys/s vs s5cmd | keys/s vs aws v2 | CPU vs s5cmd | "
+                "CPU vs aws v2 |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            ]
+            for r in (r for r in ls_rows if r["dataset"] == ds):
+                runs = f"{r['ok_runs']}/{r['ok_runs'] + r['failed_runs']}"
+                lines.append(
+                    f"| {_label(meta, r['tool'], 'ls')} | {runs} | {_fmt(r['keys_per_s'])} | "
+                    f"{_fmt(r['cpu_ms_per_1k_keys'], 1)} | {_fmt(r['peak_rss_mib'])} | "
+                    f"{_fmt(r['server_cpu_ms_per_1k_keys'], 1)} | "
+                    f"{_fmt_ratio(r['keys_per_s_vs_s5cmd'])} | "
+                    f"{_fmt_ratio(r['keys_per_s_vs_aws2'])} | "
+                    f"{_fmt_ratio(r['cpu_ms_per_1k_keys_vs_s5cmd'])} | "
+                    f"{_fmt_ratio(r['cpu_ms_per_1k_keys_vs_aws2'])} |"
+                )
+            lines.append("")
+
+    failures = [
+        (k, r) for k, rows in (("get", get_rows), ("ls", ls_rows)) for r in rows if r["errors"]
+    ]
+    if failures:
+        lines += ["## Failures (runs that did not verify are not results)", ""]
+        for kind, r in failures:
+            for err in r["errors"]:
+                text = err if len(err) < 400 else err[:400] + "…"
+                lines.append(f"- {kind} {r['dataset']} / {r['tool']}: {text.replace('|', '/')}")
+        lines.append("")
+    notes = [(t, n) for t, v in meta["tools"].items() for n in v["notes"]]
+    lines += [
+        "## Notes",
+        "",
+        "- CPU is user+sys of the client's process tree (os.wait4); peak RSS is the largest "
+        "single process of that tree (ru_maxrss). Server CPU is rclone's, sampled around each run.",
+        "- The server runs on the same 2 cores as the client: a client that needs less CPU "
+        "leaves more for the server, which is part of what is measured.",
+    ]
+    lines += [f"- {meta['tools'][t]['label']}: {n}" for t, n in notes]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _minor_label(value: float, _pos: int) -> str:
+    """Label only the 2, 3 and 5 minor ticks of a log axis (1.0 and 10 are major ticks)."""
+    mantissa = f"{value:.0e}"[0]
+    return f"{value:g}x" if mantissa in "235" else ""
+
+
+def chart(
+    meta: dict[str, Any], get_rows: list[dict[str, Any]], ls_rows: list[dict[str, Any]], path: Path
+) -> bool:
+    """Grouped bars of ratios vs s5cmd (log scale, 1.0 marked). False if matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+
+    panels: list[tuple[str, list[dict[str, Any]], str, list[str], list[str], str]] = []
+    if get_rows:
+        panels.append(
+            (
+                "Download speed vs s5cmd (higher is faster)",
+                get_rows,
+                "objects_per_s_vs_s5cmd",
+                meta["order"]["get_datasets"],
+                meta["order"]["get"],
+                "get",
+            )
+        )
+        panels.append(
+            (
+                "Client CPU per object vs s5cmd (lower is leaner)",
+                get_rows,
+                "cpu_ms_per_object_vs_s5cmd",
+                meta["order"]["get_datasets"],
+                meta["order"]["get"],
+                "get",
+            )
+        )
+    if ls_rows:
+        panels.append(
+            (
+                "Listing keys/s vs s5cmd (higher is faster)",
+                ls_rows,
+                "keys_per_s_vs_s5cmd",
+                meta["order"]["list_datasets"],
+                meta["order"]["ls"],
+                "ls",
+            )
+        )
+    if not panels:
+        return False
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.6 * len(panels)), squeeze=False)
+    from matplotlib.ticker import FuncFormatter
+
+    # One colour per tool name across all panels (the listing panel has other tools).
+    palette = plt.get_cmap("tab10")
+    names = list(dict.fromkeys([*meta["order"]["get"], *meta["order"]["ls"]]))
+    color = {name: palette(i % 10) for i, name in enumerate(names)}
+    for ax, (title, rows, metric, groups, tools, kind) in zip(axes[:, 0], panels, strict=True):
+        width = 0.8 / max(1, len(tools))
+        values: list[float] = [1.0]
+        for ti, tool in enumerate(tools):
+            xs, ys = [], []
+            for gi, ds in enumerate(groups):
+                row = next((r for r in rows if r["dataset"] == ds and r["tool"] == tool), None)
+                x = gi + (ti - (len(tools) - 1) / 2) * width
+                value = row[metric] if row else None
+                if value is None:
+                    # Written just above the x axis, in axes coordinates: there is no bar.
+                    ax.text(
+                        x,
+                        0.03,
+                        "failed",
+                        rotation=90,
+                        ha="center",
+                        va="bottom",
+                        fontsize=7,
+                        color=color[tool],
+                        transform=ax.get_xaxis_transform(),
+                    )
+                    continue
+                xs.append(x)
+                ys.append(value)
+            values += ys
+            ax.bar(xs, ys, width=width * 0.95, label=_label(meta, tool, kind), color=color[tool])
+            for x, y in zip(xs, ys, strict=True):
+                ax.text(x, y, f"{y:.2g}", ha="center", va="bottom", fontsize=7)
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        ax.set_yscale("log")
+        ax.set_ylim(min(values) / 1.6, max(values) * 1.6)
+        ax.set_xlim(-0.5, len(groups) - 0.5)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}x"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(_minor_label))
+        ax.tick_params(axis="y", which="minor", labelsize=7)
+        ax.set_xticks(range(len(groups)))
+        ax.set_xticklabels([f"{g}\n{meta['datasets'][g]['describe']}" for g in groups], fontsize=9)
+        ax.set_title(title, fontsize=11)
+        ax.set_ylabel("ratio to s5cmd (log)")
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    latency = f", +{meta['latency_ms']:g} ms RTT" if meta["latency_ms"] else ""
+    fig.suptitle(
+        f"s3pump benchmarks, {meta['date'][:10]}, {meta['machine']['cores']} cores, "
+        f"rclone serve s3 on loopback{latency}",
+        fontsize=12,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_all(
+    meta: dict[str, Any], records: list[dict[str, Any]], out_dir: Path, stem: str
+) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sums = summarize(records)
+    get_rows = download_rows(meta, sums)
+    ls_rows = list_rows(meta, sums)
+    png = out_dir / f"{stem}.png"
+    has_png = chart(meta, get_rows, ls_rows, png)
+    md = out_dir / f"{stem}.md"
+    md.write_text(markdown(meta, get_rows, ls_rows, png.name if has_png else None))
+    js = out_dir / f"{stem}.json"
+    doc = {"meta": meta, "downloads": get_rows, "listing": ls_rows, "runs": records}
+    js.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    return [md, js, *([png] if has_png else [])]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Re-render the markdown and the chart from a results JSON: `python -m benchmarks.report F`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("json_file", type=Path)
+    args = parser.parse_args(argv)
+    doc = json.loads(args.json_file.read_text())
+    for path in write_all(doc["meta"], doc["runs"], args.json_file.parent, args.json_file.stem):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,369 @@
+"""Benchmark entry point: `scripts/bench [options]` (`python -m benchmarks.run` in the bench venv).
+
+Creates the datasets, starts `rclone serve s3` on a free loopback port (behind the latency proxy
+with --latency), then runs interleaved rounds: every tool once per dataset per round, each into a
+fresh directory that is verified (file count, bytes, sha256 of every file) before the run counts.
+Then the listing rounds. Results go to benchmarks/results/ as markdown, JSON and a PNG chart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import shutil
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import datasets, measure, peers, report, server
+from benchmarks.datasets import DatasetSpec, Manifest
+from benchmarks.peers import Context, Paths, Tool
+
+ROOT = Path(__file__).resolve().parent.parent
+DOWNLOAD_DATASETS = ("small", "medium", "large")
+LIST_DATASETS = ("small", "list50k")
+
+
+@dataclass
+class Plan:
+    quick: bool
+    rounds: int
+    tools: list[str]
+    get_datasets: list[str]
+    list_datasets: list[str]
+    jobs: int
+    latency_ms: float
+    timeout_s: float
+    out_name: str
+    argv: list[str] = field(default_factory=list)
+
+
+def parse_args(argv: list[str]) -> Plan:
+    parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small datasets, 1 round")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3, quick 1)")
+    parser.add_argument(
+        "--tools",
+        default=",".join(peers.ALL_NAMES),
+        help=f"comma-separated subset of {','.join(peers.ALL_NAMES)}",
+    )
+    parser.add_argument(
+        "--datasets",
+        default="small,medium,large,list50k",
+        help="comma-separated subset of small,medium,large (downloads) and small,list50k (listing)",
+    )
+    parser.add_argument("--no-listing", action="store_true", help="skip the listing benchmark")
+    parser.add_argument("--no-downloads", action="store_true", help="only the listing benchmark")
+    parser.add_argument("-j", "--jobs", type=int, default=64, help="s3pump -j (default 64)")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, metavar="MS", help="emulated round trip (ms)"
+    )
+    parser.add_argument("--timeout", type=float, default=600.0, help="per run, seconds")
+    parser.add_argument(
+        "--out", default=None, help="result file stem in benchmarks/results (default: latest...)"
+    )
+    args = parser.parse_args(argv)
+    tools = [t for t in args.tools.split(",") if t]
+    unknown = set(tools) - set(peers.ALL_NAMES)
+    if unknown:
+        parser.error(f"unknown tools: {', '.join(sorted(unknown))}")
+    names = [d for d in args.datasets.split(",") if d]
+    unknown = set(names) - set(DOWNLOAD_DATASETS) - set(LIST_DATASETS)
+    if unknown:
+        parser.error(f"unknown datasets: {', '.join(sorted(unknown))}")
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
+    out = args.out
+    if out is None:
+        out = "latest" + ("-quick" if args.quick else "")
+        if args.latency:
+            out += f"-latency{args.latency:g}ms"
+    return Plan(
+        quick=args.quick,
+        rounds=max(1, rounds),
+        tools=tools,
+        get_datasets=[] if args.no_downloads else [d for d in names if d in DOWNLOAD_DATASETS],
+        list_datasets=[] if args.no_listing else [d for d in names if d in LIST_DATASETS],
+        jobs=args.jobs,
+        latency_ms=args.latency,
+        timeout_s=args.timeout,
+        out_name=out,
+        argv=argv,
+    )
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_gib, 1),
+        "kernel": platform.release(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "loadavg_start": os.getloadavg(),
+    }
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _fresh_dir(path: Path) -> Path:
+    if path.exists():
+        shutil.rmtree(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _settle() -> None:
+    """Flush the previous run's writes so they do not land in the next run's time."""
+    os.sync()
+    time.sleep(0.3)
+
+
+class Runner:
+    def __init__(self, plan: Plan, paths: Paths, endpoint: server.Endpoint) -> None:
+        self.plan = plan
+        self.paths = paths
+        self.endpoint = endpoint
+        self.ctx = Context(paths=paths, endpoint_url=endpoint.url, jobs=plan.jobs)
+        self.work = paths.bench / "runs"
+        self.logs = paths.bench / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.base_env = server.client_env(home=paths.bench / "home")
+        (paths.bench / "home").mkdir(parents=True, exist_ok=True)
+        self.given_up: dict[tuple[str, str, str], str] = {}
+
+    def _env(self, tool: Tool) -> dict[str, str]:
+        env = dict(self.base_env)
+        env.update(tool.env(self.ctx))
+        return env
+
+    def _skip(self, kind: str, tool: Tool, ds: str) -> str | None:
+        if not tool.installed(self.paths):
+            return f"not installed ({tool.executable(self.paths)})"
+        return self.given_up.get((kind, tool.name, ds))
+
+    def download(self, tool: Tool, manifest: Manifest, rnd: int) -> dict[str, Any]:
+        spec = manifest.spec
+        record: dict[str, Any] = {"kind": "get", "tool": tool.name, "dataset": spec.name}
+        record["round"] = rnd
+        skip = self._skip("get", tool, spec.name)
+        if skip:
+            return record | {"ok": False, "error": skip, "skipped": True}
+        assert tool.get is not None
+        dest = _fresh_dir(self.work / f"{tool.name}-{spec.name}")
+        uri = f"s3://{manifest.bucket}/{spec.prefix}"
+        argv = tool.get(self.ctx, uri, dest)
+        stem = self.logs / f"get-{tool.name}-{spec.name}-r{rnd}"
+        m = measure.run(
+            argv,
+            env=self._env(tool),
+            cwd=self.work,
+            stdout_path=stem.with_suffix(".out"),
+            stderr_path=stem.with_suffix(".err"),
+            timeout_s=self.plan.timeout_s,
+            server_pid=self.endpoint.server_pid,
+        )
+        record |= m.to_dict() | {"argv": shlex.join(argv)}
+        if m.ok:
+            problem = datasets.verify(manifest, dest)
+            if problem:
+                record |= {"ok": False, "error": f"verification failed: {problem}"}
+        if m.error and ("timed out" in m.error or "cannot start" in m.error):
+            self.given_up[("get", tool.name, spec.name)] = f"skipped after: {m.error}"
+        shutil.rmtree(dest, ignore_errors=True)
+        _settle()
+        return record
+
+    def listing(self, tool: Tool, manifest: Manifest, rnd: int) -> dict[str, Any]:
+        spec = manifest.spec
+        record: dict[str, Any] = {"kind": "ls", "tool": tool.name, "dataset": spec.name}
+        record["round"] = rnd
+        skip = self._skip("ls", tool, spec.name)
+        if skip:
+            return record | {"ok": False, "error": skip, "skipped": True}
+        assert tool.ls is not None
+        self.work.mkdir(parents=True, exist_ok=True)
+        uri = f"s3://{manifest.bucket}/{spec.prefix}"
+        argv = tool.ls(self.ctx, uri)
+        stem = self.logs / f"ls-{tool.name}-{spec.name}-r{rnd}"
+        out = stem.with_suffix(".out")
+        m = measure.run(
+            argv,
+            env=self._env(tool),
+            cwd=self.work,
+            stdout_path=out,
+            stderr_path=stem.with_suffix(".err"),
+            timeout_s=self.plan.timeout_s,
+            server_pid=self.endpoint.server_pid,
+        )
+        record |= m.to_dict() | {"argv": shlex.join(argv)}
+        if m.ok:
+            # Every key ends in ".bin"; count the lines that name one.
+            with open(out, "rb") as f:
+                keys = sum(1 for line in f if line.rstrip().endswith(b".bin"))
+            if keys != spec.count:
+                record |= {
+                    "ok": False,
+                    "error": f"verification failed: listed {keys} keys, expected {spec.count}",
+                }
+        if m.error and ("timed out" in m.error or "cannot start" in m.error):
+            self.given_up[("ls", tool.name, spec.name)] = f"skipped after: {m.error}"
+        return record
+
+    def warm_up(self, manifests: list[Manifest]) -> None:
+        """List each dataset once, untimed, so rclone's directory cache is equally warm for all."""
+        for man in manifests:
+            argv = [
+                str(self.paths.peers_python),
+                str(Path(__file__).with_name("naive_aiobotocore.py")),
+                "ls",
+                f"s3://{man.bucket}/{man.spec.prefix}",
+                "--endpoint-url",
+                self.endpoint.url,
+            ]
+            m = measure.run(
+                argv,
+                env=self.base_env,
+                cwd=self.paths.bench,
+                stdout_path=self.logs / "warmup.out",
+                stderr_path=self.logs / "warmup.err",
+                timeout_s=self.plan.timeout_s,
+                server_pid=None,
+            )
+            if not m.ok:
+                raise RuntimeError(f"warm-up listing of {man.spec.prefix} failed: {m.error}")
+
+
+def _rotate(items: list[Tool], by: int) -> list[Tool]:
+    if not items:
+        return items
+    by %= len(items)
+    return items[by:] + items[:by]
+
+
+def main(argv: list[str] | None = None) -> int:
+    plan = parse_args(sys.argv[1:] if argv is None else argv)
+    paths = Paths(ROOT)
+    specs: dict[str, DatasetSpec] = datasets.QUICK if plan.quick else datasets.FULL
+    s3root = paths.bench / "s3root"
+    s3root.mkdir(parents=True, exist_ok=True)
+
+    def on_term(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+    get_tools = [t for t in peers.DOWNLOAD_TOOLS if t.name in plan.tools]
+    ls_tools = [t for t in peers.LIST_TOOLS if t.name in plan.tools]
+    if not plan.get_datasets:
+        get_tools = []
+    if not plan.list_datasets:
+        ls_tools = []
+
+    started = datetime.now(UTC)
+    info = machine_info()
+    log(f"datasets ({'quick' if plan.quick else 'full'}) under {s3root}")
+    manifests: dict[str, Manifest] = {}
+    for name in dict.fromkeys([*plan.get_datasets, *plan.list_datasets]):
+        t0 = time.perf_counter()
+        manifests[name] = datasets.ensure(specs[name], s3root)
+        log(f"  {name}: {specs[name].describe()} ready in {time.perf_counter() - t0:.1f}s")
+
+    versions = {}
+    for tool in [*get_tools, *ls_tools]:
+        if tool.name not in versions:
+            versions[tool.name] = (
+                peers.tool_version(tool, paths) if tool.installed(paths) else "not installed"
+            )
+    for name, ver in versions.items():
+        log(f"  {name}: {ver}")
+
+    records: list[dict[str, Any]] = []
+    endpoint = server.start_endpoint(paths.rclone, s3root, paths.bench / "logs", plan.latency_ms)
+    with endpoint:
+        log(
+            f"rclone serve s3 at {endpoint.url}"
+            + (f" (+{plan.latency_ms:g} ms RTT proxy)" if plan.latency_ms else "")
+        )
+        runner = Runner(plan, paths, endpoint)
+        runner.warm_up(list(manifests.values()))
+        for rnd in range(1, plan.rounds + 1):
+            for ds in plan.get_datasets:
+                for tool in _rotate(get_tools, rnd - 1):
+                    rec = runner.download(tool, manifests[ds], rnd)
+                    records.append(rec)
+                    _log_record(rec)
+        for rnd in range(1, plan.rounds + 1):
+            for ds in plan.list_datasets:
+                for tool in _rotate(ls_tools, rnd - 1):
+                    rec = runner.listing(tool, manifests[ds], rnd)
+                    records.append(rec)
+                    _log_record(rec)
+    info["loadavg_end"] = os.getloadavg()
+
+    meta = {
+        "date": started.isoformat(timespec="seconds"),
+        "duration_s": round((datetime.now(UTC) - started).total_seconds(), 1),
+        "command": shlex.join(["scripts/bench", *plan.argv]),
+        "quick": plan.quick,
+        "rounds": plan.rounds,
+        "latency_ms": plan.latency_ms,
+        "s3pump_jobs": plan.jobs,
+        "server": "rclone serve s3 (local directory), 127.0.0.1",
+        "machine": info,
+        "versions": versions,
+        "datasets": {
+            name: {
+                "count": m.spec.count,
+                "size": m.spec.size,
+                "total_bytes": m.spec.total_bytes,
+                "describe": m.spec.describe(),
+                "prefix": m.spec.prefix,
+            }
+            for name, m in manifests.items()
+        },
+        "tools": {t.name: {"label": t.label, "notes": list(t.notes)} for t in get_tools},
+        "list_tools": {t.name: {"label": t.label} for t in ls_tools},
+        "order": {
+            "get": [t.name for t in get_tools],
+            "ls": [t.name for t in ls_tools],
+            "get_datasets": plan.get_datasets,
+            "list_datasets": plan.list_datasets,
+        },
+    }
+    out_dir = Path(__file__).resolve().parent / "results"
+    written = report.write_all(meta, records, out_dir, plan.out_name)
+    for path in written:
+        log(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+def _log_record(rec: dict[str, Any]) -> None:
+    head = f"{rec['kind']} {rec['dataset']:<8} {rec['tool']:<12} r{rec['round']}"
+    if rec.get("ok"):
+        log(
+            f"{head} ok   {rec['wall_s']:7.2f}s  cpu {rec['cpu_s']:6.2f}s  "
+            f"rss {rec['peak_rss_mib']:6.0f} MiB  server cpu {rec['server_cpu_s']:5.2f}s"
+        )
+    else:
+        log(f"{head} FAIL {rec.get('error', '?')[:300]}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
