@@ -66,7 +66,9 @@ class Downloader:
         """Download ``obj`` to ``target``; returns the bytes written."""
         if obj.size >= self._config.multipart_threshold:
             return await self._ranged(bucket, obj, target)
+        return await self._whole_with_retries(bucket, obj, target)
 
+    async def _whole_with_retries(self, bucket: str, obj: ObjectInfo, target: Path) -> int:
         async def attempt() -> int:
             return await self._whole(bucket, obj.key, target)
 
@@ -123,6 +125,8 @@ class Downloader:
                     return await self._transport.head(bucket, key)
 
                 info = await self._retry.run(head)
+                if info.size < self._config.multipart_threshold:
+                    return await self._whole_with_retries(bucket, info, target)
             try:
                 return await self._ranged_once(bucket, info, target)
             except ObjectChangedError:
