@@ -284,17 +284,18 @@ async def test_object_changed_between_parts_is_refetched_whole(
     # One part at a time, so the later parts are asked for after the overwrite (412).
     sequential = dataclasses.replace(SMALL_PARTS, part_concurrency=1)
 
-    async with AsyncPump(endpoint_url=proxy.url, config=sequential) as pump:
-        async with anyio.create_task_group() as tg:
+    async def overwrite() -> None:
+        while not swapped.hits:
+            await anyio.sleep(0.005)
+        await anyio.to_thread.run_sync(
+            lambda: s3.put_object(Bucket=bucket, Key="v/obj.bin", Body=second))
 
-            async def overwrite() -> None:
-                while not swapped.hits:
-                    await anyio.sleep(0.005)
-                await anyio.to_thread.run_sync(
-                    lambda: s3.put_object(Bucket=bucket, Key="v/obj.bin", Body=second))
-
-            tg.start_soon(overwrite)
-            result = await pump.download_prefix(f"s3://{bucket}/v/", tmp_path)
+    async with (
+        AsyncPump(endpoint_url=proxy.url, config=sequential) as pump,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(overwrite)
+        result = await pump.download_prefix(f"s3://{bucket}/v/", tmp_path)
     assert result.ok, result.failed
     assert (tmp_path / "obj.bin").read_bytes() == second
     assert ("HEAD", f"/{bucket}/v/obj.bin") in proxy.requests  # the restart
