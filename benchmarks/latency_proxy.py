@@ -92,7 +92,10 @@ async def main() -> None:
     delay = args.rtt_ms / 2000.0
 
     async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        await _handle(r, w, thost, tport, delay)
+        # At shutdown open connections are cancelled; say nothing (3.11's streams would log a
+        # traceback for every handler task that ends cancelled).
+        with contextlib.suppress(asyncio.CancelledError):
+            await _handle(r, w, thost, tport, delay)
 
     server = await asyncio.start_server(handle, lhost, lport, backlog=1024)
     stop = asyncio.Event()

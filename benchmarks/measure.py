@@ -1,8 +1,11 @@
 """Run one client command and measure it: wall time, CPU of its process tree, peak RSS.
 
-CPU and memory come from `os.wait4` on the child: user+sys include every descendant the child
-waited for (the whole tree for ordinary tools); ru_maxrss is the largest single process in that
-tree, not the sum, so for a tool that forks workers it under-states the total.
+CPU comes from `os.wait4` on the child: user+sys include every descendant the child waited for
+(the whole tree for ordinary tools). Peak RSS is ru_maxrss, the largest single process in that
+tree (not the sum: for a tool that forks workers it under-states the total). It is taken through
+GNU time (/usr/bin/time -f %M), because a child's ru_maxrss also counts the pages of the parent it
+was forked from, and the harness is a Python process of its own; without GNU time the figure
+includes that floor and says so.
 Server CPU (rclone) is sampled with psutil before and after, to see when the server is the limit.
 """
 
@@ -20,6 +23,8 @@ from typing import Any
 
 import psutil
 
+GNU_TIME = Path("/usr/bin/time")
+
 
 @dataclass
 class Measurement:
@@ -32,6 +37,7 @@ class Measurement:
     server_cpu_s: float
     returncode: int | None
     error: str | None = None
+    rss_source: str = "gnu-time"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,6 +75,10 @@ def run(
     """Run `argv` to completion (or kill its process group at the timeout) and measure it."""
     server = psutil.Process(server_pid) if server_pid else None
     status: dict[str, Any] = {}
+    rss_file = stdout_path.with_suffix(".rss")
+    rss_file.unlink(missing_ok=True)
+    if GNU_TIME.exists():
+        argv = [str(GNU_TIME), "-q", "-o", str(rss_file), "-f", "%M", *argv]
 
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         server_before = _cpu(server)
@@ -111,14 +121,22 @@ def run(
         error = f"timed out after {timeout_s:.0f}s"
     elif code != 0:
         error = f"exit code {code}: {_tail(stderr_path) or _tail(stdout_path)}"
+    peak_rss_mib = usage.ru_maxrss / 1024.0
+    rss_source = "wait4 (includes the harness's RSS at fork)"
+    try:
+        peak_rss_mib = int(rss_file.read_text().split()[-1]) / 1024.0
+        rss_source = "gnu-time"
+    except (OSError, ValueError, IndexError):
+        pass
     return Measurement(
         ok=error is None,
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
         user_s=usage.ru_utime,
         sys_s=usage.ru_stime,
-        peak_rss_mib=usage.ru_maxrss / 1024.0,
+        peak_rss_mib=peak_rss_mib,
         server_cpu_s=server_cpu,
         returncode=code,
         error=error,
+        rss_source=rss_source,
     )

@@ -68,9 +68,10 @@ async def get(store: S3Store, prefix: str, dest: Path) -> None:
             tg.create_task(one(m["path"], m["size"]))
 
 
-async def ls(store: S3Store, prefix: str) -> None:
-    stream = obstore.list(store, prefix=prefix or None)
-    async for batch in stream:
+def ls(store: S3Store, prefix: str) -> None:
+    # Pages arrive one after another either way; the blocking iterator is the simple form
+    # (and iterating the async stream under asyncio.run sometimes aborted at exit).
+    for batch in obstore.list(store, prefix=prefix or None):
         if batch:
             sys.stdout.write("\n".join(f"{m['size']} {m['path']}" for m in batch) + "\n")
 
@@ -88,7 +89,7 @@ def main() -> None:
             raise SystemExit("get needs DEST")
         asyncio.run(get(store, prefix, Path(args.dest)))
     else:
-        asyncio.run(ls(store, prefix))
+        ls(store, prefix)
 
 
 if __name__ == "__main__":
