@@ -113,6 +113,10 @@ class _Redactor(logging.Filter):
         from ._redact import redact
 
         message = redact(record.getMessage(), self._secrets)
+        if record.exc_info:
+            text = logging.Formatter().formatException(record.exc_info)
+            message += "\n" + redact(text, self._secrets)
+            record.exc_info, record.exc_text = None, None
         record.msg, record.args = message, None
         return True
 

@@ -264,8 +264,10 @@ class AsyncPump:
     async def exists(self, uri: str | S3URI) -> bool:
         """True when the object exists (a HEAD request; a prefix of a key is not a key).
 
+        A missing bucket answers 404 to HEAD like a missing key, so it also gives ``False``.
+
         Raises:
-            AccessDeniedError, NoSuchBucketError: as S3 answers.
+            AccessDeniedError: the credentials may not read the object.
         """
         parsed = parse_uri(uri)
         if parsed.is_dir:

@@ -145,18 +145,20 @@ def error_from_response(
 
     if code == "NoSuchBucket":
         return make(NoSuchBucketError, f"no such bucket: s3://{bucket}")
-    if code in ("NoSuchKey", "NotFound") or (status == 404 and key is not None):
+    if key is not None and (code in ("NoSuchKey", "NotFound") or status == 404):
         return make(NoSuchKeyError, f"no such key: {where}")
     if status == 404:
         return make(NotFoundError, f"not found: {where} ({detail})")
+    if status in (429, 503) or code in _THROTTLE_CODES:
+        return make(ThrottledError, f"throttled by S3: {where} ({detail})")
+    if code in _TRANSIENT_CODES:  # before 403: S3 sends RequestTimeTooSkewed as a 403
+        return make(TransientError, f"server error: {where} ({detail})")
     if status in (401, 403) or code in ("AccessDenied", "InvalidAccessKeyId",
                                         "SignatureDoesNotMatch"):
         return make(AccessDeniedError, f"access denied: {where} ({detail})")
     if status == 412 or code == "PreconditionFailed":
         return make(ObjectChangedError, f"object changed while reading: {where}")
-    if status in (429, 503) or code in _THROTTLE_CODES:
-        return make(ThrottledError, f"throttled by S3: {where} ({detail})")
-    if status >= 500 or code in _TRANSIENT_CODES:
+    if status >= 500:
         return make(TransientError, f"server error: {where} ({detail})")
     return make(RequestError, f"request failed: {where} ({detail})")
 

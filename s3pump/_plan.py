@@ -72,4 +72,6 @@ def split_ranges(size: int, part_size: int) -> Sequence[tuple[int, int]]:
     """Inclusive byte ranges covering ``size`` bytes in parts of ``part_size``."""
     if size <= 0:
         raise ValueError(f"cannot split {size} bytes into ranges")
+    if part_size <= 0:
+        raise ValueError(f"part size must be positive, not {part_size}")
     return [(start, min(start + part_size, size) - 1) for start in range(0, size, part_size)]

@@ -19,7 +19,7 @@ T = TypeVar("T")
 class RetryPolicy:
     """Retries :class:`TransientError` up to ``max_attempts`` tries in all.
 
-    The wait before try *n* is uniform in ``[0, min(cap, base * 2^n)]`` ("full jitter"),
+    The wait before try *n* is uniform in ``[0, min(cap, base * 2^(n-1))]`` ("full jitter"),
     so that many workers failing together do not come back together; throttling waits
     from a four times larger base.
     """

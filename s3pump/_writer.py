@@ -60,7 +60,7 @@ class LocalTree:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._real_root = ""
+        self._real_root = os.path.realpath(root)
         self._dirs: set[Path] = set()
 
     def create_root(self) -> None:
