@@ -1,36 +1,70 @@
 """s3pump: an asyncio-first bulk transfer engine for S3.
 
 ``AsyncPump`` is the async API, ``Pump`` its blocking twin, and ``download_prefix`` a one-shot
-function. Every error is an :class:`S3PumpError`.
+function. Every error is an :class:`S3PumpError`. Names are imported on first use, so that
+``s3pump --help`` does not pay for aiobotocore.
 """
 
 from __future__ import annotations
 
-from ._config import ClientConfig, TransferConfig
-from ._engine import AsyncPump
-from ._errors import (
-    AccessDeniedError,
-    BadURIError,
-    ConfigError,
-    DestinationExistsError,
-    IntegrityError,
-    LocalIOError,
-    NoSuchBucketError,
-    NoSuchKeyError,
-    NotFoundError,
-    ObjectChangedError,
-    RequestError,
-    S3PumpError,
-    ThrottledError,
-    TransientError,
-    UnsafeKeyError,
-)
-from ._models import Failure, ObjectInfo, TransferResult
-from ._progress import Reporter
-from ._sync import Pump, download_prefix
-from ._uri import S3URI, parse_uri
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._config import ClientConfig, TransferConfig
+    from ._engine import AsyncPump
+    from ._errors import (
+        AccessDeniedError,
+        BadURIError,
+        ConfigError,
+        DestinationExistsError,
+        IntegrityError,
+        LocalIOError,
+        NoSuchBucketError,
+        NoSuchKeyError,
+        NotFoundError,
+        ObjectChangedError,
+        RequestError,
+        S3PumpError,
+        ThrottledError,
+        TransientError,
+        UnsafeKeyError,
+    )
+    from ._models import Failure, ObjectInfo, TransferResult
+    from ._progress import Reporter
+    from ._sync import Pump, download_prefix
+    from ._uri import S3URI, parse_uri
 
 __version__ = "0.1.0"
+
+_ORIGIN = {
+    "ClientConfig": "_config",
+    "TransferConfig": "_config",
+    "AsyncPump": "_engine",
+    "AccessDeniedError": "_errors",
+    "BadURIError": "_errors",
+    "ConfigError": "_errors",
+    "DestinationExistsError": "_errors",
+    "IntegrityError": "_errors",
+    "LocalIOError": "_errors",
+    "NoSuchBucketError": "_errors",
+    "NoSuchKeyError": "_errors",
+    "NotFoundError": "_errors",
+    "ObjectChangedError": "_errors",
+    "RequestError": "_errors",
+    "S3PumpError": "_errors",
+    "ThrottledError": "_errors",
+    "TransientError": "_errors",
+    "UnsafeKeyError": "_errors",
+    "Failure": "_models",
+    "ObjectInfo": "_models",
+    "TransferResult": "_models",
+    "Reporter": "_progress",
+    "Pump": "_sync",
+    "download_prefix": "_sync",
+    "S3URI": "_uri",
+    "parse_uri": "_uri",
+}
 
 __all__ = [
     "AccessDeniedError",
@@ -61,3 +95,16 @@ __all__ = [
     "download_prefix",
     "parse_uri",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _ORIGIN.get(name)
+    if module is None:
+        raise AttributeError(f"module 's3pump' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
