@@ -1,0 +1,622 @@
+"""The lean data-plane transport: requests signed by our SigV4 signer, sent through aiohttp.
+
+aiobotocore still resolves credentials and region (the control plane); the hot operations
+(ListObjectsV2, HEAD, GET, ranged GET, PUT, UploadPart) skip botocore's event system, endpoint
+rulesets and response parsing, and cost a fraction of the CPU (see DESIGN.md, §1).
+
+Configurations it does not serve raise :class:`LeanUnsupportedError` from :meth:`LeanTransport.open`
+(anonymous access, FIPS/dual-stack/accelerate endpoints): the caller then opens the reference
+transport instead. Buckets it does not serve (access point ARNs, S3 Express directory buckets)
+are reported by :meth:`LeanTransport.supports_bucket`.
+
+Keys reach the server byte for byte: the path is percent-encoded once by
+:func:`~s3pump._transport._sigv4.quote_key` and handed to yarl as already encoded, so neither
+yarl nor aiohttp normalises ``..`` or ``//`` or re-encodes ``%``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+import time
+import warnings
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, unquote_plus, urlsplit
+
+import aiohttp
+from aiobotocore.session import AioSession
+from yarl import URL
+
+from .._config import ClientConfig, resolve_endpoint
+from .._errors import (
+    ConfigError,
+    RequestError,
+    S3PumpError,
+    TransientError,
+    error_from_response,
+)
+from .._models import ObjectInfo
+from ._base import ListPage
+from ._sigv4 import (
+    EMPTY_SHA256,
+    UNSIGNED_PAYLOAD,
+    Credentials,
+    SigV4Signer,
+    canonical_query,
+    payload_sha256,
+    quote_key,
+)
+
+__all__ = ["LeanBody", "LeanTransport", "LeanUnsupportedError"]
+
+_USER_AGENT = "s3pump-lean/0.1"
+_CHECKSUM_HEADERS = tuple(
+    (f"x-amz-checksum-{name}", name) for name in ("crc64nvme", "crc32c", "crc32", "sha256", "sha1")
+)
+_DNS_LABELS = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]")
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+# Refreshable credentials refresh themselves at least 10 minutes before they expire;
+# asking them every 30 s is often enough and keeps their lock off the hot path.
+_CREDENTIAL_CHECK_INTERVAL = 30.0
+_LARGE_BODY = 1 << 20
+_CONNECTION_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+class LeanUnsupportedError(S3PumpError):
+    """The lean transport cannot serve this configuration; use the reference transport."""
+
+
+def _strip_etag(etag: str | None) -> str:
+    return (etag or "").strip('"')
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An aware UTC datetime from an HTTP date (``Wed, 21 Oct 2015 07:28:00 GMT``)."""
+    if not value:
+        return None
+    try:
+        _, day, month, year, hms, _ = value.split(" ")
+        hour, minute, second = hms.split(":")
+        return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute),
+                        int(second), tzinfo=UTC)
+    except (ValueError, KeyError):
+        pass
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _iso_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _dns_compatible(bucket: str) -> bool:
+    # As botocore's check_dns_name: dotted names break TLS wildcard certificates.
+    return (3 <= len(bucket) <= 63 and "." not in bucket
+            and _DNS_LABELS.fullmatch(bucket) is not None)
+
+
+def _transport_error(exc: BaseException, bucket: str | None, key: str | None) -> TransientError:
+    where = f"s3://{bucket}/{key or ''}" if bucket else "S3"
+    detail = str(exc) or type(exc).__name__
+    return TransientError(f"connection problem with {where}: {detail}", bucket=bucket, key=key)
+
+
+def _error_from_body(
+    status: int, body: bytes, bucket: str | None, key: str | None
+) -> RequestError:
+    code = message = None
+    if body:
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError:
+            pass
+        else:
+            code = root.findtext("Code")
+            message = root.findtext("Message")
+    return error_from_response(status, code, message, bucket=bucket, key=key)
+
+
+async def _error_from_response(
+    resp: aiohttp.ClientResponse, bucket: str | None, key: str | None
+) -> RequestError:
+    try:
+        body = await resp.read()
+    except _CONNECTION_ERRORS:
+        body = b""
+    finally:
+        resp.release()
+    return _error_from_body(resp.status, body, bucket, key)
+
+
+def _parse_list(body: bytes) -> ListPage:
+    """Parse a ListObjectsV2 response; keys are URL-decoded when the server encoded them."""
+    root = ET.fromstring(body)
+    tag = root.tag
+    ns = len(tag) - len(tag.rpartition("}")[2])
+    objects: list[tuple[str, int, str, datetime | None, str | None, str | None]] = []
+    prefixes: list[str] = []
+    truncated = False
+    token: str | None = None
+    encoded = False
+    for element in root:
+        name = element.tag[ns:]
+        if name == "Contents":
+            key = etag = ""
+            size = 0
+            modified: datetime | None = None
+            storage: str | None = None
+            algorithm: str | None = None
+            for child in element:
+                field = child.tag[ns:]
+                text = child.text or ""
+                if field == "Key":
+                    key = text
+                elif field == "Size":
+                    size = int(text)
+                elif field == "ETag":
+                    etag = text.strip('"')
+                elif field == "LastModified":
+                    modified = _iso_date(text)
+                elif field == "StorageClass":
+                    storage = text
+                elif field == "ChecksumAlgorithm" and algorithm is None:
+                    algorithm = text
+            objects.append((key, size, etag, modified, storage, algorithm))
+        elif name == "CommonPrefixes":
+            for child in element:
+                if child.tag[ns:] == "Prefix":
+                    prefixes.append(child.text or "")
+        elif name == "IsTruncated":
+            truncated = element.text == "true"
+        elif name == "NextContinuationToken":
+            token = element.text
+        elif name == "EncodingType":
+            encoded = element.text == "url"
+    if encoded:
+        objects = [(unquote_plus(o[0]), *o[1:]) for o in objects]
+        prefixes = [unquote_plus(p) for p in prefixes]
+    return ListPage(
+        objects=[ObjectInfo(key=k, size=s, etag=e, last_modified=m, storage_class=c,
+                            checksum_algorithm=a) for k, s, e, m, c, a in objects],
+        prefixes=prefixes,
+        next_token=token if truncated else None,
+    )
+
+
+class _CredentialSource:
+    """Frozen credentials from the aiobotocore chain, re-read now and then if refreshable."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self._refreshable = hasattr(source, "refresh_needed")
+        self._frozen: Credentials | None = None
+        self._next_check = 0.0
+
+    async def get(self) -> Credentials:
+        frozen = self._frozen
+        if frozen is None or (self._refreshable and time.monotonic() >= self._next_check):
+            raw = await self._source.get_frozen_credentials()
+            frozen = Credentials(raw.access_key, raw.secret_key, raw.token or None)
+            self._frozen = frozen
+            self._next_check = time.monotonic() + _CREDENTIAL_CHECK_INTERVAL
+        return frozen
+
+    def expire(self) -> None:
+        """Re-read the credentials before the next request (after an expired-token error)."""
+        self._next_check = 0.0
+
+
+class LeanBody:
+    """An open GET response (implements the :class:`~s3pump._transport._base.Body` protocol)."""
+
+    __slots__ = ("_bucket", "_key", "_resp", "checksums", "content_length", "etag",
+                 "last_modified", "object_size")
+
+    def __init__(self, resp: aiohttp.ClientResponse, bucket: str, key: str) -> None:
+        headers = resp.headers
+        self._resp = resp
+        self._bucket = bucket
+        self._key = key
+        length = headers.get("Content-Length")
+        self.content_length = int(length) if length is not None else -1
+        content_range = headers.get("Content-Range")
+        if content_range and not content_range.endswith("/*"):
+            self.object_size = int(content_range.rpartition("/")[2])
+        else:
+            self.object_size = self.content_length
+        self.etag = _strip_etag(headers.get("ETag"))
+        self.last_modified = _http_date(headers.get("Last-Modified"))
+        self.checksums: dict[str, str] = {
+            name: headers[header] for header, name in _CHECKSUM_HEADERS if header in headers
+        }
+
+    def _short(self, got: int) -> TransientError:
+        return TransientError(
+            f"short body for s3://{self._bucket}/{self._key}: "
+            f"{got} of {self.content_length} bytes",
+            bucket=self._bucket,
+            key=self._key,
+        )
+
+    async def read(self) -> bytes:
+        """The whole body; raises TransientError when it arrives short or broken."""
+        try:
+            data = await self._resp.read()
+        except _CONNECTION_ERRORS as exc:
+            raise _transport_error(exc, self._bucket, self._key) from exc
+        if self.content_length < 0:
+            self.content_length = len(data)
+        elif len(data) != self.content_length:
+            raise self._short(len(data))
+        return data
+
+    async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
+        """The body in pieces of at most ``size`` bytes; raises as :meth:`read` does."""
+        got = 0
+        content = self._resp.content
+        try:
+            while True:
+                chunk = await content.read(size)
+                if not chunk:
+                    break
+                got += len(chunk)
+                yield chunk
+        except _CONNECTION_ERRORS as exc:
+            raise _transport_error(exc, self._bucket, self._key) from exc
+        if self.content_length < 0:
+            self.content_length = got
+        elif got != self.content_length:
+            raise self._short(got)
+
+
+class LeanTransport:
+    """S3 over aiohttp with our own SigV4 signer. Use :meth:`open` to build one.
+
+    ``requests`` counts HTTP requests sent. Besides the transport protocol it offers
+    :meth:`put_object` and :meth:`upload_part` for uploads.
+
+    Payload signing: bodies are signed with their SHA-256 (as botocore does) unless the
+    endpoint is HTTPS *and* the request carries a checksum header (``Content-MD5`` or
+    ``x-amz-checksum-*``); then ``UNSIGNED-PAYLOAD`` is sent. TLS already protects the bytes
+    in flight and S3 verifies the checksum, so hashing every uploaded byte a second time
+    would buy nothing; over plain HTTP the signature is the only integrity check there is.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        credentials: _CredentialSource,
+        *,
+        region: str,
+        endpoint: str | None,
+        addressing_style: str = "auto",
+        sign_payload: bool | None = None,
+    ) -> None:
+        self.requests = 0
+        self.region = region
+        self._session = session
+        self._credentials = credentials
+        self._signer = SigV4Signer(region)
+        self._sign_payload = sign_payload
+        self._aws = endpoint is None
+        parts = urlsplit(endpoint or f"https://s3.{region}.amazonaws.com")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"unsupported endpoint URL: {endpoint!r}")
+        self._scheme = parts.scheme
+        self._https = parts.scheme == "https"
+        hostname = parts.hostname
+        if ":" in hostname:
+            hostname = f"[{hostname}]"
+        default_port = 443 if self._https else 80
+        port = parts.port
+        self._host = hostname if port in (None, default_port) else f"{hostname}:{port}"
+        self._base_path = parts.path.rstrip("/")
+        if addressing_style == "virtual":
+            self._virtual = True
+        elif addressing_style == "path" or not self._aws:
+            self._virtual = False
+        else:
+            self._virtual = True  # auto on AWS: virtual for DNS-compatible buckets
+        self._auto = addressing_style == "auto"
+
+    @classmethod
+    async def open(
+        cls,
+        config: ClientConfig,
+        max_connections: int,
+        *,
+        sign_payload: bool | None = None,
+    ) -> LeanTransport:
+        """Resolve credentials and region through aiobotocore and open a connection pool.
+
+        ``sign_payload`` forces payload signing on or off (default: see the class docstring).
+        Raises :class:`LeanUnsupportedError` when the lean path cannot serve ``config``
+        (fall back to the reference transport then), or the usual errors of the chain.
+        """
+        try:
+            session = AioSession(profile=config.profile)
+            source = await session.get_credentials()
+            region = config.region or session.get_config_variable("region") or "us-east-1"
+            scoped = session.get_scoped_config()
+            fips = session.get_config_variable("use_fips_endpoint")
+            dualstack = session.get_config_variable("use_dualstack_endpoint")
+            ca_bundle = session.get_config_variable("ca_bundle")
+        except Exception as exc:
+            from ._reference import translate_error
+
+            raise translate_error(exc, None, None) from exc
+        if source is None:
+            raise LeanUnsupportedError("no credentials: anonymous access needs the reference "
+                                       "transport")
+        s3_options = scoped.get("s3") if isinstance(scoped.get("s3"), dict) else {}
+        accelerate = s3_options.get("use_accelerate_endpoint")
+        if _truthy(fips) or _truthy(dualstack) or _truthy(accelerate):
+            raise LeanUnsupportedError("FIPS, dual-stack and accelerate endpoints need the "
+                                       "reference transport")
+        if not isinstance(region, str) or not re.fullmatch(r"[a-z0-9-]+", region):
+            raise LeanUnsupportedError(f"unusual region {region!r}")
+        credentials = _CredentialSource(source)
+        await credentials.get()  # fail here, not on the first request
+        ssl_context: ssl.SSLContext | bool = True
+        if ca_bundle:
+            ssl_context = ssl.create_default_context(cafile=str(ca_bundle))
+        connector = aiohttp.TCPConnector(
+            limit=max_connections,
+            limit_per_host=0,
+            ttl_dns_cache=300,
+            keepalive_timeout=15,
+            ssl=ssl_context,
+        )
+        http = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
+            ),
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            headers={"User-Agent": _USER_AGENT},
+            trust_env=True,
+            read_bufsize=256 * 1024,
+        )
+        return cls(
+            http,
+            credentials,
+            region=region,
+            endpoint=resolve_endpoint(config.endpoint_url),
+            addressing_style=config.addressing_style,
+            sign_payload=sign_payload,
+        )
+
+    @staticmethod
+    def supports_bucket(bucket: str) -> bool:
+        """Whether requests to ``bucket`` can go through the lean path: not for access point
+        or Outposts ARNs, nor S3 Express directory buckets (they need session auth)."""
+        return not bucket.startswith("arn:") and not bucket.endswith("--x-s3")
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._session.close()
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _locate(self, bucket: str, key: str | None) -> tuple[str, str]:
+        """Host header and encoded path for ``bucket``/``key`` (``key`` None: the bucket)."""
+        tail = "" if key is None else "/" + quote_key(key)
+        if self._virtual and (not self._auto or _dns_compatible(bucket)):
+            return f"{bucket}.{self._host}", (self._base_path + tail) or "/"
+        return self._host, f"{self._base_path}/{quote(bucket, safe='')}{tail}"
+
+    async def _send(
+        self,
+        method: str,
+        bucket: str,
+        key: str | None,
+        *,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+        data: bytes | bytearray | memoryview | None = None,
+    ) -> aiohttp.ClientResponse:
+        host, path = self._locate(bucket, key)
+        if data is None:
+            payload = EMPTY_SHA256
+        elif self._should_sign_payload(headers):
+            payload = payload_sha256(data)
+        else:
+            payload = UNSIGNED_PAYLOAD
+        credentials = await self._credentials.get()
+        signed = self._signer.sign(method, host, path, query, headers or {}, credentials,
+                                   payload_hash=payload)
+        url = URL(f"{self._scheme}://{host}{path}?{query}" if query
+                  else f"{self._scheme}://{host}{path}", encoded=True)
+        body: Any = data
+        if data is not None and len(data) > _LARGE_BODY:
+            # aiohttp warns about large bytes bodies (a worry about compression that does not
+            # apply here); writing them costs one buffer copy, like a small one.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ResourceWarning)
+                body = aiohttp.payload.BytesPayload(data)
+        self.requests += 1
+        try:
+            return await self._session.request(method, url, headers=signed, data=body,
+                                               allow_redirects=False)
+        except _CONNECTION_ERRORS as exc:
+            raise _transport_error(exc, bucket, key) from exc
+
+    def _should_sign_payload(self, headers: Mapping[str, str] | None) -> bool:
+        if self._sign_payload is not None:
+            return self._sign_payload
+        if not self._https or not headers:
+            return True
+        return not any(
+            name.lower() == "content-md5" or name.lower().startswith("x-amz-checksum-")
+            for name in headers
+        )
+
+    async def _fail(
+        self, resp: aiohttp.ClientResponse, bucket: str, key: str | None
+    ) -> RequestError:
+        error = await _error_from_response(resp, bucket, key)
+        if error.code in ("ExpiredToken", "TokenRefreshRequired"):
+            self._credentials.expire()
+        return error
+
+    # -- the transport protocol -------------------------------------------------------------
+
+    async def list_page(
+        self,
+        bucket: str,
+        prefix: str,
+        *,
+        token: str | None = None,
+        delimiter: str | None = None,
+        start_after: str | None = None,
+        max_keys: int = 1000,
+    ) -> ListPage:
+        """One page of ListObjectsV2 (keys URL-encoded on the wire, decoded here)."""
+        params = {"list-type": "2", "encoding-type": "url", "prefix": prefix,
+                  "max-keys": str(max_keys)}
+        if token:
+            params["continuation-token"] = token
+        if delimiter:
+            params["delimiter"] = delimiter
+        if start_after:
+            params["start-after"] = start_after
+        resp = await self._send("GET", bucket, None, query=canonical_query(params))
+        if resp.status != 200:
+            raise await self._fail(resp, bucket, None)
+        try:
+            body = await resp.read()
+        except _CONNECTION_ERRORS as exc:
+            raise _transport_error(exc, bucket, None) from exc
+        finally:
+            resp.release()
+        try:
+            return _parse_list(body)
+        except (ET.ParseError, ValueError) as exc:
+            raise TransientError(f"unreadable listing of s3://{bucket}/{prefix}: {exc}",
+                                 bucket=bucket) from exc
+
+    async def head(self, bucket: str, key: str) -> ObjectInfo:
+        """HEAD an object; raises NoSuchKeyError when it is absent."""
+        resp = await self._send("HEAD", bucket, key)
+        try:
+            if resp.status != 200:
+                raise error_from_response(resp.status, None, None, bucket=bucket, key=key)
+            headers = resp.headers
+            return ObjectInfo(
+                key=key,
+                size=int(headers.get("Content-Length", 0)),
+                etag=_strip_etag(headers.get("ETag")),
+                last_modified=_http_date(headers.get("Last-Modified")),
+                storage_class=headers.get("x-amz-storage-class"),
+            )
+        finally:
+            resp.release()
+
+    @asynccontextmanager
+    async def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: tuple[int, int] | None = None,
+        if_match: str | None = None,
+    ) -> AsyncIterator[LeanBody]:
+        """GET an object, or the inclusive ``byte_range`` of it, pinned to ``if_match``.
+
+        Whole-object GETs ask for the stored checksums (``x-amz-checksum-mode: ENABLED``)."""
+        headers: dict[str, str] = {}
+        if byte_range is not None:
+            headers["range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+        else:
+            headers["x-amz-checksum-mode"] = "ENABLED"
+        if if_match:
+            headers["if-match"] = f'"{if_match}"'
+        resp = await self._send("GET", bucket, key, headers=headers)
+        if resp.status not in (200, 206):
+            raise await self._fail(resp, bucket, key)
+        try:
+            body = LeanBody(resp, bucket, key)
+            if (
+                byte_range is not None
+                and "Content-Range" not in resp.headers
+                and body.content_length != byte_range[1] - byte_range[0] + 1
+            ):
+                raise RequestError(
+                    f"server ignored the Range of a GET of s3://{bucket}/{key}",
+                    status=resp.status, bucket=bucket, key=key,
+                )
+            yield body
+        finally:
+            if resp.content.at_eof():
+                resp.release()
+            else:
+                resp.close()  # unread body: this connection cannot be reused
+
+    # -- uploads ----------------------------------------------------------------------------
+
+    async def _put(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes | bytearray | memoryview,
+        query: str,
+        headers: Mapping[str, str] | None,
+    ) -> dict[str, str]:
+        resp = await self._send("PUT", bucket, key, query=query, headers=headers, data=data)
+        if resp.status != 200:
+            raise await self._fail(resp, bucket, key)
+        try:
+            await resp.read()
+        except _CONNECTION_ERRORS as exc:
+            raise _transport_error(exc, bucket, key) from exc
+        finally:
+            resp.release()
+        result = {name.lower(): value for name, value in resp.headers.items()}
+        if "etag" in result:
+            result["etag"] = _strip_etag(result["etag"])
+        return result
+
+    async def put_object(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes | bytearray | memoryview,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        """PutObject. ``headers`` (e.g. ``x-amz-checksum-crc32c``, ``Content-Type``) are sent
+        and signed. Returns the response headers, names lower-cased, ``etag`` unquoted."""
+        return await self._put(bucket, key, data, "", headers)
+
+    async def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        data: bytes | bytearray | memoryview,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        """UploadPart of a multipart upload created elsewhere; returns as :meth:`put_object`."""
+        query = canonical_query({"partNumber": str(part_number), "uploadId": upload_id})
+        return await self._put(bucket, key, data, query, headers)
+
+
+def _truthy(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
