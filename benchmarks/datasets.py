@@ -18,6 +18,7 @@ from pathlib import Path
 BUCKET = "bench"
 KIB = 1024
 MIB = 1024 * KIB
+GEN_CHUNK = 16 * MIB
 PER_DIR = 100  # keys are grouped into "directories" of this many, as real datasets are
 
 
@@ -78,10 +79,19 @@ def _rel_key(spec: DatasetSpec, i: int) -> str:
     return f"part{i // PER_DIR:04d}/obj{i:06d}.bin"
 
 
-def _content(spec: DatasetSpec, i: int, seed: int) -> bytes:
-    if spec.size == 0:
-        return b""
-    return random.Random(f"{seed}/{spec.prefix}/{i}").randbytes(spec.size)
+def _write_object(path: Path, spec: DatasetSpec, i: int, seed: int) -> str:
+    """Write object `i` (seeded random bytes, in chunks: randbytes has a 2 Gbit limit); sha256."""
+    rng = random.Random(f"{seed}/{spec.prefix}/{i}")
+    digest = hashlib.sha256()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        left = spec.size
+        while left > 0:
+            chunk = rng.randbytes(min(left, GEN_CHUNK))
+            f.write(chunk)
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
 
 
 def _manifest_path(root: Path, spec: DatasetSpec) -> Path:
@@ -105,11 +115,7 @@ def ensure(spec: DatasetSpec, root: Path, seed: int = 1) -> Manifest:
     made: list[tuple[str, int, str]] = []
     for i in range(spec.count):
         rel = _rel_key(spec, i)
-        body = _content(spec, i, seed)
-        path = data_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body)
-        made.append((rel, len(body), hashlib.sha256(body).hexdigest()))
+        made.append((rel, spec.size, _write_object(data_dir / rel, spec, i, seed)))
     mpath.parent.mkdir(parents=True, exist_ok=True)
     mpath.write_text(json.dumps({"seed": seed, "prefix": spec.prefix, "objects": made}))
     return Manifest(spec, BUCKET, tuple(made))
