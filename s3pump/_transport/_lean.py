@@ -20,6 +20,7 @@ import asyncio
 import re
 import ssl
 import time
+import urllib.request
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Mapping
@@ -331,6 +332,7 @@ class LeanTransport:
         else:
             self._virtual = True  # auto on AWS: virtual for DNS-compatible buckets
         self._auto = addressing_style == "auto"
+        self._proxy = _env_proxy(parts.scheme, parts.hostname)
 
     @classmethod
     async def open(
@@ -388,7 +390,10 @@ class LeanTransport:
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
             headers={"User-Agent": _USER_AGENT},
-            trust_env=True,
+            # trust_env would cost two thread hops per request (netrc, proxy lookup): the
+            # proxy is looked up once, in __init__, instead.
+            trust_env=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
             read_bufsize=256 * 1024,
         )
         return cls(
@@ -451,7 +456,7 @@ class LeanTransport:
         self.requests += 1
         try:
             return await self._session.request(method, url, headers=signed, data=body,
-                                               allow_redirects=False)
+                                               allow_redirects=False, proxy=self._proxy)
         except _CONNECTION_ERRORS as exc:
             raise _transport_error(exc, bucket, key) from exc
 
@@ -615,6 +620,14 @@ class LeanTransport:
         """UploadPart of a multipart upload created elsewhere; returns as :meth:`put_object`."""
         query = canonical_query({"partNumber": str(part_number), "uploadId": upload_id})
         return await self._put(bucket, key, data, query, headers)
+
+
+def _env_proxy(scheme: str, host: str) -> str | None:
+    """The proxy the environment (``HTTPS_PROXY``, ``NO_PROXY``, ...) names for this host."""
+    proxy = urllib.request.getproxies().get(scheme)
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return proxy
 
 
 def _truthy(value: object) -> bool:

@@ -31,6 +31,10 @@ __all__ = [
     "signing_key",
 ]
 
+# hmac.new with the OpenSSL constructor: hmac.digest() releases the GIL on every call, and
+# getting it back behind a busy thread (file writers) can cost milliseconds per signature.
+_sha256 = hashlib.sha256
+
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 
@@ -97,10 +101,10 @@ def payload_sha256(data: bytes | bytearray | memoryview) -> str:
 @lru_cache(maxsize=32)
 def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
     """The derived SigV4 key for one day, region and service (cached)."""
-    k = hmac.digest(f"AWS4{secret_key}".encode(), date.encode(), "sha256")
-    k = hmac.digest(k, region.encode(), "sha256")
-    k = hmac.digest(k, service.encode(), "sha256")
-    return hmac.digest(k, b"aws4_request", "sha256")
+    k = hmac.new(f"AWS4{secret_key}".encode(), date.encode(), _sha256).digest()
+    k = hmac.new(k, region.encode(), _sha256).digest()
+    k = hmac.new(k, service.encode(), _sha256).digest()
+    return hmac.new(k, b"aws4_request", _sha256).digest()
 
 
 def _trim(value: str) -> str:
@@ -180,10 +184,10 @@ class SigV4Signer:
         scope = f"{date}/{self.region}/{self.service}/aws4_request"
         to_sign = (
             f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n"
-            f"{hashlib.sha256(canonical.encode()).hexdigest()}"
+            f"{_sha256(canonical.encode()).hexdigest()}"
         )
         key = signing_key(credentials.secret_key, date, self.region, self.service)
-        signature = hmac.digest(key, to_sign.encode(), "sha256").hex()
+        signature = hmac.new(key, to_sign.encode(), _sha256).hexdigest()
         out["authorization"] = (
             f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{scope}, "
             f"SignedHeaders={names}, Signature={signature}"
