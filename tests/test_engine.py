@@ -40,9 +40,15 @@ def temp_files(root: Path) -> list[Path]:
     return [p for p in root.rglob(".s3pump-*")]
 
 
+@pytest.fixture(params=["lean", "reference"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Every behaviour holds on both transports."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def pump(endpoint: str) -> AsyncIterator[AsyncPump]:
-    async with AsyncPump(endpoint_url=endpoint, config=SMALL_PARTS) as p:
+async def pump(endpoint: str, kind: str) -> AsyncIterator[AsyncPump]:
+    async with AsyncPump(endpoint_url=endpoint, config=SMALL_PARTS, transport=kind) as p:
         yield p
 
 
@@ -235,7 +241,7 @@ async def proxy(endpoint: str) -> AsyncIterator[FaultProxy]:
 
 
 async def test_transient_errors_are_retried(
-    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path
+    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str
 ) -> None:
     big = os.urandom(int(1.5 * (1 << 20)))
     put_many(s3, bucket, {"t/a.txt": b"aaa", "t/b.txt": b"bbb" * 1000, "t/big.bin": big,
@@ -247,7 +253,7 @@ async def test_transient_errors_are_retried(
         proxy.add(Fault("error", key="t/mid.bin", times=1, status=500, code="InternalError")),
         proxy.add(Fault("error", method="GET", key=f"/{bucket}", times=1, status=503)),
     ]
-    async with AsyncPump(endpoint_url=proxy.url, config=SMALL_PARTS) as pump:
+    async with AsyncPump(endpoint_url=proxy.url, config=SMALL_PARTS, transport=kind) as pump:
         result = await pump.download_prefix(f"s3://{bucket}/t/", tmp_path)
     assert result.ok, result.failed
     assert [f.hits for f in faults] == [2, 1, 2, 1, 1]
@@ -257,7 +263,7 @@ async def test_transient_errors_are_retried(
 
 
 async def test_persistent_failure_keeps_the_existing_file(
-    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path
+    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str
 ) -> None:
     put_many(s3, bucket, {"k/keep.txt": b"new content", "k/ok.txt": b"ok",
                           "k/big.bin": os.urandom(1 << 20)})
@@ -265,7 +271,7 @@ async def test_persistent_failure_keeps_the_existing_file(
     (tmp_path / "big.bin").write_bytes(b"old big")
     proxy.add(Fault("error", key="k/keep.txt", status=500, code="InternalError"))
     proxy.add(Fault("truncate", key="k/big.bin"))
-    async with AsyncPump(endpoint_url=proxy.url, config=SMALL_PARTS) as pump:
+    async with AsyncPump(endpoint_url=proxy.url, config=SMALL_PARTS, transport=kind) as pump:
         result = await pump.download_prefix(f"s3://{bucket}/k/", tmp_path)
     assert sorted(f.key for f in result.failed) == ["k/big.bin", "k/keep.txt"]
     assert "InternalError" in next(f.reason for f in result.failed if f.key == "k/keep.txt")
@@ -275,7 +281,7 @@ async def test_persistent_failure_keeps_the_existing_file(
 
 
 async def test_object_changed_between_parts_is_refetched_whole(
-    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path
+    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str
 ) -> None:
     first = os.urandom(1 << 20)
     second = os.urandom((1 << 20) + 100)
@@ -291,7 +297,7 @@ async def test_object_changed_between_parts_is_refetched_whole(
             lambda: s3.put_object(Bucket=bucket, Key="v/obj.bin", Body=second))
 
     async with (
-        AsyncPump(endpoint_url=proxy.url, config=sequential) as pump,
+        AsyncPump(endpoint_url=proxy.url, config=sequential, transport=kind) as pump,
         anyio.create_task_group() as tg,
     ):
         tg.start_soon(overwrite)
@@ -302,13 +308,13 @@ async def test_object_changed_between_parts_is_refetched_whole(
 
 
 async def test_cancellation_leaves_no_temp_files(
-    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path
+    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str
 ) -> None:
     objects = {f"s/{i}.bin": os.urandom((1 << 20) + i) for i in range(4)}
     objects.update({f"s/small-{i}.txt": b"x" * (200 << 10) for i in range(6)})
     put_many(s3, bucket, objects)
     proxy.add(Fault("slow", key="s/", delay=0.05))
-    async with AsyncPump(endpoint_url=proxy.url, config=SMALL_PARTS) as pump:
+    async with AsyncPump(endpoint_url=proxy.url, config=SMALL_PARTS, transport=kind) as pump:
         with anyio.move_on_after(10) as scope:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(pump.download_prefix, f"s3://{bucket}/s/", tmp_path)

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from .._config import ClientConfig
 from .._errors import ConfigError
+from ._auto import AutoTransport
 from ._base import Body, ListPage, Transport
+from ._lean import LeanTransport, LeanUnsupportedError
 from ._reference import ReferenceTransport
 
-__all__ = ["Body", "ListPage", "ReferenceTransport", "Transport", "open_transport"]
+__all__ = [
+    "AutoTransport",
+    "Body",
+    "LeanTransport",
+    "LeanUnsupportedError",
+    "ListPage",
+    "ReferenceTransport",
+    "Transport",
+    "open_transport",
+]
 
 TRANSPORTS = ("auto", "lean", "reference")
 
@@ -15,7 +26,16 @@ TRANSPORTS = ("auto", "lean", "reference")
 async def open_transport(config: ClientConfig, max_connections: int, kind: str = "auto"
                          ) -> Transport:
     """Open the transport ``kind``: ``"reference"`` (aiobotocore), ``"lean"`` (aiohttp and our
-    own signer) or ``"auto"`` (lean where it supports the configuration, else reference)."""
+    own signer; raises LeanUnsupportedError where it does not apply) or ``"auto"`` (lean,
+    falling back to the reference per configuration and per bucket)."""
     if kind not in TRANSPORTS:
         raise ConfigError(f"transport must be one of {', '.join(TRANSPORTS)}, not {kind!r}")
-    return await ReferenceTransport.open(config, max_connections)
+    if kind == "reference":
+        return await ReferenceTransport.open(config, max_connections)
+    if kind == "lean":
+        return await LeanTransport.open(config, max_connections)
+    try:
+        lean = await LeanTransport.open(config, max_connections)
+    except LeanUnsupportedError:
+        return await ReferenceTransport.open(config, max_connections)
+    return AutoTransport(lean, config, max_connections)

@@ -32,11 +32,30 @@ class Body(Protocol):
     """An open GET response. ``object_size`` is the whole object's size (from Content-Range
     on a ranged GET); ``content_length`` is what this response carries."""
 
-    content_length: int
-    object_size: int
-    etag: str
-    last_modified: datetime | None
-    checksums: Mapping[str, str]
+    @property
+    def content_length(self) -> int:
+        """Bytes in this response's body."""
+        ...
+
+    @property
+    def object_size(self) -> int:
+        """Bytes in the whole object."""
+        ...
+
+    @property
+    def etag(self) -> str:
+        """The object's ETag, without quotes."""
+        ...
+
+    @property
+    def last_modified(self) -> datetime | None:
+        """The object's LastModified (aware, UTC)."""
+        ...
+
+    @property
+    def checksums(self) -> Mapping[str, str]:
+        """Full-object checksums S3 sent, by algorithm (``"crc32c"``, ...)."""
+        ...
 
     async def read(self) -> bytes:
         """The whole body; raises TransientError when it arrives short or broken."""
@@ -50,7 +69,10 @@ class Body(Protocol):
 class Transport(Protocol):
     """The operations the engine runs against S3."""
 
-    requests: int
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far."""
+        ...
 
     async def list_page(
         self,

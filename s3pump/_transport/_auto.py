@@ -1,0 +1,124 @@
+"""The ``auto`` transport: the lean data plane, with the reference path behind it.
+
+Requests go through :class:`LeanTransport`; a bucket the lean path cannot serve (S3 Express,
+or one that answers 301 because it lives in another region, which botocore follows and the
+lean path does not) is routed to :class:`ReferenceTransport`, opened on first need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TypeVar
+
+import anyio
+
+from .._config import ClientConfig
+from .._errors import RequestError
+from .._models import ObjectInfo
+from ._base import Body, ListPage, Transport
+from ._lean import LeanTransport
+from ._reference import ReferenceTransport
+
+__all__ = ["AutoTransport"]
+
+T = TypeVar("T")
+
+
+def _wrong_region(exc: RequestError) -> bool:
+    return exc.status == 301 or exc.code in ("PermanentRedirect", "AuthorizationHeaderMalformed")
+
+
+class AutoTransport:
+    """Routes each bucket to the lean transport or, where it does not apply, the reference."""
+
+    def __init__(self, lean: LeanTransport, config: ClientConfig, max_connections: int) -> None:
+        self._lean = lean
+        self._config = config
+        self._max_connections = max_connections
+        self._reference: ReferenceTransport | None = None
+        self._reference_buckets: set[str] = set()
+        self._lock = anyio.Lock()
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent through either path."""
+        return self._lean.requests + (self._reference.requests if self._reference else 0)
+
+    async def reference(self) -> ReferenceTransport:
+        """The reference transport, opened on first use."""
+        async with self._lock:
+            if self._reference is None:
+                self._reference = await ReferenceTransport.open(
+                    self._config, self._max_connections
+                )
+        return self._reference
+
+    async def _route(self, bucket: str) -> Transport:
+        if bucket in self._reference_buckets or not LeanTransport.supports_bucket(bucket):
+            return await self.reference()
+        return self._lean
+
+    async def _call(self, bucket: str, op: Callable[[Transport], Awaitable[T]]) -> T:
+        transport = await self._route(bucket)
+        try:
+            return await op(transport)
+        except RequestError as exc:
+            if transport is not self._lean or not _wrong_region(exc):
+                raise
+            self._reference_buckets.add(bucket)
+            return await op(await self.reference())
+
+    async def list_page(
+        self,
+        bucket: str,
+        prefix: str,
+        *,
+        token: str | None = None,
+        delimiter: str | None = None,
+        start_after: str | None = None,
+        max_keys: int = 1000,
+    ) -> ListPage:
+        """ListObjectsV2 through the bucket's path."""
+        return await self._call(bucket, lambda t: t.list_page(
+            bucket, prefix, token=token, delimiter=delimiter, start_after=start_after,
+            max_keys=max_keys,
+        ))
+
+    async def head(self, bucket: str, key: str) -> ObjectInfo:
+        """HEAD through the bucket's path."""
+        return await self._call(bucket, lambda t: t.head(bucket, key))
+
+    @asynccontextmanager
+    async def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: tuple[int, int] | None = None,
+        if_match: str | None = None,
+    ) -> AsyncIterator[Body]:
+        """GET through the bucket's path."""
+        transport = await self._route(bucket)
+        async with AsyncExitStack() as stack:
+            try:
+                body = await stack.enter_async_context(
+                    transport.get(bucket, key, byte_range=byte_range, if_match=if_match)
+                )
+            except RequestError as exc:  # only errors of sending, not of the caller's block
+                if transport is not self._lean or not _wrong_region(exc):
+                    raise
+                self._reference_buckets.add(bucket)
+                reference = await self.reference()
+                body = await stack.enter_async_context(
+                    reference.get(bucket, key, byte_range=byte_range, if_match=if_match)
+                )
+            yield body
+
+    async def aclose(self) -> None:
+        """Close both paths."""
+        try:
+            await self._lean.aclose()
+        finally:
+            if self._reference is not None:
+                await self._reference.aclose()
