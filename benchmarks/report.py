@@ -199,7 +199,15 @@ def markdown(
         "",
     ]
     for tool, ver in meta["versions"].items():
+        if tool == "s3pump":
+            ver += f" (git {meta.get('git_head_at_start', '?')} at start, work tree)"
         lines.append(f"- {tool}: {ver}")
+    sources = meta.get("s3pump_sources", [])
+    if len(sources) > 1:
+        lines.append(
+            f"- **s3pump's sources changed during this run** ({len(sources)} versions: "
+            f"{', '.join(sources)}; each run's is in the JSON): its figures mix them"
+        )
     lines.append("")
     if png_name:
         lines += [f"![ratios vs s5cmd]({png_name})", ""]

@@ -9,11 +9,13 @@ Then the listing rounds. Results go to benchmarks/results/ as markdown, JSON and
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
 import shlex
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -118,6 +120,32 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def s3pump_sources(root: Path) -> str:
+    """A short hash of s3pump's sources: the work tree is shared and may change mid-run."""
+    digest = hashlib.sha256()
+    for path in sorted((root / "s3pump").rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            continue
+    return digest.hexdigest()[:12]
+
+
+def git_head(root: Path) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return out.stdout.strip() or "?"
+
+
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -180,6 +208,8 @@ class Runner:
             server_pid=self.endpoint.server_pid,
         )
         record |= m.to_dict() | {"argv": shlex.join(argv)}
+        if tool.name == "s3pump":
+            record["s3pump_sources"] = s3pump_sources(self.paths.root)
         if m.ok:
             problem = datasets.verify(manifest, dest)
             if problem:
@@ -277,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         ls_tools = []
 
     started = datetime.now(UTC)
+    head = git_head(paths.root)
     info = machine_info()
     log(f"datasets ({'quick' if plan.quick else 'full'}) under {s3root}")
     manifests: dict[str, Manifest] = {}
@@ -316,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
                     records.append(rec)
                     _log_record(rec)
     info["loadavg_end"] = os.getloadavg()
+    sources = list(dict.fromkeys(r["s3pump_sources"] for r in records if "s3pump_sources" in r))
 
     meta = {
         "date": started.isoformat(timespec="seconds"),
@@ -328,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         "server": "rclone serve s3 (local directory), 127.0.0.1",
         "machine": info,
         "versions": versions,
+        "git_head_at_start": head,
+        "s3pump_sources": sources,
         "datasets": {
             name: {
                 "count": m.spec.count,
