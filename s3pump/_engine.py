@@ -8,16 +8,14 @@ budget as whole small objects.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import time
 from pathlib import Path
-from types import TracebackType
 
 import anyio
 from anyio.abc import ObjectReceiveStream
 
-from ._config import ClientConfig, TransferConfig
+from ._core import PumpCore
 from ._download import Downloader, first_error
 from ._errors import (
     LocalIOError,
@@ -29,8 +27,8 @@ from ._listing import iter_objects
 from ._models import Failure, ObjectInfo, TransferResult
 from ._plan import KeyFilter, plan_target, relative_key
 from ._progress import NullReporter, Reporter
-from ._retry import RetryPolicy
-from ._transport import Transport, open_transport
+from ._reads import ReadsMixin
+from ._upload import UploadMixin
 from ._uri import S3URI, parse_uri
 from ._writer import LocalTree
 
@@ -40,7 +38,7 @@ __all__ = ["AsyncPump"]
 _FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
 
 
-class AsyncPump:
+class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
     """The async API: ``async with AsyncPump() as pump: await pump.download_prefix(src, dest)``.
 
     Args:
@@ -56,57 +54,6 @@ class AsyncPump:
     Raises:
         ConfigError: invalid options (on construction).
     """
-
-    def __init__(
-        self,
-        endpoint_url: str | None = None,
-        region: str | None = None,
-        profile: str | None = None,
-        concurrency: int | None = None,
-        *,
-        addressing_style: str = "auto",
-        config: TransferConfig | None = None,
-        transport: str = "auto",
-    ) -> None:
-        self.client_config = ClientConfig(
-            endpoint_url=endpoint_url,
-            region=region,
-            profile=profile,
-            addressing_style=addressing_style,
-        )
-        base = config or TransferConfig()
-        if concurrency is not None:
-            base = dataclasses.replace(base, concurrency=concurrency)
-        self.config = base
-        self._transport_kind = transport
-        self._transport: Transport | None = None
-
-    async def __aenter__(self) -> AsyncPump:
-        self._transport = await open_transport(
-            self.client_config, self.config.concurrency, self._transport_kind
-        )
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._transport is not None:
-            with anyio.CancelScope(shield=True):
-                await self._transport.aclose()
-            self._transport = None
-
-    @property
-    def transport(self) -> Transport:
-        """The open transport; raises when used outside ``async with``."""
-        if self._transport is None:
-            raise S3PumpError("AsyncPump is not open: use 'async with AsyncPump(...) as pump'")
-        return self._transport
-
-    def _retry(self) -> RetryPolicy:
-        return RetryPolicy(self.config)
 
     async def download_prefix(
         self,
@@ -260,20 +207,3 @@ class AsyncPump:
             retries=retry.retries,
             requests=transport.requests - requests_before,
         )
-
-    async def exists(self, uri: str | S3URI) -> bool:
-        """True when the object exists (a HEAD request; a prefix of a key is not a key).
-
-        A missing bucket answers 404 to HEAD like a missing key, so it also gives ``False``.
-
-        Raises:
-            AccessDeniedError: the credentials may not read the object.
-        """
-        parsed = parse_uri(uri)
-        if parsed.is_dir:
-            return False
-        try:
-            await self._retry().run(lambda: self.transport.head(parsed.bucket, parsed.key))
-        except NoSuchKeyError:
-            return False
-        return True

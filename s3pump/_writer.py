@@ -223,7 +223,9 @@ class PartFile:
     async def open_at(self, offset: int) -> AsyncIterator[_Writer]:
         """An aiofiles handle positioned at ``offset``; closed even when cancelled."""
         try:
-            f = await aiofiles.open(self.path, "r+b")
+            # Shielded: a cancelled open would still open the file in its thread, and leak it.
+            with anyio.CancelScope(shield=True):
+                f = await aiofiles.open(self.path, "r+b")
         except OSError as exc:
             raise error_from_oserror(exc, str(self.target)) from exc
         try:

@@ -1,0 +1,90 @@
+"""The core of ``AsyncPump``: configuration, the open transport, retries.
+
+AsyncPump is assembled from this core and one mixin per job (downloads in ``_engine``,
+uploads in ``_upload``, reads and listings in ``_reads``), each in its own small module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from types import TracebackType
+from typing import Self
+
+import anyio
+
+from ._config import ClientConfig, TransferConfig
+from ._errors import S3PumpError
+from ._retry import RetryPolicy
+from ._transport import Transport, open_transport
+
+__all__ = ["PumpCore"]
+
+
+class PumpCore:
+    """Connection and configuration shared by every part of :class:`AsyncPump`.
+
+    Args:
+        endpoint_url: S3 endpoint; default from ``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL``,
+            ``S3_ENDPOINT``, then AWS itself.
+        region: AWS region; default from the AWS configuration.
+        profile: AWS profile name; default ``AWS_PROFILE`` or the default profile.
+        concurrency: requests in flight at once (see :class:`TransferConfig` for memory).
+        addressing_style: ``"auto"``, ``"path"`` or ``"virtual"``.
+        config: full transfer tuning; ``concurrency`` overrides its field when given.
+        transport: ``"auto"`` (lean data plane where it applies), ``"lean"`` or ``"reference"``.
+
+    Raises:
+        ConfigError: invalid options (on construction).
+    """
+
+    def __init__(
+        self,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+        concurrency: int | None = None,
+        *,
+        addressing_style: str = "auto",
+        config: TransferConfig | None = None,
+        transport: str = "auto",
+    ) -> None:
+        self.client_config = ClientConfig(
+            endpoint_url=endpoint_url,
+            region=region,
+            profile=profile,
+            addressing_style=addressing_style,
+        )
+        base = config or TransferConfig()
+        if concurrency is not None:
+            base = dataclasses.replace(base, concurrency=concurrency)
+        self.config = base
+        self._transport_kind = transport
+        self._transport: Transport | None = None
+
+    async def __aenter__(self) -> Self:
+        self._transport = await open_transport(
+            self.client_config, self.config.concurrency, self._transport_kind
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._transport is not None:
+            with anyio.CancelScope(shield=True):
+                await self._transport.aclose()
+            self._transport = None
+
+    @property
+    def transport(self) -> Transport:
+        """The open transport; raises when used outside ``async with``."""
+        if self._transport is None:
+            raise S3PumpError("AsyncPump is not open: use 'async with AsyncPump(...) as pump'")
+        return self._transport
+
+    def _retry(self) -> RetryPolicy:
+        return RetryPolicy(self.config)
+
