@@ -7,13 +7,15 @@ uploads in ``_upload``, reads and listings in ``_reads``), each in its own small
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 import anyio
 
 from ._config import ClientConfig, TransferConfig
-from ._errors import S3PumpError
+from ._errors import ConfigError, S3PumpError
 from ._retry import RetryPolicy
 from ._transport import Transport, open_transport
 
@@ -32,6 +34,9 @@ class PumpCore:
         addressing_style: ``"auto"``, ``"path"`` or ``"virtual"``.
         config: full transfer tuning; ``concurrency`` overrides its field when given.
         transport: ``"auto"`` (lean data plane where it applies), ``"lean"`` or ``"reference"``.
+        cache_dir: a local cache for reads (``read_bytes`` and friends); default
+            ``S3PUMP_CACHE_DIR``, and no cache when neither is set.
+        cache_max_bytes: the cache's size bound (least recently used entries are evicted).
 
     Raises:
         ConfigError: invalid options (on construction).
@@ -47,6 +52,8 @@ class PumpCore:
         addressing_style: str = "auto",
         config: TransferConfig | None = None,
         transport: str = "auto",
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache_max_bytes: int = 10 * 1024**3,
     ) -> None:
         self.client_config = ClientConfig(
             endpoint_url=endpoint_url,
@@ -59,6 +66,13 @@ class PumpCore:
             base = dataclasses.replace(base, concurrency=concurrency)
         self.config = base
         self._transport_kind = transport
+        env_cache = os.environ.get("S3PUMP_CACHE_DIR", "").strip()
+        self.cache_dir: Path | None = (
+            Path(cache_dir) if cache_dir else Path(env_cache) if env_cache else None
+        )
+        if cache_max_bytes < 0:
+            raise ConfigError(f"cache_max_bytes must be >= 0, not {cache_max_bytes}")
+        self.cache_max_bytes = cache_max_bytes
         self._transport: Transport | None = None
 
     async def __aenter__(self) -> Self:
