@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -21,6 +22,7 @@ from ._errors import (
     LocalIOError,
     NoSuchKeyError,
     S3PumpError,
+    TransientError,
     UnsafeKeyError,
 )
 from ._listing import iter_objects
@@ -207,3 +209,47 @@ class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
             retries=retry.retries,
             requests=transport.requests - requests_before,
         )
+
+    async def iter_bytes(
+        self, src: str | S3URI, chunk_size: int = 1024 * 1024
+    ) -> AsyncIterator[bytes]:
+        """Stream one object's bytes in pieces of at most ``chunk_size`` (what ``cat`` does).
+
+        A body that breaks off is resumed from where it stopped with a ranged GET pinned to
+        the first response's ETag, so the stream is never mixed from two versions.
+
+        Raises:
+            NoSuchKeyError, NoSuchBucketError, AccessDeniedError: as S3 answers.
+            ObjectChangedError: the object was replaced while it was being streamed.
+            TransientError: the retries ran out.
+        """
+        uri = parse_uri(src)
+        if uri.is_dir:
+            raise NoSuchKeyError(f"not an object URI (ends with '/'): {uri}",
+                                 bucket=uri.bucket, key=uri.key)
+        transport = self.transport
+        retry = self._retry()
+        sent = 0
+        etag: str | None = None
+        size: int | None = None
+        attempt = 0
+        while size is None or sent < size:
+            byte_range = (sent, size - 1) if size is not None and sent else None
+            before = sent
+            try:
+                async with transport.get(uri.bucket, uri.key, byte_range=byte_range,
+                                         if_match=etag) as body:
+                    if size is None:
+                        size, etag = body.object_size, body.etag or None
+                    async for chunk in body.iter_chunks(chunk_size):
+                        sent += len(chunk)
+                        yield chunk
+            except TransientError as exc:
+                attempt += 1
+                if attempt >= retry.max_attempts:
+                    raise
+                await anyio.sleep(retry.delay(attempt, exc))
+                continue
+            if sent == before and sent < size:  # a short answer without an error: give up
+                raise TransientError(f"body of {uri} ended after {sent} of {size} bytes",
+                                     bucket=uri.bucket, key=uri.key)

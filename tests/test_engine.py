@@ -325,3 +325,39 @@ async def test_cancellation_leaves_no_temp_files(
     assert temp_files(tmp_path) == []
     for rel, data in tree(tmp_path).items():
         assert data == objects[f"s/{rel}"]
+
+
+async def test_iter_bytes_resumes_a_broken_body(
+    proxy: FaultProxy, s3: Any, bucket: str, kind: str
+) -> None:
+    body = os.urandom(700 << 10)
+    put_many(s3, bucket, {"st/obj.bin": body})
+    reset = proxy.add(Fault("reset", key="st/obj.bin", times=1))
+    async with AsyncPump(endpoint_url=proxy.url, config=SMALL_PARTS, transport=kind) as pump:
+        pieces = [p async for p in pump.iter_bytes(f"s3://{bucket}/st/obj.bin", 64 << 10)]
+    assert reset.hits == 1
+    assert b"".join(pieces) == body
+    assert max(len(p) for p in pieces) <= 64 << 10
+
+
+async def test_iter_bytes_never_mixes_versions(
+    proxy: FaultProxy, s3: Any, bucket: str, kind: str
+) -> None:
+    put_many(s3, bucket, {"st/v.bin": os.urandom(300 << 10)})
+    proxy.add(Fault("truncate", key="st/v.bin", times=1))
+    async with AsyncPump(endpoint_url=proxy.url, config=SMALL_PARTS, transport=kind) as pump:
+        stream = pump.iter_bytes(f"s3://{bucket}/st/v.bin")
+        first = await stream.__anext__()
+        assert first
+        put_many(s3, bucket, {"st/v.bin": os.urandom(300 << 10)})
+        with pytest.raises(s3pump.ObjectChangedError):
+            async for _ in stream:
+                pass
+
+
+async def test_iter_bytes_of_empty_and_missing(pump: AsyncPump, s3: Any, bucket: str) -> None:
+    put_many(s3, bucket, {"st/empty": b""})
+    assert [p async for p in pump.iter_bytes(f"s3://{bucket}/st/empty")] == []
+    with pytest.raises(s3pump.NoSuchKeyError, match="st/nope"):
+        async for _ in pump.iter_bytes(f"s3://{bucket}/st/nope"):
+            pass
