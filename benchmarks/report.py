@@ -292,7 +292,10 @@ def markdown(
         "## Notes",
         "",
         "- CPU is user+sys of the client's process tree (os.wait4); peak RSS is the largest "
-        "single process of that tree (ru_maxrss). Server CPU is rclone's, sampled around each run.",
+        "single process of that tree (ru_maxrss through GNU time, so the harness's own pages are "
+        "not counted). Server CPU is rclone's, sampled around each run.",
+        "- Tools written in Python pay the start-up of the interpreter and of their imports in "
+        "every run; it weighs most on the medium and large datasets, where runs are short.",
         "- The server runs on the same 2 cores as the client: a client that needs less CPU "
         "leaves more for the server, which is part of what is measured.",
     ]
