@@ -8,7 +8,7 @@ from ._models import ObjectInfo
 from ._retry import RetryPolicy
 from ._transport import ListPage, Transport
 
-__all__ = ["iter_objects", "iter_pages"]
+__all__ = ["has_any_object", "iter_common_prefixes", "iter_objects", "iter_pages"]
 
 
 async def iter_pages(
@@ -43,3 +43,24 @@ async def iter_objects(
     async for page in iter_pages(transport, bucket, prefix, retry):
         for obj in page.objects:
             yield obj
+
+
+async def iter_common_prefixes(
+    transport: Transport, bucket: str, prefix: str, retry: RetryPolicy, delimiter: str = "/"
+) -> AsyncIterator[str]:
+    """The immediate "sub-directories" of ``prefix`` (CommonPrefixes), over every page."""
+    async for page in iter_pages(transport, bucket, prefix, retry, delimiter=delimiter):
+        for common in page.prefixes:
+            yield common
+
+
+async def has_any_object(
+    transport: Transport, bucket: str, prefix: str, retry: RetryPolicy
+) -> bool:
+    """Whether any key starts with ``prefix``: one ListObjectsV2 request with MaxKeys=1."""
+
+    async def one_key() -> ListPage:
+        return await transport.list_page(bucket, prefix, max_keys=1)
+
+    page = await retry.run(one_key)
+    return bool(page.objects)

@@ -1,24 +1,89 @@
-"""Reads and listings of AsyncPump: exists, read_bytes/text/json/image, list_*, the cache."""
+"""Reads and listings of AsyncPump: exists, read_bytes/text/json/image, list_*, the cache.
+
+Small whole-object reads land in memory; objects of at least ``multipart_threshold`` bytes are
+fetched as ranged parts pinned with ``If-Match`` into one preallocated buffer, like the
+downloader does into a preallocated file. When a cache directory is configured, the reads go
+through :class:`~s3pump._cache.ReadCache` (see :meth:`ReadsMixin.read_bytes`).
+"""
 
 from __future__ import annotations
 
+import codecs
+import functools
+import io
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ._cache import CacheEntry, ReadCache
 from ._core import PumpCore
-from ._errors import NoSuchKeyError
+from ._download import first_error
+from ._errors import (
+    ConfigError,
+    NoSuchKeyError,
+    NotFoundError,
+    ObjectChangedError,
+    S3PumpError,
+    TransientError,
+)
+from ._listing import has_any_object, iter_common_prefixes, iter_objects
+from ._models import ObjectInfo
+from ._plan import split_ranges
+from ._retry import RetryPolicy
 from ._uri import S3URI, parse_uri
 
-__all__ = ["ReadsMixin"]
+if TYPE_CHECKING:
+    import PIL.Image
+
+__all__ = ["InvalidContentError", "MissingDependencyError", "ReadsMixin"]
+
+_RESTARTS = 3  # fresh versions tried when an object keeps changing under a ranged read
+
+
+class InvalidContentError(S3PumpError, ValueError):
+    """An object's bytes are not what the read expects: text in the given encoding, JSON,
+    or an image Pillow can decode. ``uri`` names the object."""
+
+    def __init__(self, message: str, *, uri: str) -> None:
+        super().__init__(message)
+        self.uri = uri
+
+
+class MissingDependencyError(S3PumpError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+def _object_uri(uri: str | S3URI) -> S3URI:
+    parsed = parse_uri(uri)
+    if parsed.is_dir:
+        raise NoSuchKeyError(f"not an object URI (ends with '/'): {parsed}",
+                             bucket=parsed.bucket, key=parsed.key)
+    return parsed
+
+
+def _parse_many(uri: str | S3URI | Sequence[str | S3URI]) -> list[S3URI]:
+    if isinstance(uri, str | S3URI):
+        return [parse_uri(uri)]
+    return [parse_uri(one) for one in uri]
 
 
 class ReadsMixin(PumpCore):
     """Small reads and listings."""
 
+    # -- existence ----------------------------------------------------------------------------
+
     async def exists(self, uri: str | S3URI) -> bool:
         """True when the object exists (a HEAD request; a prefix of a key is not a key).
 
+        A URI ending in ``/`` (a "directory") is never an object here: use :meth:`dir_exists`.
         A missing bucket answers 404 to HEAD like a missing key, so it also gives ``False``.
 
         Raises:
+            BadURIError: ``uri`` is not an ``s3://`` URI.
             AccessDeniedError: the credentials may not read the object.
+            TransientError: the retries ran out.
         """
         parsed = parse_uri(uri)
         if parsed.is_dir:
@@ -28,3 +93,312 @@ class ReadsMixin(PumpCore):
         except NoSuchKeyError:
             return False
         return True
+
+    async def dir_exists(self, uri: str | S3URI) -> bool:
+        """True when any object lies under the "directory" ``uri`` (one ListObjectsV2, MaxKeys=1).
+
+        ``s3://b/data`` and ``s3://b/data/`` both mean the folder ``data/``: true when some key
+        starts with ``data/``, including an empty ``data/`` marker object; a key ``data`` or
+        ``database/x`` does not count. ``s3://b`` is true when the bucket holds any object.
+
+        Raises:
+            BadURIError: ``uri`` is not an ``s3://`` URI.
+            NoSuchBucketError: the bucket does not exist (a listing can tell, unlike HEAD).
+            AccessDeniedError: the credentials may not list the bucket.
+            TransientError: the retries ran out.
+        """
+        folder = parse_uri(uri).as_prefix()
+        return await has_any_object(self.transport, folder.bucket, folder.key, self._retry())
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def read_bytes(self, uri: str | S3URI) -> bytes:
+        """The whole object's bytes.
+
+        Objects smaller than ``config.multipart_threshold`` come in one GET; larger ones as
+        ranged parts (``part_size``, ``part_concurrency`` at a time) pinned with ``If-Match``
+        to one version and written into one preallocated buffer. An object replaced during the
+        read is read again from the start (a few times), never mixed. Peak memory is about
+        twice the object's size for the ranged path (the buffer, then the returned bytes).
+        Failed requests, including bodies that break off, are retried with the pump's
+        :class:`RetryPolicy`.
+
+        With a cache directory (``cache_dir`` or ``S3PUMP_CACHE_DIR``), every read first
+        revalidates: one HEAD, and the cached copy is served only when its ETag and size equal
+        the object's, so a changed object is never served stale. The trade-off: a hit still
+        costs one round trip (but no body transfer); a conditional GET with ``If-None-Match``
+        would save the HEAD on a miss, but the transports do not handle 304 answers yet.
+        What is stored is the version the GET returned (its own ETag).
+
+        Raises:
+            BadURIError: ``uri`` is not an ``s3://`` URI.
+            NoSuchKeyError: the key does not exist (the message names it), or ``uri`` ends
+                with ``/``.
+            NoSuchBucketError: the bucket does not exist. A HEAD's 404 has no body and cannot
+                tell a missing bucket from a missing key, so after a 404 from the cache's HEAD
+                a GET is sent, whose error code can.
+            AccessDeniedError: the credentials may not read the object.
+            ObjectChangedError: the object kept changing during a ranged read.
+            TransientError: the retries ran out.
+        """
+        parsed = _object_uri(uri)
+        cache = self._read_cache()
+        if cache is None:
+            data, _ = await self._fetch(parsed, None)
+            return data
+        return await self._read_through(cache, parsed)
+
+    async def read_text(
+        self, uri: str | S3URI, encoding: str = "utf-8", errors: str = "strict"
+    ) -> str:
+        """The object decoded as text (``bytes.decode(encoding, errors)``).
+
+        Raises:
+            ConfigError: ``encoding`` is not a known codec (checked before any request).
+            InvalidContentError: the bytes are not valid in ``encoding`` (with ``"strict"``).
+            BadURIError, NoSuchKeyError, NoSuchBucketError, AccessDeniedError,
+            ObjectChangedError, TransientError: as :meth:`read_bytes`.
+        """
+        try:
+            codecs.lookup(encoding)
+        except LookupError as exc:
+            raise ConfigError(f"unknown text encoding {encoding!r}") from exc
+        parsed = _object_uri(uri)
+        data = await self.read_bytes(parsed)
+        try:
+            return data.decode(encoding, errors)
+        except UnicodeDecodeError as exc:
+            raise InvalidContentError(
+                f"{parsed} is not valid {encoding} text: {exc}", uri=str(parsed)
+            ) from exc
+
+    async def load_json(self, uri: str | S3URI) -> Any:
+        """The object parsed as JSON (UTF-8, -16 or -32, as :func:`json.loads` detects).
+
+        Raises:
+            InvalidContentError: the object is not valid JSON; a :class:`ValueError` too, and
+                the message names the URI and the position.
+            BadURIError, NoSuchKeyError, NoSuchBucketError, AccessDeniedError,
+            ObjectChangedError, TransientError: as :meth:`read_bytes`.
+        """
+        parsed = _object_uri(uri)
+        data = await self.read_bytes(parsed)
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise InvalidContentError(f"invalid JSON in {parsed}: {exc}",
+                                      uri=str(parsed)) from exc
+
+    async def read_image(self, uri: str | S3URI) -> PIL.Image.Image:
+        """The object decoded by Pillow into a loaded :class:`PIL.Image.Image`.
+
+        Pillow is the optional extra ``image`` and is imported on first use; decoding runs in
+        a worker thread.
+
+        Raises:
+            MissingDependencyError: Pillow is not installed (``pip install 's3pump[image]'``);
+                raised before any request.
+            InvalidContentError: Pillow cannot decode the bytes (not an image, truncated, or a
+                decompression bomb).
+            BadURIError, NoSuchKeyError, NoSuchBucketError, AccessDeniedError,
+            ObjectChangedError, TransientError: as :meth:`read_bytes`.
+        """
+        try:
+            from PIL import Image, UnidentifiedImageError
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "read_image needs Pillow: pip install 's3pump[image]'"
+            ) from exc
+        parsed = _object_uri(uri)
+        data = await self.read_bytes(parsed)
+
+        def decode() -> PIL.Image.Image:
+            image = Image.open(io.BytesIO(data))
+            image.load()
+            return image
+
+        try:
+            return await anyio.to_thread.run_sync(decode)
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError,
+                ValueError) as exc:
+            raise InvalidContentError(f"{parsed} is not a readable image: {exc}",
+                                      uri=str(parsed)) from exc
+
+    # -- listings -------------------------------------------------------------------------------
+
+    async def list_objects(
+        self,
+        uri: str | S3URI | Sequence[str | S3URI],
+        suffix: str | tuple[str, ...] | None = None,
+    ) -> AsyncIterator[ObjectInfo]:
+        """Every object under one prefix or several, recursively, in key order per prefix.
+
+        The URI's key is a plain S3 prefix, as ListObjectsV2 takes it: ``s3://b/data`` lists
+        every key that starts with ``data`` (``data``, ``data/x``, ``database.csv``), while
+        ``s3://b/data/`` lists the folder ``data/``. That is deliberate: a listing is a query,
+        and prefixes such as ``s3://b/logs/2024-06-`` are how S3 is queried. (Bulk transfers
+        such as ``download_prefix`` treat their source as a folder instead.) ``s3://b`` lists
+        the whole bucket. Zero-byte ``dir/`` marker objects are listed like any object.
+
+        Several URIs are listed one after the other, in the order given; a key under two of
+        them is yielded twice. ``ObjectInfo`` carries the key, not the bucket: list one bucket
+        per call when that matters. ``suffix`` keeps keys ending with it (or with any of a
+        tuple; an empty tuple keeps nothing). Pages of 1,000 keys are fetched as the
+        iteration goes, each retried on transient errors.
+
+        Raises:
+            BadURIError: a URI is invalid (on the first iteration, before any request).
+            NoSuchBucketError, AccessDeniedError: a listing cannot start or continue.
+            TransientError: the retries ran out.
+        """
+        prefixes = _parse_many(uri)
+        wanted = suffix if suffix is None or isinstance(suffix, str) else tuple(suffix)
+        transport = self.transport
+        retry = self._retry()
+        for prefix in prefixes:
+            async for obj in iter_objects(transport, prefix.bucket, prefix.key, retry):
+                if wanted is None or obj.key.endswith(wanted):
+                    yield obj
+
+    async def list_keys(
+        self,
+        uri: str | S3URI | Sequence[str | S3URI],
+        suffix: str | tuple[str, ...] | None = None,
+    ) -> AsyncIterator[str]:
+        """The keys :meth:`list_objects` lists (plain keys, not URIs), with the same rules.
+
+        Raises:
+            BadURIError, NoSuchBucketError, AccessDeniedError, TransientError: as
+            :meth:`list_objects`.
+        """
+        async for obj in self.list_objects(uri, suffix):
+            yield obj.key
+
+    async def list_subdirs(self, uri: str | S3URI) -> list[str]:
+        """The immediate "sub-directories" of a folder, as full URIs ending in ``/``.
+
+        ``s3://b/data`` and ``s3://b/data/`` both mean the folder ``data/``; the result holds
+        ``s3://b/data/x/`` for every key ``data/x/...`` (ListObjectsV2 with ``Delimiter="/"``,
+        every page, in S3's order). Objects directly in the folder are not included.
+
+        Raises:
+            BadURIError: ``uri`` is not an ``s3://`` URI.
+            NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
+            TransientError: the retries ran out.
+        """
+        folder = parse_uri(uri).as_prefix()
+        return [
+            str(S3URI(folder.bucket, common))
+            async for common in iter_common_prefixes(
+                self.transport, folder.bucket, folder.key, self._retry()
+            )
+        ]
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _read_cache(self) -> ReadCache | None:
+        if self.cache_dir is None or self.cache_max_bytes <= 0:
+            return None
+        return ReadCache(self.cache_dir, self.cache_max_bytes)
+
+    async def _read_through(self, cache: ReadCache, uri: S3URI) -> bytes:
+        info: ObjectInfo | None
+        try:
+            info = await self._retry().run(lambda: self.transport.head(uri.bucket, uri.key))
+        except NotFoundError:
+            info = None  # bucket or key? the GET below raises the precise error
+        if info is not None and info.etag:
+            wanted = CacheEntry(uri.bucket, uri.key, info.etag, info.size)
+            cached = await anyio.to_thread.run_sync(cache.get, wanted)
+            if cached is not None:
+                return cached
+        data, got = await self._fetch(uri, info)
+        if got.etag:
+            entry = CacheEntry(uri.bucket, uri.key, got.etag, len(data))
+            await anyio.to_thread.run_sync(cache.put, entry, data)
+        return data
+
+    async def _fetch(self, uri: S3URI, info: ObjectInfo | None) -> tuple[bytes, ObjectInfo]:
+        """The object's bytes and the version they belong to.
+
+        ``info`` (from a HEAD) picks the ranged path at once for a large object; without it,
+        a whole GET is started and, when its Content-Length reaches the threshold, dropped
+        in favour of ranged parts pinned to its ETag.
+        """
+        retry = self._retry()
+        threshold = self.config.multipart_threshold
+
+        async def whole() -> tuple[bytes | None, ObjectInfo]:
+            async with self.transport.get(uri.bucket, uri.key) as body:
+                got = ObjectInfo(uri.key, body.object_size, body.etag, body.last_modified)
+                if body.content_length >= threshold:
+                    return None, got  # unread: the transport drops this connection
+                return await body.read(), got
+
+        async def head() -> ObjectInfo:
+            return await self.transport.head(uri.bucket, uri.key)
+
+        for restart in range(_RESTARTS + 1):
+            if info is None or info.size < threshold:
+                data, got = await retry.run(whole)
+                if data is not None:
+                    return data, got
+                info = got
+            try:
+                return bytes(await self._ranged_once(uri, info, retry)), info
+            except ObjectChangedError:
+                if restart == _RESTARTS:
+                    raise
+            info = await retry.run(head)
+        raise AssertionError("unreachable")
+
+    async def _ranged_once(
+        self, uri: S3URI, info: ObjectInfo, retry: RetryPolicy
+    ) -> bytearray:
+        config = self.config
+        transport = self.transport
+        size = info.size
+        part_size = config.part_size_for(size)
+        ranges = split_ranges(size, part_size)
+        pending = iter(ranges)
+        buffer = bytearray(size)
+
+        async def part(view: memoryview, byte_range: tuple[int, int]) -> None:
+            start, end = byte_range
+            async with transport.get(
+                uri.bucket, uri.key, byte_range=byte_range, if_match=info.etag or None
+            ) as body:
+                if body.object_size != size or (info.etag and body.etag != info.etag):
+                    raise ObjectChangedError(f"object changed while reading: {uri}",
+                                             bucket=uri.bucket, key=uri.key)
+                if body.content_length != end - start + 1:
+                    raise TransientError(
+                        f"range {start}-{end} of {uri} came back with "
+                        f"{body.content_length} bytes", bucket=uri.bucket, key=uri.key,
+                    )
+                pos = start
+                async for piece in body.iter_chunks(config.chunk_size):
+                    if pos + len(piece) > end + 1:
+                        raise TransientError(f"range {start}-{end} of {uri} ran long",
+                                             bucket=uri.bucket, key=uri.key)
+                    view[pos:pos + len(piece)] = piece
+                    pos += len(piece)
+                if pos != end + 1:
+                    raise TransientError(
+                        f"range {start}-{end} of {uri} ended after {pos - start} bytes",
+                        bucket=uri.bucket, key=uri.key,
+                    )
+
+        async def worker(view: memoryview) -> None:
+            for byte_range in pending:
+                await retry.run(functools.partial(part, view, byte_range))
+
+        workers = min(config.part_concurrency, config.concurrency, len(ranges))
+        with memoryview(buffer) as view:
+            try:
+                async with anyio.create_task_group() as tg:
+                    for _ in range(workers):
+                        tg.start_soon(worker, view)
+            except BaseExceptionGroup as group:
+                raise first_error(group) from None
+        return buffer
