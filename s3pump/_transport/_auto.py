@@ -1,22 +1,24 @@
 """The ``auto`` transport: the lean data plane, with the reference path behind it.
 
-Requests go through :class:`LeanTransport`; a bucket the lean path cannot serve (S3 Express,
+Requests go through :class:`LeanTransport` (the multipart bookkeeping, a few requests per large
+upload, through the reference, the control plane); a bucket the lean path cannot serve (S3 Express,
 or one that answers 301 because it lives in another region, which botocore follows and the
 lean path does not) is routed to :class:`ReferenceTransport`, opened on first need.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TypeVar
 
 import anyio
 
+from .._checksum import Checksum
 from .._config import ClientConfig
 from .._errors import RequestError
 from .._models import ObjectInfo
-from ._base import Body, ListPage, Transport
+from ._base import Body, CompletedPart, Data, ListPage, Transport
 from ._lean import LeanTransport
 from ._reference import ReferenceTransport
 
@@ -114,6 +116,47 @@ class AutoTransport:
                     reference.get(bucket, key, byte_range=byte_range, if_match=if_match)
                 )
             yield body
+
+    async def put_object(
+        self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None
+    ) -> dict[str, str]:
+        """PutObject through the bucket's path."""
+        return await self._call(bucket, lambda t: t.put_object(bucket, key, data,
+                                                               checksum=checksum))
+
+    async def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        data: Data,
+        *,
+        checksum: Checksum | None = None,
+    ) -> dict[str, str]:
+        """UploadPart through the bucket's path."""
+        return await self._call(bucket, lambda t: t.upload_part(
+            bucket, key, upload_id, part_number, data, checksum=checksum))
+
+    async def create_multipart_upload(
+        self, bucket: str, key: str, *, checksum_algorithm: str | None = None
+    ) -> str:
+        """CreateMultipartUpload through the reference transport."""
+        reference = await self.reference()
+        return await reference.create_multipart_upload(
+            bucket, key, checksum_algorithm=checksum_algorithm)
+
+    async def complete_multipart_upload(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart]
+    ) -> str:
+        """CompleteMultipartUpload through the reference transport."""
+        reference = await self.reference()
+        return await reference.complete_multipart_upload(bucket, key, upload_id, parts)
+
+    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        """AbortMultipartUpload through the reference transport."""
+        reference = await self.reference()
+        await reference.abort_multipart_upload(bucket, key, upload_id)
 
     async def aclose(self) -> None:
         """Close both paths."""

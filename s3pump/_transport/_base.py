@@ -8,15 +8,18 @@ a transport translates its library's errors itself, including failures while a b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from .._checksum import Checksum
 from .._models import ObjectInfo
 
-__all__ = ["Body", "ListPage", "Transport"]
+__all__ = ["Body", "CompletedPart", "ListPage", "Transport"]
+
+Data = bytes | bytearray | memoryview
 
 
 @dataclass(slots=True)
@@ -26,6 +29,15 @@ class ListPage:
     objects: list[ObjectInfo] = field(default_factory=list)
     prefixes: list[str] = field(default_factory=list)
     next_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedPart:
+    """One uploaded part of a multipart upload: its number, ETag (unquoted) and checksum."""
+
+    number: int
+    etag: str
+    checksum: Checksum | None = None
 
 
 class Body(Protocol):
@@ -100,6 +112,46 @@ class Transport(Protocol):
         if_match: str | None = None,
     ) -> AbstractAsyncContextManager[Body]:
         """GET an object, or the inclusive ``byte_range`` of it, pinned to ``if_match``."""
+        ...
+
+    # Uploads. ``put_object`` and ``upload_part`` return the response headers, names in
+    # lower case and ``etag`` unquoted (the ETag, and the checksum S3 echoes).
+
+    async def put_object(
+        self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None
+    ) -> dict[str, str]:
+        """PutObject of ``data``, sending ``checksum`` for S3 to verify and store."""
+        ...
+
+    async def create_multipart_upload(
+        self, bucket: str, key: str, *, checksum_algorithm: str | None = None
+    ) -> str:
+        """CreateMultipartUpload (declaring ``checksum_algorithm``); returns the upload id."""
+        ...
+
+    async def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        data: Data,
+        *,
+        checksum: Checksum | None = None,
+    ) -> dict[str, str]:
+        """UploadPart ``part_number`` (1-based) of ``upload_id``, with its checksum."""
+        ...
+
+    async def complete_multipart_upload(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart]
+    ) -> str:
+        """CompleteMultipartUpload with ``parts`` in ascending order; returns the ETag.
+
+        A 200 response that carries an error (S3 may send one) raises like any other error."""
+        ...
+
+    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        """AbortMultipartUpload; an upload that is already gone (NoSuchUpload) is not an error."""
         ...
 
     async def aclose(self) -> None:

@@ -23,17 +23,19 @@ import time
 import urllib.request
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
 import aiohttp
 from aiobotocore.session import AioSession
 from yarl import URL
 
+from .._checksum import Checksum
 from .._config import ClientConfig, resolve_endpoint
 from .._errors import (
     ConfigError,
@@ -43,7 +45,7 @@ from .._errors import (
     error_from_response,
 )
 from .._models import ObjectInfo
-from ._base import ListPage
+from ._base import CompletedPart, Data, ListPage
 from ._sigv4 import (
     EMPTY_SHA256,
     UNSIGNED_PAYLOAD,
@@ -286,8 +288,8 @@ class LeanBody:
 class LeanTransport:
     """S3 over aiohttp with our own SigV4 signer. Use :meth:`open` to build one.
 
-    ``requests`` counts HTTP requests sent. Besides the transport protocol it offers
-    :meth:`put_object` and :meth:`upload_part` for uploads.
+    ``requests`` counts HTTP requests sent. Besides the protocol's arguments,
+    :meth:`put_object` and :meth:`upload_part` take extra request ``headers``.
 
     Payload signing: bodies are signed with their SHA-256 (as botocore does) unless the
     endpoint is HTTPS *and* the request carries a checksum header (``Content-MD5`` or
@@ -595,17 +597,29 @@ class LeanTransport:
             result["etag"] = _strip_etag(result["etag"])
         return result
 
+    @staticmethod
+    def _with_checksum(
+        headers: Mapping[str, str] | None, checksum: Checksum | None
+    ) -> Mapping[str, str] | None:
+        if checksum is None:
+            return headers
+        # x-amz-sdk-checksum-algorithm as botocore sends it: some servers (moto) store the
+        # value only when it is present; S3 accepts it.
+        return {**(headers or {}), checksum.header: checksum.value,
+                "x-amz-sdk-checksum-algorithm": checksum.algorithm}
+
     async def put_object(
         self,
         bucket: str,
         key: str,
-        data: bytes | bytearray | memoryview,
+        data: Data,
         *,
+        checksum: Checksum | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
-        """PutObject. ``headers`` (e.g. ``x-amz-checksum-crc32c``, ``Content-Type``) are sent
-        and signed. Returns the response headers, names lower-cased, ``etag`` unquoted."""
-        return await self._put(bucket, key, data, "", headers)
+        """PutObject. ``checksum`` and ``headers`` (e.g. ``Content-Type``) are sent and signed.
+        Returns the response headers, names lower-cased, ``etag`` unquoted."""
+        return await self._put(bucket, key, data, "", self._with_checksum(headers, checksum))
 
     async def upload_part(
         self,
@@ -613,13 +627,93 @@ class LeanTransport:
         key: str,
         upload_id: str,
         part_number: int,
-        data: bytes | bytearray | memoryview,
+        data: Data,
         *,
+        checksum: Checksum | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
-        """UploadPart of a multipart upload created elsewhere; returns as :meth:`put_object`."""
+        """UploadPart of a multipart upload; returns as :meth:`put_object`."""
         query = canonical_query({"partNumber": str(part_number), "uploadId": upload_id})
-        return await self._put(bucket, key, data, query, headers)
+        return await self._put(bucket, key, data, query, self._with_checksum(headers, checksum))
+
+    async def _post_xml(
+        self,
+        bucket: str,
+        key: str,
+        query: str,
+        headers: Mapping[str, str] | None = None,
+        data: bytes | None = None,
+    ) -> ET.Element:
+        """POST and parse the XML answer; an ``<Error>`` sent with 200 raises too."""
+        resp = await self._send("POST", bucket, key, query=query, headers=headers, data=data)
+        if resp.status != 200:
+            raise await self._fail(resp, bucket, key)
+        try:
+            body = await resp.read()
+        except _CONNECTION_ERRORS as exc:
+            raise _transport_error(exc, bucket, key) from exc
+        finally:
+            resp.release()
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError as exc:
+            raise TransientError(f"unreadable answer for s3://{bucket}/{key}: {exc}",
+                                 bucket=bucket, key=key) from exc
+        if root.tag.rpartition("}")[2] == "Error":
+            # S3 may fail a CompleteMultipartUpload late, inside a 200: InternalError and
+            # SlowDown become retryable errors, as they would with their own status.
+            code = root.findtext("Code")
+            raise error_from_response(500 if code is None else 200, code,
+                                      root.findtext("Message"), bucket=bucket, key=key)
+        return root
+
+    @staticmethod
+    def _child_text(root: ET.Element, name: str) -> str | None:
+        for child in root:
+            if child.tag.rpartition("}")[2] == name:
+                return child.text
+        return None
+
+    async def create_multipart_upload(
+        self, bucket: str, key: str, *, checksum_algorithm: str | None = None
+    ) -> str:
+        """CreateMultipartUpload; returns the upload id."""
+        headers = {"x-amz-checksum-algorithm": checksum_algorithm} if checksum_algorithm else None
+        root = await self._post_xml(bucket, key, "uploads=", headers)
+        upload_id = self._child_text(root, "UploadId")
+        if not upload_id:
+            raise RequestError(f"no UploadId in the answer for s3://{bucket}/{key}",
+                               bucket=bucket, key=key)
+        return upload_id
+
+    async def complete_multipart_upload(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart]
+    ) -> str:
+        """CompleteMultipartUpload; returns the object's ETag (unquoted)."""
+        items = []
+        for part in parts:
+            checksum = (f"<{part.checksum.field}>{xml_escape(part.checksum.value)}"
+                        f"</{part.checksum.field}>" if part.checksum is not None else "")
+            items.append(f"<Part><ETag>&quot;{xml_escape(part.etag)}&quot;</ETag>{checksum}"
+                         f"<PartNumber>{part.number}</PartNumber></Part>")
+        body = ('<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                + "".join(items) + "</CompleteMultipartUpload>").encode()
+        root = await self._post_xml(
+            bucket, key, canonical_query({"uploadId": upload_id}),
+            {"content-type": "application/xml"}, body,
+        )
+        return _strip_etag(self._child_text(root, "ETag"))
+
+    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        """AbortMultipartUpload; an upload already gone is not an error."""
+        resp = await self._send("DELETE", bucket, key,
+                                query=canonical_query({"uploadId": upload_id}))
+        if resp.status in (200, 204):
+            resp.release()
+            return
+        error = await self._fail(resp, bucket, key)
+        if error.code != "NoSuchUpload":
+            raise error
 
 
 def _env_proxy(scheme: str, host: str) -> str | None:

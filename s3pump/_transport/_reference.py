@@ -8,7 +8,7 @@ the same way, and also retries failures while reading a body, which botocore doe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -18,6 +18,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore import exceptions as bce
 
+from .._checksum import Checksum
 from .._config import ClientConfig, resolve_endpoint
 from .._errors import (
     AccessDeniedError,
@@ -28,7 +29,7 @@ from .._errors import (
     error_from_response,
 )
 from .._models import ObjectInfo
-from ._base import ListPage
+from ._base import CompletedPart, Data, ListPage
 
 __all__ = ["ReferenceTransport", "translate_error"]
 
@@ -253,3 +254,101 @@ class ReferenceTransport:
             yield body
         finally:
             resp["Body"].close()
+
+    # -- uploads ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _checksum_args(checksum: Checksum | None) -> dict[str, str]:
+        # The algorithm too: it becomes x-amz-sdk-checksum-algorithm, which some servers
+        # (moto) need to store the value; botocore sends the given value, computing none.
+        if checksum is None:
+            return {}
+        return {"ChecksumAlgorithm": checksum.algorithm, checksum.field: checksum.value}
+
+    @staticmethod
+    def _headers(resp: Mapping[str, Any]) -> dict[str, str]:
+        headers = {str(k).lower(): str(v) for k, v in
+                   resp.get("ResponseMetadata", {}).get("HTTPHeaders", {}).items()}
+        headers["etag"] = _strip_etag(resp.get("ETag") or headers.get("etag"))
+        return headers
+
+    async def put_object(
+        self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None
+    ) -> dict[str, str]:
+        """PutObject; returns the response headers (lower-case names, ``etag`` unquoted)."""
+        self.requests += 1
+        try:
+            resp = await self._client.put_object(
+                Bucket=bucket, Key=key, Body=bytes(data) if isinstance(data, memoryview)
+                else data, **self._checksum_args(checksum),
+            )
+        except Exception as exc:
+            raise translate_error(exc, bucket, key) from exc
+        return self._headers(resp)
+
+    async def create_multipart_upload(
+        self, bucket: str, key: str, *, checksum_algorithm: str | None = None
+    ) -> str:
+        """CreateMultipartUpload; returns the upload id."""
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if checksum_algorithm:
+            kwargs["ChecksumAlgorithm"] = checksum_algorithm
+        self.requests += 1
+        try:
+            resp = await self._client.create_multipart_upload(**kwargs)
+        except Exception as exc:
+            raise translate_error(exc, bucket, key) from exc
+        return str(resp["UploadId"])
+
+    async def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        data: Data,
+        *,
+        checksum: Checksum | None = None,
+    ) -> dict[str, str]:
+        """UploadPart; returns the response headers as :meth:`put_object` does."""
+        self.requests += 1
+        try:
+            resp = await self._client.upload_part(
+                Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=part_number,
+                Body=bytes(data) if isinstance(data, memoryview) else data,
+                **self._checksum_args(checksum),
+            )
+        except Exception as exc:
+            raise translate_error(exc, bucket, key) from exc
+        return self._headers(resp)
+
+    async def complete_multipart_upload(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart]
+    ) -> str:
+        """CompleteMultipartUpload; returns the object's ETag (unquoted)."""
+        listed: list[dict[str, Any]] = []
+        for part in parts:
+            entry: dict[str, Any] = {"PartNumber": part.number, "ETag": f'"{part.etag}"'}
+            if part.checksum is not None:
+                entry[part.checksum.field] = part.checksum.value
+            listed.append(entry)
+        self.requests += 1
+        try:
+            resp = await self._client.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+            )
+        except Exception as exc:
+            raise translate_error(exc, bucket, key) from exc
+        return _strip_etag(resp.get("ETag"))
+
+    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        """AbortMultipartUpload; an upload already gone is not an error."""
+        self.requests += 1
+        try:
+            await self._client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        except bce.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                return
+            raise translate_error(exc, bucket, key) from exc
+        except Exception as exc:
+            raise translate_error(exc, bucket, key) from exc
