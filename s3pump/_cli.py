@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._models import TransferResult
+    from ._engine import AsyncPump
+    from ._models import ObjectInfo, TransferResult
 
 __all__ = ["main"]
 
@@ -86,6 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("dst", metavar="DST", help="local directory (or file, for one object)")
     _filters(get)
     _common(get)
+    ls = sub.add_parser("ls", help="list objects and sub-folders",
+                        description="List a folder: its sub-folders (PRE) and the objects "
+                        "directly in it; with -r, every object whose key starts with the "
+                        "URI's key.")
+    ls.add_argument("uri", metavar="URI", help="s3://bucket[/prefix]")
+    ls.add_argument("-r", "--recursive", action="store_true", help="every object below")
+    _common(ls)
+    cat = sub.add_parser("cat", help="stream one object to stdout",
+                         description="Write the object's bytes to stdout as they arrive.")
+    cat.add_argument("uri", metavar="URI", help="s3://bucket/key")
+    _common(cat)
     return parser
 
 
@@ -157,21 +169,27 @@ def _want_progress(args: argparse.Namespace) -> bool:
     return bool(args.progress) or sys.stderr.isatty()
 
 
-async def _run_get(args: argparse.Namespace) -> int:
-    from . import AsyncPump, parse_uri
-    from ._progress import NullReporter, Reporter, RichReporter
+def _pump(args: argparse.Namespace) -> AsyncPump:
+    from . import AsyncPump
 
-    src = parse_uri(args.src)
     if args.concurrency < 1:
         raise _UsageError(f"--concurrency must be at least 1, not {args.concurrency}")
-    async with AsyncPump(
+    return AsyncPump(
         endpoint_url=args.endpoint_url,
         region=args.region,
         profile=args.profile,
         concurrency=args.concurrency,
         addressing_style=args.addressing_style,
         transport=args.transport,
-    ) as pump:
+    )
+
+
+async def _run_get(args: argparse.Namespace) -> int:
+    from . import parse_uri
+    from ._progress import NullReporter, Reporter, RichReporter
+
+    src = parse_uri(args.src)
+    async with _pump(args) as pump:
         if not src.is_dir and await pump.exists(src):
             if args.dry_run:
                 print(f"(dry run) download {src} -> {args.dst}")
@@ -183,6 +201,54 @@ async def _run_get(args: argparse.Namespace) -> int:
             src, args.dst, args.include, args.exclude, progress=reporter, dry_run=args.dry_run
         )
         return _report(result, args, _DOWNLOAD)
+
+
+async def _run_ls(args: argparse.Namespace) -> int:
+    from . import parse_uri
+
+    uri = parse_uri(args.uri)
+    async with _pump(args) as pump:
+        if args.recursive:
+            async for obj in pump.list_objects(uri):
+                _print_object(args, obj, obj.key)
+            return EXIT_OK
+        folder = uri.as_prefix()
+        for sub in await pump.list_subdirs(folder):
+            name = sub[len(str(folder)):]
+            print(json.dumps({"prefix": sub}) if args.json else f"{'PRE':>30} {name}")
+        async for obj in pump.list_objects(folder, recursive=False):
+            _print_object(args, obj, obj.key[len(folder.key):])
+    return EXIT_OK
+
+
+def _print_object(args: argparse.Namespace, obj: ObjectInfo, name: str) -> None:
+    when = obj.last_modified.strftime("%Y-%m-%d %H:%M:%S") if obj.last_modified else "-"
+    if args.json:
+        print(json.dumps({"key": obj.key, "size": obj.size, "etag": obj.etag,
+                          "last_modified": obj.last_modified.isoformat()
+                          if obj.last_modified else None}))
+    else:
+        print(f"{when} {obj.size:>10} {name}")
+
+
+async def _run_cat(args: argparse.Namespace) -> int:
+    import anyio
+
+    from . import parse_uri
+
+    uri = parse_uri(args.uri)
+    out = sys.stdout.buffer
+    async with _pump(args) as pump:
+        async for chunk in pump.iter_bytes(uri):
+            await anyio.to_thread.run_sync(out.write, chunk)
+        await anyio.to_thread.run_sync(out.flush)
+    return EXIT_OK
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -198,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_FATAL
     _configure_logging(args.verbose, args.quiet)
-    runner = {"get": _run_get}[args.command]
+    runner = {"get": _run_get, "ls": _run_ls, "cat": _run_cat}[args.command]
     try:
         import anyio
 
@@ -206,6 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             return anyio.run(runner, args)
+        except BrokenPipeError:  # the reader went away (| head): not an error of ours
+            _silence_stdout()
+            return EXIT_OK
         except (S3PumpError, _UsageError) as exc:
             print(f"s3pump: error: {exc}", file=sys.stderr)
             return EXIT_FATAL

@@ -15,7 +15,9 @@ __all__ = [
     "ConfigError",
     "DestinationExistsError",
     "IntegrityError",
+    "InvalidContentError",
     "LocalIOError",
+    "MissingDependencyError",
     "NoSuchBucketError",
     "NoSuchKeyError",
     "NotFoundError",
@@ -104,6 +106,19 @@ class IntegrityError(S3PumpError):
 
 class DestinationExistsError(S3PumpError):
     """The destination already holds data and the caller did not allow that."""
+
+
+class InvalidContentError(S3PumpError, ValueError):
+    """An object's bytes are not what the read expects: text in the given encoding, JSON,
+    or an image Pillow can decode. ``uri`` names the object."""
+
+    def __init__(self, message: str, *, uri: str) -> None:
+        super().__init__(message)
+        self.uri = uri
+
+
+class MissingDependencyError(S3PumpError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
 
 
 class LocalIOError(S3PumpError, OSError):

@@ -22,13 +22,14 @@ from ._core import PumpCore
 from ._download import first_error
 from ._errors import (
     ConfigError,
+    InvalidContentError,
+    MissingDependencyError,
     NoSuchKeyError,
     NotFoundError,
     ObjectChangedError,
-    S3PumpError,
     TransientError,
 )
-from ._listing import has_any_object, iter_common_prefixes, iter_objects
+from ._listing import has_any_object, iter_common_prefixes, iter_pages
 from ._models import ObjectInfo
 from ._plan import split_ranges
 from ._retry import RetryPolicy
@@ -37,22 +38,9 @@ from ._uri import S3URI, parse_uri
 if TYPE_CHECKING:
     import PIL.Image
 
-__all__ = ["InvalidContentError", "MissingDependencyError", "ReadsMixin"]
+__all__ = ["ReadsMixin"]
 
 _RESTARTS = 3  # fresh versions tried when an object keeps changing under a ranged read
-
-
-class InvalidContentError(S3PumpError, ValueError):
-    """An object's bytes are not what the read expects: text in the given encoding, JSON,
-    or an image Pillow can decode. ``uri`` names the object."""
-
-    def __init__(self, message: str, *, uri: str) -> None:
-        super().__init__(message)
-        self.uri = uri
-
-
-class MissingDependencyError(S3PumpError, ImportError):
-    """An optional dependency is not installed; the message names the extra to install."""
 
 
 def _object_uri(uri: str | S3URI) -> S3URI:
@@ -230,8 +218,13 @@ class ReadsMixin(PumpCore):
         self,
         uri: str | S3URI | Sequence[str | S3URI],
         suffix: str | tuple[str, ...] | None = None,
+        *,
+        recursive: bool = True,
     ) -> AsyncIterator[ObjectInfo]:
-        """Every object under one prefix or several, recursively, in key order per prefix.
+        """Every object under one prefix or several, in key order per prefix.
+
+        With ``recursive=False`` only the objects directly at the prefix's level are listed
+        (ListObjectsV2 with ``Delimiter="/"``); :meth:`list_subdirs` gives the levels below.
 
         The URI's key is a plain S3 prefix, as ListObjectsV2 takes it: ``s3://b/data`` lists
         every key that starts with ``data`` (``data``, ``data/x``, ``database.csv``), while
@@ -255,10 +248,13 @@ class ReadsMixin(PumpCore):
         wanted = suffix if suffix is None or isinstance(suffix, str) else tuple(suffix)
         transport = self.transport
         retry = self._retry()
+        delimiter = None if recursive else "/"
         for prefix in prefixes:
-            async for obj in iter_objects(transport, prefix.bucket, prefix.key, retry):
-                if wanted is None or obj.key.endswith(wanted):
-                    yield obj
+            async for page in iter_pages(transport, prefix.bucket, prefix.key, retry,
+                                         delimiter=delimiter):
+                for obj in page.objects:
+                    if wanted is None or obj.key.endswith(wanted):
+                        yield obj
 
     async def list_keys(
         self,

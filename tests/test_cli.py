@@ -149,3 +149,43 @@ async def test_interrupt_exits_130_and_leaves_no_temp_files(
     assert code == 130
     assert "interrupted" in err and "Traceback" not in err
     assert list(tmp_path.rglob(".s3pump-*")) == []
+
+
+def test_ls_shows_folders_and_objects(
+    endpoint: str, seeded: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ls", f"s3://{seeded}/c", "--endpoint-url", endpoint]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["PRE", "d/"]
+    assert [line.split()[-2:] for line in lines[1:]] == [["5", "a.txt"], ["3", "e.jpg"]]
+
+
+def test_ls_recursive_json_lines(
+    endpoint: str, seeded: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ls", "-r", f"s3://{seeded}/c/", "--json", "--endpoint-url", endpoint]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["key"], r["size"]) for r in rows] == [
+        ("c/a.txt", 5), ("c/d/b.txt", 4), ("c/e.jpg", 3)]
+    assert all(r["etag"] and r["last_modified"] for r in rows)
+
+
+def test_cat_streams_bytes(endpoint: str, s3: Any, bucket: str) -> None:
+    body = os.urandom(3 << 20)
+    s3.put_object(Bucket=bucket, Key="cat/blob", Body=body)
+    proc = subprocess.run(
+        [sys.executable, "-m", "s3pump", "cat", f"s3://{bucket}/cat/blob", "--endpoint-url",
+         endpoint], capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == body
+
+
+def test_cat_missing_key_and_closed_pipe(endpoint: str, s3: Any, bucket: str) -> None:
+    proc = run("cat", f"s3://{bucket}/cat/none", "--endpoint-url", endpoint)
+    assert (proc.returncode, proc.stderr) == (2, f"s3pump: error: no such key: s3://{bucket}/cat/none\n")
+    s3.put_object(Bucket=bucket, Key="cat/big", Body=os.urandom(4 << 20))
+    shell = (f"{sys.executable} -m s3pump cat s3://{bucket}/cat/big --endpoint-url {endpoint}"
+             " | head -c 10 > /dev/null; echo ${PIPESTATUS[0]}")
+    out = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "0"
+    assert "Traceback" not in out.stderr and "error" not in out.stderr

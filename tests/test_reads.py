@@ -19,8 +19,7 @@ import pytest
 from PIL import Image
 
 import s3pump
-from s3pump import AsyncPump, TransferConfig
-from s3pump._reads import InvalidContentError, MissingDependencyError
+from s3pump import AsyncPump, InvalidContentError, MissingDependencyError, TransferConfig
 from s3pump._transport import Body
 
 SMALL_PARTS = TransferConfig(
