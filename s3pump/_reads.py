@@ -9,7 +9,6 @@ through :class:`~s3pump._cache.ReadCache` (see :meth:`ReadsMixin.read_bytes`).
 from __future__ import annotations
 
 import codecs
-import functools
 import io
 import json
 from collections.abc import AsyncIterator, Sequence
@@ -19,7 +18,6 @@ import anyio
 
 from ._cache import CacheEntry, ReadCache
 from ._core import PumpCore
-from ._download import first_error
 from ._errors import (
     ConfigError,
     InvalidContentError,
@@ -27,11 +25,10 @@ from ._errors import (
     NoSuchKeyError,
     NotFoundError,
     ObjectChangedError,
-    TransientError,
 )
 from ._listing import has_any_object, iter_common_prefixes, iter_pages
 from ._models import ObjectInfo
-from ._plan import split_ranges
+from ._ranged import BufferSink, fetch_ranges
 from ._retry import RetryPolicy
 from ._uri import S3URI, parse_uri
 
@@ -351,50 +348,9 @@ class ReadsMixin(PumpCore):
     async def _ranged_once(
         self, uri: S3URI, info: ObjectInfo, retry: RetryPolicy
     ) -> bytearray:
-        config = self.config
-        transport = self.transport
-        size = info.size
-        part_size = config.part_size_for(size)
-        ranges = split_ranges(size, part_size)
-        pending = iter(ranges)
-        buffer = bytearray(size)
-
-        async def part(view: memoryview, byte_range: tuple[int, int]) -> None:
-            start, end = byte_range
-            async with transport.get(
-                uri.bucket, uri.key, byte_range=byte_range, if_match=info.etag or None
-            ) as body:
-                if body.object_size != size or (info.etag and body.etag != info.etag):
-                    raise ObjectChangedError(f"object changed while reading: {uri}",
-                                             bucket=uri.bucket, key=uri.key)
-                if body.content_length != end - start + 1:
-                    raise TransientError(
-                        f"range {start}-{end} of {uri} came back with "
-                        f"{body.content_length} bytes", bucket=uri.bucket, key=uri.key,
-                    )
-                pos = start
-                async for piece in body.iter_chunks(config.chunk_size):
-                    if pos + len(piece) > end + 1:
-                        raise TransientError(f"range {start}-{end} of {uri} ran long",
-                                             bucket=uri.bucket, key=uri.key)
-                    view[pos:pos + len(piece)] = piece
-                    pos += len(piece)
-                if pos != end + 1:
-                    raise TransientError(
-                        f"range {start}-{end} of {uri} ended after {pos - start} bytes",
-                        bucket=uri.bucket, key=uri.key,
-                    )
-
-        async def worker(view: memoryview) -> None:
-            for byte_range in pending:
-                await retry.run(functools.partial(part, view, byte_range))
-
-        workers = min(config.part_concurrency, config.concurrency, len(ranges))
-        with memoryview(buffer) as view:
-            try:
-                async with anyio.create_task_group() as tg:
-                    for _ in range(workers):
-                        tg.start_soon(worker, view)
-            except BaseExceptionGroup as group:
-                raise first_error(group) from None
-        return buffer
+        sink = BufferSink(bytearray(info.size))
+        try:
+            await fetch_ranges(self.transport, uri.bucket, info, sink, self.config, retry)
+        finally:
+            sink.release()
+        return sink.buffer

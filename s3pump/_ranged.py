@@ -1,0 +1,195 @@
+"""Fetching one object as ranged parts, pinned to one version, into any sink.
+
+Shared by downloads (the sink is a preallocated temp file) and reads (a preallocated
+buffer). Every part is a GET with ``Range`` and ``If-Match``; a part whose answer belongs
+to another version raises :class:`ObjectChangedError` so the caller can start over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+from typing import Any, Protocol
+
+import anyio
+
+from ._config import TransferConfig
+from ._errors import ObjectChangedError, TransientError
+from ._models import ObjectInfo
+from ._plan import split_ranges
+from ._retry import RetryPolicy
+from ._transport import Body, Transport
+
+__all__ = ["BufferSink", "RangeSink", "fetch_ranges", "first_error", "stream_body"]
+
+
+class _Writer(Protocol):
+    async def write(self, data: bytes, /) -> Any: ...
+
+
+class RangeSink(Protocol):
+    """Where the parts go: ``open_at(offset)`` gives a writer positioned at ``offset``."""
+
+    def open_at(self, offset: int) -> AbstractAsyncContextManager[_Writer]:
+        """A writer for the bytes from ``offset`` on."""
+        ...
+
+
+class _BufferWriter:
+    def __init__(self, view: memoryview, offset: int) -> None:
+        self._view = view
+        self._pos = offset
+
+    async def write(self, data: bytes, /) -> int:
+        end = self._pos + len(data)
+        self._view[self._pos:end] = data
+        self._pos = end
+        return len(data)
+
+
+class BufferSink:
+    """A sink that writes the parts into a preallocated buffer."""
+
+    def __init__(self, buffer: bytearray) -> None:
+        self.buffer = buffer
+        self._view = memoryview(buffer)
+
+    @asynccontextmanager
+    async def open_at(self, offset: int) -> AsyncIterator[_BufferWriter]:
+        """A writer at ``offset`` of the buffer."""
+        yield _BufferWriter(self._view, offset)
+
+    def release(self) -> None:
+        """Give up the buffer's export, so it can be resized or turned into bytes."""
+        self._view.release()
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The most telling exception in a task group's failure (the first non-cancellation)."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    cancelled = anyio.get_cancelled_exc_class()
+    for exc in leaves:
+        if isinstance(exc, ObjectChangedError):
+            return exc
+    for exc in leaves:
+        if not isinstance(exc, cancelled):
+            return exc
+    return leaves[0]
+
+
+async def stream_body(
+    body: Body,
+    writer: _Writer,
+    length: int,
+    chunk_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Copy ``body`` (``length`` bytes) to ``writer`` in writes of about ``chunk_size``.
+
+    ``progress`` hears of every byte written, and of their withdrawal (a negative count)
+    when the copy fails, so that a retried part is not counted twice.
+    """
+    written = 0
+    buffer = bytearray()
+    try:
+        async for piece in body.iter_chunks(chunk_size):
+            buffer += piece
+            if written + len(buffer) > length:  # never spill into a neighbouring part
+                raise TransientError(f"body of {length} bytes ran long")
+            if len(buffer) >= chunk_size:
+                await writer.write(bytes(buffer))
+                written += len(buffer)
+                if progress:
+                    progress(len(buffer))
+                buffer.clear()
+        if buffer:
+            await writer.write(bytes(buffer))
+            written += len(buffer)
+            if progress:
+                progress(len(buffer))
+    except BaseException:
+        if progress and written:
+            progress(-written)
+        raise
+    if written != length:
+        if progress and written:
+            progress(-written)
+        raise TransientError(f"body of {length} bytes ended after {written}")
+
+
+async def fetch_ranges(
+    transport: Transport,
+    bucket: str,
+    info: ObjectInfo,
+    sink: RangeSink,
+    config: TransferConfig,
+    retry: RetryPolicy,
+    *,
+    limiter: anyio.CapacityLimiter | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> datetime | None:
+    """Fetch all of ``info``'s bytes into ``sink`` as parallel ranged parts.
+
+    At most ``config.part_concurrency`` parts run at once (each also within ``limiter``);
+    each is retried on its own. Returns the object's LastModified as the parts saw it.
+
+    Raises:
+        ObjectChangedError: the object is no longer the version ``info`` describes.
+        TransientError: a part's retries ran out.
+    """
+    part_size = config.part_size_for(info.size)
+    ranges = split_ranges(info.size, part_size)
+    pending = iter(ranges)
+    where = f"s3://{bucket}/{info.key}"
+    last_modified: list[datetime | None] = [info.last_modified]
+
+    async def part(byte_range: tuple[int, int]) -> None:
+        start, end = byte_range
+        async with transport.get(
+            bucket, info.key, byte_range=byte_range, if_match=info.etag or None
+        ) as body:
+            if body.object_size != info.size or (info.etag and body.etag != info.etag):
+                raise ObjectChangedError(f"object changed while reading: {where}",
+                                         bucket=bucket, key=info.key)
+            if body.content_length != end - start + 1:
+                raise TransientError(
+                    f"range {start}-{end} of {where} came back with {body.content_length} "
+                    "bytes", bucket=bucket, key=info.key,
+                )
+            if body.last_modified is not None:
+                last_modified[0] = body.last_modified
+            async with sink.open_at(start) as writer:
+                await stream_body(body, writer, end - start + 1, config.chunk_size, progress)
+
+    async def limited(byte_range: tuple[int, int]) -> None:
+        if limiter is None:
+            await part(byte_range)
+        else:
+            async with limiter:
+                await part(byte_range)
+
+    async def worker() -> None:
+        for byte_range in pending:
+
+            async def attempt(byte_range: tuple[int, int] = byte_range) -> None:
+                await limited(byte_range)
+
+            await retry.run(attempt)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(min(config.part_concurrency, len(ranges))):
+                tg.start_soon(worker)
+    except BaseExceptionGroup as group:
+        raise first_error(group) from None
+    return last_modified[0]
