@@ -70,7 +70,8 @@ class TransferConfig:
     whole and written with one thread hop; larger ones are streamed in ``chunk_size`` pieces).
     Peak body memory is therefore about ``concurrency * max(small_object_size, chunk_size)``,
     64 x 1 MiB = 64 MiB with the defaults, whatever the number or size of the objects.
-    The listing stream holds at most ``queue_size`` entries.
+    The listing stream holds at most ``queue_size`` entries. Uploads read bodies into memory
+    within a budget of ``upload_buffer_bytes`` in all.
 
     Objects of at least ``multipart_threshold`` bytes are fetched as ranged parts of
     ``part_size`` bytes (grown so that no object needs more than ``max_parts`` parts), at most
@@ -87,6 +88,7 @@ class TransferConfig:
     part_size: int = 8 * MiB
     max_parts: int = 10_000
     part_concurrency: int = 16
+    upload_buffer_bytes: int = 128 * MiB
     max_attempts: int = 6
     backoff_base: float = 0.1
     backoff_cap: float = 10.0
@@ -101,6 +103,7 @@ class TransferConfig:
             "max_parts": self.max_parts,
             "part_concurrency": self.part_concurrency,
             "max_attempts": self.max_attempts,
+            "upload_buffer_bytes": self.upload_buffer_bytes,
         }
         for name, value in positive.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -5,14 +5,12 @@ at least ``multipart_threshold`` bytes go as multipart uploads of ``part_size_fo
 parts, sent in parallel; a multipart upload that fails or is cancelled is always aborted,
 in a shielded cleanup, so that no half-done upload keeps costing storage.
 
-Memory bound: a task holds a body in memory only while it holds one of the run's
-``concurrency`` request slots (read, send, retries). Per file, at most ``part_concurrency``
-parts are in memory at once; per run, at most ``concurrency`` bodies, each a whole small
-file (below ``multipart_threshold``) or one part: peak body memory is about
-``concurrency * max(multipart_threshold, part_size)`` in the worst case (every file just
-below the threshold), and ``concurrency * part_size`` for large files. ``upload_fileobj``
-first reads up to ``multipart_threshold`` bytes to choose between one PUT and a multipart
-upload, then holds at most ``part_concurrency`` parts.
+Memory bound: a file's body (or part) is read into memory only once the run's byte budget
+(``TransferConfig.upload_buffer_bytes``, 128 MiB by default) has room for it, and is held
+while it is sent and retried: uploads of files and directories never hold more than that,
+whatever the number and size of the files (a single body larger than the budget waits
+until it is alone). ``upload_fileobj`` first reads up to ``multipart_threshold`` bytes to
+choose between one PUT and a multipart upload, then holds at most ``part_concurrency`` parts.
 """
 
 from __future__ import annotations
@@ -30,6 +28,7 @@ import anyio
 from anyio.abc import ObjectReceiveStream
 from anyio.streams.memory import MemoryObjectSendStream
 
+from ._budget import ByteBudget
 from ._checksum import CRC32, Checksum, crc32
 from ._config import TransferConfig
 from ._core import PumpCore
@@ -196,6 +195,7 @@ class _Uploader:
         self._limiter = limiter
         self._retry = retry
         self._reporter = reporter
+        self._budget = ByteBudget(config.upload_buffer_bytes)
         self.uploaded_any = False
 
     async def _request(self, call: Callable[[], Awaitable[T]]) -> T:
@@ -207,7 +207,7 @@ class _Uploader:
     async def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
         """One PutObject of ``data`` (held in one request slot while sent and retried)."""
         checksum = await _checksum(data)
-        async with self._limiter:
+        async with self._budget.hold(len(data)), self._limiter:
             await self._retry.run(
                 lambda: self._transport.put_object(bucket, key, data, checksum=checksum)
             )
@@ -221,7 +221,7 @@ class _Uploader:
 
             await self._multipart(bucket, key, parts)
             return size
-        async with self._limiter:
+        async with self._budget.hold(size), self._limiter:
             # One thread hop reads the file and computes its checksum.
             data, checksum = await anyio.to_thread.run_sync(_read_whole, path)
             await self._retry.run(
@@ -292,7 +292,7 @@ class _Uploader:
 
         async def one(number: int, start: int, end: int) -> None:
             try:
-                async with self._limiter:
+                async with self._budget.hold(end - start + 1), self._limiter:
                     data, checksum = await anyio.to_thread.run_sync(
                         _read_range, path, start, end - start + 1)
                     done.append(
