@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     )
     from ._models import Failure, ObjectInfo, TransferResult
     from ._progress import Reporter
-    from ._sync import Pump, download_prefix
+    from ._sync import Pump, download_prefix, upload_dir
     from ._uri import S3URI, parse_uri
 
 __version__ = "0.1.0"
@@ -66,6 +66,7 @@ _ORIGIN = {
     "Reporter": "_progress",
     "Pump": "_sync",
     "download_prefix": "_sync",
+    "upload_dir": "_sync",
     "S3URI": "_uri",
     "parse_uri": "_uri",
 }
@@ -100,6 +101,7 @@ __all__ = [
     "__version__",
     "download_prefix",
     "parse_uri",
+    "upload_dir",
 ]
 
 

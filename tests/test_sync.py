@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from pathlib import Path
 from typing import Any
@@ -67,3 +68,44 @@ def test_one_shot_uses_the_endpoint_from_the_environment(
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     result = s3pump.download_prefix(f"s3://{bucket}/s/b/", tmp_path)
     assert result.ok and result.transferred == 1
+
+
+def test_pump_reads_lists_and_uploads(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.json").write_text('{"x": 1}')
+    (src / "sub" / "b.txt").write_text("béta")
+    with s3pump.Pump(endpoint_url=endpoint) as pump:
+        assert pump.upload_dir(src, f"s3://{bucket}/up/").transferred == 2
+        pump.upload_file(src / "a.json", f"s3://{bucket}/one/")
+        pump.upload_fileobj(io.BytesIO(b"raw"), f"s3://{bucket}/one/raw.bin")
+        assert pump.load_json(f"s3://{bucket}/up/a.json") == {"x": 1}
+        assert pump.read_text(f"s3://{bucket}/up/sub/b.txt") == "béta"
+        assert pump.read_bytes(f"s3://{bucket}/one/raw.bin") == b"raw"
+        assert b"".join(pump.iter_bytes(f"s3://{bucket}/one/raw.bin")) == b"raw"
+        assert pump.dir_exists(f"s3://{bucket}/up")
+        assert pump.list_subdirs(f"s3://{bucket}/up") == [f"s3://{bucket}/up/sub/"]
+        assert list(pump.list_keys(f"s3://{bucket}/", suffix=".json")) == [
+            "one/a.json", "up/a.json"]
+        assert [o.size for o in pump.list_objects(f"s3://{bucket}/up/", recursive=False)] == [8]
+
+
+def test_blocking_iterators_fetch_in_batches_and_stop_early(
+    endpoint: str, s3: Any, bucket: str
+) -> None:
+    for i in range(25):
+        s3.put_object(Bucket=bucket, Key=f"it/{i:03d}", Body=b"")
+    with s3pump.Pump(endpoint_url=endpoint) as pump:
+        keys = pump.list_keys(f"s3://{bucket}/it/")
+        assert [next(keys) for _ in range(3)] == ["it/000", "it/001", "it/002"]
+        keys.close()  # closes the async generator inside the loop
+        assert len(list(pump.list_keys(f"s3://{bucket}/it/"))) == 25
+
+
+def test_one_shot_upload_dir(endpoint: str, s3: Any, bucket: str, tmp_path: Path) -> None:
+    (tmp_path / "f.txt").write_bytes(b"f")
+    result = s3pump.upload_dir(tmp_path, f"s3://{bucket}/os/", endpoint_url=endpoint)
+    assert result.ok and result.transferred == 1
+    assert s3.get_object(Bucket=bucket, Key="os/f.txt")["Body"].read() == b"f"
