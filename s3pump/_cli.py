@@ -30,6 +30,7 @@ _SECRET_VARS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKE
 
 
 _DOWNLOAD = ("download", "downloaded")
+_UPLOAD = ("upload", "uploaded")
 
 
 class _UsageError(Exception):
@@ -87,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("dst", metavar="DST", help="local directory (or file, for one object)")
     _filters(get)
     _common(get)
+    put = sub.add_parser("put", help="upload a file or a directory",
+                         description="Upload the directory SRC under s3://bucket/prefix/, the "
+                         "file SRC to DST (into DST when it ends with '/'), or standard "
+                         "input ('-').")
+    put.add_argument("src", metavar="SRC", help="local directory or file, or - for stdin")
+    put.add_argument("dst", metavar="DST", help="s3://bucket/prefix/ or s3://bucket/key")
+    put.add_argument("--exist-ok", action="store_true",
+                     help="upload a directory even when the prefix already holds objects")
+    put.add_argument("--follow-symlinks", action="store_true",
+                     help="follow symbolic links (skipped by default)")
+    _filters(put)
+    _common(put)
     ls = sub.add_parser("ls", help="list objects and sub-folders",
                         description="List a folder: its sub-folders (PRE) and the objects "
                         "directly in it; with -r, every object whose key starts with the "
@@ -203,6 +216,34 @@ async def _run_get(args: argparse.Namespace) -> int:
         return _report(result, args, _DOWNLOAD)
 
 
+async def _run_put(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import anyio
+
+    from . import parse_uri
+    from ._progress import NullReporter, Reporter, RichReporter
+
+    dst = parse_uri(args.dst)
+    src = Path(args.src)
+    async with _pump(args) as pump:
+        if args.src == "-":
+            if dst.is_dir:
+                raise _UsageError("uploading stdin needs a key, not a prefix ending in '/'")
+            return _report(await pump.upload_fileobj(sys.stdin.buffer, dst), args, _UPLOAD)
+        if await anyio.Path(src).is_dir():
+            reporter: Reporter = RichReporter("put") if _want_progress(args) else NullReporter()
+            result = await pump.upload_dir(
+                src, dst, args.exist_ok, args.include, args.exclude,
+                follow_symlinks=args.follow_symlinks, progress=reporter, dry_run=args.dry_run,
+            )
+            return _report(result, args, _UPLOAD)
+        if args.dry_run:
+            print(f"(dry run) upload {src} -> {dst}")
+            return EXIT_OK
+        return _report(await pump.upload_file(src, dst), args, _UPLOAD)
+
+
 async def _run_ls(args: argparse.Namespace) -> int:
     from . import parse_uri
 
@@ -264,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_FATAL
     _configure_logging(args.verbose, args.quiet)
-    runner = {"get": _run_get, "ls": _run_ls, "cat": _run_cat}[args.command]
+    runner = {"get": _run_get, "put": _run_put, "ls": _run_ls, "cat": _run_cat}[args.command]
     try:
         import anyio
 

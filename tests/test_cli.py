@@ -189,3 +189,38 @@ def test_cat_missing_key_and_closed_pipe(endpoint: str, s3: Any, bucket: str) ->
     out = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "0"
     assert "Traceback" not in out.stderr and "error" not in out.stderr
+
+
+def test_put_directory_file_and_stdin(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "src"
+    (src / "d").mkdir(parents=True)
+    (src / "a.txt").write_bytes(b"alpha")
+    (src / "d" / "b.bin").write_bytes(b"beta")
+    assert main(["put", str(src), f"s3://{bucket}/p/", "--endpoint-url", endpoint, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["transferred"] == 2
+    assert s3.get_object(Bucket=bucket, Key="p/d/b.bin")["Body"].read() == b"beta"
+    # The prefix now holds objects: a second upload is refused unless --exist-ok.
+    assert main(["put", str(src), f"s3://{bucket}/p/", "--endpoint-url", endpoint]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("s3pump: error: ") and err.count("\n") == 1 and "p/" in err
+    assert main(["put", str(src), f"s3://{bucket}/p/", "--exist-ok", "-q",
+                 "--endpoint-url", endpoint]) == 0
+    assert main(["put", str(src / "a.txt"), f"s3://{bucket}/single/", "-q",
+                 "--endpoint-url", endpoint]) == 0
+    assert s3.get_object(Bucket=bucket, Key="single/a.txt")["Body"].read() == b"alpha"
+    proc = subprocess.run(
+        [sys.executable, "-m", "s3pump", "put", "-", f"s3://{bucket}/stdin.bin", "-q",
+         "--endpoint-url", endpoint], input=b"from stdin", capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert s3.get_object(Bucket=bucket, Key="stdin.bin")["Body"].read() == b"from stdin"
+
+
+def test_put_missing_source_is_fatal(
+    endpoint: str, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["put", str(tmp_path / "nope"), f"s3://{bucket}/x", "--endpoint-url", endpoint])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "nope" in err and err.count("\n") == 1
