@@ -361,3 +361,22 @@ async def test_iter_bytes_of_empty_and_missing(pump: AsyncPump, s3: Any, bucket:
     with pytest.raises(s3pump.NoSuchKeyError, match="st/nope"):
         async for _ in pump.iter_bytes(f"s3://{bucket}/st/nope"):
             pass
+
+
+async def test_credentials_from_a_profile_take_the_botocore_chain(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path, kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    creds = tmp_path / "credentials"
+    creds.write_text("[other]\naws_access_key_id = profile-key\n"
+                     "aws_secret_access_key = profile-secret\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    put_many(s3, bucket, {"pr/a.txt": b"a"})
+    async with AsyncPump(endpoint_url=endpoint, profile="other", transport=kind) as pump:
+        result = await pump.download_prefix(f"s3://{bucket}/pr/", tmp_path / "out")
+    assert result.ok and (tmp_path / "out" / "a.txt").read_bytes() == b"a"
+    with pytest.raises(s3pump.ConfigError, match="nope"):
+        async with AsyncPump(endpoint_url=endpoint, profile="nope", transport=kind):
+            pass

@@ -1,13 +1,20 @@
-"""The transport seam (see :mod:`s3pump._transport._base`) and the choice between transports."""
+"""The transport seam (see :mod:`s3pump._transport._base`) and the choice between transports.
+
+The reference transport (and with it botocore) is imported only when it is used.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from .._config import ClientConfig
 from .._errors import ConfigError
 from ._auto import AutoTransport
 from ._base import Body, ListPage, Transport
 from ._lean import LeanTransport, LeanUnsupportedError
-from ._reference import ReferenceTransport
+
+if TYPE_CHECKING:
+    from ._reference import ReferenceTransport
 
 __all__ = [
     "AutoTransport",
@@ -23,6 +30,20 @@ __all__ = [
 TRANSPORTS = ("auto", "lean", "reference")
 
 
+def __getattr__(name: str) -> object:
+    if name == "ReferenceTransport":
+        from ._reference import ReferenceTransport
+
+        return ReferenceTransport
+    raise AttributeError(name)
+
+
+async def _open_reference(config: ClientConfig, max_connections: int) -> Transport:
+    from ._reference import ReferenceTransport
+
+    return await ReferenceTransport.open(config, max_connections)
+
+
 async def open_transport(config: ClientConfig, max_connections: int, kind: str = "auto"
                          ) -> Transport:
     """Open the transport ``kind``: ``"reference"`` (aiobotocore), ``"lean"`` (aiohttp and our
@@ -31,11 +52,11 @@ async def open_transport(config: ClientConfig, max_connections: int, kind: str =
     if kind not in TRANSPORTS:
         raise ConfigError(f"transport must be one of {', '.join(TRANSPORTS)}, not {kind!r}")
     if kind == "reference":
-        return await ReferenceTransport.open(config, max_connections)
+        return await _open_reference(config, max_connections)
     if kind == "lean":
         return await LeanTransport.open(config, max_connections)
     try:
         lean = await LeanTransport.open(config, max_connections)
     except LeanUnsupportedError:
-        return await ReferenceTransport.open(config, max_connections)
+        return await _open_reference(config, max_connections)
     return AutoTransport(lean, config, max_connections)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 
@@ -20,7 +20,9 @@ from .._errors import RequestError
 from .._models import ObjectInfo
 from ._base import Body, CompletedPart, Data, ListPage, Transport
 from ._lean import LeanTransport
-from ._reference import ReferenceTransport
+
+if TYPE_CHECKING:
+    from ._reference import ReferenceTransport
 
 __all__ = ["AutoTransport"]
 
@@ -51,6 +53,8 @@ class AutoTransport:
         """The reference transport, opened on first use."""
         async with self._lock:
             if self._reference is None:
+                from ._reference import ReferenceTransport  # botocore only when needed
+
                 self._reference = await ReferenceTransport.open(
                     self._config, self._max_connections
                 )
