@@ -73,6 +73,10 @@ class TransferConfig:
     The listing stream holds at most ``queue_size`` entries. Uploads read bodies into memory
     within a budget of ``upload_buffer_bytes`` in all.
 
+    Bodies of at most ``small_object_size`` are written to disk by the event loop's own
+    thread when ``inline_writes`` (a local write costs less than a thread hop); set it to
+    False for slow network file systems, so that every write goes through aiofiles' threads.
+
     Objects of at least ``multipart_threshold`` bytes are fetched as ranged parts of
     ``part_size`` bytes (grown so that no object needs more than ``max_parts`` parts), at most
     ``part_concurrency`` of them at once per object, all within the global ``concurrency``.
@@ -89,6 +93,7 @@ class TransferConfig:
     max_parts: int = 10_000
     part_concurrency: int = 16
     upload_buffer_bytes: int = 128 * MiB
+    inline_writes: bool = True
     max_attempts: int = 6
     backoff_base: float = 0.1
     backoff_cap: float = 10.0

@@ -55,7 +55,8 @@ class Downloader:
         async with self._limiter, self._transport.get(bucket, key) as body:
             if body.content_length <= self._config.small_object_size:
                 data = await body.read()
-                await self._tree.awrite_whole(target, data, body.last_modified, key)
+                await self._tree.awrite_whole(target, data, body.last_modified, key,
+                                              inline=self._config.inline_writes)
                 self._reporter.advance(len(data))
                 return len(data)
             tmp = await self._tree.aopen_part_file(target, body.content_length, key)

@@ -25,7 +25,7 @@ __all__ = ["BufferSink", "RangeSink", "fetch_ranges", "first_error", "stream_bod
 
 
 class _Writer(Protocol):
-    async def write(self, data: bytes, /) -> Any: ...
+    async def write(self, data: bytes | bytearray, /) -> Any: ...
 
 
 class RangeSink(Protocol):
@@ -41,7 +41,7 @@ class _BufferWriter:
         self._view = view
         self._pos = offset
 
-    async def write(self, data: bytes, /) -> int:
+    async def write(self, data: bytes | bytearray, /) -> int:
         end = self._pos + len(data)
         self._view[self._pos:end] = data
         self._pos = end
@@ -107,13 +107,13 @@ async def stream_body(
             if written + len(buffer) > length:  # never spill into a neighbouring part
                 raise TransientError(f"body of {length} bytes ran long")
             if len(buffer) >= chunk_size:
-                await writer.write(bytes(buffer))
+                await writer.write(buffer)
                 written += len(buffer)
                 if progress:
                     progress(len(buffer))
-                buffer.clear()
+                buffer = bytearray()  # a fresh one: the written one may still be referenced
         if buffer:
-            await writer.write(bytes(buffer))
+            await writer.write(buffer)
             written += len(buffer)
             if progress:
                 progress(len(buffer))

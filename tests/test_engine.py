@@ -380,3 +380,14 @@ async def test_credentials_from_a_profile_take_the_botocore_chain(
     with pytest.raises(s3pump.ConfigError, match="nope"):
         async with AsyncPump(endpoint_url=endpoint, profile="nope", transport=kind):
             pass
+
+
+async def test_writes_through_threads_when_inline_writes_are_off(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    put_many(s3, bucket, {f"nw/{i}.txt": f"{i}".encode() for i in range(20)})
+    config = dataclasses.replace(SMALL_PARTS, inline_writes=False)
+    async with AsyncPump(endpoint_url=endpoint, config=config) as pump:
+        result = await pump.download_prefix(f"s3://{bucket}/nw/", tmp_path)
+    assert result.ok and result.transferred == 20
+    assert tree(tmp_path) == {f"{i}.txt": f"{i}".encode() for i in range(20)}

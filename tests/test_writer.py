@@ -227,8 +227,9 @@ def test_write_whole_replaces_a_symlink_instead_of_following_it(
     assert (dest / "link").read_bytes() == b"new"
 
 
-async def test_awrite_whole(tree: LocalTree, dest: Path) -> None:
-    await tree.awrite_whole(dest / "x" / "y", b"async", MTIME, "x/y")
+@pytest.mark.parametrize("inline", [True, False])
+async def test_awrite_whole(tree: LocalTree, dest: Path, inline: bool) -> None:
+    await tree.awrite_whole(dest / "x" / "y", b"async", MTIME, "x/y", inline=inline)
     assert (dest / "x" / "y").read_bytes() == b"async"
     assert (dest / "x" / "y").stat().st_mtime == MTIME.timestamp()
 
