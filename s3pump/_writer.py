@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
 import aiofiles
 import aiofiles.os
@@ -34,10 +33,6 @@ TEMP_SUFFIX = ".part"
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(
     os, "O_CLOEXEC", 0
 )
-
-
-class _Writer(Protocol):
-    async def write(self, data: bytes | bytearray, /) -> int: ...
 
 
 def is_temp_name(name: str) -> bool:
@@ -220,6 +215,37 @@ def _unlink_quietly(path: Path) -> None:
         os.unlink(path)
 
 
+def _pwrite_all(fd: int, pieces: list[bytes], offset: int) -> int:
+    """Write ``pieces`` one after the other at ``offset`` with as few syscalls as may be."""
+    total = sum(len(p) for p in pieces)
+    views = [memoryview(p) for p in pieces]
+    done = 0
+    while views:
+        n = os.pwritev(fd, views, offset + done)
+        done += n
+        while views and n >= len(views[0]):
+            n -= len(views[0])
+            views.pop(0)
+        if views and n:
+            views[0] = views[0][n:]
+    return total
+
+
+class _FileWriter:
+    """Writes pieces at a running offset of an open file, one thread hop per call."""
+
+    def __init__(self, fd: int, offset: int, target: Path) -> None:
+        self._fd = fd
+        self._pos = offset
+        self._target = target
+
+    async def writev(self, pieces: list[bytes], /) -> None:
+        try:
+            self._pos += await _pwrite(self._fd, pieces, self._pos)
+        except OSError as exc:
+            raise error_from_oserror(exc, str(self._target)) from exc
+
+
 class PartFile:
     """A preallocated temp file that ranged parts write into at their offsets."""
 
@@ -228,23 +254,28 @@ class PartFile:
         self.target = target
 
     @asynccontextmanager
-    async def open_at(self, offset: int) -> AsyncIterator[_Writer]:
-        """An aiofiles handle positioned at ``offset``; closed even when cancelled."""
+    async def open_at(self, offset: int) -> AsyncIterator[_FileWriter]:
+        """A writer at ``offset`` (positional writes: parts never share a file position).
+
+        The file is opened and closed through aiofiles' threads, shielded, so that a
+        cancelled open can neither leak the descriptor nor leave it to a running thread.
+        """
         try:
-            # Shielded: a cancelled open would still open the file in its thread, and leak it.
             with anyio.CancelScope(shield=True):
-                f = await aiofiles.open(self.path, "r+b")
+                fd = await _open_fd(self.path, os.O_WRONLY | os.O_CLOEXEC)
         except OSError as exc:
             raise error_from_oserror(exc, str(self.target)) from exc
         try:
-            await f.seek(offset)
-            yield f
-        except OSError as exc:
-            raise error_from_oserror(exc, str(self.target)) from exc
+            yield _FileWriter(fd, offset, self.target)
         finally:
             with anyio.CancelScope(shield=True):
-                await f.close()
+                await _close_fd(fd)
 
     def discard(self) -> None:
         """Remove the temp file (blocking, quick: safe inside a cancelled scope)."""
         _unlink_quietly(self.path)
+
+
+_pwrite = aiofiles.os.wrap(_pwrite_all)
+_open_fd = aiofiles.os.wrap(os.open)
+_close_fd = aiofiles.os.wrap(os.close)

@@ -8,26 +8,23 @@ Each top-level folder of ``root`` is a bucket.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from types import TracebackType
 
-from tests._moto import free_port
+from tests._server import ServerProcess
 
 __all__ = ["RCLONE", "RcloneServer"]
 
 RCLONE = Path(sys.executable).parent / "rclone"
 
 
-class RcloneServer:
+class RcloneServer(ServerProcess):
     """``with RcloneServer(root) as url:`` serves ``root`` over S3 until the block ends.
 
     Requests must be signed with ``access_key``/``secret_key``; others get 403.
     """
+
+    name = "rclone serve s3"
 
     def __init__(
         self,
@@ -36,16 +33,19 @@ class RcloneServer:
         secret_key: str = "rclone-test-secret",
         extra_args: tuple[str, ...] = (),
     ) -> None:
+        super().__init__()
         self.root = root
         self.access_key = access_key
         self.secret_key = secret_key
         self.extra_args = extra_args
-        self.port = 0
-        self.url = ""
-        self._proc: subprocess.Popen[bytes] | None = None
+
+    def command(self, port: int) -> list[str]:
+        return [str(RCLONE), "serve", "s3", "--config", "/dev/null",
+                "--auth-key", f"{self.access_key},{self.secret_key}",
+                "--addr", f"127.0.0.1:{port}", *self.extra_args, str(self.root)]
 
     def start(self) -> str:
-        """Start the server and wait until it answers HTTP; returns its URL."""
+        """Start the server (rclone must be installed: no skipping) and wait for it."""
         if not RCLONE.is_file():
             found = shutil.which("rclone")
             raise RuntimeError(
@@ -53,46 +53,4 @@ class RcloneServer:
                 + (f"; not using {found} from PATH" if found else "")
             )
         self.root.mkdir(parents=True, exist_ok=True)
-        for _ in range(5):
-            self.port = free_port()
-            self.url = f"http://127.0.0.1:{self.port}"
-            self._proc = subprocess.Popen(
-                [str(RCLONE), "serve", "s3", "--config", "/dev/null",
-                 "--auth-key", f"{self.access_key},{self.secret_key}",
-                 "--addr", f"127.0.0.1:{self.port}", *self.extra_args, str(self.root)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and self._proc.poll() is None:
-                try:
-                    with urllib.request.urlopen(self.url + "/", timeout=1):
-                        return self.url
-                except urllib.error.HTTPError:
-                    return self.url  # 403 to an unsigned request: it is up
-                except (urllib.error.URLError, ConnectionError, TimeoutError):
-                    time.sleep(0.05)
-            self.stop()
-        raise RuntimeError("rclone serve s3 did not start")
-
-    def stop(self) -> None:
-        """Stop the server and wait for it."""
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return super().start()

@@ -419,8 +419,9 @@ async def test_part_file_writes_at_offsets(tree: LocalTree, dest: Path) -> None:
 
     async def write_part(start: int, end: int) -> None:
         async with part.open_at(start) as f:
-            for i in range(start, end, 512):
-                await f.write(data[i:min(i + 512, end)])
+            for i in range(start, end, 1024):  # two pieces per call, of uneven sizes
+                cut, stop = min(i + 300, end), min(i + 1024, end)
+                await f.writev([data[i:cut], data[cut:stop]])
 
     async with anyio.create_task_group() as tg:
         for start, end in reversed(ranges):

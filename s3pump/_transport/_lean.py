@@ -419,8 +419,9 @@ class LeanTransport:
             raise LeanUnsupportedError(f"unusual region {region!r}")
         credentials = _CredentialSource(source)
         await credentials.get()  # fail here, not on the first request
+        endpoint = resolve_endpoint(config.endpoint_url)
         ssl_context: ssl.SSLContext | bool = True
-        if ca_bundle:
+        if ca_bundle and not (endpoint or "https:").startswith("http:"):  # ~50 ms: TLS only
             ssl_context = ssl.create_default_context(cafile=str(ca_bundle))
         connector = aiohttp.TCPConnector(
             limit=max_connections,
@@ -447,7 +448,7 @@ class LeanTransport:
             http,
             credentials,
             region=region,
-            endpoint=resolve_endpoint(config.endpoint_url),
+            endpoint=endpoint,
             addressing_style=config.addressing_style,
             sign_payload=sign_payload,
         )
