@@ -1,4 +1,5 @@
-"""How each tool is run: one command line to download a prefix, one to list it.
+"""How each tool is run: one command line to download a prefix, one to upload a directory, one
+to list a prefix.
 
 Every peer runs with its defaults (what a user gets out of the box), quieted where it has a flag
 for it so that per-file log lines do not cost CPU; static credentials come from the environment
@@ -73,6 +74,7 @@ class Tool:
     label: str
     executable: Callable[[Paths], Path]
     get: Callable[[Context, str, Path], Argv] | None = None  # (ctx, s3://bucket/prefix/, dest)
+    put: Callable[[Context, Path, str], Argv] | None = None  # (ctx, source dir, s3://b/prefix/)
     ls: Callable[[Context, str], Argv] | None = None
     version: Callable[[Paths], Argv | str] = lambda _p: "?"
     env: Callable[[Context], dict[str, str]] = lambda _c: {}
@@ -233,6 +235,99 @@ DOWNLOAD_TOOLS: tuple[Tool, ...] = (
     ),
 )
 
+UPLOAD_TOOLS: tuple[Tool, ...] = (
+    Tool(
+        "s3pump",
+        "s3pump",
+        lambda p: p.s3pump,
+        put=lambda c, src, uri: [
+            str(c.paths.s3pump),
+            "put",
+            str(src),
+            uri,
+            "--endpoint-url",
+            c.endpoint_url,
+            "--no-progress",
+            "-q",
+            "-j",
+            str(c.jobs),
+            # Each run gets a fresh prefix anyway; --exist-ok skips the one-page "is the prefix
+            # empty?" listing, which neither `aws s3 cp` nor `s5cmd cp` makes.
+            "--exist-ok",
+        ],
+        version=_s3pump_version,
+    ),
+    Tool(
+        "s5cmd",
+        "s5cmd (Go)",
+        lambda p: p.s5cmd,
+        put=lambda c, src, uri: [
+            str(c.paths.s5cmd),
+            "--log",
+            "error",
+            "--endpoint-url",
+            c.endpoint_url,
+            "cp",
+            str(src) + "/*",
+            uri,
+        ],
+        version=lambda p: [str(p.s5cmd), "version"],
+        notes=("defaults: --numworkers 256, cp --concurrency 5 parts per file",),
+    ),
+    Tool(
+        "aws2",
+        "AWS CLI v2",
+        lambda p: p.aws2,
+        put=lambda c, src, uri: [
+            str(c.paths.aws2),
+            "--endpoint-url",
+            c.endpoint_url,
+            "s3",
+            "cp",
+            "--recursive",
+            "--only-show-errors",
+            str(src),
+            uri,
+        ],
+        version=lambda p: [str(p.aws2), "--version"],
+        notes=("Debian package awscli; defaults: 10 threads, 8 MiB multipart threshold",),
+    ),
+    Tool(
+        "aws1",
+        "AWS CLI v1",
+        lambda p: p.aws1,
+        put=lambda c, src, uri: [
+            str(c.paths.aws1),
+            "--endpoint-url",
+            c.endpoint_url,
+            "s3",
+            "cp",
+            "--recursive",
+            "--only-show-errors",
+            str(src),
+            uri,
+        ],
+        version=lambda p: [str(p.aws1), "--version"],
+        notes=("pip awscli in its own venv; defaults: 10 threads",),
+    ),
+    Tool(
+        "rclone",
+        "rclone copy",
+        lambda p: p.rclone,
+        put=lambda c, src, uri: [
+            str(c.paths.rclone),
+            "copy",
+            "--config",
+            "/dev/null",
+            str(src),
+            _rclone_path(uri),
+        ],
+        version=lambda p: [str(p.rclone), "version"],
+        env=_rclone_env,
+        notes=("defaults: --transfers 4 --checkers 8; lists the destination first",),
+    ),
+)
+
 LIST_TOOLS: tuple[Tool, ...] = (
     Tool(
         "s3pump",
@@ -295,7 +390,7 @@ LIST_TOOLS: tuple[Tool, ...] = (
     ),
 )
 
-ALL_NAMES = tuple(dict.fromkeys(t.name for t in (*DOWNLOAD_TOOLS, *LIST_TOOLS)))
+ALL_NAMES = tuple(dict.fromkeys(t.name for t in (*DOWNLOAD_TOOLS, *UPLOAD_TOOLS, *LIST_TOOLS)))
 
 
 def tool_version(tool: Tool, paths: Paths) -> str:

@@ -85,15 +85,29 @@ def download_rows(
     meta: dict[str, Any], sums: dict[tuple[str, str, str], Summary]
 ) -> list[dict[str, Any]]:
     """One row per (dataset, tool) with values and ratios; the JSON and the markdown use these."""
+    return transfer_rows(meta, sums, "get")
+
+
+def upload_rows(
+    meta: dict[str, Any], sums: dict[tuple[str, str, str], Summary]
+) -> list[dict[str, Any]]:
+    """As download_rows, for the uploads (absent from results made before uploads existed)."""
+    return transfer_rows(meta, sums, "put")
+
+
+def transfer_rows(
+    meta: dict[str, Any], sums: dict[tuple[str, str, str], Summary], kind: str
+) -> list[dict[str, Any]]:
+    """Rows of one direction: kind "get" (downloads) or "put" (uploads)."""
     rows: list[dict[str, Any]] = []
-    for ds in meta["order"]["get_datasets"]:
+    for ds in meta["order"].get(f"{kind}_datasets", []):
         info = meta["datasets"][ds]
         count, total = info["count"], info["total_bytes"]
 
         def values(
             tool: str, count: int = count, total: int = total, ds: str = ds
         ) -> dict[str, float | None]:
-            s = sums.get(("get", ds, tool))
+            s = sums.get((kind, ds, tool))
             if s is None or s.wall_s is None:
                 return {
                     "objects_per_s": None,
@@ -111,8 +125,8 @@ def download_rows(
             }
 
         refs = {r: values(r) for r in REFERENCES}
-        for tool in meta["order"]["get"]:
-            s = sums.get(("get", ds, tool))
+        for tool in meta["order"].get(kind, []):
+            s = sums.get((kind, ds, tool))
             v = values(tool)
             row: dict[str, Any] = {"dataset": ds, "tool": tool, **v}
             row["ok_runs"] = s.ok_runs if s else 0
@@ -164,8 +178,53 @@ def list_rows(
 
 
 def _label(meta: dict[str, Any], tool: str, kind: str) -> str:
-    table = meta["tools"] if kind == "get" else meta["list_tools"]
+    table = {"get": meta["tools"], "put": meta.get("put_tools", {})}.get(kind, meta["list_tools"])
     return str(table.get(tool, {}).get("label", tool))
+
+
+def _transfer_tables(meta: dict[str, Any], rows: list[dict[str, Any]], kind: str) -> list[str]:
+    """The tables of one direction ("get" or "put"): values, then ratios, for each dataset."""
+    lines: list[str] = []
+    for ds in meta["order"][f"{kind}_datasets"]:
+        info = meta["datasets"][ds]
+        total_mib = info["total_bytes"] / 1024**2
+        lines += [f"### {ds}: {info['describe']} ({total_mib:,.0f} MiB)", ""]
+        lines += [
+            "| tool | verified runs | objects/s | MiB/s | CPU ms/object | peak RSS MiB | "
+            "server CPU ms/object |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        ds_rows = [r for r in rows if r["dataset"] == ds]
+        for r in ds_rows:
+            runs = f"{r['ok_runs']}/{r['ok_runs'] + r['failed_runs']}"
+            digits = 1 if (r["objects_per_s"] or 0) < 100 else 0
+            lines.append(
+                f"| {_label(meta, r['tool'], kind)} | {runs} | "
+                f"{_fmt(r['objects_per_s'], digits)} | {_fmt(r['mib_per_s'], 1)} | "
+                f"{_fmt(r['cpu_ms_per_object'], 2)} | {_fmt(r['peak_rss_mib'])} | "
+                f"{_fmt(r['server_cpu_ms_per_object'], 2)} |"
+            )
+        lines += [
+            "",
+            "Ratios (objects/s and MiB/s share one ratio: higher is faster; "
+            "CPU and RSS: lower is leaner):",
+            "",
+            "| tool | speed vs s5cmd | speed vs aws v2 | CPU/object vs s5cmd | "
+            "CPU/object vs aws v2 | RSS vs s5cmd | RSS vs aws v2 |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in ds_rows:
+            lines.append(
+                f"| {_label(meta, r['tool'], kind)} | "
+                + " | ".join(
+                    _fmt_ratio(r[f"{metric}_vs_{ref}"])
+                    for metric in ("objects_per_s", "cpu_ms_per_object", "peak_rss_mib")
+                    for ref in REFERENCES
+                )
+                + " |"
+            )
+        lines.append("")
+    return lines
 
 
 def markdown(
@@ -173,6 +232,7 @@ def markdown(
     get_rows: list[dict[str, Any]],
     ls_rows: list[dict[str, Any]],
     png_name: str | None,
+    put_rows: list[dict[str, Any]] | None = None,
 ) -> str:
     m = meta["machine"]
     lines = [
@@ -214,45 +274,17 @@ def markdown(
 
     if get_rows:
         lines += ["## Downloads (whole prefix into a fresh directory)", ""]
-        for ds in meta["order"]["get_datasets"]:
-            info = meta["datasets"][ds]
-            total_mib = info["total_bytes"] / 1024**2
-            lines += [f"### {ds}: {info['describe']} ({total_mib:,.0f} MiB)", ""]
-            lines += [
-                "| tool | verified runs | objects/s | MiB/s | CPU ms/object | peak RSS MiB | "
-                "server CPU ms/object |",
-                "|---|---:|---:|---:|---:|---:|---:|",
-            ]
-            rows = [r for r in get_rows if r["dataset"] == ds]
-            for r in rows:
-                runs = f"{r['ok_runs']}/{r['ok_runs'] + r['failed_runs']}"
-                digits = 1 if (r["objects_per_s"] or 0) < 100 else 0
-                lines.append(
-                    f"| {_label(meta, r['tool'], 'get')} | {runs} | "
-                    f"{_fmt(r['objects_per_s'], digits)} | {_fmt(r['mib_per_s'], 1)} | "
-                    f"{_fmt(r['cpu_ms_per_object'], 2)} | {_fmt(r['peak_rss_mib'])} | "
-                    f"{_fmt(r['server_cpu_ms_per_object'], 2)} |"
-                )
-            lines += [
-                "",
-                "Ratios (objects/s and MiB/s share one ratio: higher is faster; "
-                "CPU and RSS: lower is leaner):",
-                "",
-                "| tool | speed vs s5cmd | speed vs aws v2 | CPU/object vs s5cmd | "
-                "CPU/object vs aws v2 | RSS vs s5cmd | RSS vs aws v2 |",
-                "|---|---:|---:|---:|---:|---:|---:|",
-            ]
-            for r in rows:
-                lines.append(
-                    f"| {_label(meta, r['tool'], 'get')} | "
-                    + " | ".join(
-                        _fmt_ratio(r[f"{metric}_vs_{ref}"])
-                        for metric in ("objects_per_s", "cpu_ms_per_object", "peak_rss_mib")
-                        for ref in REFERENCES
-                    )
-                    + " |"
-                )
-            lines.append("")
+        lines += _transfer_tables(meta, get_rows, "get")
+    if put_rows:
+        lines += [
+            "## Uploads (a local directory under a fresh prefix)",
+            "",
+            "The source is the dataset's local copy (the very files the server serves, warm in "
+            "the page cache); the objects land in another bucket of the same directory, which "
+            "must then hold exactly the dataset, and are deleted after each run.",
+            "",
+        ]
+        lines += _transfer_tables(meta, put_rows, "put")
     if ls_rows:
         lines += ["## Listing (recursive, keys written to stdout)", ""]
         for ds in meta["order"]["list_datasets"]:
@@ -278,7 +310,10 @@ def markdown(
             lines.append("")
 
     failures = [
-        (k, r) for k, rows in (("get", get_rows), ("ls", ls_rows)) for r in rows if r["errors"]
+        (k, r)
+        for k, rows in (("get", get_rows), ("put", put_rows or []), ("ls", ls_rows))
+        for r in rows
+        if r["errors"]
     ]
     if failures:
         lines += ["## Failures (runs that did not verify are not results)", ""]
@@ -300,6 +335,19 @@ def markdown(
         "leaves more for the server, which is part of what is measured.",
     ]
     lines += [f"- {meta['tools'][t]['label']}: {n}" for t, n in notes]
+    if put_rows:
+        put_tools = meta.get("put_tools", {})
+        lines += [
+            f"- {v['label']} (uploads): {n}"
+            for t, v in put_tools.items()
+            for n in v["notes"]
+            if t not in meta["tools"] or n not in meta["tools"][t]["notes"]
+        ]
+        lines.append(
+            "- Uploads: server CPU includes rclone hashing each object (MD5 for its ETag) and "
+            "writing it to disk, and joining the parts of multipart uploads. The `sync` after "
+            "each run is not timed."
+        )
     lines.append("")
     return "\n".join(lines)
 
@@ -311,7 +359,11 @@ def _minor_label(value: float, _pos: int) -> str:
 
 
 def chart(
-    meta: dict[str, Any], get_rows: list[dict[str, Any]], ls_rows: list[dict[str, Any]], path: Path
+    meta: dict[str, Any],
+    get_rows: list[dict[str, Any]],
+    ls_rows: list[dict[str, Any]],
+    path: Path,
+    put_rows: list[dict[str, Any]] | None = None,
 ) -> bool:
     """Grouped bars of ratios vs s5cmd (log scale, 1.0 marked). False if matplotlib is missing."""
     try:
@@ -344,6 +396,27 @@ def chart(
                 "get",
             )
         )
+    if put_rows:
+        panels.append(
+            (
+                "Upload speed vs s5cmd (higher is faster)",
+                put_rows,
+                "objects_per_s_vs_s5cmd",
+                meta["order"]["put_datasets"],
+                meta["order"]["put"],
+                "put",
+            )
+        )
+        panels.append(
+            (
+                "Upload client CPU per object vs s5cmd (lower is leaner)",
+                put_rows,
+                "cpu_ms_per_object_vs_s5cmd",
+                meta["order"]["put_datasets"],
+                meta["order"]["put"],
+                "put",
+            )
+        )
     if ls_rows:
         panels.append(
             (
@@ -362,7 +435,9 @@ def chart(
 
     # One colour per tool name across all panels (the listing panel has other tools).
     palette = plt.get_cmap("tab10")
-    names = list(dict.fromkeys([*meta["order"]["get"], *meta["order"]["ls"]]))
+    names = list(
+        dict.fromkeys([*meta["order"]["get"], *meta["order"].get("put", []), *meta["order"]["ls"]])
+    )
     color = {name: palette(i % 10) for i, name in enumerate(names)}
     for ax, (title, rows, metric, groups, tools, kind) in zip(axes[:, 0], panels, strict=True):
         width = 0.8 / max(1, len(tools))
@@ -411,7 +486,8 @@ def chart(
         f"rclone serve s3 on loopback{latency}",
         fontsize=12,
     )
-    fig.tight_layout()
+    # Keep about a third of an inch on top for the suptitle, whatever the number of panels.
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - 0.35 / (3.6 * len(panels))))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
@@ -423,13 +499,17 @@ def write_all(
     out_dir.mkdir(parents=True, exist_ok=True)
     sums = summarize(records)
     get_rows = download_rows(meta, sums)
+    put_rows = upload_rows(meta, sums)
     ls_rows = list_rows(meta, sums)
     png = out_dir / f"{stem}.png"
-    has_png = chart(meta, get_rows, ls_rows, png)
+    has_png = chart(meta, get_rows, ls_rows, png, put_rows)
     md = out_dir / f"{stem}.md"
-    md.write_text(markdown(meta, get_rows, ls_rows, png.name if has_png else None))
+    md.write_text(markdown(meta, get_rows, ls_rows, png.name if has_png else None, put_rows))
     js = out_dir / f"{stem}.json"
-    doc = {"meta": meta, "downloads": get_rows, "listing": ls_rows, "runs": records}
+    doc: dict[str, Any] = {"meta": meta, "downloads": get_rows, "listing": ls_rows}
+    if "put" in meta["order"]:
+        doc["uploads"] = put_rows
+    doc["runs"] = records
     js.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     return [md, js, *([png] if has_png else [])]
 

@@ -3,7 +3,9 @@
 Creates the datasets, starts `rclone serve s3` on a free loopback port (behind the latency proxy
 with --latency), then runs interleaved rounds: every tool once per dataset per round, each into a
 fresh directory that is verified (file count, bytes, sha256 of every file) before the run counts.
-Then the listing rounds. Results go to benchmarks/results/ as markdown, JSON and a PNG chart.
+Then the upload rounds: each tool uploads the dataset's local copy under a fresh prefix of the
+bucket "upload", verified the same way in rclone's directory and then deleted. Then the listing
+rounds. Results go to benchmarks/results/ as markdown, JSON and a PNG chart.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from benchmarks.peers import Context, Paths, Tool
 
 ROOT = Path(__file__).resolve().parent.parent
 DOWNLOAD_DATASETS = ("small", "medium", "large")
+UPLOAD_DATASETS = ("small", "medium", "large")
+UPLOAD_BUCKET = "upload"  # a folder of .bench/s3root, emptied at the start of every run
 LIST_DATASETS = ("small", "list50k")
 
 
@@ -38,6 +42,7 @@ class Plan:
     rounds: int
     tools: list[str]
     get_datasets: list[str]
+    put_datasets: list[str]
     list_datasets: list[str]
     jobs: int
     latency_ms: float
@@ -58,10 +63,17 @@ def parse_args(argv: list[str]) -> Plan:
     parser.add_argument(
         "--datasets",
         default="small,medium,large,list50k",
-        help="comma-separated subset of small,medium,large (downloads) and small,list50k (listing)",
+        help="comma-separated subset of small,medium,large (downloads and uploads) and "
+        "small,list50k (listing)",
     )
     parser.add_argument("--no-listing", action="store_true", help="skip the listing benchmark")
-    parser.add_argument("--no-downloads", action="store_true", help="only the listing benchmark")
+    parser.add_argument("--no-downloads", action="store_true", help="skip the downloads")
+    parser.add_argument(
+        "--uploads",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the upload benchmark (default: on; --no-uploads skips it)",
+    )
     parser.add_argument("-j", "--jobs", type=int, default=64, help="s3pump -j (default 64)")
     parser.add_argument(
         "--latency", type=float, default=0.0, metavar="MS", help="emulated round trip (ms)"
@@ -76,7 +88,7 @@ def parse_args(argv: list[str]) -> Plan:
     if unknown:
         parser.error(f"unknown tools: {', '.join(sorted(unknown))}")
     names = [d for d in args.datasets.split(",") if d]
-    unknown = set(names) - set(DOWNLOAD_DATASETS) - set(LIST_DATASETS)
+    unknown = set(names) - set(DOWNLOAD_DATASETS) - set(UPLOAD_DATASETS) - set(LIST_DATASETS)
     if unknown:
         parser.error(f"unknown datasets: {', '.join(sorted(unknown))}")
     rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
@@ -90,6 +102,7 @@ def parse_args(argv: list[str]) -> Plan:
         rounds=max(1, rounds),
         tools=tools,
         get_datasets=[] if args.no_downloads else [d for d in names if d in DOWNLOAD_DATASETS],
+        put_datasets=[d for d in names if d in UPLOAD_DATASETS] if args.uploads else [],
         list_datasets=[] if args.no_listing else [d for d in names if d in LIST_DATASETS],
         jobs=args.jobs,
         latency_ms=args.latency,
@@ -170,6 +183,7 @@ class Runner:
         self.endpoint = endpoint
         self.ctx = Context(paths=paths, endpoint_url=endpoint.url, jobs=plan.jobs)
         self.work = paths.bench / "runs"
+        self.s3root = paths.bench / "s3root"
         self.logs = paths.bench / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.base_env = server.client_env(home=paths.bench / "home")
@@ -217,6 +231,49 @@ class Runner:
         if m.error and ("timed out" in m.error or "cannot start" in m.error):
             self.given_up[("get", tool.name, spec.name)] = f"skipped after: {m.error}"
         shutil.rmtree(dest, ignore_errors=True)
+        _settle()
+        return record
+
+    def upload(self, tool: Tool, manifest: Manifest, rnd: int) -> dict[str, Any]:
+        """Upload the dataset's local copy (the files rclone serves) under a fresh prefix.
+
+        The objects land in rclone's directory, `s3root/upload/<prefix>`, which must then hold
+        exactly the dataset; it is deleted afterwards. The prefix is new for every run (rclone
+        caches directory listings, so a reused name could look non-empty).
+        """
+        spec = manifest.spec
+        record: dict[str, Any] = {"kind": "put", "tool": tool.name, "dataset": spec.name}
+        record["round"] = rnd
+        skip = self._skip("put", tool, spec.name)
+        if skip:
+            return record | {"ok": False, "error": skip, "skipped": True}
+        assert tool.put is not None
+        src = self.s3root / manifest.bucket / spec.prefix.rstrip("/")
+        prefix = f"{tool.name}-{spec.name}-r{rnd}-{time.time_ns() // 1_000_000}"
+        landed = self.s3root / UPLOAD_BUCKET / prefix
+        uri = f"s3://{UPLOAD_BUCKET}/{prefix}/"
+        self.work.mkdir(parents=True, exist_ok=True)
+        argv = tool.put(self.ctx, src, uri)
+        stem = self.logs / f"put-{tool.name}-{spec.name}-r{rnd}"
+        m = measure.run(
+            argv,
+            env=self._env(tool),
+            cwd=self.work,
+            stdout_path=stem.with_suffix(".out"),
+            stderr_path=stem.with_suffix(".err"),
+            timeout_s=self.plan.timeout_s,
+            server_pid=self.endpoint.server_pid,
+        )
+        record |= m.to_dict() | {"argv": shlex.join(argv), "prefix": prefix}
+        if tool.name == "s3pump":
+            record["s3pump_sources"] = s3pump_sources(self.paths.root)
+        if m.ok:
+            problem = datasets.verify(manifest, landed)
+            if problem:
+                record |= {"ok": False, "error": f"verification failed: {problem}"}
+        if m.error and ("timed out" in m.error or "cannot start" in m.error):
+            self.given_up[("put", tool.name, spec.name)] = f"skipped after: {m.error}"
+        shutil.rmtree(landed, ignore_errors=True)
         _settle()
         return record
 
@@ -300,9 +357,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_term)
 
     get_tools = [t for t in peers.DOWNLOAD_TOOLS if t.name in plan.tools]
+    put_tools = [t for t in peers.UPLOAD_TOOLS if t.name in plan.tools]
     ls_tools = [t for t in peers.LIST_TOOLS if t.name in plan.tools]
     if not plan.get_datasets:
         get_tools = []
+    if not plan.put_datasets:
+        put_tools = []
     if not plan.list_datasets:
         ls_tools = []
 
@@ -311,13 +371,20 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     log(f"datasets ({'quick' if plan.quick else 'full'}) under {s3root}")
     manifests: dict[str, Manifest] = {}
-    for name in dict.fromkeys([*plan.get_datasets, *plan.list_datasets]):
+    for name in dict.fromkeys([*plan.get_datasets, *plan.put_datasets, *plan.list_datasets]):
         t0 = time.perf_counter()
         manifests[name] = datasets.ensure(specs[name], s3root)
         log(f"  {name}: {specs[name].describe()} ready in {time.perf_counter() - t0:.1f}s")
 
     versions = {}
-    for tool in [*get_tools, *ls_tools]:
+    if put_tools:
+        # The upload bucket: emptied before the server starts (what a killed run may have left).
+        upload_root = s3root / UPLOAD_BUCKET
+        if upload_root.exists():
+            shutil.rmtree(upload_root)
+        upload_root.mkdir()
+
+    for tool in [*get_tools, *put_tools, *ls_tools]:
         if tool.name not in versions:
             versions[tool.name] = (
                 peers.tool_version(tool, paths) if tool.installed(paths) else "not installed"
@@ -338,6 +405,12 @@ def main(argv: list[str] | None = None) -> int:
             for ds in plan.get_datasets:
                 for tool in _rotate(get_tools, rnd - 1):
                     rec = runner.download(tool, manifests[ds], rnd)
+                    records.append(rec)
+                    _log_record(rec)
+        for rnd in range(1, plan.rounds + 1):
+            for ds in plan.put_datasets:
+                for tool in _rotate(put_tools, rnd - 1):
+                    rec = runner.upload(tool, manifests[ds], rnd)
                     records.append(rec)
                     _log_record(rec)
         for rnd in range(1, plan.rounds + 1):
@@ -374,11 +447,14 @@ def main(argv: list[str] | None = None) -> int:
         },
         "tools": {t.name: {"label": t.label, "notes": list(t.notes)} for t in get_tools},
         "list_tools": {t.name: {"label": t.label} for t in ls_tools},
+        "put_tools": {t.name: {"label": t.label, "notes": list(t.notes)} for t in put_tools},
         "order": {
             "get": [t.name for t in get_tools],
             "ls": [t.name for t in ls_tools],
             "get_datasets": plan.get_datasets,
             "list_datasets": plan.list_datasets,
+            "put": [t.name for t in put_tools],
+            "put_datasets": plan.put_datasets,
         },
     }
     out_dir = Path(__file__).resolve().parent / "results"
