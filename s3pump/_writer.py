@@ -98,17 +98,20 @@ class LocalTree:
                     ) from None
             self._dirs.add(current)
 
-    def write_whole(self, target: Path, data: bytes, mtime: datetime | None, key: str) -> None:
-        """Write ``data`` to ``target`` atomically (blocking)."""
+    def write_whole(
+        self, target: Path, data: bytes | list[bytes], mtime: datetime | None, key: str
+    ) -> None:
+        """Write ``data`` (bytes, or pieces to write one after the other) to ``target``
+        atomically (blocking)."""
         try:
             self.ensure_dir(target.parent, key)
             tmp = _temp_path(target)
             fd = os.open(tmp, _OPEN_FLAGS, 0o666)
             try:
-                with os.fdopen(fd, "wb", buffering=0) as f:
-                    view = memoryview(data)
-                    while view:
-                        view = view[f.write(view) or 0:]
+                try:
+                    _pwrite_all(fd, data if isinstance(data, list) else [data], 0)
+                finally:
+                    os.close(fd)
                 _set_mtime(tmp, mtime)
                 os.replace(tmp, target)
             except BaseException:
@@ -173,7 +176,8 @@ class LocalTree:
     # leaves a half-made file behind a thread that is still running.
 
     async def awrite_whole(
-        self, target: Path, data: bytes, mtime: datetime | None, key: str, *, inline: bool
+        self, target: Path, data: bytes | list[bytes], mtime: datetime | None, key: str, *,
+        inline: bool,
     ) -> None:
         """Async :meth:`write_whole`: in the event loop's own thread when ``inline``.
 
@@ -215,13 +219,16 @@ def _unlink_quietly(path: Path) -> None:
         os.unlink(path)
 
 
+_IOV_MAX = 512  # pieces per pwritev call (the kernel takes at most 1024)
+
+
 def _pwrite_all(fd: int, pieces: list[bytes], offset: int) -> int:
     """Write ``pieces`` one after the other at ``offset`` with as few syscalls as may be."""
     total = sum(len(p) for p in pieces)
     views = [memoryview(p) for p in pieces]
     done = 0
     while views:
-        n = os.pwritev(fd, views, offset + done)
+        n = os.pwritev(fd, views[:_IOV_MAX], offset + done)
         done += n
         while views and n >= len(views[0]):
             n -= len(views[0])

@@ -9,7 +9,7 @@ lean path does not) is routed to :class:`ReferenceTransport`, opened on first ne
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 import anyio
@@ -42,6 +42,7 @@ class AutoTransport:
         self._max_connections = max_connections
         self._reference: ReferenceTransport | None = None
         self._reference_buckets: set[str] = set()
+        self._lean_buckets: set[str] = set()  # answered the lean path without a redirect
         self._lock = anyio.Lock()
 
     @property
@@ -68,12 +69,15 @@ class AutoTransport:
     async def _call(self, bucket: str, op: Callable[[Transport], Awaitable[T]]) -> T:
         transport = await self._route(bucket)
         try:
-            return await op(transport)
+            result = await op(transport)
         except RequestError as exc:
             if transport is not self._lean or not _wrong_region(exc):
                 raise
             self._reference_buckets.add(bucket)
             return await op(await self.reference())
+        if transport is self._lean:
+            self._lean_buckets.add(bucket)
+        return result
 
     async def list_page(
         self,
@@ -95,16 +99,24 @@ class AutoTransport:
         """HEAD through the bucket's path."""
         return await self._call(bucket, lambda t: t.head(bucket, key))
 
-    @asynccontextmanager
-    async def get(
+    def get(
         self,
         bucket: str,
         key: str,
         *,
         byte_range: tuple[int, int] | None = None,
         if_match: str | None = None,
+    ) -> AbstractAsyncContextManager[Body]:
+        """GET through the bucket's path (the lean one directly once it has served the
+        bucket: no wrapper on the hot path)."""
+        if bucket in self._lean_buckets:
+            return self._lean.get(bucket, key, byte_range=byte_range, if_match=if_match)
+        return self._get_routed(bucket, key, byte_range, if_match)
+
+    @asynccontextmanager
+    async def _get_routed(
+        self, bucket: str, key: str, byte_range: tuple[int, int] | None, if_match: str | None
     ) -> AsyncIterator[Body]:
-        """GET through the bucket's path."""
         transport = await self._route(bucket)
         async with AsyncExitStack() as stack:
             try:
@@ -119,6 +131,9 @@ class AutoTransport:
                 body = await stack.enter_async_context(
                     reference.get(bucket, key, byte_range=byte_range, if_match=if_match)
                 )
+            else:
+                if transport is self._lean:
+                    self._lean_buckets.add(bucket)
             yield body
 
     async def put_object(

@@ -302,16 +302,25 @@ class LeanBody:
         return data
 
     async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
-        """The body in pieces of at most ``size`` bytes; raises as :meth:`read` does."""
+        """The body in pieces of at most ``size`` bytes; raises as :meth:`read` does.
+
+        Pieces are handed on as they arrived (aiohttp's ``readchunk``), never joined into
+        larger buffers: a fresh large buffer costs more in page faults than it saves.
+        """
         got = 0
         content = self._resp.content
         try:
             while True:
-                chunk = await content.read(size)
+                chunk, _ = await content.readchunk()
                 if not chunk:
                     break
                 got += len(chunk)
-                yield chunk
+                if len(chunk) <= size:
+                    yield chunk
+                else:
+                    view = memoryview(chunk)
+                    for start in range(0, len(chunk), size):
+                        yield bytes(view[start:start + size])
         except _CONNECTION_ERRORS as exc:
             raise _transport_error(exc, self._bucket, self._key) from exc
         if self.content_length < 0:
