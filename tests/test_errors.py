@@ -58,7 +58,7 @@ def test_hierarchy(cls: type[Exception], bases: tuple[type[Exception], ...]) -> 
 def test_every_exported_exception_is_an_s3pump_error() -> None:
     classes = [getattr(errors_module, name) for name in errors_module.__all__
                if name.endswith("Error")]
-    assert len(classes) == 15
+    assert len(classes) == 17  # with InvalidContentError and MissingDependencyError
     for cls in classes:
         assert issubclass(cls, S3PumpError), cls
 
