@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
-from anyio.abc import ObjectReceiveStream
+from anyio.abc import ObjectSendStream
 
 from ._core import PumpCore
-from ._download import Downloader, first_error
+from ._download import Downloader
 from ._errors import (
     LocalIOError,
     NoSuchKeyError,
@@ -27,6 +27,7 @@ from ._errors import (
 )
 from ._listing import iter_objects
 from ._models import Failure, ObjectInfo, TransferResult
+from ._pipeline import run_pipeline
 from ._plan import KeyFilter, plan_target, relative_key
 from ._progress import NullReporter, Reporter
 from ._reads import ReadsMixin
@@ -95,33 +96,21 @@ class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
             transport, tree, self.config, anyio.CapacityLimiter(self.config.concurrency),
             retry, reporter,
         )
-        send, receive = anyio.create_memory_object_stream[ObjectInfo](self.config.stream_buffer)
 
-        async def produce() -> None:
-            async with send:
-                async for obj in iter_objects(transport, uri.bucket, uri.key, retry):
-                    if not keep(relative_key(obj.key, uri.key)):
-                        continue
-                    reporter.listed(obj.size)
-                    await send.send(obj)
+        async def produce(send: ObjectSendStream[ObjectInfo]) -> None:
+            async for obj in iter_objects(transport, uri.bucket, uri.key, retry):
+                if not keep(relative_key(obj.key, uri.key)):
+                    continue
+                reporter.listed(obj.size)
+                await send.send(obj)
             reporter.listing_done()
 
-        async def work(stream: ObjectReceiveStream[ObjectInfo]) -> None:
-            async with stream:
-                async for obj in stream:
-                    await self._download_one(
-                        downloader, tree, uri, obj, result, reporter, dry_run
-                    )
+        async def handle(obj: ObjectInfo) -> None:
+            await self._download_one(downloader, tree, uri, obj, result, reporter, dry_run)
 
         try:
-            try:
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(produce)
-                    for _ in range(self.config.concurrency):
-                        tg.start_soon(work, receive.clone())
-                    receive.close()
-            except BaseExceptionGroup as group:
-                raise first_error(group) from None
+            await run_pipeline(produce, handle, workers=self.config.concurrency,
+                               buffer=self.config.stream_buffer)
         finally:
             result.elapsed = time.monotonic() - started
             result.retries = retry.retries

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
-from anyio.abc import ObjectReceiveStream
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.abc import ObjectSendStream
 
 from ._budget import ByteBudget
 from ._checksum import CRC32, Checksum, crc32
@@ -44,6 +43,7 @@ from ._errors import (
     error_from_oserror,
 )
 from ._models import Failure, TransferResult
+from ._pipeline import run_pipeline
 from ._plan import KeyFilter, split_ranges
 from ._progress import NullReporter, Reporter
 from ._retry import RetryPolicy
@@ -500,55 +500,44 @@ class UploadMixin(PumpCore):
         keep = KeyFilter.of(include, exclude)
         uploader = self._uploader(retry, reporter)
 
-        async def produce(send: MemoryObjectSendStream[LocalFile]) -> None:
+        async def produce(send: ObjectSendStream[LocalFile]) -> None:
             walker = walk_tree(root, follow_symlinks=follow_symlinks)
-            async with send:
-                try:
-                    while True:
-                        try:
-                            batch: list[WalkEntry] = await anyio.to_thread.run_sync(
-                                take_batch, walker, _WALK_BATCH)
-                        except OSError as exc:
-                            raise error_from_oserror(exc, str(root)) from exc
-                        if not batch:
-                            break
-                        for entry in batch:
-                            is_dir = entry.rel.endswith("/")
-                            if not is_dir and not keep(entry.rel):
-                                continue
-                            if isinstance(entry, LocalFile):
-                                reporter.listed(entry.size)
-                                await send.send(entry)
-                            elif isinstance(entry, Skipped):
-                                _log.info("skipped (%s): %s", entry.reason, entry.path)
-                                result.skipped += 1
-                            else:
-                                reporter.listed(0)
-                                result.failed.append(
-                                    Failure(entry.path, entry.reason, "LocalIOError"))
-                                reporter.finished(False)
-                finally:
-                    walker.close()
+            try:
+                while True:
+                    try:
+                        batch: list[WalkEntry] = await anyio.to_thread.run_sync(
+                            take_batch, walker, _WALK_BATCH)
+                    except OSError as exc:
+                        raise error_from_oserror(exc, str(root)) from exc
+                    if not batch:
+                        break
+                    for entry in batch:
+                        is_dir = entry.rel.endswith("/")
+                        if not is_dir and not keep(entry.rel):
+                            continue
+                        if isinstance(entry, LocalFile):
+                            reporter.listed(entry.size)
+                            await send.send(entry)
+                        elif isinstance(entry, Skipped):
+                            _log.info("skipped (%s): %s", entry.reason, entry.path)
+                            result.skipped += 1
+                        else:
+                            reporter.listed(0)
+                            result.failed.append(
+                                Failure(entry.path, entry.reason, "LocalIOError"))
+                            reporter.finished(False)
+            finally:
+                walker.close()
             reporter.listing_done()
 
-        async def work(stream: ObjectReceiveStream[LocalFile]) -> None:
-            async with stream:
-                async for entry in stream:
-                    await self._upload_one(uploader, dest, entry, result, reporter, dry_run)
+        async def handle(entry: LocalFile) -> None:
+            await self._upload_one(uploader, dest, entry, result, reporter, dry_run)
 
         try:
             if not exist_ok:
                 await self._refuse_existing(dest, retry)
-            send, receive = anyio.create_memory_object_stream[LocalFile](
-                self.config.stream_buffer)
-            try:
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(produce, send)
-                    for _ in range(self.config.concurrency):
-                        tg.start_soon(work, receive.clone())
-                    receive.close()
-            except BaseExceptionGroup as group:
-                raise first_error(group) from None
+            await run_pipeline(produce, handle, workers=self.config.concurrency,
+                               buffer=self.config.stream_buffer)
         finally:
             result.elapsed = time.monotonic() - started
             result.retries = retry.retries
