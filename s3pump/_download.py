@@ -28,7 +28,7 @@ class Downloader:
         transport: Transport,
         tree: LocalTree,
         config: TransferConfig,
-        limiter: anyio.CapacityLimiter,
+        limiter: anyio.Semaphore,
         retry: RetryPolicy,
         reporter: Reporter,
     ) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import anyio
 from anyio.abc import ObjectSendStream
 
-from ._core import PumpCore
+from ._core import PumpCore, request_slots
 from ._download import Downloader
 from ._errors import (
     LocalIOError,
@@ -93,7 +93,7 @@ class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
         retry = self._retry()
         keep = KeyFilter.of(include, exclude)
         downloader = Downloader(
-            transport, tree, self.config, anyio.CapacityLimiter(self.config.concurrency),
+            transport, tree, self.config, request_slots(self.config.concurrency),
             retry, reporter,
         )
 
@@ -187,7 +187,7 @@ class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
         tree = LocalTree(path.parent)
         await anyio.to_thread.run_sync(tree.create_root)
         downloader = Downloader(
-            transport, tree, self.config, anyio.CapacityLimiter(self.config.concurrency),
+            transport, tree, self.config, request_slots(self.config.concurrency),
             retry, NullReporter(),
         )
         size = await downloader.fetch(uri.bucket, info, path)

@@ -143,7 +143,7 @@ async def fetch_ranges(
     config: TransferConfig,
     retry: RetryPolicy,
     *,
-    limiter: anyio.CapacityLimiter | None = None,
+    limiter: anyio.Semaphore | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> datetime | None:
     """Fetch all of ``info``'s bytes into ``sink`` as parallel ranged parts.

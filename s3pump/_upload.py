@@ -30,7 +30,7 @@ from anyio.abc import ObjectSendStream
 from ._budget import ByteBudget
 from ._checksum import CRC32, Checksum, crc32
 from ._config import TransferConfig
-from ._core import PumpCore
+from ._core import PumpCore, request_slots
 from ._download import first_error
 from ._errors import (
     AccessDeniedError,
@@ -186,7 +186,7 @@ class _Uploader:
         self,
         transport: Transport,
         config: TransferConfig,
-        limiter: anyio.CapacityLimiter,
+        limiter: anyio.Semaphore,
         retry: RetryPolicy,
         reporter: Reporter,
     ) -> None:
@@ -387,7 +387,7 @@ class UploadMixin(PumpCore):
 
     def _uploader(self, retry: RetryPolicy, reporter: Reporter) -> _Uploader:
         return _Uploader(self.transport, self.config,
-                         anyio.CapacityLimiter(self.config.concurrency), retry, reporter)
+                         request_slots(self.config.concurrency), retry, reporter)
 
     async def upload_file(self, path: str | os.PathLike[str], uri: str | S3URI
                           ) -> TransferResult:
