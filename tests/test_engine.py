@@ -391,3 +391,20 @@ async def test_writes_through_threads_when_inline_writes_are_off(
         result = await pump.download_prefix(f"s3://{bucket}/nw/", tmp_path)
     assert result.ok and result.transferred == 20
     assert tree(tmp_path) == {f"{i}.txt": f"{i}".encode() for i in range(20)}
+
+
+async def test_access_denied_is_fatal_for_a_listing_and_per_object_for_a_get(
+    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str
+) -> None:
+    put_many(s3, bucket, {"ad/a.txt": b"a", "ad/secret.txt": b"s"})
+    proxy.add(Fault("error", key="ad/secret.txt", status=403, code="AccessDenied"))
+    async with AsyncPump(endpoint_url=proxy.url, config=SMALL_PARTS, transport=kind) as pump:
+        result = await pump.download_prefix(f"s3://{bucket}/ad/", tmp_path / "one")
+        assert [(f.key, f.error) for f in result.failed] == [("ad/secret.txt",
+                                                               "AccessDeniedError")]
+        with pytest.raises(s3pump.AccessDeniedError, match=r"ad/secret\.txt"):
+            await pump.read_bytes(f"s3://{bucket}/ad/secret.txt")
+        proxy.add(Fault("error", key=f"/{bucket}", status=403, code="AccessDenied"))
+        with pytest.raises(s3pump.AccessDeniedError):
+            await pump.download_prefix(f"s3://{bucket}/ad/", tmp_path / "two")
+    assert (tmp_path / "one" / "a.txt").read_bytes() == b"a"

@@ -109,3 +109,32 @@ def test_one_shot_upload_dir(endpoint: str, s3: Any, bucket: str, tmp_path: Path
     result = s3pump.upload_dir(tmp_path, f"s3://{bucket}/os/", endpoint_url=endpoint)
     assert result.ok and result.transferred == 1
     assert s3.get_object(Bucket=bucket, Key="os/f.txt")["Body"].read() == b"f"
+
+
+def test_pump_missing_key_and_access_denied(endpoint: str, s3: Any, bucket: str) -> None:
+    import anyio
+
+    from tests._faults import Fault, FaultProxy
+
+    s3.put_object(Bucket=bucket, Key="d/locked.json", Body=b"{}")
+
+    async def serve(ready: Any, stop: anyio.Event) -> None:
+        async with FaultProxy(endpoint) as proxy:
+            proxy.add(Fault("error", key="d/locked.json", status=403, code="AccessDenied"))
+            ready(proxy.url)
+            await stop.wait()
+
+    with anyio.from_thread.start_blocking_portal() as portal:
+        stop = portal.call(anyio.Event)
+        urls: list[str] = []
+        portal.start_task_soon(serve, urls.append, stop)
+        while not urls:
+            portal.call(anyio.sleep, 0.01)
+        try:
+            with s3pump.Pump(endpoint_url=urls[0]) as pump:
+                with pytest.raises(s3pump.NoSuchKeyError, match=r"d/missing\.json"):
+                    pump.load_json(f"s3://{bucket}/d/missing.json")
+                with pytest.raises(s3pump.AccessDeniedError, match=r"d/locked\.json"):
+                    pump.load_json(f"s3://{bucket}/d/locked.json")
+        finally:
+            portal.call(stop.set)
