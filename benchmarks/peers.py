@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from benchmarks.server import ACCESS_KEY, REGION, SECRET_KEY
 
@@ -122,92 +123,99 @@ def _rclone_path(uri: str) -> str:
     return "bench:" + uri[len("s3://") :].rstrip("/")
 
 
+def _exe_version(exe: Callable[[Paths], Path], flag: str) -> Callable[[Paths], Argv]:
+    return lambda p: [str(exe(p)), flag]
+
+
+def _s3pump_copy(c: Context, verb: str, src: str, dst: str, *extra: str) -> Argv:
+    """`s3pump get` or `s3pump put`, quiet, with the harness's -j."""
+    return [
+        str(c.paths.s3pump),
+        verb,
+        src,
+        dst,
+        "--endpoint-url",
+        c.endpoint_url,
+        "--no-progress",
+        "-q",
+        "-j",
+        str(c.jobs),
+        *extra,
+    ]
+
+
+def _s5cmd_cp(c: Context, src: str, dst: str) -> Argv:
+    return [str(c.paths.s5cmd), "--log", "error", "--endpoint-url", c.endpoint_url, "cp", src, dst]
+
+
+def _aws_s3(exe: Callable[[Paths], Path], c: Context, *args: str) -> Argv:
+    """`aws s3 ...` of AWS CLI v1 or v2 (exe picks which) against the endpoint."""
+    return [str(exe(c.paths)), "--endpoint-url", c.endpoint_url, "s3", *args]
+
+
+def _aws_cp(exe: Callable[[Paths], Path], c: Context, src: str, dst: str) -> Argv:
+    return _aws_s3(exe, c, "cp", "--recursive", "--only-show-errors", src, dst)
+
+
+def _rclone(c: Context, command: Argv, *operands: str) -> Argv:
+    """rclone with no config file: the remote "bench" comes from the environment (_rclone_env)."""
+    return [str(c.paths.rclone), *command, "--config", "/dev/null", *operands]
+
+
+def _aws1(p: Paths) -> Path:
+    return p.aws1
+
+
+def _aws2(p: Paths) -> Path:
+    return p.aws2
+
+
+# Each tool's identity (name, label, executable, version, env, notes), shared by the three tables
+# below, which add the command line of one direction and may change the label and notes.
+_S3PUMP = Tool("s3pump", "s3pump", lambda p: p.s3pump, version=_s3pump_version)
+_S5CMD = Tool(
+    "s5cmd",
+    "s5cmd (Go)",
+    lambda p: p.s5cmd,
+    version=_exe_version(lambda p: p.s5cmd, "version"),
+    notes=("defaults: --numworkers 256, cp --concurrency 5 parts per file",),
+)
+_AWS2 = Tool(
+    "aws2",
+    "AWS CLI v2",
+    _aws2,
+    version=_exe_version(_aws2, "--version"),
+    notes=("Debian package awscli; defaults: 10 threads, 8 MiB multipart threshold",),
+)
+_AWS1 = Tool(
+    "aws1",
+    "AWS CLI v1",
+    _aws1,
+    version=_exe_version(_aws1, "--version"),
+    notes=("pip awscli in its own venv; defaults: 10 threads",),
+)
+_RCLONE = Tool(
+    "rclone",
+    "rclone copy",
+    lambda p: p.rclone,
+    version=_exe_version(lambda p: p.rclone, "version"),
+    env=_rclone_env,
+)
+
+
+def _script_tool(name: str, label: str, **kw: Any) -> Tool:
+    """A peer driven by a script of this folder (see _script), versioned by its distribution."""
+    return Tool(name, label, lambda p: p.peers_python, version=_py_version(name), **kw)
+
+
 DOWNLOAD_TOOLS: tuple[Tool, ...] = (
-    Tool(
-        "s3pump",
-        "s3pump",
-        lambda p: p.s3pump,
-        get=lambda c, uri, dest: [
-            str(c.paths.s3pump),
-            "get",
-            uri,
-            str(dest),
-            "--endpoint-url",
-            c.endpoint_url,
-            "--no-progress",
-            "-q",
-            "-j",
-            str(c.jobs),
-        ],
-        version=_s3pump_version,
-    ),
-    Tool(
-        "s5cmd",
-        "s5cmd (Go)",
-        lambda p: p.s5cmd,
-        get=lambda c, uri, dest: [
-            str(c.paths.s5cmd),
-            "--log",
-            "error",
-            "--endpoint-url",
-            c.endpoint_url,
-            "cp",
-            uri + "*",
-            str(dest) + "/",
-        ],
-        version=lambda p: [str(p.s5cmd), "version"],
-        notes=("defaults: --numworkers 256, cp --concurrency 5 parts per file",),
-    ),
-    Tool(
-        "aws2",
-        "AWS CLI v2",
-        lambda p: p.aws2,
-        get=lambda c, uri, dest: [
-            str(c.paths.aws2),
-            "--endpoint-url",
-            c.endpoint_url,
-            "s3",
-            "cp",
-            "--recursive",
-            "--only-show-errors",
-            uri,
-            str(dest),
-        ],
-        version=lambda p: [str(p.aws2), "--version"],
-        notes=("Debian package awscli; defaults: 10 threads, 8 MiB multipart threshold",),
-    ),
-    Tool(
-        "aws1",
-        "AWS CLI v1",
-        lambda p: p.aws1,
-        get=lambda c, uri, dest: [
-            str(c.paths.aws1),
-            "--endpoint-url",
-            c.endpoint_url,
-            "s3",
-            "cp",
-            "--recursive",
-            "--only-show-errors",
-            uri,
-            str(dest),
-        ],
-        version=lambda p: [str(p.aws1), "--version"],
-        notes=("pip awscli in its own venv; defaults: 10 threads",),
-    ),
-    Tool(
-        "rclone",
-        "rclone copy",
-        lambda p: p.rclone,
-        get=lambda c, uri, dest: [
-            str(c.paths.rclone),
-            "copy",
-            "--config",
-            "/dev/null",
-            _rclone_path(uri),
-            str(dest),
-        ],
-        version=lambda p: [str(p.rclone), "version"],
-        env=_rclone_env,
+    replace(_S3PUMP, get=lambda c, uri, dest: _s3pump_copy(c, "get", uri, str(dest))),
+    replace(_S5CMD, get=lambda c, uri, dest: _s5cmd_cp(c, uri + "*", str(dest) + "/")),
+    replace(_AWS2, get=lambda c, uri, dest: _aws_cp(_aws2, c, uri, str(dest))),
+    replace(_AWS1, get=lambda c, uri, dest: _aws_cp(_aws1, c, uri, str(dest))),
+    replace(
+        _RCLONE,
+        get=lambda c, uri, dest: _rclone(c, ["copy"], _rclone_path(uri), str(dest)),
         notes=("defaults: --transfers 4 --checkers 8; verifies MD5 of each download",),
     ),
     Tool(
@@ -217,176 +225,64 @@ DOWNLOAD_TOOLS: tuple[Tool, ...] = (
         get=lambda c, uri, dest: _script(c, "s3fs_get.py", uri, str(dest)),
         version=_py_version("s3fs"),
     ),
-    Tool(
+    _script_tool(
         "obstore",
         "obstore (Rust)",
-        lambda p: p.peers_python,
         get=lambda c, uri, dest: _script(c, "obstore_peer.py", "get", uri, str(dest)),
-        version=_py_version("obstore"),
         notes=("script: list + get_async, 64 concurrent, one thread hop per small file",),
     ),
-    Tool(
+    _script_tool(
         "aiobotocore",
         "naive aiobotocore",
-        lambda p: p.peers_python,
         get=lambda c, uri, dest: _script(c, "naive_aiobotocore.py", "get", uri, str(dest)),
-        version=_py_version("aiobotocore"),
         notes=("Semaphore(25) + gather + aiofiles, whole body in memory",),
     ),
 )
 
 UPLOAD_TOOLS: tuple[Tool, ...] = (
-    Tool(
-        "s3pump",
-        "s3pump",
-        lambda p: p.s3pump,
-        put=lambda c, src, uri: [
-            str(c.paths.s3pump),
-            "put",
-            str(src),
-            uri,
-            "--endpoint-url",
-            c.endpoint_url,
-            "--no-progress",
-            "-q",
-            "-j",
-            str(c.jobs),
-            # Each run gets a fresh prefix anyway; --exist-ok skips the one-page "is the prefix
-            # empty?" listing, which neither `aws s3 cp` nor `s5cmd cp` makes.
-            "--exist-ok",
-        ],
-        version=_s3pump_version,
-    ),
-    Tool(
-        "s5cmd",
-        "s5cmd (Go)",
-        lambda p: p.s5cmd,
-        put=lambda c, src, uri: [
-            str(c.paths.s5cmd),
-            "--log",
-            "error",
-            "--endpoint-url",
-            c.endpoint_url,
-            "cp",
-            str(src) + "/*",
-            uri,
-        ],
-        version=lambda p: [str(p.s5cmd), "version"],
-        notes=("defaults: --numworkers 256, cp --concurrency 5 parts per file",),
-    ),
-    Tool(
-        "aws2",
-        "AWS CLI v2",
-        lambda p: p.aws2,
-        put=lambda c, src, uri: [
-            str(c.paths.aws2),
-            "--endpoint-url",
-            c.endpoint_url,
-            "s3",
-            "cp",
-            "--recursive",
-            "--only-show-errors",
-            str(src),
-            uri,
-        ],
-        version=lambda p: [str(p.aws2), "--version"],
-        notes=("Debian package awscli; defaults: 10 threads, 8 MiB multipart threshold",),
-    ),
-    Tool(
-        "aws1",
-        "AWS CLI v1",
-        lambda p: p.aws1,
-        put=lambda c, src, uri: [
-            str(c.paths.aws1),
-            "--endpoint-url",
-            c.endpoint_url,
-            "s3",
-            "cp",
-            "--recursive",
-            "--only-show-errors",
-            str(src),
-            uri,
-        ],
-        version=lambda p: [str(p.aws1), "--version"],
-        notes=("pip awscli in its own venv; defaults: 10 threads",),
-    ),
-    Tool(
-        "rclone",
-        "rclone copy",
-        lambda p: p.rclone,
-        put=lambda c, src, uri: [
-            str(c.paths.rclone),
-            "copy",
-            "--config",
-            "/dev/null",
-            str(src),
-            _rclone_path(uri),
-        ],
-        version=lambda p: [str(p.rclone), "version"],
-        env=_rclone_env,
+    # Each run gets a fresh prefix anyway; --exist-ok skips the one-page "is the prefix empty?"
+    # listing, which neither `aws s3 cp` nor `s5cmd cp` makes.
+    replace(_S3PUMP, put=lambda c, src, uri: _s3pump_copy(c, "put", str(src), uri, "--exist-ok")),
+    replace(_S5CMD, put=lambda c, src, uri: _s5cmd_cp(c, str(src) + "/*", uri)),
+    replace(_AWS2, put=lambda c, src, uri: _aws_cp(_aws2, c, str(src), uri)),
+    replace(_AWS1, put=lambda c, src, uri: _aws_cp(_aws1, c, str(src), uri)),
+    replace(
+        _RCLONE,
+        put=lambda c, src, uri: _rclone(c, ["copy"], str(src), _rclone_path(uri)),
         notes=("defaults: --transfers 4 --checkers 8; lists the destination first",),
     ),
 )
 
 LIST_TOOLS: tuple[Tool, ...] = (
-    Tool(
-        "s3pump",
-        "s3pump ls -r",
-        lambda p: p.s3pump,
+    replace(
+        _S3PUMP,
+        label="s3pump ls -r",
         ls=lambda c, uri: [str(c.paths.s3pump), "ls", "-r", uri, "--endpoint-url", c.endpoint_url],
-        version=_s3pump_version,
     ),
-    Tool(
-        "s5cmd",
-        "s5cmd ls",
-        lambda p: p.s5cmd,
+    replace(
+        _S5CMD,
+        label="s5cmd ls",
+        notes=(),
         ls=lambda c, uri: [str(c.paths.s5cmd), "--endpoint-url", c.endpoint_url, "ls", uri + "*"],
-        version=lambda p: [str(p.s5cmd), "version"],
     ),
-    Tool(
-        "aws2",
-        "aws s3 ls (v2)",
-        lambda p: p.aws2,
-        ls=lambda c, uri: [
-            str(c.paths.aws2),
-            "--endpoint-url",
-            c.endpoint_url,
-            "s3",
-            "ls",
-            "--recursive",
-            uri,
-        ],
-        version=lambda p: [str(p.aws2), "--version"],
+    replace(
+        _AWS2,
+        label="aws s3 ls (v2)",
+        notes=(),
+        ls=lambda c, uri: _aws_s3(_aws2, c, "ls", "--recursive", uri),
     ),
-    Tool(
+    _script_tool(
         "aiobotocore",
         "aiobotocore paginator",
-        lambda p: p.peers_python,
         ls=lambda c, uri: _script(c, "naive_aiobotocore.py", "ls", uri),
-        version=_py_version("aiobotocore"),
     ),
-    Tool(
-        "obstore",
-        "obstore list",
-        lambda p: p.peers_python,
-        ls=lambda c, uri: _script(c, "obstore_peer.py", "ls", uri),
-        version=_py_version("obstore"),
+    _script_tool(
+        "obstore", "obstore list", ls=lambda c, uri: _script(c, "obstore_peer.py", "ls", uri)
     ),
-    Tool(
-        "rclone",
-        "rclone lsf -R",
-        lambda p: p.rclone,
-        ls=lambda c, uri: [
-            str(c.paths.rclone),
-            "lsf",
-            "-R",
-            "--files-only",
-            "--config",
-            "/dev/null",
-            _rclone_path(uri),
-        ],
-        version=lambda p: [str(p.rclone), "version"],
-        env=_rclone_env,
+    replace(
+        _RCLONE,
+        label="rclone lsf -R",
+        ls=lambda c, uri: _rclone(c, ["lsf", "-R", "--files-only"], _rclone_path(uri)),
     ),
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,37 +96,53 @@ def upload_rows(
     return transfer_rows(meta, sums, "put")
 
 
-def transfer_rows(
-    meta: dict[str, Any], sums: dict[tuple[str, str, str], Summary], kind: str
-) -> list[dict[str, Any]]:
-    """Rows of one direction: kind "get" (downloads) or "put" (uploads)."""
-    rows: list[dict[str, Any]] = []
-    for ds in meta["order"].get(f"{kind}_datasets", []):
-        info = meta["datasets"][ds]
-        count, total = info["count"], info["total_bytes"]
+def _wall(s: Summary) -> float:
+    assert s.wall_s is not None
+    return s.wall_s
 
-        def values(
-            tool: str, count: int = count, total: int = total, ds: str = ds
-        ) -> dict[str, float | None]:
+
+# The figures of a row, each from (summary, dataset's object count, total bytes); the summary
+# has a median wall time. A tool without one gets None for each.
+_Figure = Callable[[Summary, int, int], float | None]
+TRANSFER_FIGURES: dict[str, _Figure] = {
+    "objects_per_s": lambda s, count, _t: count / _wall(s),
+    "mib_per_s": lambda s, _c, total: total / 1024**2 / _wall(s),
+    "cpu_ms_per_object": lambda s, count, _t: 1000 * (s.cpu_s or 0) / count,
+    "peak_rss_mib": lambda s, _c, _t: s.rss_mib,
+    "server_cpu_ms_per_object": lambda s, count, _t: 1000 * (s.server_cpu_s or 0) / count,
+}
+LIST_FIGURES: dict[str, _Figure] = {
+    "keys_per_s": lambda s, count, _t: count / _wall(s),
+    "cpu_ms_per_1k_keys": lambda s, count, _t: 1e6 * (s.cpu_s or 0) / count,
+    "peak_rss_mib": lambda s, _c, _t: s.rss_mib,
+    "server_cpu_ms_per_1k_keys": lambda s, count, _t: 1e6 * (s.server_cpu_s or 0) / count,
+}
+TRANSFER_RATIOS = ("objects_per_s", "mib_per_s", "cpu_ms_per_object", "peak_rss_mib")
+LIST_RATIOS = ("keys_per_s", "cpu_ms_per_1k_keys", "peak_rss_mib")
+
+
+def _rows(
+    sums: dict[tuple[str, str, str], Summary],
+    kind: str,
+    dataset_names: list[str],
+    tools: list[str],
+    meta: dict[str, Any],
+    figures: dict[str, _Figure],
+    ratios: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """One row per (dataset, tool) of one kind: its figures, runs, errors and ratios."""
+    rows: list[dict[str, Any]] = []
+    for ds in dataset_names:
+        info = meta["datasets"][ds]
+
+        def values(tool: str, ds: str = ds, info: dict[str, Any] = info) -> dict[str, Any]:
             s = sums.get((kind, ds, tool))
             if s is None or s.wall_s is None:
-                return {
-                    "objects_per_s": None,
-                    "mib_per_s": None,
-                    "cpu_ms_per_object": None,
-                    "peak_rss_mib": None,
-                    "server_cpu_ms_per_object": None,
-                }
-            return {
-                "objects_per_s": count / s.wall_s,
-                "mib_per_s": total / 1024**2 / s.wall_s,
-                "cpu_ms_per_object": 1000 * (s.cpu_s or 0) / count,
-                "peak_rss_mib": s.rss_mib,
-                "server_cpu_ms_per_object": 1000 * (s.server_cpu_s or 0) / count,
-            }
+                return dict.fromkeys(figures)
+            return {k: f(s, info["count"], info["total_bytes"]) for k, f in figures.items()}
 
         refs = {r: values(r) for r in REFERENCES}
-        for tool in meta["order"].get(kind, []):
+        for tool in tools:
             s = sums.get((kind, ds, tool))
             v = values(tool)
             row: dict[str, Any] = {"dataset": ds, "tool": tool, **v}
@@ -133,48 +150,33 @@ def transfer_rows(
             row["failed_runs"] = s.failed_runs if s else 0
             row["errors"] = s.errors if s else []
             for ref, rv in refs.items():
-                for metric in ("objects_per_s", "mib_per_s", "cpu_ms_per_object", "peak_rss_mib"):
+                for metric in ratios:
                     row[f"{metric}_vs_{ref}"] = _ratio(v[metric], rv[metric])
             rows.append(row)
     return rows
+
+
+def transfer_rows(
+    meta: dict[str, Any], sums: dict[tuple[str, str, str], Summary], kind: str
+) -> list[dict[str, Any]]:
+    """Rows of one direction: kind "get" (downloads) or "put" (uploads)."""
+    order = meta["order"]
+    return _rows(
+        sums,
+        kind,
+        order.get(f"{kind}_datasets", []),
+        order.get(kind, []),
+        meta,
+        TRANSFER_FIGURES,
+        TRANSFER_RATIOS,
+    )
 
 
 def list_rows(
     meta: dict[str, Any], sums: dict[tuple[str, str, str], Summary]
 ) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for ds in meta["order"]["list_datasets"]:
-        count = meta["datasets"][ds]["count"]
-
-        def values(tool: str, count: int = count, ds: str = ds) -> dict[str, float | None]:
-            s = sums.get(("ls", ds, tool))
-            if s is None or s.wall_s is None:
-                return {
-                    "keys_per_s": None,
-                    "cpu_ms_per_1k_keys": None,
-                    "peak_rss_mib": None,
-                    "server_cpu_ms_per_1k_keys": None,
-                }
-            return {
-                "keys_per_s": count / s.wall_s,
-                "cpu_ms_per_1k_keys": 1e6 * (s.cpu_s or 0) / count,
-                "peak_rss_mib": s.rss_mib,
-                "server_cpu_ms_per_1k_keys": 1e6 * (s.server_cpu_s or 0) / count,
-            }
-
-        refs = {r: values(r) for r in REFERENCES}
-        for tool in meta["order"]["ls"]:
-            s = sums.get(("ls", ds, tool))
-            v = values(tool)
-            row: dict[str, Any] = {"dataset": ds, "tool": tool, **v}
-            row["ok_runs"] = s.ok_runs if s else 0
-            row["failed_runs"] = s.failed_runs if s else 0
-            row["errors"] = s.errors if s else []
-            for ref, rv in refs.items():
-                for metric in ("keys_per_s", "cpu_ms_per_1k_keys", "peak_rss_mib"):
-                    row[f"{metric}_vs_{ref}"] = _ratio(v[metric], rv[metric])
-            rows.append(row)
-    return rows
+    order = meta["order"]
+    return _rows(sums, "ls", order["list_datasets"], order["ls"], meta, LIST_FIGURES, LIST_RATIOS)
 
 
 def _label(meta: dict[str, Any], tool: str, kind: str) -> str:
@@ -375,59 +377,44 @@ def chart(
         return False
 
     panels: list[tuple[str, list[dict[str, Any]], str, list[str], list[str], str]] = []
-    if get_rows:
-        panels.append(
+    for rows, kind, datasets_key, titled_metrics in (
+        (
+            get_rows,
+            "get",
+            "get_datasets",
             (
-                "Download speed vs s5cmd (higher is faster)",
-                get_rows,
-                "objects_per_s_vs_s5cmd",
-                meta["order"]["get_datasets"],
-                meta["order"]["get"],
-                "get",
-            )
-        )
-        panels.append(
+                ("Download speed vs s5cmd (higher is faster)", "objects_per_s"),
+                ("Client CPU per object vs s5cmd (lower is leaner)", "cpu_ms_per_object"),
+            ),
+        ),
+        (
+            put_rows,
+            "put",
+            "put_datasets",
             (
-                "Client CPU per object vs s5cmd (lower is leaner)",
-                get_rows,
-                "cpu_ms_per_object_vs_s5cmd",
-                meta["order"]["get_datasets"],
-                meta["order"]["get"],
-                "get",
-            )
-        )
-    if put_rows:
-        panels.append(
-            (
-                "Upload speed vs s5cmd (higher is faster)",
-                put_rows,
-                "objects_per_s_vs_s5cmd",
-                meta["order"]["put_datasets"],
-                meta["order"]["put"],
-                "put",
-            )
-        )
-        panels.append(
-            (
-                "Upload client CPU per object vs s5cmd (lower is leaner)",
-                put_rows,
-                "cpu_ms_per_object_vs_s5cmd",
-                meta["order"]["put_datasets"],
-                meta["order"]["put"],
-                "put",
-            )
-        )
-    if ls_rows:
-        panels.append(
-            (
-                "Listing keys/s vs s5cmd (higher is faster)",
-                ls_rows,
-                "keys_per_s_vs_s5cmd",
-                meta["order"]["list_datasets"],
-                meta["order"]["ls"],
-                "ls",
-            )
-        )
+                ("Upload speed vs s5cmd (higher is faster)", "objects_per_s"),
+                ("Upload client CPU per object vs s5cmd (lower is leaner)", "cpu_ms_per_object"),
+            ),
+        ),
+        (
+            ls_rows,
+            "ls",
+            "list_datasets",
+            (("Listing keys/s vs s5cmd (higher is faster)", "keys_per_s"),),
+        ),
+    ):
+        if rows:
+            for title, metric in titled_metrics:
+                panels.append(
+                    (
+                        title,
+                        rows,
+                        f"{metric}_vs_s5cmd",
+                        meta["order"][datasets_key],
+                        meta["order"][kind],
+                        kind,
+                    )
+                )
     if not panels:
         return False
     fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.6 * len(panels)), squeeze=False)

@@ -200,18 +200,20 @@ class Runner:
             return f"not installed ({tool.executable(self.paths)})"
         return self.given_up.get((kind, tool.name, ds))
 
-    def download(self, tool: Tool, manifest: Manifest, rnd: int) -> dict[str, Any]:
-        spec = manifest.spec
-        record: dict[str, Any] = {"kind": "get", "tool": tool.name, "dataset": spec.name}
-        record["round"] = rnd
-        skip = self._skip("get", tool, spec.name)
+    def _start(self, kind: str, tool: Tool, manifest: Manifest, rnd: int) -> dict[str, Any]:
+        """The record of one run; "skipped" already set (and True) if the run is not to be made."""
+        name = manifest.spec.name
+        record: dict[str, Any] = {"kind": kind, "tool": tool.name, "dataset": name, "round": rnd}
+        skip = self._skip(kind, tool, name)
         if skip:
-            return record | {"ok": False, "error": skip, "skipped": True}
-        assert tool.get is not None
-        dest = _fresh_dir(self.work / f"{tool.name}-{spec.name}")
-        uri = f"s3://{manifest.bucket}/{spec.prefix}"
-        argv = tool.get(self.ctx, uri, dest)
-        stem = self.logs / f"get-{tool.name}-{spec.name}-r{rnd}"
+            record |= {"ok": False, "error": skip, "skipped": True}
+        return record
+
+    def _measure(
+        self, record: dict[str, Any], tool: Tool, argv: list[str], **extra: Any
+    ) -> measure.Measurement:
+        """Run argv for the record (logs in .bench/logs); add what was measured, then extra."""
+        stem = self.logs / f"{record['kind']}-{tool.name}-{record['dataset']}-r{record['round']}"
         m = measure.run(
             argv,
             env=self._env(tool),
@@ -221,18 +223,42 @@ class Runner:
             timeout_s=self.plan.timeout_s,
             server_pid=self.endpoint.server_pid,
         )
-        record |= m.to_dict() | {"argv": shlex.join(argv)}
+        record |= m.to_dict() | {"argv": shlex.join(argv), **extra}
+        if m.error and ("timed out" in m.error or "cannot start" in m.error):
+            key = (record["kind"], tool.name, record["dataset"])
+            self.given_up[key] = f"skipped after: {m.error}"
+        return m
+
+    def _transfer(
+        self,
+        record: dict[str, Any],
+        tool: Tool,
+        argv: list[str],
+        manifest: Manifest,
+        dest: Path,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Measure a download or upload, verify what landed in dest, then delete it."""
+        m = self._measure(record, tool, argv, **extra)
         if tool.name == "s3pump":
             record["s3pump_sources"] = s3pump_sources(self.paths.root)
         if m.ok:
             problem = datasets.verify(manifest, dest)
             if problem:
                 record |= {"ok": False, "error": f"verification failed: {problem}"}
-        if m.error and ("timed out" in m.error or "cannot start" in m.error):
-            self.given_up[("get", tool.name, spec.name)] = f"skipped after: {m.error}"
         shutil.rmtree(dest, ignore_errors=True)
         _settle()
         return record
+
+    def download(self, tool: Tool, manifest: Manifest, rnd: int) -> dict[str, Any]:
+        spec = manifest.spec
+        record = self._start("get", tool, manifest, rnd)
+        if record.get("skipped"):
+            return record
+        assert tool.get is not None
+        dest = _fresh_dir(self.work / f"{tool.name}-{spec.name}")
+        argv = tool.get(self.ctx, f"s3://{manifest.bucket}/{spec.prefix}", dest)
+        return self._transfer(record, tool, argv, manifest, dest)
 
     def upload(self, tool: Tool, manifest: Manifest, rnd: int) -> dict[str, Any]:
         """Upload the dataset's local copy (the files rclone serves) under a fresh prefix.
@@ -242,66 +268,29 @@ class Runner:
         caches directory listings, so a reused name could look non-empty).
         """
         spec = manifest.spec
-        record: dict[str, Any] = {"kind": "put", "tool": tool.name, "dataset": spec.name}
-        record["round"] = rnd
-        skip = self._skip("put", tool, spec.name)
-        if skip:
-            return record | {"ok": False, "error": skip, "skipped": True}
+        record = self._start("put", tool, manifest, rnd)
+        if record.get("skipped"):
+            return record
         assert tool.put is not None
         src = self.s3root / manifest.bucket / spec.prefix.rstrip("/")
         prefix = f"{tool.name}-{spec.name}-r{rnd}-{time.time_ns() // 1_000_000}"
-        landed = self.s3root / UPLOAD_BUCKET / prefix
-        uri = f"s3://{UPLOAD_BUCKET}/{prefix}/"
         self.work.mkdir(parents=True, exist_ok=True)
-        argv = tool.put(self.ctx, src, uri)
-        stem = self.logs / f"put-{tool.name}-{spec.name}-r{rnd}"
-        m = measure.run(
-            argv,
-            env=self._env(tool),
-            cwd=self.work,
-            stdout_path=stem.with_suffix(".out"),
-            stderr_path=stem.with_suffix(".err"),
-            timeout_s=self.plan.timeout_s,
-            server_pid=self.endpoint.server_pid,
-        )
-        record |= m.to_dict() | {"argv": shlex.join(argv), "prefix": prefix}
-        if tool.name == "s3pump":
-            record["s3pump_sources"] = s3pump_sources(self.paths.root)
-        if m.ok:
-            problem = datasets.verify(manifest, landed)
-            if problem:
-                record |= {"ok": False, "error": f"verification failed: {problem}"}
-        if m.error and ("timed out" in m.error or "cannot start" in m.error):
-            self.given_up[("put", tool.name, spec.name)] = f"skipped after: {m.error}"
-        shutil.rmtree(landed, ignore_errors=True)
-        _settle()
-        return record
+        argv = tool.put(self.ctx, src, f"s3://{UPLOAD_BUCKET}/{prefix}/")
+        landed = self.s3root / UPLOAD_BUCKET / prefix
+        return self._transfer(record, tool, argv, manifest, landed, prefix=prefix)
 
     def listing(self, tool: Tool, manifest: Manifest, rnd: int) -> dict[str, Any]:
         spec = manifest.spec
-        record: dict[str, Any] = {"kind": "ls", "tool": tool.name, "dataset": spec.name}
-        record["round"] = rnd
-        skip = self._skip("ls", tool, spec.name)
-        if skip:
-            return record | {"ok": False, "error": skip, "skipped": True}
+        record = self._start("ls", tool, manifest, rnd)
+        if record.get("skipped"):
+            return record
         assert tool.ls is not None
         self.work.mkdir(parents=True, exist_ok=True)
-        uri = f"s3://{manifest.bucket}/{spec.prefix}"
-        argv = tool.ls(self.ctx, uri)
-        stem = self.logs / f"ls-{tool.name}-{spec.name}-r{rnd}"
-        out = stem.with_suffix(".out")
-        m = measure.run(
-            argv,
-            env=self._env(tool),
-            cwd=self.work,
-            stdout_path=out,
-            stderr_path=stem.with_suffix(".err"),
-            timeout_s=self.plan.timeout_s,
-            server_pid=self.endpoint.server_pid,
-        )
-        record |= m.to_dict() | {"argv": shlex.join(argv)}
+        argv = tool.ls(self.ctx, f"s3://{manifest.bucket}/{spec.prefix}")
+        m = self._measure(record, tool, argv)
         if m.ok:
             # Every key ends in ".bin"; count the lines that name one.
+            out = self.logs / f"ls-{tool.name}-{spec.name}-r{rnd}.out"
             with open(out, "rb") as f:
                 keys = sum(1 for line in f if line.rstrip().endswith(b".bin"))
             if keys != spec.count:
@@ -309,8 +298,6 @@ class Runner:
                     "ok": False,
                     "error": f"verification failed: listed {keys} keys, expected {spec.count}",
                 }
-        if m.error and ("timed out" in m.error or "cannot start" in m.error):
-            self.given_up[("ls", tool.name, spec.name)] = f"skipped after: {m.error}"
         return record
 
     def warm_up(self, manifests: list[Manifest]) -> None:
@@ -401,24 +388,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         runner = Runner(plan, paths, endpoint)
         runner.warm_up(list(manifests.values()))
-        for rnd in range(1, plan.rounds + 1):
-            for ds in plan.get_datasets:
-                for tool in _rotate(get_tools, rnd - 1):
-                    rec = runner.download(tool, manifests[ds], rnd)
-                    records.append(rec)
-                    _log_record(rec)
-        for rnd in range(1, plan.rounds + 1):
-            for ds in plan.put_datasets:
-                for tool in _rotate(put_tools, rnd - 1):
-                    rec = runner.upload(tool, manifests[ds], rnd)
-                    records.append(rec)
-                    _log_record(rec)
-        for rnd in range(1, plan.rounds + 1):
-            for ds in plan.list_datasets:
-                for tool in _rotate(ls_tools, rnd - 1):
-                    rec = runner.listing(tool, manifests[ds], rnd)
-                    records.append(rec)
-                    _log_record(rec)
+        for dataset_names, tools, run_one in (
+            (plan.get_datasets, get_tools, runner.download),
+            (plan.put_datasets, put_tools, runner.upload),
+            (plan.list_datasets, ls_tools, runner.listing),
+        ):
+            for rnd in range(1, plan.rounds + 1):
+                for ds in dataset_names:
+                    for tool in _rotate(tools, rnd - 1):
+                        rec = run_one(tool, manifests[ds], rnd)
+                        records.append(rec)
+                        _log_record(rec)
     info["loadavg_end"] = os.getloadavg()
     sources = list(dict.fromkeys(r["s3pump_sources"] for r in records if "s3pump_sources" in r))
 
