@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -16,6 +19,8 @@ import anyio
 
 from ._config import ClientConfig, TransferConfig
 from ._errors import ConfigError, S3PumpError
+from ._models import TransferResult
+from ._progress import Reporter
 from ._retry import RetryPolicy
 from ._transport import Transport, open_transport
 
@@ -105,6 +110,23 @@ class PumpCore:
         if self._transport is None:
             raise S3PumpError("AsyncPump is not open: use 'async with AsyncPump(...) as pump'")
         return self._transport
+
+    @contextmanager
+    def _accounting(
+        self, result: TransferResult, retry: RetryPolicy, reporter: Reporter | None = None
+    ) -> Iterator[TransferResult]:
+        """Fill ``result``'s elapsed time, retries and requests when the block ends (and
+        close ``reporter``), however it ends."""
+        started = time.monotonic()
+        requests_before = self.transport.requests
+        try:
+            yield result
+        finally:
+            result.elapsed = time.monotonic() - started
+            result.retries = retry.retries
+            result.requests = self.transport.requests - requests_before
+            if reporter is not None:
+                reporter.close()
 
     def _retry(self) -> RetryPolicy:
         return RetryPolicy(self.config)

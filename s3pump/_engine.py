@@ -9,7 +9,6 @@ budget as whole small objects.
 from __future__ import annotations
 
 import errno
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -84,9 +83,7 @@ class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
         uri = parse_uri(src).as_prefix()
         reporter: Reporter = progress or NullReporter()
         result = TransferResult(dry_run=dry_run)
-        started = time.monotonic()
         transport = self.transport
-        requests_before = transport.requests
         tree = LocalTree(Path(dest))
         if not dry_run:
             await anyio.to_thread.run_sync(tree.create_root)
@@ -108,14 +105,9 @@ class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
         async def handle(obj: ObjectInfo) -> None:
             await self._download_one(downloader, tree, uri, obj, result, reporter, dry_run)
 
-        try:
+        with self._accounting(result, retry, reporter):
             await run_pipeline(produce, handle, workers=self.config.concurrency,
                                buffer=self.config.stream_buffer)
-        finally:
-            result.elapsed = time.monotonic() - started
-            result.retries = retry.retries
-            result.requests = transport.requests - requests_before
-            reporter.close()
         return result
 
     async def _download_one(
@@ -175,29 +167,22 @@ class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
         path = Path(dest)
         if await anyio.Path(path).is_dir() or str(dest).endswith(("/", "\\")):
             path = path / uri.name
-        started = time.monotonic()
         retry = self._retry()
         transport = self.transport
-        requests_before = transport.requests
 
         async def head() -> ObjectInfo:
             return await transport.head(uri.bucket, uri.key)
 
-        info = await retry.run(head)
-        tree = LocalTree(path.parent)
-        await anyio.to_thread.run_sync(tree.create_root)
-        downloader = Downloader(
-            transport, tree, self.config, request_slots(self.config.concurrency),
-            retry, NullReporter(),
-        )
-        size = await downloader.fetch(uri.bucket, info, path)
-        return TransferResult(
-            transferred=1,
-            bytes=size,
-            elapsed=time.monotonic() - started,
-            retries=retry.retries,
-            requests=transport.requests - requests_before,
-        )
+        with self._accounting(TransferResult(transferred=1), retry) as result:
+            info = await retry.run(head)
+            tree = LocalTree(path.parent)
+            await anyio.to_thread.run_sync(tree.create_root)
+            downloader = Downloader(
+                transport, tree, self.config, request_slots(self.config.concurrency),
+                retry, NullReporter(),
+            )
+            result.bytes = await downloader.fetch(uri.bucket, info, path)
+        return result
 
     async def iter_bytes(
         self, src: str | S3URI, chunk_size: int = 1024 * 1024

@@ -19,7 +19,6 @@ import inspect
 import logging
 import os
 import stat
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -409,16 +408,11 @@ class UploadMixin(PumpCore):
         target = parse_uri(uri)
         key = target.key + src.name if target.is_dir else target.key
         st = await anyio.to_thread.run_sync(_stat_regular, src)
-        started = time.monotonic()
         retry = self._retry()
-        transport = self.transport
-        requests_before = transport.requests
-        size = await self._uploader(retry, NullReporter()).put_file(
-            target.bucket, key, str(src), st.st_size)
-        return TransferResult(
-            transferred=1, bytes=size, elapsed=time.monotonic() - started,
-            retries=retry.retries, requests=transport.requests - requests_before,
-        )
+        with self._accounting(TransferResult(transferred=1), retry) as result:
+            result.bytes = await self._uploader(retry, NullReporter()).put_file(
+                target.bucket, key, str(src), st.st_size)
+        return result
 
     async def upload_fileobj(self, fileobj: Any, uri: str | S3URI) -> TransferResult:
         """Upload what a binary file object holds, from its current position to its end.
@@ -440,16 +434,11 @@ class UploadMixin(PumpCore):
         target = parse_uri(uri)
         if target.is_dir:
             raise BadURIError(f"upload_fileobj needs an object URI, not a prefix: {target}")
-        started = time.monotonic()
         retry = self._retry()
-        transport = self.transport
-        requests_before = transport.requests
-        size = await self._uploader(retry, NullReporter()).put_stream(
-            target.bucket, target.key, _StreamReader(fileobj))
-        return TransferResult(
-            transferred=1, bytes=size, elapsed=time.monotonic() - started,
-            retries=retry.retries, requests=transport.requests - requests_before,
-        )
+        with self._accounting(TransferResult(transferred=1), retry) as result:
+            result.bytes = await self._uploader(retry, NullReporter()).put_stream(
+                target.bucket, target.key, _StreamReader(fileobj))
+        return result
 
     async def upload_dir(
         self,
@@ -493,9 +482,6 @@ class UploadMixin(PumpCore):
         await anyio.to_thread.run_sync(_check_dir, root)
         reporter: Reporter = progress or NullReporter()
         result = TransferResult(dry_run=dry_run)
-        started = time.monotonic()
-        transport = self.transport
-        requests_before = transport.requests
         retry = self._retry()
         keep = KeyFilter.of(include, exclude)
         uploader = self._uploader(retry, reporter)
@@ -533,16 +519,11 @@ class UploadMixin(PumpCore):
         async def handle(entry: LocalFile) -> None:
             await self._upload_one(uploader, dest, entry, result, reporter, dry_run)
 
-        try:
+        with self._accounting(result, retry, reporter):
             if not exist_ok:
                 await self._refuse_existing(dest, retry)
             await run_pipeline(produce, handle, workers=self.config.concurrency,
                                buffer=self.config.stream_buffer)
-        finally:
-            result.elapsed = time.monotonic() - started
-            result.retries = retry.retries
-            result.requests = transport.requests - requests_before
-            reporter.close()
         return result
 
     async def _refuse_existing(self, dest: S3URI, retry: RetryPolicy) -> None:
