@@ -64,7 +64,7 @@ class ManifestEntry:
 
 
 class _UnusableError(Exception):
-    """The file is an SQLite database, but not one this module wrote."""
+    """The file is SQLite but cannot serve as a manifest: damaged, or someone else's tables."""
 
 
 class Manifest:
