@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["FLUSH_EVERY", "SCHEMA_VERSION", "Manifest", "ManifestEntry"]
 
@@ -63,11 +63,29 @@ class ManifestEntry:
     local_mtime_ns: int
 
 
+class Closing:
+    """A ``with`` block that ends with ``self.close()``, whatever happened in it."""
+
+    def close(self) -> None:
+        """Release what the object holds."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 class _UnusableError(Exception):
     """The file is SQLite but cannot serve as a manifest: damaged, or someone else's tables."""
 
 
-class Manifest:
+class Manifest(Closing):
     """A SQLite manifest of one mirror (one source and one destination). Use :meth:`open`.
 
     :meth:`record` and :meth:`forget` are buffered and written :data:`FLUSH_EVERY` at a time,
@@ -192,17 +210,6 @@ class Manifest:
         finally:
             self._conn = None
             conn.close()
-
-    def __enter__(self) -> Manifest:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from ._manifest import select_in_chunks, select_pages, write_transaction
+from ._manifest import Closing, select_in_chunks, select_pages, write_transaction
 from ._models import ObjectInfo
 
 __all__ = ["RunIndex"]
@@ -43,7 +42,7 @@ PRAGMA cache_size = -{CACHE_KIB};
 """
 
 
-class RunIndex:
+class RunIndex(Closing):
     """Two key sets of one run: keys ``seen`` on the source side, and ``remote`` objects.
 
     The database lives in a new directory made by :func:`tempfile.mkdtemp` inside
@@ -117,17 +116,6 @@ class RunIndex:
     def close(self) -> None:
         """Close the database and remove its directory. Closing again does nothing."""
         self._cleanup()
-
-    def __enter__(self) -> RunIndex:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _db(self) -> sqlite3.Connection:
         if not self._cleanup.alive:
