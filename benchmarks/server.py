@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -78,8 +79,15 @@ class Endpoint:
         self.stop()
 
 
-def start_endpoint(rclone: Path, root: Path, log_dir: Path, latency_ms: float = 0.0) -> Endpoint:
-    """Start `rclone serve s3` on a free loopback port (and the latency proxy if asked)."""
+def start_endpoint(
+    rclone: Path,
+    root: Path,
+    log_dir: Path,
+    latency_ms: float = 0.0,
+    extra_args: Sequence[str] = (),
+) -> Endpoint:
+    """Start `rclone serve s3` on a free loopback port (and the latency proxy if asked);
+    `extra_args` go to rclone before the directory."""
     log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     server_log = open(log_dir / "rclone-serve.log", "ab")  # noqa: SIM115 (lives with the process)
@@ -94,6 +102,7 @@ def start_endpoint(rclone: Path, root: Path, log_dir: Path, latency_ms: float = 
             f"127.0.0.1:{port}",
             "--config",
             os.devnull,
+            *extra_args,
             str(root),
         ],
         stdout=server_log,

@@ -177,6 +177,10 @@ class AutoTransport:
         reference = await self.reference()
         await reference.abort_multipart_upload(bucket, key, upload_id)
 
+    async def delete_objects(self, bucket: str, keys: Sequence[str]) -> list[tuple[str, str]]:
+        """DeleteObjects through the bucket's path."""
+        return await self._call(bucket, lambda t: t.delete_objects(bucket, keys))
+
     async def aclose(self) -> None:
         """Close both paths."""
         try:

@@ -8,6 +8,7 @@ a transport translates its library's errors itself, including failures while a b
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -17,9 +18,13 @@ from typing import Protocol
 from .._checksum import Checksum
 from .._models import ObjectInfo
 
-__all__ = ["Body", "CompletedPart", "ListPage", "Transport"]
+__all__ = ["MAX_DELETE_KEYS", "Body", "CompletedPart", "ListPage", "Transport", "delete_batch"]
 
 Data = bytes | bytearray | memoryview
+
+MAX_DELETE_KEYS = 1000  # per DeleteObjects request
+# Characters XML 1.0 cannot carry, not even as character references.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(slots=True)
@@ -154,6 +159,27 @@ class Transport(Protocol):
         """AbortMultipartUpload; an upload that is already gone (NoSuchUpload) is not an error."""
         ...
 
+    async def delete_objects(self, bucket: str, keys: Sequence[str]) -> list[tuple[str, str]]:
+        """DeleteObjects (quiet) of up to 1,000 ``keys`` in one request: returns the keys S3
+        did not delete, each with ``"Code: Message"``. A missing key is not an error (S3
+        deletes nothing and says so). Keys that XML 1.0 cannot carry (control characters)
+        are deleted one by one with DeleteObject. Raises ValueError beyond 1,000 keys; an
+        error of the whole request raises, as for any other operation."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+def delete_batch(keys: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The keys of one DeleteObjects call: those XML 1.0 can carry, and the others (for
+    DeleteObject, one by one). Raises ValueError beyond :data:`MAX_DELETE_KEYS` keys."""
+    if len(keys) > MAX_DELETE_KEYS:
+        raise ValueError(f"DeleteObjects takes at most {MAX_DELETE_KEYS} keys, "
+                         f"not {len(keys)}")
+    in_xml: list[str] = []
+    one_by_one: list[str] = []
+    for key in keys:
+        (one_by_one if _NOT_XML.search(key) else in_xml).append(key)
+    return in_xml, one_by_one

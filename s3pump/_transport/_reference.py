@@ -23,13 +23,14 @@ from .._config import ClientConfig, resolve_endpoint
 from .._errors import (
     AccessDeniedError,
     ConfigError,
+    NoSuchBucketError,
     RequestError,
     S3PumpError,
     TransientError,
     error_from_response,
 )
 from .._models import ObjectInfo
-from ._base import CompletedPart, Data, ListPage
+from ._base import CompletedPart, Data, ListPage, delete_batch
 
 __all__ = ["ReferenceTransport", "translate_error"]
 
@@ -352,3 +353,33 @@ class ReferenceTransport:
             raise translate_error(exc, bucket, key) from exc
         except Exception as exc:
             raise translate_error(exc, bucket, key) from exc
+
+    # -- deletes ----------------------------------------------------------------------------
+
+    async def delete_objects(self, bucket: str, keys: Sequence[str]) -> list[tuple[str, str]]:
+        """DeleteObjects (quiet) of up to 1,000 keys; returns the keys not deleted with
+        ``"Code: Message"``. Keys XML 1.0 cannot carry go by DeleteObject."""
+        in_xml, one_by_one = delete_batch(keys)
+        failed: list[tuple[str, str]] = []
+        if in_xml:
+            self.requests += 1
+            try:
+                resp = await self._client.delete_objects(
+                    Bucket=bucket,
+                    Delete={"Objects": [{"Key": key} for key in in_xml], "Quiet": True},
+                )
+            except Exception as exc:
+                raise translate_error(exc, bucket, None) from exc
+            failed += [(e.get("Key", ""), f"{e.get('Code')}: {e.get('Message')}")
+                       for e in resp.get("Errors", ())]
+        for key in one_by_one:
+            self.requests += 1
+            try:
+                await self._client.delete_object(Bucket=bucket, Key=key)
+            except Exception as exc:
+                error = translate_error(exc, bucket, key)
+                if not isinstance(error, RequestError) or isinstance(
+                        error, TransientError | NoSuchBucketError):
+                    raise error from exc
+                failed.append((key, f"{error.code or error.status}: {error}"))
+        return failed
