@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         IntegrityError,
         InvalidContentError,
         LocalIOError,
+        MirrorBusyError,
         MissingDependencyError,
         NoSuchBucketError,
         NoSuchKeyError,
@@ -32,9 +33,10 @@ if TYPE_CHECKING:
         TransientError,
         UnsafeKeyError,
     )
+    from ._events import JsonLinesLog, SyncEvent
     from ._models import Failure, ObjectInfo, TransferResult
     from ._progress import Reporter
-    from ._sync import Pump, download_prefix, upload_dir
+    from ._sync import Pump, download_prefix, sync, upload_dir
     from ._uri import S3URI, parse_uri
 
 __version__ = "0.1.0"
@@ -49,6 +51,7 @@ _ORIGIN = {
     "DestinationExistsError": "_errors",
     "IntegrityError": "_errors",
     "InvalidContentError": "_errors",
+    "MirrorBusyError": "_errors",
     "MissingDependencyError": "_errors",
     "LocalIOError": "_errors",
     "NoSuchBucketError": "_errors",
@@ -67,6 +70,9 @@ _ORIGIN = {
     "Pump": "_sync",
     "download_prefix": "_sync",
     "upload_dir": "_sync",
+    "sync": "_sync",
+    "JsonLinesLog": "_events",
+    "SyncEvent": "_events",
     "S3URI": "_uri",
     "parse_uri": "_uri",
 }
@@ -81,7 +87,9 @@ __all__ = [
     "Failure",
     "IntegrityError",
     "InvalidContentError",
+    "JsonLinesLog",
     "LocalIOError",
+    "MirrorBusyError",
     "MissingDependencyError",
     "NoSuchBucketError",
     "NoSuchKeyError",
@@ -93,6 +101,7 @@ __all__ = [
     "RequestError",
     "S3PumpError",
     "S3URI",
+    "SyncEvent",
     "ThrottledError",
     "TransferConfig",
     "TransferResult",
@@ -101,6 +110,7 @@ __all__ = [
     "__version__",
     "download_prefix",
     "parse_uri",
+    "sync",
     "upload_dir",
 ]
 

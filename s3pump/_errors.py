@@ -17,6 +17,7 @@ __all__ = [
     "IntegrityError",
     "InvalidContentError",
     "LocalIOError",
+    "MirrorBusyError",
     "MissingDependencyError",
     "NoSuchBucketError",
     "NoSuchKeyError",
@@ -106,6 +107,10 @@ class IntegrityError(S3PumpError):
 
 class DestinationExistsError(S3PumpError):
     """The destination already holds data and the caller did not allow that."""
+
+
+class MirrorBusyError(S3PumpError):
+    """Another ``sync`` of the same shard is running on the same local folder."""
 
 
 class InvalidContentError(S3PumpError, ValueError):

@@ -46,6 +46,7 @@ from s3pump._errors import (
         (ThrottledError, (TransientError, RequestError)),
         (IntegrityError, (S3PumpError,)),
         (DestinationExistsError, (S3PumpError,)),
+        (errors_module.MirrorBusyError, (S3PumpError,)),
         (LocalIOError, (S3PumpError, OSError)),
     ],
 )
@@ -58,7 +59,7 @@ def test_hierarchy(cls: type[Exception], bases: tuple[type[Exception], ...]) -> 
 def test_every_exported_exception_is_an_s3pump_error() -> None:
     classes = [getattr(errors_module, name) for name in errors_module.__all__
                if name.endswith("Error")]
-    assert len(classes) == 17  # with InvalidContentError and MissingDependencyError
+    assert len(classes) == 18  # with InvalidContentError, MissingDependencyError, MirrorBusyError
     for cls in classes:
         assert issubclass(cls, S3PumpError), cls
 
