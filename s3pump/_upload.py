@@ -21,7 +21,7 @@ import os
 import stat
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import anyio
 from anyio.abc import ObjectSendStream
@@ -51,7 +51,7 @@ from ._transport._base import CompletedPart
 from ._uri import S3URI, parse_uri
 from ._walk import LocalFile, Skipped, WalkEntry, take_batch, walk_tree
 
-__all__ = ["UploadMixin"]
+__all__ = ["Sent", "UploadMixin"]
 
 T = TypeVar("T")
 
@@ -178,6 +178,13 @@ class _StreamReader:
         self._pending = memoryview(data)
 
 
+class Sent(NamedTuple):
+    """What an upload sent: the bytes, and the ETag S3 gave the object (unquoted)."""
+
+    size: int
+    etag: str
+
+
 class _Uploader:
     """Uploads objects; every request within ``limiter``, retried with ``retry``."""
 
@@ -212,22 +219,21 @@ class _Uploader:
             )
         self._reporter.advance(len(data))
 
-    async def put_file(self, bucket: str, key: str, path: str, size: int) -> int:
-        """Upload the file ``path`` (``size`` bytes when listed); returns the bytes sent."""
+    async def put_file(self, bucket: str, key: str, path: str, size: int) -> Sent:
+        """Upload the file ``path`` (``size`` bytes when listed); returns what was sent."""
         if size >= self._config.multipart_threshold:
             async def parts(upload_id: str, done: list[CompletedPart]) -> None:
                 await self._file_parts(bucket, key, path, size, upload_id, done)
 
-            await self._multipart(bucket, key, parts)
-            return size
+            return Sent(size, await self._multipart(bucket, key, parts))
         async with self._budget.hold(size), self._limiter:
             # One thread hop reads the file and computes its checksum.
             data, checksum = await anyio.to_thread.run_sync(_read_whole, path)
-            await self._retry.run(
+            headers = await self._retry.run(
                 lambda: self._transport.put_object(bucket, key, data, checksum=checksum)
             )
         self._reporter.advance(len(data))
-        return len(data)
+        return Sent(len(data), headers.get("etag", ""))
 
     # -- multipart ----------------------------------------------------------------------
 
@@ -236,7 +242,7 @@ class _Uploader:
         bucket: str,
         key: str,
         send_parts: Callable[[str, list[CompletedPart]], Awaitable[None]],
-    ) -> None:
+    ) -> str:
         transport = self._transport
         # Shielded: an upload created by a cancelled request would be unknown, and never
         # aborted; cancellation takes effect right after, and aborts it.
@@ -248,7 +254,7 @@ class _Uploader:
         try:
             await send_parts(upload_id, done)
             done.sort(key=lambda part: part.number)
-            await self._request(
+            return await self._request(
                 lambda: transport.complete_multipart_upload(bucket, key, upload_id, done)
             )
         except BaseException:
@@ -410,8 +416,9 @@ class UploadMixin(PumpCore):
         st = await anyio.to_thread.run_sync(_stat_regular, src)
         retry = self._retry()
         with self._accounting(TransferResult(transferred=1), retry) as result:
-            result.bytes = await self._uploader(retry, NullReporter()).put_file(
+            sent = await self._uploader(retry, NullReporter()).put_file(
                 target.bucket, key, str(src), st.st_size)
+            result.bytes = sent.size
         return result
 
     async def upload_fileobj(self, fileobj: Any, uri: str | S3URI) -> TransferResult:
@@ -552,9 +559,9 @@ class UploadMixin(PumpCore):
                 result.bytes += entry.size
             else:
                 # Await first: "result.bytes += await ..." would lose concurrent updates.
-                size = await uploader.put_file(dest.bucket, dest.key + entry.rel, entry.path,
+                sent = await uploader.put_file(dest.bucket, dest.key + entry.rel, entry.path,
                                                entry.size)
-                result.bytes += size
+                result.bytes += sent.size
                 result.transferred += 1
                 uploader.uploaded_any = True
             ok = True
