@@ -128,6 +128,35 @@ class Manifest(Closing):
             reason = f"{path.name} was unusable ({exc}); moved aside to {aside.name}"
         return cls(conn, path, reason)
 
+    @classmethod
+    def open_readonly(cls, path: Path | str, *, source: str, dest: str) -> Manifest:
+        """Open an existing manifest for lookups only, changing nothing on disk (a dry run).
+
+        Where :meth:`open` would drop the entries (another source or destination, another
+        schema, a damaged file), this one reads as empty, with :attr:`reset_reason` set.
+        Raises :class:`sqlite3.OperationalError` when the file cannot be opened.
+        """
+        path = Path(path)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                               timeout=BUSY_TIMEOUT, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            meta = dict(conn.execute("SELECT name, value FROM meta").fetchall())
+            conn.execute("SELECT key FROM entries LIMIT 1").fetchall()
+            reason = None
+            if meta.get("schema_version") != str(SCHEMA_VERSION):
+                reason = f"schema version {meta.get('schema_version')!r} is not {SCHEMA_VERSION}"
+            elif (meta.get("source"), meta.get("dest")) != (source, dest):
+                reason = (f"recorded for {meta.get('source')!r} -> {meta.get('dest')!r}, "
+                          f"not {source!r} -> {dest!r}")
+        except sqlite3.DatabaseError as exc:
+            reason = f"{path.name} is unusable ({exc})"
+        if reason is not None:
+            conn.close()
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            conn.execute(_CREATE_ENTRIES)
+        return cls(conn, path, reason)
+
     @property
     def path(self) -> Path:
         """The SQLite file."""

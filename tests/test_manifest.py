@@ -364,3 +364,25 @@ def test_200k_entries(path: Path) -> None:
             previous = e.key
             walked += 1
         assert walked == n
+
+
+def test_open_readonly_reads_and_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "m.sqlite"
+    with Manifest.open(path, source="s3://b/p/", dest="/d") as manifest:
+        manifest.record(_readonly_entry("k"))
+    before = path.read_bytes()
+    with Manifest.open_readonly(path, source="s3://b/p/", dest="/d") as same:
+        assert same.reset_reason is None and set(same.get_many(["k", "x"])) == {"k"}
+    with Manifest.open_readonly(path, source="s3://other/", dest="/d") as other:
+        assert "recorded for" in (other.reset_reason or "") and other.get_many(["k"]) == {}
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"not sqlite at all" * 100)
+    with Manifest.open_readonly(garbage, source="s", dest="d") as broken:
+        assert broken.reset_reason and broken.get_many(["k"]) == {}
+    assert path.read_bytes() == before
+    assert garbage.read_bytes() == b"not sqlite at all" * 100
+
+
+def _readonly_entry(key: str) -> ManifestEntry:
+    return ManifestEntry(key=key, size=1, etag="e", checksum=None, last_modified=None,
+                         local_size=1, local_mtime_ns=2)
