@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._engine import AsyncPump
+    from ._events import SyncEvent
     from ._models import ObjectInfo, TransferResult
 
 __all__ = ["main"]
@@ -31,6 +32,7 @@ _SECRET_VARS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKE
 
 _DOWNLOAD = ("download", "downloaded")
 _UPLOAD = ("upload", "uploaded")
+_SYNC = ("transfer", "transferred")
 
 
 class _UsageError(Exception):
@@ -100,6 +102,33 @@ def build_parser() -> argparse.ArgumentParser:
                      help="follow symbolic links (skipped by default)")
     _filters(put)
     _common(put)
+    sync = sub.add_parser(
+        "sync", help="mirror a prefix to a folder, or a folder to a prefix",
+        description="Mirror SRC to DST (one of them s3://bucket/prefix/, the other a local "
+        "folder), transferring only what changed. A manifest in DST/.s3pump/ (SRC/.s3pump/ "
+        "for uploads) remembers what was transferred, so unchanged objects cost nothing but "
+        "the listing; same-size rewrites are caught by ETag. Re-running after a crash "
+        "resumes: leftover temp files are removed and only what is missing is transferred.")
+    sync.add_argument("src", metavar="SRC", help="s3://bucket/prefix/ or a local folder")
+    sync.add_argument("dst", metavar="DST", help="a local folder or s3://bucket/prefix/")
+    sync.add_argument("--delete", action="store_true",
+                      help="delete what SRC no longer has from DST (never after a listing "
+                      "error, never when SRC lists nothing)")
+    sync.add_argument("--max-delete", type=int, metavar="N",
+                      help="with --delete: delete nothing (and exit 1) when more than N "
+                      "deletions are planned")
+    sync.add_argument("--shard", metavar="I/N",
+                      help="mirror only shard I of N (keys split by a hash; I from 0), e.g. "
+                      "--shard $JOB_COMPLETION_INDEX/4")
+    sync.add_argument("--manifest", metavar="PATH",
+                      help="the manifest file (default: .s3pump/manifest.sqlite in the local "
+                      "folder)")
+    sync.add_argument("--log-json", metavar="FILE",
+                      help="append one JSON line per key (transfer, skip, delete, fail) to FILE")
+    sync.add_argument("--follow-symlinks", action="store_true",
+                      help="uploads: follow symbolic links (skipped by default)")
+    _filters(sync)
+    _common(sync)
     ls = sub.add_parser("ls", help="list objects and sub-folders",
                         description="List a folder: its sub-folders (PRE) and the objects "
                         "directly in it; with -r, every object whose key starts with the "
@@ -170,6 +199,10 @@ def _report(result: TransferResult, args: argparse.Namespace, verb: tuple[str, s
                 f"{what} {result.transferred} {noun} ({_human_bytes(result.bytes)}) in "
                 f"{result.elapsed:.1f}s ({_human_bytes(int(rate))}/s)"
             )
+            if result.skipped:
+                line += f", {result.skipped} unchanged or skipped"
+            if result.deleted:
+                line += f", {'would delete' if result.dry_run else 'deleted'} {result.deleted}"
             if result.failed:
                 line += f", {len(result.failed)} failed"
             print(line, file=sys.stderr)
@@ -244,6 +277,45 @@ async def _run_put(args: argparse.Namespace) -> int:
         return _report(await pump.upload_file(src, dst), args, _UPLOAD)
 
 
+async def _run_sync(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+
+    from ._events import JsonLinesLog
+    from ._progress import NullReporter, Reporter, RichReporter
+
+    if args.max_delete is not None and args.max_delete < 0:
+        raise _UsageError(f"--max-delete must be 0 or more, not {args.max_delete}")
+    with ExitStack() as stack:
+        sinks: list[Any] = []
+        if args.log_json:
+            sinks.append(stack.enter_context(JsonLinesLog(args.log_json)))
+        if args.dry_run and not args.json:
+            sinks.append(_print_plan)
+
+        def events(event: SyncEvent) -> None:
+            for sink in sinks:
+                sink(event)
+
+        reporter: Reporter = RichReporter("sync") if _want_progress(args) else NullReporter()
+        async with _pump(args) as pump:
+            result = await pump.sync(
+                args.src, args.dst, delete=args.delete, dry_run=args.dry_run,
+                include=args.include, exclude=args.exclude, max_delete=args.max_delete,
+                shard=args.shard, manifest=args.manifest,
+                follow_symlinks=args.follow_symlinks, progress=reporter,
+                events=events if sinks else None,
+            )
+        return _report(result, args, _SYNC)
+
+
+def _print_plan(event: SyncEvent) -> None:
+    """A dry run's plan on stdout: one line per transfer or deletion."""
+    if event.event == "transfer":
+        print(f"(dry run) transfer {event.key} ({event.reason})")
+    elif event.event == "delete":
+        print(f"(dry run) delete {event.path or event.key}")
+
+
 async def _run_ls(args: argparse.Namespace) -> int:
     from . import parse_uri
 
@@ -305,7 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_FATAL
     _configure_logging(args.verbose, args.quiet)
-    runner = {"get": _run_get, "put": _run_put, "ls": _run_ls, "cat": _run_cat}[args.command]
+    runner = {"get": _run_get, "put": _run_put, "sync": _run_sync, "ls": _run_ls,
+              "cat": _run_cat}[args.command]
     try:
         import anyio
 

@@ -48,9 +48,10 @@ class Shard:
         try:
             if not sep:
                 raise ValueError(text)
-            return cls(int(index), int(count))
+            numbers = int(index), int(count)
         except ValueError:
             raise ConfigError(f"shard must look like I/N (say 0/3), not {text!r}") from None
+        return cls(*numbers)
 
     @property
     def whole(self) -> bool:

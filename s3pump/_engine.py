@@ -25,6 +25,7 @@ from ._errors import (
     UnsafeKeyError,
 )
 from ._listing import iter_objects
+from ._mirror import MirrorMixin
 from ._models import Failure, ObjectInfo, TransferResult
 from ._pipeline import run_pipeline
 from ._plan import KeyFilter, plan_target, relative_key
@@ -40,7 +41,7 @@ __all__ = ["AsyncPump"]
 _FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
 
 
-class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
+class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
     """The async API: ``async with AsyncPump() as pump: await pump.download_prefix(src, dest)``.
 
     Args:

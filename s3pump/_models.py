@@ -39,6 +39,8 @@ class TransferResult:
     """What a run did. Per-object failures do not stop a run; they are listed in ``failed``.
 
     ``ok`` is true when nothing failed. ``bytes`` counts the bytes of transferred objects.
+    A mirror (``sync``) also counts the keys it ``listed`` (in its shard, past the filters)
+    and the temp files a crashed run left behind that it ``cleaned`` up.
     """
 
     transferred: int = 0
@@ -50,6 +52,8 @@ class TransferResult:
     dry_run: bool = False
     retries: int = 0
     requests: int = 0
+    listed: int = 0
+    cleaned: int = 0
 
     @property
     def ok(self) -> bool:
@@ -69,4 +73,6 @@ class TransferResult:
             "dry_run": self.dry_run,
             "retries": self.retries,
             "requests": self.requests,
+            "listed": self.listed,
+            "cleaned": self.cleaned,
         }

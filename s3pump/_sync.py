@@ -20,7 +20,7 @@ from ._uri import S3URI
 if TYPE_CHECKING:
     import PIL.Image
 
-__all__ = ["Pump", "download_prefix", "upload_dir"]
+__all__ = ["Pump", "download_prefix", "sync", "upload_dir"]
 
 T = TypeVar("T")
 
@@ -144,6 +144,14 @@ class Pump(AbstractContextManager["Pump"]):
         )
         return result
 
+    # -- mirrors ------------------------------------------------------------------------
+
+    def sync(self, src: str | os.PathLike[str] | S3URI, dest: str | os.PathLike[str] | S3URI,
+             **kwargs: Any) -> TransferResult:
+        """Blocking :meth:`AsyncPump.sync`."""
+        result: TransferResult = self._call(self._pump.sync, src, dest, **kwargs)
+        return result
+
     # -- reads and listings ---------------------------------------------------------------
 
     def exists(self, uri: str | S3URI) -> bool:
@@ -219,5 +227,18 @@ def upload_dir(src: str | os.PathLike[str], uri: str | S3URI, **options: Any
     async def main() -> TransferResult:
         async with AsyncPump(**pump_kw) as pump:
             return await pump.upload_dir(src, uri, **call_kw)
+
+    return anyio.run(main)
+
+
+def sync(src: str | os.PathLike[str] | S3URI, dest: str | os.PathLike[str] | S3URI,
+         **options: Any) -> TransferResult:
+    """One-shot :meth:`AsyncPump.sync` under ``anyio.run`` (options as for
+    :func:`download_prefix`, plus ``sync``'s own: ``delete``, ``max_delete``, ``shard``, ...)."""
+    pump_kw, call_kw = _split(dict(options))
+
+    async def main() -> TransferResult:
+        async with AsyncPump(**pump_kw) as pump:
+            return await pump.sync(src, dest, **call_kw)
 
     return anyio.run(main)

@@ -1,0 +1,223 @@
+"""``sync folder s3://bucket/prefix/``: the upload direction of a mirror.
+
+The remote prefix is listed first (in parallel) into the run's scratch index, so that the
+walk of the local tree can look each file up without holding the listing in memory. Each
+walked batch is filtered, looked up in the index and the manifest, and decided (see
+:mod:`s3pump._decide`); files to send go to the upload workers, which record the manifest
+entry (the local size and mtime as stat'ed before reading, the ETag S3 answered) once the
+object is stored. With ``delete``, objects the folder no longer has are deleted in batches.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+from anyio.abc import ObjectSendStream
+
+from ._core import PumpCore, request_slots
+from ._decide import Action, Decision, LocalState, decide_upload
+from ._errors import NoSuchBucketError, S3PumpError, error_from_oserror
+from ._etag import local_matches_etag
+from ._events import EventSink
+from ._listing import list_objects_parallel
+from ._manifest import ManifestEntry
+from ._mirror import MirrorOptions, MirrorRun
+from ._models import ObjectInfo
+from ._pipeline import run_pipeline
+from ._plan import relative_key
+from ._progress import Reporter
+from ._upload import _check_dir, _Uploader
+from ._uri import S3URI
+from ._walk import LocalFile, Skipped, WalkEntry, WalkError, take_batch, walk_tree
+
+__all__ = ["UploadMirror"]
+
+_WALK_BATCH = 512
+_DELETE_BATCH = 1000  # keys per DeleteObjects request (S3's limit)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    file: LocalFile
+    local: LocalState
+    key: str
+    remote: ObjectInfo | None
+    decision: Decision
+
+
+def _walk_batch(walker: Iterator[WalkEntry], size: int
+                ) -> list[tuple[WalkEntry, LocalState | None]]:
+    """The next entries of the walk, each regular file with its size and mtime (blocking)."""
+    out: list[tuple[WalkEntry, LocalState | None]] = []
+    for entry in take_batch(walker, size):
+        local = None
+        if isinstance(entry, LocalFile):
+            try:
+                st = os.stat(entry.path)
+            except OSError as exc:
+                out.append((WalkError(entry.path, entry.rel,
+                                      str(error_from_oserror(exc, entry.path))), None))
+                continue
+            if stat.S_ISREG(st.st_mode):
+                local = LocalState(st.st_size, st.st_mtime_ns)
+        out.append((entry, local))
+    return out
+
+
+class UploadMirror(MirrorRun):
+    """Mirror the folder ``root`` to ``uri``."""
+
+    def __init__(self, core: PumpCore, options: MirrorOptions, root: Path, uri: S3URI,
+                 reporter: Reporter, events: EventSink | None) -> None:
+        super().__init__(core, options, root, os.path.abspath(root), str(uri), reporter,
+                         events)
+        self.uri = uri
+        self.uploader = _Uploader(self.transport, self.config,
+                                  request_slots(self.config.concurrency), self.retry, reporter)
+
+    async def run(self) -> None:
+        """Index the bucket, walk and upload; then delete what the folder no longer has."""
+        await anyio.to_thread.run_sync(_check_dir, self.root)
+        async with AsyncExitStack() as stack:
+            await self.open_state(stack, clean=False)
+            await list_objects_parallel(self.transport, self.uri.bucket, self.uri.key,
+                                        self.retry, self._index_page)
+            await run_pipeline(self._produce, self._handle, workers=self.config.concurrency,
+                               buffer=self.config.stream_buffer)
+            await self.flush()
+            if self.options.delete:
+                await self._delete_extra()
+                await self.flush()
+
+    async def _index_page(self, objects: list[ObjectInfo]) -> None:
+        prefix, keep, shard = self.uri.key, self.options.keep, self.options.shard
+        chosen = []
+        for obj in objects:
+            rel = relative_key(obj.key, prefix)
+            # Folder markers ("dir/") have no local file: they are neither compared nor deleted.
+            if rel and not rel.endswith("/") and keep(rel) and shard(obj.key):
+                chosen.append(obj)
+        self.index.add_remote(chosen)
+
+    # -- the walk and decisions --------------------------------------------------------
+
+    async def _produce(self, send: ObjectSendStream[_Job]) -> None:
+        walker = walk_tree(self.root, follow_symlinks=self.options.follow_symlinks)
+        try:
+            while True:
+                try:
+                    batch = await anyio.to_thread.run_sync(_walk_batch, walker, _WALK_BATCH)
+                except OSError as exc:
+                    raise error_from_oserror(exc, str(self.root)) from exc
+                if not batch:
+                    break
+                await self._decide_batch(batch, send)
+        finally:
+            walker.close()
+        self.reporter.listing_done()
+
+    async def _decide_batch(self, batch: list[tuple[WalkEntry, LocalState | None]],
+                            send: ObjectSendStream[_Job]) -> None:
+        prefix, keep, shard = self.uri.key, self.options.keep, self.options.shard
+        files: list[tuple[LocalFile, LocalState, str]] = []
+        for entry, local in batch:
+            rel = entry.rel
+            if rel.endswith("/") and not isinstance(entry, WalkError):
+                continue
+            if self.state_rel(rel) or not keep(rel) or not shard(prefix + rel):
+                continue
+            if isinstance(entry, Skipped):
+                self.skip(prefix + rel, entry.path, entry.reason)
+            elif isinstance(entry, WalkError) or local is None:
+                reason = entry.reason if isinstance(entry, WalkError) else "not a regular file"
+                self.fail(entry.path, reason, "LocalIOError", path=entry.path)
+            else:
+                files.append((entry, local, prefix + rel))
+        if not files:
+            return
+        self.result.listed += len(files)
+        keys = [key for _, _, key in files]
+        self.index.add_seen(keys)
+        remote = self.index.remote_many(keys)
+        remembered = self.remembered(keys)
+        for entry, local, key in files:
+            obj = remote.get(key)
+            decision = decide_upload(local, obj.size if obj else None, obj.etag if obj else "",
+                                     remembered.get(key))
+            if decision.action is Action.SKIP:
+                self.skip(key, entry.path, decision.reason)
+                continue
+            self.reporter.listed(local.size)
+            await send.send(_Job(entry, local, key, obj, decision))
+
+    # -- transfers ---------------------------------------------------------------------
+
+    async def _handle(self, job: _Job) -> None:
+        path, key = job.file.path, job.key
+        ok = False
+        try:
+            reason = job.decision.reason
+            if job.decision.action is Action.COMPARE and job.remote is not None:
+                same = await anyio.to_thread.run_sync(local_matches_etag, path,
+                                                      job.remote.size, job.remote.etag)
+                if same:
+                    self._record(key, job.remote.size, job.remote.etag, job.local)
+                    self.skip(key, path, "same content")
+                    ok = True
+                    return
+                reason = "content differs" if same is False else (
+                    f"{reason}, content not comparable with the ETag")
+            if self.options.dry_run:
+                self.transferred(key, path, job.local.size, reason)
+            else:
+                sent = await self.uploader.put_file(self.uri.bucket, key, path,
+                                                    job.local.size)
+                self._record(key, sent.size, sent.etag, job.local)
+                self.transferred(key, path, sent.size, reason)
+            ok = True
+        except NoSuchBucketError:
+            raise
+        except S3PumpError as exc:
+            self.fail(path, str(exc), type(exc).__name__, key=key, path=path)
+        finally:
+            self.reporter.finished(ok)
+
+    def _record(self, key: str, size: int, etag: str, local: LocalState) -> None:
+        self.record(ManifestEntry(key=key, size=size, etag=etag, checksum=None,
+                                  last_modified=None, local_size=local.size,
+                                  local_mtime_ns=local.mtime_ns))
+
+    # -- deletions ---------------------------------------------------------------------
+
+    async def _delete_extra(self) -> None:
+        """Delete the objects whose files the folder no longer has, 1,000 per request."""
+        count = sum(1 for _ in self.index.remote_not_seen())
+        if not self.may_delete(count, "objects"):
+            return
+        batch: list[str] = []
+        for obj in self.index.remote_not_seen():
+            batch.append(obj.key)
+            if len(batch) == _DELETE_BATCH:
+                await self._delete_batch(batch)
+                batch = []
+        if batch:
+            await self._delete_batch(batch)
+
+    async def _delete_batch(self, keys: list[str]) -> None:
+        failed: dict[str, str] = {}
+        if not self.options.dry_run:
+            transport, bucket = self.transport, self.uri.bucket
+            errors = await self.retry.run(lambda: transport.delete_objects(bucket, keys))
+            failed = dict(errors)
+        for key in keys:
+            if key in failed:
+                self.fail(key, f"delete failed: {failed[key]}", "DeleteError", key=key)
+            else:
+                self.deleted(key, "")
+        self.forget([key for key in keys if key not in failed])
