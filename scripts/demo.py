@@ -1,4 +1,9 @@
-"""The demo: a local moto server, a seeded dataset, and ``s3pump get`` mirroring it."""
+"""The demo: a local moto server, a seeded dataset, and ``s3pump sync`` mirroring it.
+
+The first sync mirrors the whole prefix with the progress bar; then one object is rewritten
+with the same size, one is added and one deleted, and a second, incremental sync with
+``--delete`` transfers exactly those changes.
+"""
 
 from __future__ import annotations
 
@@ -61,14 +66,31 @@ def main() -> int:
         print(f"seeded in {time.monotonic() - started:.1f}s; mirroring into {DEST}/",
               file=sys.stderr)
         shutil.rmtree(DEST, ignore_errors=True)
-        cmd = [str(ROOT / ".venv" / "bin" / "s3pump"), "get", f"s3://{BUCKET}/datasets/pets/",
-               str(DEST), "--endpoint-url", url, "--progress"]
+        base = [str(ROOT / ".venv" / "bin" / "s3pump"), "sync", f"s3://{BUCKET}/datasets/pets/",
+                str(DEST), "--endpoint-url", url]
+        cmd = [*base, "--progress"]
         print("$ " + " ".join(cmd), file=sys.stderr)
         code = subprocess.call(cmd)
-        files = sum(1 for p in DEST.rglob("*") if p.is_file())
+        files = sum(1 for p in DEST.rglob("*") if p.is_file() and ".s3pump" not in p.parts)
         print(f"{files} files under {DEST}/; s3pump exited {code}", file=sys.stderr)
-        return code
+        if code:
+            return code
+        change(url)
+        cmd = [*base, "--delete", "--log-json", str(DEST.parent / "demo-events.jsonl")]
+        print("\nrewrote one object (same size), added one, deleted one; mirroring again:\n"
+              "$ " + " ".join(cmd), file=sys.stderr)
+        return subprocess.call(cmd)
 
+
+def change(url: str) -> None:
+    """What a day does to a dataset: a same-size rewrite, a new object, a deleted one."""
+    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1",
+                      config=Config(request_checksum_calculation="when_required"))
+    key = "datasets/pets/train/class-00/img 00000.jpg"
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=bytes(reversed(body)))
+    s3.put_object(Bucket=BUCKET, Key="datasets/pets/val/new-arrival.jpg", Body=b"new" * 999)
+    s3.delete_object(Bucket=BUCKET, Key="datasets/pets/test/class-02/img 00002.jpg")
 
 if __name__ == "__main__":
     sys.exit(main())
