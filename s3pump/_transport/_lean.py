@@ -47,6 +47,7 @@ from .._errors import (
 )
 from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage
+from ._h1 import H1Pool, H1Response
 from ._sigv4 import (
     EMPTY_SHA256,
     UNSIGNED_PAYLOAD,
@@ -134,7 +135,7 @@ def _error_from_body(
 
 
 async def _error_from_response(
-    resp: aiohttp.ClientResponse, bucket: str | None, key: str | None
+    resp: aiohttp.ClientResponse | _Exchange, bucket: str | None, key: str | None
 ) -> RequestError:
     try:
         body = await resp.read()
@@ -143,6 +144,43 @@ async def _error_from_response(
     finally:
         resp.release()
     return _error_from_body(resp.status, body, bucket, key)
+
+
+class _AiohttpExchange:
+    """An aiohttp response seen as an :class:`H1Response` (the lean GET path behind a proxy)."""
+
+    __slots__ = ("_resp", "headers", "status")
+
+    def __init__(self, resp: aiohttp.ClientResponse) -> None:
+        self._resp = resp
+        self.status = resp.status
+        headers: dict[str, str] = {}
+        for name, value in resp.headers.items():
+            name = name.lower()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        self.headers = headers
+
+    async def read_chunk(self) -> bytes:
+        chunk, _ = await self._resp.content.readchunk()
+        return chunk
+
+    async def read(self) -> bytes:
+        return await self._resp.read()
+
+    def at_eof(self) -> bool:
+        return self._resp.content.at_eof()
+
+    def release(self) -> None:
+        if self._resp.content.at_eof():
+            self._resp.release()
+        else:
+            self._resp.close()
+
+    def close(self) -> None:
+        self._resp.close()
+
+
+_Exchange = H1Response | _AiohttpExchange
 
 
 def _parse_list(body: bytes) -> ListPage:
@@ -263,20 +301,20 @@ class LeanBody:
     __slots__ = ("_bucket", "_key", "_resp", "checksums", "content_length", "etag",
                  "last_modified", "object_size")
 
-    def __init__(self, resp: aiohttp.ClientResponse, bucket: str, key: str) -> None:
+    def __init__(self, resp: _Exchange, bucket: str, key: str) -> None:
         headers = resp.headers
         self._resp = resp
         self._bucket = bucket
         self._key = key
-        length = headers.get("Content-Length")
+        length = headers.get("content-length")
         self.content_length = int(length) if length is not None else -1
-        content_range = headers.get("Content-Range")
+        content_range = headers.get("content-range")
         if content_range and not content_range.endswith("/*"):
             self.object_size = int(content_range.rpartition("/")[2])
         else:
             self.object_size = self.content_length
-        self.etag = _strip_etag(headers.get("ETag"))
-        self.last_modified = _http_date(headers.get("Last-Modified"))
+        self.etag = _strip_etag(headers.get("etag"))
+        self.last_modified = _http_date(headers.get("last-modified"))
         self.checksums: dict[str, str] = {
             name: headers[header] for header, name in _CHECKSUM_HEADERS if header in headers
         }
@@ -304,14 +342,14 @@ class LeanBody:
     async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
         """The body in pieces of at most ``size`` bytes; raises as :meth:`read` does.
 
-        Pieces are handed on as they arrived (aiohttp's ``readchunk``), never joined into
-        larger buffers: a fresh large buffer costs more in page faults than it saves.
+        Pieces are handed on as they arrived from the socket, never joined into larger
+        buffers: a fresh large buffer costs more in page faults than it saves.
         """
         got = 0
-        content = self._resp.content
+        read_chunk = self._resp.read_chunk
         try:
             while True:
-                chunk, _ = await content.readchunk()
+                chunk = await read_chunk()
                 if not chunk:
                     break
                 got += len(chunk)
@@ -351,6 +389,10 @@ class LeanTransport:
         endpoint: str | None,
         addressing_style: str = "auto",
         sign_payload: bool | None = None,
+        ssl_context: ssl.SSLContext | bool = True,
+        max_connections: int = 64,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
     ) -> None:
         self.requests = 0
         self.region = region
@@ -379,6 +421,13 @@ class LeanTransport:
             self._virtual = True  # auto on AWS: virtual for DNS-compatible buckets
         self._auto = addressing_style == "auto"
         self._proxy = _env_proxy(parts.scheme, parts.hostname)
+        # Bodiless requests (GET, HEAD, listings) go through our own HTTP/1.1 client, except
+        # through a proxy: aiohttp handles proxies (and every request with a body).
+        self._h1: H1Pool | None = None
+        if self._proxy is None:
+            self._h1 = H1Pool(https=self._https, ssl_context=ssl_context, limit=max_connections,
+                              connect_timeout=connect_timeout, read_timeout=read_timeout,
+                              user_agent=_USER_AGENT)
 
     @classmethod
     async def open(
@@ -460,6 +509,10 @@ class LeanTransport:
             endpoint=endpoint,
             addressing_style=config.addressing_style,
             sign_payload=sign_payload,
+            ssl_context=ssl_context,
+            max_connections=max_connections,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
         )
 
     @staticmethod
@@ -469,7 +522,9 @@ class LeanTransport:
         return not bucket.startswith("arn:") and not bucket.endswith("--x-s3")
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools."""
+        if self._h1 is not None:
+            await self._h1.aclose()
         await self._session.close()
 
     # -- requests ---------------------------------------------------------------------------
@@ -517,6 +572,31 @@ class LeanTransport:
         except _CONNECTION_ERRORS as exc:
             raise _transport_error(exc, bucket, key) from exc
 
+    async def _exchange(
+        self,
+        method: str,
+        bucket: str,
+        key: str | None,
+        *,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> _Exchange:
+        """A bodiless request (GET, HEAD) through the lean HTTP/1.1 client."""
+        if self._h1 is None:
+            return _AiohttpExchange(
+                await self._send(method, bucket, key, query=query, headers=headers)
+            )
+        host, path = self._locate(bucket, key)
+        credentials = await self._credentials.get()
+        signed = self._signer.sign(method, host, path, query, headers or {}, credentials,
+                                   payload_hash=EMPTY_SHA256)
+        self.requests += 1
+        try:
+            return await self._h1.request(method, host, f"{path}?{query}" if query else path,
+                                          signed)
+        except _CONNECTION_ERRORS as exc:
+            raise _transport_error(exc, bucket, key) from exc
+
     def _should_sign_payload(self, headers: Mapping[str, str] | None) -> bool:
         if self._sign_payload is not None:
             return self._sign_payload
@@ -528,7 +608,7 @@ class LeanTransport:
         )
 
     async def _fail(
-        self, resp: aiohttp.ClientResponse, bucket: str, key: str | None
+        self, resp: aiohttp.ClientResponse | _Exchange, bucket: str, key: str | None
     ) -> RequestError:
         error = await _error_from_response(resp, bucket, key)
         if error.code in ("ExpiredToken", "TokenRefreshRequired"):
@@ -556,7 +636,7 @@ class LeanTransport:
             params["delimiter"] = delimiter
         if start_after:
             params["start-after"] = start_after
-        resp = await self._send("GET", bucket, None, query=canonical_query(params))
+        resp = await self._exchange("GET", bucket, None, query=canonical_query(params))
         if resp.status != 200:
             raise await self._fail(resp, bucket, None)
         try:
@@ -573,16 +653,16 @@ class LeanTransport:
 
     async def head(self, bucket: str, key: str) -> ObjectInfo:
         """HEAD an object; raises NoSuchKeyError when it is absent."""
-        resp = await self._send("HEAD", bucket, key)
+        resp = await self._exchange("HEAD", bucket, key)
         try:
             if resp.status != 200:
                 raise error_from_response(resp.status, None, None, bucket=bucket, key=key)
             headers = resp.headers
             return ObjectInfo(
                 key=key,
-                size=int(headers.get("Content-Length", 0)),
-                etag=_strip_etag(headers.get("ETag")),
-                last_modified=_http_date(headers.get("Last-Modified")),
+                size=int(headers.get("content-length", 0)),
+                etag=_strip_etag(headers.get("etag")),
+                last_modified=_http_date(headers.get("last-modified")),
                 storage_class=headers.get("x-amz-storage-class"),
             )
         finally:
@@ -607,14 +687,14 @@ class LeanTransport:
             headers["x-amz-checksum-mode"] = "ENABLED"
         if if_match:
             headers["if-match"] = f'"{if_match}"'
-        resp = await self._send("GET", bucket, key, headers=headers)
+        resp = await self._exchange("GET", bucket, key, headers=headers)
         if resp.status not in (200, 206):
             raise await self._fail(resp, bucket, key)
         try:
             body = LeanBody(resp, bucket, key)
             if (
                 byte_range is not None
-                and "Content-Range" not in resp.headers
+                and "content-range" not in resp.headers
                 and body.content_length != byte_range[1] - byte_range[0] + 1
             ):
                 raise RequestError(
@@ -623,10 +703,7 @@ class LeanTransport:
                 )
             yield body
         finally:
-            if resp.content.at_eof():
-                resp.release()
-            else:
-                resp.close()  # unread body: this connection cannot be reused
+            resp.release()  # an unread body closes the connection: it cannot be reused
 
     # -- uploads ----------------------------------------------------------------------------
 
