@@ -29,12 +29,12 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
-import aiohttp
-from yarl import URL
+if TYPE_CHECKING:
+    import aiohttp
 
 from .._checksum import Checksum
 from .._config import ClientConfig, resolve_endpoint
@@ -71,7 +71,8 @@ _MONTHS = {m: i for i, m in enumerate(
 # asking them every 30 s is often enough and keeps their lock off the hot path.
 _CREDENTIAL_CHECK_INTERVAL = 30.0
 _LARGE_BODY = 1 << 20
-_CONNECTION_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+# aiohttp (imported on first use: a sixth of a second of start-up) adds its ClientError.
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (asyncio.TimeoutError, OSError)
 
 
 class LeanUnsupportedError(S3PumpError):
@@ -382,7 +383,6 @@ class LeanTransport:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
         credentials: _CredentialSource,
         *,
         region: str,
@@ -396,7 +396,10 @@ class LeanTransport:
     ) -> None:
         self.requests = 0
         self.region = region
-        self._session = session
+        self._session: aiohttp.ClientSession | None = None
+        self._ssl_context = ssl_context
+        self._max_connections = max_connections
+        self._timeouts = (connect_timeout, read_timeout)
         self._credentials = credentials
         self._signer = SigV4Signer(region)
         self._sign_payload = sign_payload
@@ -481,29 +484,7 @@ class LeanTransport:
         ssl_context: ssl.SSLContext | bool = True
         if ca_bundle and not (endpoint or "https:").startswith("http:"):  # ~50 ms: TLS only
             ssl_context = ssl.create_default_context(cafile=str(ca_bundle))
-        connector = aiohttp.TCPConnector(
-            limit=max_connections,
-            limit_per_host=0,
-            ttl_dns_cache=300,
-            keepalive_timeout=15,
-            ssl=ssl_context,
-        )
-        http = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
-            ),
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-            headers={"User-Agent": _USER_AGENT},
-            # trust_env would cost two thread hops per request (netrc, proxy lookup): the
-            # proxy is looked up once, in __init__, instead.
-            trust_env=False,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            read_bufsize=256 * 1024,
-        )
         return cls(
-            http,
             credentials,
             region=region,
             endpoint=endpoint,
@@ -525,7 +506,40 @@ class LeanTransport:
         """Close the connection pools."""
         if self._h1 is not None:
             await self._h1.aclose()
-        await self._session.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _aiohttp_session(self) -> aiohttp.ClientSession:
+        """The aiohttp session for requests with bodies (and proxies), made on first use."""
+        if self._session is None:
+            global _CONNECTION_ERRORS
+            import aiohttp
+
+            _CONNECTION_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+            connect_timeout, read_timeout = self._timeouts
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                limit_per_host=0,
+                ttl_dns_cache=300,
+                keepalive_timeout=15,
+                ssl=self._ssl_context,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=connect_timeout, sock_read=read_timeout
+                ),
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+                headers={"User-Agent": _USER_AGENT},
+                # trust_env would cost two thread hops per request (netrc, proxy lookup): the
+                # proxy is looked up once, in __init__, instead.
+                trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                read_bufsize=256 * 1024,
+            )
+        return self._session
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -556,6 +570,10 @@ class LeanTransport:
         credentials = await self._credentials.get()
         signed = self._signer.sign(method, host, path, query, headers or {}, credentials,
                                    payload_hash=payload)
+        session = self._aiohttp_session()
+        from aiohttp.payload import BytesPayload
+        from yarl import URL
+
         url = URL(f"{self._scheme}://{host}{path}?{query}" if query
                   else f"{self._scheme}://{host}{path}", encoded=True)
         body: Any = data
@@ -564,10 +582,10 @@ class LeanTransport:
             # apply here); writing them costs one buffer copy, like a small one.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ResourceWarning)
-                body = aiohttp.payload.BytesPayload(data)
+                body = BytesPayload(data)
         self.requests += 1
         try:
-            return await self._session.request(method, url, headers=signed, data=body,
+            return await session.request(method, url, headers=signed, data=body,
                                                allow_redirects=False, proxy=self._proxy)
         except _CONNECTION_ERRORS as exc:
             raise _transport_error(exc, bucket, key) from exc
