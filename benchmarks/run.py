@@ -379,6 +379,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, ver in versions.items():
         log(f"  {name}: {ver}")
 
+    if "s3pump" in versions:
+        # As an installed package would be: an editable install under
+        # PYTHONDONTWRITEBYTECODE otherwise compiles every module from source on every run.
+        subprocess.run([str(paths.project_python), "-m", "compileall", "-q",
+                        str(paths.root / "s3pump")], check=True)
+
     records: list[dict[str, Any]] = []
     endpoint = server.start_endpoint(paths.rclone, s3root, paths.bench / "logs", plan.latency_ms)
     with endpoint:

@@ -10,7 +10,7 @@ from ._config import TransferConfig
 from ._errors import ObjectChangedError
 from ._models import ObjectInfo
 from ._progress import Reporter
-from ._ranged import fetch_ranges, first_error, stream_body
+from ._ranged import collect_body, fetch_ranges, first_error, stream_body
 from ._retry import RetryPolicy
 from ._transport import Transport
 from ._writer import LocalTree, PartFile
@@ -56,7 +56,7 @@ class Downloader:
             size = body.content_length
             if size <= self._config.small_object_size:
                 # The pieces as they arrived, written by one writev: no joined copy.
-                pieces = [piece async for piece in body.iter_chunks(max(size, 1))]
+                pieces = await collect_body(body)
                 await self._tree.awrite_whole(target, pieces, body.last_modified, key,
                                               inline=self._config.inline_writes)
                 self._reporter.advance(size)

@@ -39,6 +39,7 @@ __all__ = ["AsyncPump"]
 
 # Local failures that will fail every following object too: stop the run instead.
 _FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
+_BATCH = 4  # objects per stream item in download_prefix
 
 
 class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
@@ -95,20 +96,30 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
             retry, reporter,
         )
 
-        async def produce(send: ObjectSendStream[ObjectInfo]) -> None:
+        # Objects travel in small batches: a stream item costs ~20 us, a third of it per
+        # object is worth saving for small objects, and a batch this short keeps the
+        # workers evenly loaded.
+        async def produce(send: ObjectSendStream[list[ObjectInfo]]) -> None:
+            batch: list[ObjectInfo] = []
             async for obj in iter_objects(transport, uri.bucket, uri.key, retry):
                 if not keep(relative_key(obj.key, uri.key)):
                     continue
                 reporter.listed(obj.size)
-                await send.send(obj)
+                batch.append(obj)
+                if len(batch) >= _BATCH:
+                    await send.send(batch)
+                    batch = []
+            if batch:
+                await send.send(batch)
             reporter.listing_done()
 
-        async def handle(obj: ObjectInfo) -> None:
-            await self._download_one(downloader, tree, uri, obj, result, reporter, dry_run)
+        async def handle(batch: list[ObjectInfo]) -> None:
+            for obj in batch:
+                await self._download_one(downloader, tree, uri, obj, result, reporter, dry_run)
 
         with self._accounting(result, retry, reporter):
             await run_pipeline(produce, handle, workers=self.config.concurrency,
-                               buffer=self.config.stream_buffer)
+                               buffer=max(1, self.config.stream_buffer // _BATCH))
         return result
 
     async def _download_one(

@@ -21,7 +21,8 @@ from ._plan import split_ranges
 from ._retry import RetryPolicy
 from ._transport import Body, Transport
 
-__all__ = ["BufferSink", "RangeSink", "fetch_ranges", "first_error", "stream_body"]
+__all__ = ["BufferSink", "RangeSink", "collect_body", "fetch_ranges", "first_error",
+           "stream_body"]
 
 
 class _Writer(Protocol):
@@ -85,6 +86,15 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
         if not isinstance(exc, cancelled):
             return exc
     return leaves[0]
+
+
+async def collect_body(body: Body) -> list[bytes]:
+    """The whole body of a small object, as the pieces that arrived (never joined).
+
+    With :func:`stream_body`, the one way downloaded bytes go from a body to a file: the
+    place for anything that must see every piece (a checksum, say).
+    """
+    return [piece async for piece in body.iter_chunks(max(body.content_length, 1))]
 
 
 async def stream_body(

@@ -619,3 +619,42 @@ async def test_rclone_delete_objects(
         rclone_s3.put_object(Bucket=rclone_bucket, Key=key, Body=b"x")
     assert await rclone_lean.delete_objects(rclone_bucket, [*RCLONE_KEYS, "missing"]) == []
     assert _all_keys(rclone_s3, rclone_bucket) == ["keep/a&b", "keep/x"]
+
+
+async def test_through_an_http_proxy_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a proxy in the environment, bodiless requests go through aiohttp to it."""
+    request_lines: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                request_lines.append(head.split(b"\r\n", 1)[0])
+                body = b"" if head.startswith(b"HEAD") else b"proxd"
+                writer.write(_answer("200 OK", {
+                    "Content-Length": "5", "ETag": '"e"',
+                    "Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT"}, body))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    transport = await _open("http://s3.invalid:9000")
+    try:
+        async with transport.get("bkt", "k") as body:
+            assert await body.read() == b"proxd"
+            assert body.etag == "e" and body.last_modified is not None
+        info = await transport.head("bkt", "k")
+        assert (info.size, info.etag) == (5, "e")
+    finally:
+        await transport.aclose()
+        server.close()
+        await server.wait_closed()
+    assert request_lines == [b"GET http://s3.invalid:9000/bkt/k HTTP/1.1",
+                             b"HEAD http://s3.invalid:9000/bkt/k HTTP/1.1"]

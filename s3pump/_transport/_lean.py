@@ -23,20 +23,18 @@ import hashlib
 import os
 import re
 import ssl
+import sys
 import time
-import urllib.request
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus, urlsplit
-from xml.sax.saxutils import escape as xml_escape
 
-import aiohttp
-from yarl import URL
+if TYPE_CHECKING:
+    import aiohttp
 
 from .._checksum import Checksum
 from .._config import ClientConfig, resolve_endpoint
@@ -50,6 +48,7 @@ from .._errors import (
 )
 from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, delete_batch
+from ._h1 import H1Pool, H1Response
 from ._sigv4 import (
     EMPTY_SHA256,
     UNSIGNED_PAYLOAD,
@@ -73,7 +72,8 @@ _MONTHS = {m: i for i, m in enumerate(
 # asking them every 30 s is often enough and keeps their lock off the hot path.
 _CREDENTIAL_CHECK_INTERVAL = 30.0
 _LARGE_BODY = 1 << 20
-_CONNECTION_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+# aiohttp (imported on first use: a sixth of a second of start-up) adds its ClientError.
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (asyncio.TimeoutError, OSError)
 
 
 class LeanUnsupportedError(S3PumpError):
@@ -95,6 +95,8 @@ def _http_date(value: str | None) -> datetime | None:
                         int(second), tzinfo=UTC)
     except (ValueError, KeyError):
         pass
+    from email.utils import parsedate_to_datetime  # rare: 3 ms of imports saved at start-up
+
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -137,7 +139,7 @@ def _error_from_body(
 
 
 async def _error_from_response(
-    resp: aiohttp.ClientResponse, bucket: str | None, key: str | None
+    resp: aiohttp.ClientResponse | _Exchange, bucket: str | None, key: str | None
 ) -> RequestError:
     try:
         body = await resp.read()
@@ -146,6 +148,43 @@ async def _error_from_response(
     finally:
         resp.release()
     return _error_from_body(resp.status, body, bucket, key)
+
+
+class _AiohttpExchange:
+    """An aiohttp response seen as an :class:`H1Response` (the lean GET path behind a proxy)."""
+
+    __slots__ = ("_resp", "headers", "status")
+
+    def __init__(self, resp: aiohttp.ClientResponse) -> None:
+        self._resp = resp
+        self.status = resp.status
+        headers: dict[str, str] = {}
+        for name, value in resp.headers.items():
+            name = name.lower()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        self.headers = headers
+
+    async def read_chunk(self) -> bytes:
+        chunk, _ = await self._resp.content.readchunk()
+        return chunk
+
+    async def read(self) -> bytes:
+        return await self._resp.read()
+
+    def at_eof(self) -> bool:
+        return self._resp.content.at_eof()
+
+    def release(self) -> None:
+        if self._resp.content.at_eof():
+            self._resp.release()
+        else:
+            self._resp.close()
+
+    def close(self) -> None:
+        self._resp.close()
+
+
+_Exchange = H1Response | _AiohttpExchange
 
 
 def _parse_list(body: bytes) -> ListPage:
@@ -266,20 +305,20 @@ class LeanBody:
     __slots__ = ("_bucket", "_key", "_resp", "checksums", "content_length", "etag",
                  "last_modified", "object_size")
 
-    def __init__(self, resp: aiohttp.ClientResponse, bucket: str, key: str) -> None:
+    def __init__(self, resp: _Exchange, bucket: str, key: str) -> None:
         headers = resp.headers
         self._resp = resp
         self._bucket = bucket
         self._key = key
-        length = headers.get("Content-Length")
+        length = headers.get("content-length")
         self.content_length = int(length) if length is not None else -1
-        content_range = headers.get("Content-Range")
+        content_range = headers.get("content-range")
         if content_range and not content_range.endswith("/*"):
             self.object_size = int(content_range.rpartition("/")[2])
         else:
             self.object_size = self.content_length
-        self.etag = _strip_etag(headers.get("ETag"))
-        self.last_modified = _http_date(headers.get("Last-Modified"))
+        self.etag = _strip_etag(headers.get("etag"))
+        self.last_modified = _http_date(headers.get("last-modified"))
         self.checksums: dict[str, str] = {
             name: headers[header] for header, name in _CHECKSUM_HEADERS if header in headers
         }
@@ -307,14 +346,14 @@ class LeanBody:
     async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
         """The body in pieces of at most ``size`` bytes; raises as :meth:`read` does.
 
-        Pieces are handed on as they arrived (aiohttp's ``readchunk``), never joined into
-        larger buffers: a fresh large buffer costs more in page faults than it saves.
+        Pieces are handed on as they arrived from the socket, never joined into larger
+        buffers: a fresh large buffer costs more in page faults than it saves.
         """
         got = 0
-        content = self._resp.content
+        read_chunk = self._resp.read_chunk
         try:
             while True:
-                chunk, _ = await content.readchunk()
+                chunk = await read_chunk()
                 if not chunk:
                     break
                 got += len(chunk)
@@ -347,17 +386,23 @@ class LeanTransport:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
         credentials: _CredentialSource,
         *,
         region: str,
         endpoint: str | None,
         addressing_style: str = "auto",
         sign_payload: bool | None = None,
+        ssl_context: ssl.SSLContext | bool = True,
+        max_connections: int = 64,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
     ) -> None:
         self.requests = 0
         self.region = region
-        self._session = session
+        self._session: aiohttp.ClientSession | None = None
+        self._ssl_context = ssl_context
+        self._max_connections = max_connections
+        self._timeouts = (connect_timeout, read_timeout)
         self._credentials = credentials
         self._signer = SigV4Signer(region)
         self._sign_payload = sign_payload
@@ -382,6 +427,13 @@ class LeanTransport:
             self._virtual = True  # auto on AWS: virtual for DNS-compatible buckets
         self._auto = addressing_style == "auto"
         self._proxy = _env_proxy(parts.scheme, parts.hostname)
+        # Bodiless requests (GET, HEAD, listings) go through our own HTTP/1.1 client, except
+        # through a proxy: aiohttp handles proxies (and every request with a body).
+        self._h1: H1Pool | None = None
+        if self._proxy is None:
+            self._h1 = H1Pool(https=self._https, ssl_context=ssl_context, limit=max_connections,
+                              connect_timeout=connect_timeout, read_timeout=read_timeout,
+                              user_agent=_USER_AGENT)
 
     @classmethod
     async def open(
@@ -435,34 +487,16 @@ class LeanTransport:
         ssl_context: ssl.SSLContext | bool = True
         if ca_bundle and not (endpoint or "https:").startswith("http:"):  # ~50 ms: TLS only
             ssl_context = ssl.create_default_context(cafile=str(ca_bundle))
-        connector = aiohttp.TCPConnector(
-            limit=max_connections,
-            limit_per_host=0,
-            ttl_dns_cache=300,
-            keepalive_timeout=15,
-            ssl=ssl_context,
-        )
-        http = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
-            ),
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-            headers={"User-Agent": _USER_AGENT},
-            # trust_env would cost two thread hops per request (netrc, proxy lookup): the
-            # proxy is looked up once, in __init__, instead.
-            trust_env=False,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            read_bufsize=256 * 1024,
-        )
         return cls(
-            http,
             credentials,
             region=region,
             endpoint=endpoint,
             addressing_style=config.addressing_style,
             sign_payload=sign_payload,
+            ssl_context=ssl_context,
+            max_connections=max_connections,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
         )
 
     @staticmethod
@@ -472,8 +506,43 @@ class LeanTransport:
         return not bucket.startswith("arn:") and not bucket.endswith("--x-s3")
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._session.close()
+        """Close the connection pools."""
+        if self._h1 is not None:
+            await self._h1.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _aiohttp_session(self) -> aiohttp.ClientSession:
+        """The aiohttp session for requests with bodies (and proxies), made on first use."""
+        if self._session is None:
+            global _CONNECTION_ERRORS
+            import aiohttp
+
+            _CONNECTION_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+            connect_timeout, read_timeout = self._timeouts
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                limit_per_host=0,
+                ttl_dns_cache=300,
+                keepalive_timeout=15,
+                ssl=self._ssl_context,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=connect_timeout, sock_read=read_timeout
+                ),
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+                headers={"User-Agent": _USER_AGENT},
+                # trust_env would cost two thread hops per request (netrc, proxy lookup): the
+                # proxy is looked up once, in __init__, instead.
+                trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                read_bufsize=256 * 1024,
+            )
+        return self._session
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -504,6 +573,10 @@ class LeanTransport:
         credentials = await self._credentials.get()
         signed = self._signer.sign(method, host, path, query, headers or {}, credentials,
                                    payload_hash=payload)
+        session = self._aiohttp_session()
+        from aiohttp.payload import BytesPayload
+        from yarl import URL
+
         url = URL(f"{self._scheme}://{host}{path}?{query}" if query
                   else f"{self._scheme}://{host}{path}", encoded=True)
         body: Any = data
@@ -512,11 +585,36 @@ class LeanTransport:
             # apply here); writing them costs one buffer copy, like a small one.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ResourceWarning)
-                body = aiohttp.payload.BytesPayload(data)
+                body = BytesPayload(data)
         self.requests += 1
         try:
-            return await self._session.request(method, url, headers=signed, data=body,
+            return await session.request(method, url, headers=signed, data=body,
                                                allow_redirects=False, proxy=self._proxy)
+        except _CONNECTION_ERRORS as exc:
+            raise _transport_error(exc, bucket, key) from exc
+
+    async def _exchange(
+        self,
+        method: str,
+        bucket: str,
+        key: str | None,
+        *,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> _Exchange:
+        """A bodiless request (GET, HEAD) through the lean HTTP/1.1 client."""
+        if self._h1 is None:
+            return _AiohttpExchange(
+                await self._send(method, bucket, key, query=query, headers=headers)
+            )
+        host, path = self._locate(bucket, key)
+        credentials = await self._credentials.get()
+        signed = self._signer.sign(method, host, path, query, headers or {}, credentials,
+                                   payload_hash=EMPTY_SHA256)
+        self.requests += 1
+        try:
+            return await self._h1.request(method, host, f"{path}?{query}" if query else path,
+                                          signed)
         except _CONNECTION_ERRORS as exc:
             raise _transport_error(exc, bucket, key) from exc
 
@@ -531,7 +629,7 @@ class LeanTransport:
         )
 
     async def _fail(
-        self, resp: aiohttp.ClientResponse, bucket: str, key: str | None
+        self, resp: aiohttp.ClientResponse | _Exchange, bucket: str, key: str | None
     ) -> RequestError:
         error = await _error_from_response(resp, bucket, key)
         if error.code in ("ExpiredToken", "TokenRefreshRequired"):
@@ -559,7 +657,7 @@ class LeanTransport:
             params["delimiter"] = delimiter
         if start_after:
             params["start-after"] = start_after
-        resp = await self._send("GET", bucket, None, query=canonical_query(params))
+        resp = await self._exchange("GET", bucket, None, query=canonical_query(params))
         if resp.status != 200:
             raise await self._fail(resp, bucket, None)
         try:
@@ -576,16 +674,16 @@ class LeanTransport:
 
     async def head(self, bucket: str, key: str) -> ObjectInfo:
         """HEAD an object; raises NoSuchKeyError when it is absent."""
-        resp = await self._send("HEAD", bucket, key)
+        resp = await self._exchange("HEAD", bucket, key)
         try:
             if resp.status != 200:
                 raise error_from_response(resp.status, None, None, bucket=bucket, key=key)
             headers = resp.headers
             return ObjectInfo(
                 key=key,
-                size=int(headers.get("Content-Length", 0)),
-                etag=_strip_etag(headers.get("ETag")),
-                last_modified=_http_date(headers.get("Last-Modified")),
+                size=int(headers.get("content-length", 0)),
+                etag=_strip_etag(headers.get("etag")),
+                last_modified=_http_date(headers.get("last-modified")),
                 storage_class=headers.get("x-amz-storage-class"),
             )
         finally:
@@ -610,14 +708,14 @@ class LeanTransport:
             headers["x-amz-checksum-mode"] = "ENABLED"
         if if_match:
             headers["if-match"] = f'"{if_match}"'
-        resp = await self._send("GET", bucket, key, headers=headers)
+        resp = await self._exchange("GET", bucket, key, headers=headers)
         if resp.status not in (200, 206):
             raise await self._fail(resp, bucket, key)
         try:
             body = LeanBody(resp, bucket, key)
             if (
                 byte_range is not None
-                and "Content-Range" not in resp.headers
+                and "content-range" not in resp.headers
                 and body.content_length != byte_range[1] - byte_range[0] + 1
             ):
                 raise RequestError(
@@ -626,10 +724,7 @@ class LeanTransport:
                 )
             yield body
         finally:
-            if resp.content.at_eof():
-                resp.release()
-            else:
-                resp.close()  # unread body: this connection cannot be reused
+            resp.release()  # an unread body closes the connection: it cannot be reused
 
     # -- uploads ----------------------------------------------------------------------------
 
@@ -748,6 +843,8 @@ class LeanTransport:
         self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart]
     ) -> str:
         """CompleteMultipartUpload; returns the object's ETag (unquoted)."""
+        from xml.sax.saxutils import escape as xml_escape  # imports urllib: 12 ms at start-up
+
         items = []
         for part in parts:
             checksum = (f"<{part.checksum.field}>{xml_escape(part.checksum.value)}"
@@ -778,6 +875,8 @@ class LeanTransport:
     async def delete_objects(self, bucket: str, keys: Sequence[str]) -> list[tuple[str, str]]:
         """DeleteObjects (quiet, with Content-MD5) of up to 1,000 keys; returns the keys not
         deleted with ``"Code: Message"``. Keys XML 1.0 cannot carry go by DeleteObject."""
+        from xml.sax.saxutils import escape as xml_escape
+
         in_xml, one_by_one = delete_batch(keys)
         failed: list[tuple[str, str]] = []
         if in_xml:
@@ -812,6 +911,12 @@ class LeanTransport:
 
 def _env_proxy(scheme: str, host: str) -> str | None:
     """The proxy the environment (``HTTPS_PROXY``, ``NO_PROXY``, ...) names for this host."""
+    if sys.platform not in ("darwin", "win32") and not any(
+        name.lower().endswith("_proxy") for name in os.environ
+    ):
+        return None  # what getproxies() would find, without importing urllib.request (13 ms)
+    import urllib.request
+
     proxy = urllib.request.getproxies().get(scheme)
     if not proxy or urllib.request.proxy_bypass(host):
         return None
