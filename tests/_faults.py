@@ -25,6 +25,7 @@ tells how many of a kind were really delivered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import random
@@ -154,6 +155,7 @@ class FaultProxy:
         self.injected: list[Injection] = []
         self.url = ""
         self._seen: Counter[tuple[str, str, str]] = Counter()
+        self._rewriting = asyncio.Lock()  # moto answers 500 to concurrent rewrites of a key
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
@@ -255,27 +257,41 @@ class FaultProxy:
             total = upstream.content_length
             if total is not None:
                 response.content_length = total
-            await response.prepare(request)
-            if kind in ("reset", "truncate") and total:
-                await self._cut(request, response, upstream, total // 2, kind == "reset")
-                return response
-            flip_at = -1
-            if kind == "flip" and total:
+            # The client may go away mid-body (a cancelled part): nothing more to deliver.
+            with contextlib.suppress(ConnectionError, aiohttp.ClientConnectionResetError):
+                await self._relay(request, response, upstream, fault)
+            return response
+
+    async def _relay(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        upstream: aiohttp.ClientResponse,
+        fault: Fault | None,
+    ) -> None:
+        """Send the upstream body on, spoiled as ``fault`` says."""
+        kind = fault.action if fault is not None else ""
+        total = upstream.content_length
+        await response.prepare(request)
+        if kind in ("reset", "truncate") and total:
+            await self._cut(request, response, upstream, total // 2, kind == "reset")
+            return
+        flip_at = -1
+        if kind == "flip" and total:
+            assert fault is not None
+            flip_at = fault.offset if fault.offset is not None else total // 2
+        sent = 0
+        async for piece in upstream.content.iter_chunked(_PIECE):
+            if sent <= flip_at < sent + len(piece):
+                spoiled = bytearray(piece)
+                spoiled[flip_at - sent] ^= 0xFF
+                piece = bytes(spoiled)
+            sent += len(piece)
+            await response.write(piece)
+            if kind == "slow":
                 assert fault is not None
-                flip_at = fault.offset if fault.offset is not None else total // 2
-            sent = 0
-            async for piece in upstream.content.iter_chunked(_PIECE):
-                if sent <= flip_at < sent + len(piece):
-                    spoiled = bytearray(piece)
-                    spoiled[flip_at - sent] ^= 0xFF
-                    piece = bytes(spoiled)
-                sent += len(piece)
-                await response.write(piece)
-                if kind == "slow":
-                    assert fault is not None
-                    await asyncio.sleep(fault.delay)
+                await asyncio.sleep(fault.delay)
         await response.write_eof()
-        return response
 
     @staticmethod
     async def _cut(
@@ -295,7 +311,8 @@ class FaultProxy:
             if sent >= keep:
                 break
         await asyncio.sleep(0.01)
-        assert request.transport is not None
+        if request.transport is None:  # the client already went away
+            return
         if reset:
             request.transport.abort()
         else:
@@ -305,6 +322,11 @@ class FaultProxy:
         """Overwrite the object at ``raw_path`` in moto (other bytes, by default same size)."""
         assert self._session is not None
         url = URL(self.upstream + raw_path, encoded=True)
+        async with self._rewriting:
+            await self._put_changed(url, body)
+
+    async def _put_changed(self, url: URL, body: bytes | None) -> None:
+        assert self._session is not None
         if body is None:
             async with self._session.get(url, headers=_MOTO_AUTH) as current:
                 current.raise_for_status()

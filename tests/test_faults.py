@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from botocore.config import Config
 
 from s3pump import AsyncPump, TransferConfig
 from tests._faults import ALL_KINDS, Fault, FaultProxy, RandomFaults
+from tests.test_engine import put_many, tree
 
 FAST = TransferConfig(
     concurrency=8, multipart_threshold=1 << 20, part_size=256 << 10, chunk_size=64 << 10,
@@ -37,17 +37,6 @@ def client(url: str, attempts: int = 1) -> Any:
                       response_checksum_validation="when_required",
                       retries={"total_max_attempts": attempts, "mode": "standard"}),
     )
-
-
-def put_many(s3: Any, bucket: str, objects: dict[str, bytes]) -> None:
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda kv: s3.put_object(Bucket=bucket, Key=kv[0], Body=kv[1]),
-                      objects.items()))
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in root.rglob("*") if p.is_file()}
 
 
 @pytest.fixture(params=["lean", "reference"])

@@ -20,7 +20,7 @@ import os
 import signal
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +28,9 @@ import anyio
 import pytest
 
 from tests._faults import Fault, FaultProxy
+from tests.test_engine import put_many
 
 MiB = 1 << 20
-
-
-def put_many(s3: Any, bucket: str, objects: dict[str, bytes]) -> None:
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda kv: s3.put_object(Bucket=bucket, Key=kv[0], Body=kv[1]),
-                      objects.items()))
 
 
 def s3pump(*args: str) -> list[str]:
@@ -83,32 +78,27 @@ def assert_complete_files_kept(left: dict[str, int], objects: dict[str, bytes]) 
         assert size == len(objects[f"f/{name}"]), name
 
 
-def test_disk_full_stops_with_one_line_and_exit_2(
-    endpoint: str, bucket: str, small_and_large: dict[str, bytes], tmp_path: Path
+@pytest.mark.parametrize(("mount_options", "message"), [
+    ("size=4m", "no space left on device"),
+    ("size=4m,ro", "read-only file system"),
+])
+def test_full_or_read_only_disk_stops_with_one_line_and_exit_2(
+    endpoint: str, bucket: str, small_and_large: dict[str, bytes], tmp_path: Path,
+    mount_options: str, message: str,
 ) -> None:
     dest = tmp_path / "dest"
     code, err, left = in_mount_namespace(
-        "size=4m", dest,
+        mount_options, dest,
         s3pump("get", f"s3://{bucket}/f/", str(dest), "--endpoint-url", endpoint, "-j", "4"),
         tmp_path)
     assert code == 2, err
-    assert err.startswith("s3pump: error: no space left on device: "), err
+    assert err.startswith(f"s3pump: error: {message}: "), err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert_complete_files_kept(left, small_and_large)
-    assert 0 < len(left) < len(small_and_large)  # some fitted, not all
-
-
-def test_read_only_destination_stops_with_one_line_and_exit_2(
-    endpoint: str, bucket: str, small_and_large: dict[str, bytes], tmp_path: Path
-) -> None:
-    dest = tmp_path / "dest"
-    code, err, left = in_mount_namespace(
-        "size=4m,ro", dest,
-        s3pump("get", f"s3://{bucket}/f/", str(dest), "--endpoint-url", endpoint), tmp_path)
-    assert code == 2, err
-    assert err.startswith("s3pump: error: read-only file system: "), err
-    assert err.count("\n") == 1
-    assert left == {}
+    if mount_options.endswith("ro"):
+        assert left == {}
+    else:
+        assert 0 < len(left) < len(small_and_large)  # some fitted, not all
 
 
 WITHOUT_DAC_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
@@ -138,6 +128,19 @@ def test_permission_denied_in_a_directory_fails_its_keys_only(
         "c.txt", "locked", "open", "open/b.txt"]
 
 
+async def interrupt(command: list[str], ready: Callable[[], bool]) -> tuple[int, str]:
+    """Start ``command``, send SIGINT once ``ready()``; returns the exit code and stderr."""
+    async with await anyio.open_process(command) as proc:
+        with anyio.fail_after(60):
+            while not ready():
+                await anyio.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        with anyio.fail_after(60):
+            code = await proc.wait()
+        assert proc.stderr is not None
+        return code, (await proc.stderr.receive()).decode()
+
+
 async def test_interrupted_download_keeps_complete_files(
     endpoint: str, s3: Any, bucket: str, tmp_path: Path
 ) -> None:
@@ -146,19 +149,11 @@ async def test_interrupted_download_keeps_complete_files(
     put_many(s3, bucket, objects)
     async with FaultProxy(endpoint) as proxy:
         proxy.add(Fault("slow", key="f/slow-", delay=0.2))
-        async with await anyio.open_process(
+        code, err = await interrupt(
             s3pump("get", f"s3://{bucket}/f/", str(tmp_path), "--endpoint-url", proxy.url,
                    "-j", "8"),
-        ) as proc:
-            with anyio.fail_after(60):
-                while len(list(tmp_path.glob("small-*"))) < 20 or not list(
-                        tmp_path.glob(".s3pump-*")):
-                    await anyio.sleep(0.02)
-            proc.send_signal(signal.SIGINT)
-            with anyio.fail_after(60):
-                code = await proc.wait()
-            assert proc.stderr is not None
-            err = (await proc.stderr.receive()).decode()
+            lambda: len(list(tmp_path.glob("small-*"))) == 20
+            and bool(list(tmp_path.glob(".s3pump-*"))))
     assert (code, err) == (130, "s3pump: interrupted\n")
     left = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert [name for name in left if name.startswith(".s3pump-")] == []
@@ -177,19 +172,17 @@ async def test_interrupted_multipart_upload_is_aborted(
     async with FaultProxy(endpoint) as proxy:
         # Every part fails (and is retried with backoff): the upload stays open.
         parts = proxy.add(Fault("error", method="PUT", key="u/big.bin", status=503))
-        async with await anyio.open_process(
-            s3pump("put", str(src), f"s3://{bucket}/u/", "--endpoint-url", proxy.url),
-        ) as proc:
-            with anyio.fail_after(60):
-                while not parts.hits:
-                    await anyio.sleep(0.02)
+
+        def upload_open() -> bool:
+            if not parts.hits:
+                return False
             uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
             assert [u["Key"] for u in uploads] == ["u/big.bin"]
-            proc.send_signal(signal.SIGINT)
-            with anyio.fail_after(60):
-                code = await proc.wait()
-            assert proc.stderr is not None
-            err = (await proc.stderr.receive()).decode()
+            return True
+
+        code, err = await interrupt(
+            s3pump("put", str(src), f"s3://{bucket}/u/", "--endpoint-url", proxy.url),
+            upload_open)
     assert (code, err) == (130, "s3pump: interrupted\n")
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
