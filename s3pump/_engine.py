@@ -96,15 +96,18 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
             retry, reporter,
         )
 
-        # Objects travel in small batches: a stream item costs ~20 us, a third of it per
-        # object is worth saving for small objects, and a batch this short keeps the
-        # workers evenly loaded.
+        # Small objects travel in small batches: a stream item costs ~20 us, a third of it
+        # per object is worth saving, and a batch this short keeps the workers evenly
+        # loaded. Larger objects travel alone, so no object waits behind a long download.
         async def produce(send: ObjectSendStream[list[ObjectInfo]]) -> None:
             batch: list[ObjectInfo] = []
             async for obj in iter_objects(transport, uri.bucket, uri.key, retry):
                 if not keep(relative_key(obj.key, uri.key)):
                     continue
                 reporter.listed(obj.size)
+                if obj.size >= self.config.small_object_size:
+                    await send.send([obj])  # never queued behind a long download
+                    continue
                 batch.append(obj)
                 if len(batch) >= _BATCH:
                     await send.send(batch)
