@@ -124,41 +124,46 @@ def _agrees(entry: Remembered, size: int, etag: str, local: LocalState) -> bool:
             and entry.local_size == local.size and entry.local_mtime_ns == local.mtime_ns)
 
 
-def decide_download(size: int, etag: str, local: LocalState | None,
-                    entry: Remembered | None) -> Decision:
-    """What to do with a listed object (``size``, ``etag``) whose local file is ``local``."""
-    if local is None:
-        return Decision(Action.TRANSFER, "new" if entry is None else "missing locally")
-    if entry is not None:
-        if _agrees(entry, size, etag, local):
-            return _UNCHANGED
-        if entry.size != size or entry.etag != etag:
-            return Decision(Action.TRANSFER, "changed in the bucket")
-        if local.size != size:
-            return Decision(Action.TRANSFER, "changed locally")
-        return Decision(Action.COMPARE, "changed locally")
+def _known(entry: Remembered, size: int, etag: str, local: LocalState,
+           compare_bucket_changes: bool) -> Decision:
+    """The decision for a key the manifest remembers."""
+    if _agrees(entry, size, etag, local):
+        return _UNCHANGED
+    if entry.size != size or entry.etag != etag:
+        if compare_bucket_changes and local.size == size:
+            return Decision(Action.COMPARE, "changed in the bucket")
+        return Decision(Action.TRANSFER, "changed in the bucket")
+    if local.size != size:
+        return Decision(Action.TRANSFER, "changed locally")
+    return Decision(Action.COMPARE, "changed locally")
+
+
+def _unknown(size: int, local: LocalState) -> Decision:
+    """The decision for a key on both sides that the manifest does not remember."""
     if local.size != size:
         return Decision(Action.TRANSFER, "size differs")
     return Decision(Action.COMPARE, "not in the manifest")
 
 
+def decide_download(size: int, etag: str, local: LocalState | None,
+                    entry: Remembered | None) -> Decision:
+    """What to do with a listed object (``size``, ``etag``) whose local file is ``local``."""
+    if local is None:
+        return Decision(Action.TRANSFER, "new" if entry is None else "missing locally")
+    if entry is None:
+        return _unknown(size, local)
+    return _known(entry, size, etag, local, compare_bucket_changes=False)
+
+
 def decide_upload(local: LocalState, remote_size: int | None, remote_etag: str,
                   entry: Remembered | None) -> Decision:
-    """What to do with a local file given the object listed under its key (if any)."""
+    """What to do with a local file given the object listed under its key (if any).
+
+    An object someone else rewrote is replaced by the local file (the source wins), unless
+    their content is the same.
+    """
     if remote_size is None:
         return Decision(Action.TRANSFER, "new" if entry is None else "missing in the bucket")
-    if entry is not None:
-        if _agrees(entry, remote_size, remote_etag, local):
-            return _UNCHANGED
-        if entry.size != remote_size or entry.etag != remote_etag:
-            # Someone else wrote the object: the local side is the source, so it wins,
-            # unless the content is the same.
-            if local.size != remote_size:
-                return Decision(Action.TRANSFER, "changed in the bucket")
-            return Decision(Action.COMPARE, "changed in the bucket")
-        if local.size != remote_size:
-            return Decision(Action.TRANSFER, "changed locally")
-        return Decision(Action.COMPARE, "changed locally")
-    if local.size != remote_size:
-        return Decision(Action.TRANSFER, "size differs")
-    return Decision(Action.COMPARE, "not in the manifest")
+    if entry is None:
+        return _unknown(remote_size, local)
+    return _known(entry, remote_size, remote_etag, local, compare_bucket_changes=True)

@@ -15,13 +15,14 @@ import errno
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
+from anyio.abc import ObjectSendStream
 
 from ._core import PumpCore
 from ._decide import Shard
@@ -30,6 +31,7 @@ from ._events import EventSink, SyncEvent
 from ._lock import MirrorLock
 from ._manifest import Manifest, ManifestEntry
 from ._models import Failure, TransferResult
+from ._pipeline import run_pipeline
 from ._plan import KeyFilter
 from ._progress import NullReporter, Reporter
 from ._runindex import RunIndex
@@ -93,6 +95,21 @@ class MirrorRun:
     async def run(self) -> None:
         """Mirror ``source`` to ``dest``, filling :attr:`result`."""
         raise NotImplementedError
+
+    async def transfer_then_delete(
+        self,
+        produce: Callable[[ObjectSendStream[Any]], Awaitable[None]],
+        handle: Callable[[Any], Awaitable[None]],
+        delete_extra: Callable[[], Awaitable[None]],
+    ) -> None:
+        """The pipeline of transfers, then (with ``delete``) the deletions; the manifest is
+        committed after each."""
+        await run_pipeline(produce, handle, workers=self.config.concurrency,
+                           buffer=self.config.stream_buffer)
+        await self.flush()
+        if self.options.delete:
+            await delete_extra()
+            await self.flush()
 
     # -- events and outcomes -----------------------------------------------------------
 

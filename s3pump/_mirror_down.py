@@ -30,7 +30,6 @@ from ._listing import list_objects_parallel
 from ._manifest import ManifestEntry
 from ._mirror import STATE_DIR, MirrorOptions, MirrorRun
 from ._models import ObjectInfo
-from ._pipeline import run_pipeline
 from ._plan import Target, plan_target, relative_key
 from ._progress import Reporter
 from ._uri import S3URI
@@ -90,12 +89,7 @@ class DownloadMirror(MirrorRun):
             await anyio.to_thread.run_sync(self.tree.create_root)
         async with AsyncExitStack() as stack:
             await self.open_state(stack, clean=True)
-            await run_pipeline(self._produce, self._handle, workers=self.config.concurrency,
-                               buffer=self.config.stream_buffer)
-            await self.flush()
-            if self.options.delete:
-                await self._delete_extra()
-                await self.flush()
+            await self.transfer_then_delete(self._produce, self._handle, self._delete_extra)
 
     def clean_leftovers(self) -> int:
         """Remove the temp files an interrupted run left below the root (blocking)."""

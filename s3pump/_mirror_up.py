@@ -29,7 +29,6 @@ from ._listing import list_objects_parallel
 from ._manifest import ManifestEntry
 from ._mirror import MirrorOptions, MirrorRun
 from ._models import ObjectInfo
-from ._pipeline import run_pipeline
 from ._plan import relative_key
 from ._progress import Reporter
 from ._upload import _check_dir, _Uploader
@@ -88,12 +87,7 @@ class UploadMirror(MirrorRun):
             await self.open_state(stack, clean=False)
             await list_objects_parallel(self.transport, self.uri.bucket, self.uri.key,
                                         self.retry, self._index_page)
-            await run_pipeline(self._produce, self._handle, workers=self.config.concurrency,
-                               buffer=self.config.stream_buffer)
-            await self.flush()
-            if self.options.delete:
-                await self._delete_extra()
-                await self.flush()
+            await self.transfer_then_delete(self._produce, self._handle, self._delete_extra)
 
     async def _index_page(self, objects: list[ObjectInfo]) -> None:
         prefix, keep, shard = self.uri.key, self.options.keep, self.options.shard
