@@ -171,3 +171,23 @@ def test_three_shards_at_once(endpoint: str, s3: Any, seeded: str, tmp_path: Pat
     keys = [set(_manifest_keys(dest, f"manifest-shard-{i}-of-3.sqlite")) for i in range(3)]
     assert set.union(*keys) == set(FILES)
     assert sum(map(len, keys)) == len(FILES)  # no key in two shards
+
+
+def test_upload_mirror_from_the_shell(endpoint: str, s3: Any, bucket: str,
+                                      tmp_path: Path) -> None:
+    for rel, body in expected(FILES).items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+    argv = [sys.executable, "-m", "s3pump", "sync", str(tmp_path), f"s3://{bucket}/up/",
+            "--endpoint-url", endpoint, "--json", "--delete"]
+    first = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["transferred"] == len(FILES)
+    (tmp_path / "0" / "f000.txt").unlink()
+    second = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    summary = json.loads(second.stdout)
+    assert (summary["transferred"], summary["deleted"], summary["skipped"]) == (
+        0, 1, len(FILES) - 1)
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert keys == {f"up/{k}" for k in expected(FILES)} - {"up/0/f000.txt"}
