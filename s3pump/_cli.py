@@ -118,13 +118,19 @@ def _configure_logging(verbosity: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(
         verbosity, logging.DEBUG
     )
-    handler = logging.StreamHandler(sys.stderr)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _RedactingHandler)]:
+        root.removeHandler(old)  # main() run again in one process: one handler, fresh secrets
+    handler = _RedactingHandler(sys.stderr)
     handler.addFilter(_Redactor())
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbosity >= 3 else logging.WARNING)
     logging.getLogger("s3pump").setLevel(level)
+
+
+class _RedactingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The CLI's handler: every record it emits has been through :class:`_Redactor`."""
 
 
 class _Redactor(logging.Filter):
@@ -142,6 +148,8 @@ class _Redactor(logging.Filter):
             text = logging.Formatter().formatException(record.exc_info)
             message += "\n" + redact(text, self._secrets)
             record.exc_info, record.exc_text = None, None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self._secrets)
         record.msg, record.args = message, None
         return True
 

@@ -119,3 +119,18 @@ def test_botocore_credentials_repr_is_redacted() -> None:
     assert SECRET not in out
     assert TOKEN not in out
     assert "access_key='AKID'" in out
+
+
+def test_botocore_signature_debug_line_is_redacted() -> None:
+    # botocore.auth logs "Signature:\n<hex>" at debug level.
+    out = redact(f"Signature:\n{SIG}")
+    assert SIG not in out
+    assert out == "Signature:\n***"
+
+
+def test_signed_headers_list_keeps_the_signature_label() -> None:
+    text = ("AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/s3/aws4_request, "
+            f"SignedHeaders=host;x-amz-date;x-amz-security-token, Signature={SIG}")
+    out = redact(text)
+    assert SIG not in out
+    assert out.endswith("SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=***")
