@@ -16,7 +16,7 @@ import anyio
 from anyio.abc import ObjectSendStream
 
 from ._core import PumpCore, request_slots
-from ._download import Downloader
+from ._download import Downloader, VerdictCallback
 from ._errors import (
     LocalIOError,
     NoSuchKeyError,
@@ -24,6 +24,7 @@ from ._errors import (
     TransientError,
     UnsafeKeyError,
 )
+from ._integrity import Verdict
 from ._listing import iter_objects
 from ._models import Failure, ObjectInfo, TransferResult
 from ._pipeline import run_pipeline
@@ -39,6 +40,18 @@ __all__ = ["AsyncPump"]
 # Local failures that will fail every following object too: stop the run instead.
 _FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
 _BATCH = 4  # objects per stream item in download_prefix
+
+
+def _counter(result: TransferResult) -> VerdictCallback:
+    """Counts verified and unverified files into ``result``."""
+
+    def count(key: str, verdict: Verdict) -> None:
+        if verdict.status == "verified":
+            result.verified += 1
+        else:
+            result.unverified += 1
+
+    return count
 
 
 class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
@@ -92,7 +105,7 @@ class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
         keep = KeyFilter.of(include, exclude)
         downloader = Downloader(
             transport, tree, self.config, request_slots(self.config.concurrency),
-            retry, reporter,
+            retry, reporter, on_verdict=_counter(result),
         )
 
         # Objects travel in small batches: a stream item costs ~20 us, a third of it per
@@ -190,7 +203,7 @@ class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
             await anyio.to_thread.run_sync(tree.create_root)
             downloader = Downloader(
                 transport, tree, self.config, request_slots(self.config.concurrency),
-                retry, NullReporter(),
+                retry, NullReporter(), on_verdict=_counter(result),
             )
             result.bytes = await downloader.fetch(uri.bucket, info, path)
         return result

@@ -39,6 +39,9 @@ class TransferResult:
     """What a run did. Per-object failures do not stop a run; they are listed in ``failed``.
 
     ``ok`` is true when nothing failed. ``bytes`` counts the bytes of transferred objects.
+    Of the downloaded files, ``verified`` were checked against a checksum or MD5 ETag S3
+    offered and ``unverified`` offered nothing that could be checked (directories made for
+    ``dir/`` markers are in neither).
     """
 
     transferred: int = 0
@@ -50,6 +53,8 @@ class TransferResult:
     dry_run: bool = False
     retries: int = 0
     requests: int = 0
+    verified: int = 0
+    unverified: int = 0
 
     @property
     def ok(self) -> bool:
@@ -69,4 +74,6 @@ class TransferResult:
             "dry_run": self.dry_run,
             "retries": self.retries,
             "requests": self.requests,
+            "verified": self.verified,
+            "unverified": self.unverified,
         }
