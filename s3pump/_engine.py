@@ -9,6 +9,8 @@ budget as whole small objects.
 from __future__ import annotations
 
 import errno
+import os
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from ._errors import (
     S3PumpError,
     TransientError,
     UnsafeKeyError,
+    error_from_oserror,
 )
 from ._integrity import Verdict
 from ._listing import iter_objects
@@ -33,13 +36,28 @@ from ._progress import NullReporter, Reporter
 from ._reads import ReadsMixin
 from ._upload import UploadMixin
 from ._uri import S3URI, parse_uri
-from ._writer import LocalTree
+from ._writer import TEMP_PREFIX, TEMP_SUFFIX, LocalTree
 
 __all__ = ["AsyncPump"]
 
 # Local failures that will fail every following object too: stop the run instead.
 _FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
 _BATCH = 4  # objects per stream item in download_prefix
+
+
+def _check_writable(root: Path) -> None:
+    """Stop at once when the destination itself refuses new files (permission denied,
+    read-only): otherwise every key would fail the same way, one GET each.
+
+    Raises:
+        LocalIOError: a file cannot be created in ``root``.
+    """
+    probe = root / f"{TEMP_PREFIX}probe-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as exc:
+        raise error_from_oserror(exc, str(root)) from exc
 
 
 def _counter(result: TransferResult) -> VerdictCallback:
@@ -101,6 +119,7 @@ class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
         tree = LocalTree(Path(dest))
         if not dry_run:
             await anyio.to_thread.run_sync(tree.create_root)
+            await anyio.to_thread.run_sync(_check_writable, tree.root)
         retry = self._retry()
         keep = KeyFilter.of(include, exclude)
         downloader = Downloader(
@@ -108,8 +127,8 @@ class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
             retry, reporter, on_verdict=_counter(result),
         )
 
-        # Objects travel in small batches: a stream item costs ~20 us, a third of it per
-        # object is worth saving for small objects, and a batch this short keeps the
+        # Small objects travel in small batches: a stream item costs ~20 us, a third of it
+        # per object is worth saving for small objects, and a batch this short keeps the
         # workers evenly loaded.
         async def produce(send: ObjectSendStream[list[ObjectInfo]]) -> None:
             batch: list[ObjectInfo] = []
@@ -117,6 +136,11 @@ class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
                 if not keep(relative_key(obj.key, uri.key)):
                     continue
                 reporter.listed(obj.size)
+                if obj.size > self.config.small_object_size:
+                    # A streamed object travels alone: small ones batched behind it would
+                    # wait for all of its bytes.
+                    await send.send([obj])
+                    continue
                 batch.append(obj)
                 if len(batch) >= _BATCH:
                     await send.send(batch)

@@ -188,3 +188,23 @@ async def test_interrupted_multipart_upload_is_aborted(
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert "u/big.bin" not in keys
     assert ("DELETE", f"/{bucket}/u/big.bin") in proxy.requests
+
+
+def test_permission_denied_on_the_destination_stops_the_run(
+    endpoint: str, bucket: str, small_and_large: dict[str, bytes], tmp_path: Path
+) -> None:
+    # EACCES on the root itself would fail every key the same way: one line, exit 2,
+    # nothing fetched. (A locked subdirectory fails only its own keys: test above.)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "sub").mkdir()
+    dest.chmod(0o555)
+    proc = subprocess.run(
+        [*WITHOUT_DAC_OVERRIDE, *s3pump("get", f"s3://{bucket}/f/", str(dest),
+                                        "--endpoint-url", endpoint)],
+        capture_output=True, text=True, timeout=180, check=False)
+    dest.chmod(0o755)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("s3pump: error: permission denied: "), proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert sorted(p.name for p in dest.iterdir()) == ["sub"]
