@@ -217,12 +217,7 @@ def evidence(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: headers[name] for name in EVIDENCE_HEADERS if name in headers}
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        lowered = {k.lower(): v for k, v in headers.items()}
-        value = lowered.get(name)
-    return value
+_CHECKSUM_HEADERS: Final = tuple((a, f"x-amz-checksum-{a.lower()}") for a in ALGORITHMS[:-1])
 
 
 def expect(
@@ -235,15 +230,15 @@ def expect(
     evidence that can be checked from parts (a full-object CRC) counts. Header names are
     matched in any case.
     """
-    declared = (_header(headers, "x-amz-checksum-type") or "").upper()
-    tag = (etag if etag is not None else _header(headers, "etag") or "").strip('"')
+    headers = {k.lower(): v for k, v in headers.items()}  # once: called for every object
+    declared = headers.get("x-amz-checksum-type", "").upper()
+    tag = (etag if etag is not None else headers.get("etag", "")).strip('"')
     # A multipart object's checksum without a declared type is taken as COMPOSITE (what S3
     # did before full-object multipart checksums; moto still sends it so, with no suffix).
     multipart = bool(_COMPOSITE.match(tag))
     reasons: list[str] = []
-    for algorithm in ALGORITHMS[:-1]:
-        name = f"x-amz-checksum-{algorithm.lower()}"
-        value = _header(headers, name)
+    for algorithm, name in _CHECKSUM_HEADERS:
+        value = headers.get(name)
         if not value:
             continue
         if declared == "COMPOSITE" or _COMPOSITE.match(value) or (multipart and not declared):
@@ -264,20 +259,20 @@ def expect(
             reasons.append(f"{name} has {len(digest)} bytes, not {size}")
             continue
         return Expectation(algorithm, digest, name)
-    encryption = (_header(headers, "x-amz-server-side-encryption") or "").lower()
+    encryption = headers.get("x-amz-server-side-encryption", "").lower()
     if not tag:
         reasons.append("no ETag")
     elif not _MD5_ETAG.match(tag):
         reasons.append(f"ETag {tag!r} is not an MD5 (multipart upload)")
-    elif encryption.startswith("aws:kms") or _header(
-        headers, "x-amz-server-side-encryption-customer-algorithm"
+    elif encryption.startswith("aws:kms") or headers.get(
+        "x-amz-server-side-encryption-customer-algorithm"
     ):
         reasons.append("ETag of an SSE-KMS or SSE-C object is not an MD5")
     elif ranged:
         reasons.append("MD5 ETag of ranged parts cannot be combined")
     else:
         return Expectation("MD5", bytes.fromhex(tag), "etag")
-    if not any(_header(headers, f"x-amz-checksum-{a.lower()}") for a in ALGORITHMS[:-1]):
+    if not any(headers.get(name) for _, name in _CHECKSUM_HEADERS):
         reasons.insert(0, "no checksum header")
     return Expectation(None, reason="; ".join(reasons))
 
