@@ -45,13 +45,15 @@ _FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
 _BATCH = 4  # objects per stream item in download_prefix
 
 
-def _check_writable(root: Path) -> None:
-    """Stop at once when the destination itself refuses new files (permission denied,
-    read-only): otherwise every key would fail the same way, one GET each.
+def _prepare_root(tree: LocalTree) -> None:
+    """Create the destination, and stop at once when it refuses new files (permission
+    denied, read-only): otherwise every key would fail the same way, one GET each.
 
     Raises:
-        LocalIOError: a file cannot be created in ``root``.
+        LocalIOError: the root cannot be created, or a file cannot be created in it.
     """
+    tree.create_root()
+    root = tree.root
     probe = root / f"{TEMP_PREFIX}probe-{secrets.token_hex(4)}{TEMP_SUFFIX}"
     try:
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -118,8 +120,7 @@ class AsyncPump(ReadsMixin, UploadMixin, PumpCore):
         transport = self.transport
         tree = LocalTree(Path(dest))
         if not dry_run:
-            await anyio.to_thread.run_sync(tree.create_root)
-            await anyio.to_thread.run_sync(_check_writable, tree.root)
+            await anyio.to_thread.run_sync(_prepare_root, tree)
         retry = self._retry()
         keep = KeyFilter.of(include, exclude)
         downloader = Downloader(
