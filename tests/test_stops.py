@@ -66,7 +66,9 @@ def in_mount_namespace(mount_options: str, dest: Path, command: list[str],
 def small_and_large(s3: Any, bucket: str) -> dict[str, bytes]:
     """Small objects that fit a 4 MiB disk a few at a time, and large ones that do not."""
     objects = {f"f/small-{i:02d}.bin": os.urandom(200 << 10) for i in range(24)}
-    objects.update({f"f/large-{i}.bin": os.urandom(3 * MiB) for i in range(2)})
+    # Listed after the small ones: the disk fills while small files are being written,
+    # rather than at once by the preallocation of two large ones started together.
+    objects.update({f"f/z-large-{i}.bin": os.urandom(3 * MiB) for i in range(2)})
     put_many(s3, bucket, objects)
     return objects
 
