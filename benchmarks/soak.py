@@ -8,9 +8,12 @@ parts), downloads them once straight (the baseline) and once through tests/_faul
 byte for byte against the seeded content. Prints (and with ``--json FILE`` writes) the
 faults delivered by kind, the retries s3pump counted, and the slowdown against the baseline.
 
-``flip`` (needs download verification) and ``change`` (rewrites objects) are not in the
-default kinds; with ``change`` the expected content of a changed object is its inverse.
-Not a unit test: it takes minutes (moto serves ~150 GET/s).
+Objects are uploaded as SDKs do by default now, most with a checksum (CRC32, CRC32C,
+CRC64NVME, by key) and a quarter of the small ones with only their MD5 ETag, so that a
+``flip`` (one byte inverted, length kept) is caught by download verification on every path:
+whole bodies, streamed ones, and ranged parts whose CRCs are combined. ``change`` (rewrites
+objects) is not in the default kinds; with it the expected content of a changed object is its
+inverse. Not a unit test: it takes minutes (moto serves ~150 GET/s).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from tests._moto import MotoServer
 
 BUCKET = "soak"
 TRANSIENT = ("slowdown", "internal", "reset", "truncate")
+DEFAULT_KINDS = (*TRANSIENT, "flip")
+_ALGORITHMS = (None, "CRC32", "CRC32C", "CRC64NVME")
 
 
 def content(key: str) -> bytes:
@@ -56,8 +61,15 @@ def seed(url: str, names: list[str]) -> None:
                       config=Config(max_pool_connections=32,
                                     request_checksum_calculation="when_required"))
     s3.create_bucket(Bucket=BUCKET)
+
+    def put(key: str) -> None:
+        algorithm = "CRC64NVME" if key.startswith("soak/large/") else _ALGORITHMS[
+            int(key[-8:-4]) % len(_ALGORITHMS)]
+        extra = {"ChecksumAlgorithm": algorithm} if algorithm else {}
+        s3.put_object(Bucket=BUCKET, Key=key, Body=content(key), **extra)
+
     with ThreadPoolExecutor(32) as pool:
-        list(pool.map(lambda k: s3.put_object(Bucket=BUCKET, Key=k, Body=content(k)), names))
+        list(pool.map(put, names))
 
 
 def check(dest: Path, names: list[str], changed: set[str]) -> list[str]:
@@ -111,6 +123,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             "slowdown": round(faulted_time / base_time, 2),
             "requests": len(proxy.requests), "faults": proxy.count(), "by_kind": by_kind,
             "retries": faulted.retries, "baseline_ok": base.ok,
+            "verified": faulted.verified, "unverified": faulted.unverified,
             "failed": [f.to_dict() for f in faulted.failed],
             "mismatched_files": bad[:20], "mismatched_count": len(bad),
             "gave_up_changing": sorted(gave_up),
@@ -125,7 +138,7 @@ def main() -> int:
     parser.add_argument("--large", type=int, default=8, help="3 MiB objects (ranged parts)")
     parser.add_argument("--rate", type=float, default=0.10)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--kinds", nargs="+", default=list(TRANSIENT))
+    parser.add_argument("--kinds", nargs="+", default=list(DEFAULT_KINDS))
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()

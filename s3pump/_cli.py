@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "(or one object into DST).")
     get.add_argument("src", metavar="SRC", help="s3://bucket/prefix/ or s3://bucket/key")
     get.add_argument("dst", metavar="DST", help="local directory (or file, for one object)")
+    get.add_argument("--require-checksum", action="store_true",
+                     help="fail objects that offer no checksum or MD5 ETag to verify "
+                     "(multipart uploads without a full-object checksum)")
     _filters(get)
     _common(get)
     put = sub.add_parser("put", help="upload a file or a directory",
@@ -207,6 +210,10 @@ def _report(result: TransferResult, args: argparse.Namespace, verb: tuple[str, s
                 f"{what} {result.transferred} {noun} ({_human_bytes(result.bytes)}) in "
                 f"{result.elapsed:.1f}s ({_human_bytes(int(rate))}/s)"
             )
+            if result.verified or result.unverified:
+                line += f", {result.verified} verified"
+                if result.unverified:
+                    line += f", {result.unverified} unverified"
             if result.skipped:
                 line += f", {result.skipped} unchanged or skipped"
             if result.deleted:
@@ -228,6 +235,8 @@ def _pump(args: argparse.Namespace) -> AsyncPump:
 
     if args.concurrency < 1:
         raise _UsageError(f"--concurrency must be at least 1, not {args.concurrency}")
+    from ._config import TransferConfig
+
     return AsyncPump(
         endpoint_url=args.endpoint_url,
         region=args.region,
@@ -235,6 +244,7 @@ def _pump(args: argparse.Namespace) -> AsyncPump:
         concurrency=args.concurrency,
         addressing_style=args.addressing_style,
         transport=args.transport,
+        config=TransferConfig(require_checksum=getattr(args, "require_checksum", False)),
     )
 
 

@@ -82,6 +82,11 @@ class TransferConfig:
     ``part_concurrency`` of them at once per object, all within the global ``concurrency``.
     Failed requests are tried up to ``max_attempts`` times with jittered exponential backoff
     starting at ``backoff_base`` seconds, capped at ``backoff_cap``.
+
+    Downloads check what S3 offers (a full-object CRC or SHA checksum, the MD5 ETag of a
+    single-part object); a body that does not match is fetched again (within
+    ``max_attempts``) and never renamed into place. Objects that offer nothing checkable are
+    counted as unverified; with ``require_checksum`` they fail instead (nothing is written).
     """
 
     concurrency: int = 64
@@ -97,6 +102,7 @@ class TransferConfig:
     max_attempts: int = 6
     backoff_base: float = 0.1
     backoff_cap: float = 10.0
+    require_checksum: bool = False
 
     def __post_init__(self) -> None:
         positive = {

@@ -9,6 +9,8 @@ budget as whole small objects.
 from __future__ import annotations
 
 import errno
+import os
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,14 +18,16 @@ import anyio
 from anyio.abc import ObjectSendStream
 
 from ._core import PumpCore, request_slots
-from ._download import Downloader
+from ._download import Downloader, VerdictCallback
 from ._errors import (
     LocalIOError,
     NoSuchKeyError,
     S3PumpError,
     TransientError,
     UnsafeKeyError,
+    error_from_oserror,
 )
+from ._integrity import Verdict
 from ._listing import iter_objects
 from ._mirror import MirrorMixin
 from ._models import Failure, ObjectInfo, TransferResult
@@ -33,13 +37,42 @@ from ._progress import NullReporter, Reporter
 from ._reads import ReadsMixin
 from ._upload import UploadMixin
 from ._uri import S3URI, parse_uri
-from ._writer import LocalTree
+from ._writer import TEMP_PREFIX, TEMP_SUFFIX, LocalTree
 
 __all__ = ["AsyncPump"]
 
 # Local failures that will fail every following object too: stop the run instead.
 _FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
 _BATCH = 4  # objects per stream item in download_prefix
+
+
+def _prepare_root(tree: LocalTree) -> None:
+    """Create the destination, and stop at once when it refuses new files (permission
+    denied, read-only): otherwise every key would fail the same way, one GET each.
+
+    Raises:
+        LocalIOError: the root cannot be created, or a file cannot be created in it.
+    """
+    tree.create_root()
+    root = tree.root
+    probe = root / f"{TEMP_PREFIX}probe-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as exc:
+        raise error_from_oserror(exc, str(root)) from exc
+
+
+def _counter(result: TransferResult) -> VerdictCallback:
+    """Counts verified and unverified files into ``result``."""
+
+    def count(key: str, verdict: Verdict) -> None:
+        if verdict.status == "verified":
+            result.verified += 1
+        else:
+            result.unverified += 1
+
+    return count
 
 
 class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
@@ -88,12 +121,12 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         transport = self.transport
         tree = LocalTree(Path(dest))
         if not dry_run:
-            await anyio.to_thread.run_sync(tree.create_root)
+            await anyio.to_thread.run_sync(_prepare_root, tree)
         retry = self._retry()
         keep = KeyFilter.of(include, exclude)
         downloader = Downloader(
             transport, tree, self.config, request_slots(self.config.concurrency),
-            retry, reporter,
+            retry, reporter, on_verdict=_counter(result),
         )
 
         # Small objects travel in small batches: a stream item costs ~20 us, a third of it
@@ -105,8 +138,10 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
                 if not keep(relative_key(obj.key, uri.key)):
                     continue
                 reporter.listed(obj.size)
-                if obj.size >= self.config.small_object_size:
-                    await send.send([obj])  # never queued behind a long download
+                if obj.size > self.config.small_object_size:
+                    # A streamed object travels alone: small ones batched behind it would
+                    # wait for all of its bytes.
+                    await send.send([obj])
                     continue
                 batch.append(obj)
                 if len(batch) >= _BATCH:
@@ -194,7 +229,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
             await anyio.to_thread.run_sync(tree.create_root)
             downloader = Downloader(
                 transport, tree, self.config, request_slots(self.config.concurrency),
-                retry, NullReporter(),
+                retry, NullReporter(), on_verdict=_counter(result),
             )
             result.bytes = await downloader.fetch(uri.bucket, info, path)
         return result

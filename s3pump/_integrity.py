@@ -22,23 +22,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 
-from awscrt import checksums as _crt  # type: ignore[import-untyped]
-
 __all__ = [
     "ALGORITHMS",
     "CRC_ALGORITHMS",
+    "EVIDENCE_HEADERS",
     "Expectation",
     "Hasher",
     "PartHasher",
     "Verdict",
     "Verifier",
     "crc_combine",
+    "evidence",
     "expect",
     "new_hasher",
 ]
@@ -48,6 +49,14 @@ CRC_ALGORITHMS: Final = ("CRC64NVME", "CRC32C", "CRC32")
 ALGORITHMS: Final = (*CRC_ALGORITHMS, "SHA256", "SHA1", "MD5")
 
 Status = Literal["verified", "mismatch", "unverifiable"]
+
+# The response headers :func:`expect` reads besides the ETag (names in lower case).
+EVIDENCE_HEADERS: Final = (
+    *(f"x-amz-checksum-{a.lower()}" for a in ALGORITHMS[:-1]),
+    "x-amz-checksum-type",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-customer-algorithm",
+)
 
 
 class Hasher(Protocol):
@@ -66,13 +75,22 @@ class Hasher(Protocol):
 class _CrcSpec:
     width: int
     reflected_poly: int  # the polynomial, bit-reversed (these CRCs are reflected)
-    compute: Callable[[bytes, int], int]
+    function: str  # its name in awscrt.checksums
+
+    @property
+    def compute(self) -> Callable[[bytes, int], int]:
+        # awscrt is imported on first use: loading its native library takes ~45 ms, which
+        # a run that meets no CRC (an MD5 ETag, or nothing to check) should not pay.
+        from awscrt import checksums  # type: ignore[import-untyped]
+
+        function: Callable[[bytes, int], int] = getattr(checksums, self.function)
+        return function
 
 
 _CRCS: Final[dict[str, _CrcSpec]] = {
-    "CRC32": _CrcSpec(32, 0xEDB88320, _crt.crc32),
-    "CRC32C": _CrcSpec(32, 0x82F63B78, _crt.crc32c),
-    "CRC64NVME": _CrcSpec(64, 0x9A6C9329AC4BC9B5, _crt.crc64nvme),
+    "CRC32": _CrcSpec(32, 0xEDB88320, "crc32"),
+    "CRC32C": _CrcSpec(32, 0x82F63B78, "crc32c"),
+    "CRC64NVME": _CrcSpec(64, 0x9A6C9329AC4BC9B5, "crc64nvme"),
 }
 
 
@@ -127,16 +145,14 @@ def _multmodp(a: int, b: int, poly: int, top: int) -> int:
     return product
 
 
+@functools.cache
 def _power_table(spec: _CrcSpec) -> tuple[int, ...]:
-    """x^(2^k) mod P for k = 0..63, reflected."""
+    """x^(2^k) mod P for k = 0..63, reflected (computed on first use)."""
     top = 1 << (spec.width - 1)
     table = [top >> 1]  # x^1
     for _ in range(63):
         table.append(_multmodp(table[-1], table[-1], spec.reflected_poly, top))
     return tuple(table)
-
-
-_POWERS: Final = {name: _power_table(spec) for name, spec in _CRCS.items()}
 
 
 def crc_combine(algorithm: str, crc_a: int, crc_b: int, length_b: int) -> int:
@@ -151,7 +167,7 @@ def crc_combine(algorithm: str, crc_a: int, crc_b: int, length_b: int) -> int:
     if length_b < 0:
         raise ValueError(f"negative length {length_b}")
     top = 1 << (spec.width - 1)
-    powers = _POWERS[algorithm.upper()]
+    powers = _power_table(spec)
     shift = top  # x^0
     bits = length_b * 8
     k = 0
@@ -193,12 +209,15 @@ class Expectation:
         return base64.b64encode(self.digest).decode("ascii")
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        lowered = {k.lower(): v for k, v in headers.items()}
-        value = lowered.get(name)
-    return value
+def evidence(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers of :data:`EVIDENCE_HEADERS` that ``headers`` holds, names in lower case.
+
+    ``headers`` must look names up without regard to case (or hold them in lower case).
+    """
+    return {name: headers[name] for name in EVIDENCE_HEADERS if name in headers}
+
+
+_CHECKSUM_HEADERS: Final = tuple((a, f"x-amz-checksum-{a.lower()}") for a in ALGORITHMS[:-1])
 
 
 def expect(
@@ -211,15 +230,15 @@ def expect(
     evidence that can be checked from parts (a full-object CRC) counts. Header names are
     matched in any case.
     """
-    declared = (_header(headers, "x-amz-checksum-type") or "").upper()
-    tag = (etag if etag is not None else _header(headers, "etag") or "").strip('"')
+    headers = {k.lower(): v for k, v in headers.items()}  # once: called for every object
+    declared = headers.get("x-amz-checksum-type", "").upper()
+    tag = (etag if etag is not None else headers.get("etag", "")).strip('"')
     # A multipart object's checksum without a declared type is taken as COMPOSITE (what S3
     # did before full-object multipart checksums; moto still sends it so, with no suffix).
     multipart = bool(_COMPOSITE.match(tag))
     reasons: list[str] = []
-    for algorithm in ALGORITHMS[:-1]:
-        name = f"x-amz-checksum-{algorithm.lower()}"
-        value = _header(headers, name)
+    for algorithm, name in _CHECKSUM_HEADERS:
+        value = headers.get(name)
         if not value:
             continue
         if declared == "COMPOSITE" or _COMPOSITE.match(value) or (multipart and not declared):
@@ -240,20 +259,20 @@ def expect(
             reasons.append(f"{name} has {len(digest)} bytes, not {size}")
             continue
         return Expectation(algorithm, digest, name)
-    encryption = (_header(headers, "x-amz-server-side-encryption") or "").lower()
+    encryption = headers.get("x-amz-server-side-encryption", "").lower()
     if not tag:
         reasons.append("no ETag")
     elif not _MD5_ETAG.match(tag):
         reasons.append(f"ETag {tag!r} is not an MD5 (multipart upload)")
-    elif encryption.startswith("aws:kms") or _header(
-        headers, "x-amz-server-side-encryption-customer-algorithm"
+    elif encryption.startswith("aws:kms") or headers.get(
+        "x-amz-server-side-encryption-customer-algorithm"
     ):
         reasons.append("ETag of an SSE-KMS or SSE-C object is not an MD5")
     elif ranged:
         reasons.append("MD5 ETag of ranged parts cannot be combined")
     else:
         return Expectation("MD5", bytes.fromhex(tag), "etag")
-    if not any(_header(headers, f"x-amz-checksum-{a.lower()}") for a in ALGORITHMS[:-1]):
+    if not any(headers.get(name) for _, name in _CHECKSUM_HEADERS):
         reasons.insert(0, "no checksum header")
     return Expectation(None, reason="; ".join(reasons))
 

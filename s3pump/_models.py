@@ -41,6 +41,9 @@ class TransferResult:
     ``ok`` is true when nothing failed. ``bytes`` counts the bytes of transferred objects.
     A mirror (``sync``) also counts the keys it ``listed`` (in its shard, past the filters)
     and the temp files a crashed run left behind that it ``cleaned`` up.
+    Of the downloaded files, ``verified`` were checked against a checksum or MD5 ETag S3
+    offered and ``unverified`` offered nothing that could be checked (directories made for
+    ``dir/`` markers are in neither).
     """
 
     transferred: int = 0
@@ -54,6 +57,8 @@ class TransferResult:
     requests: int = 0
     listed: int = 0
     cleaned: int = 0
+    verified: int = 0
+    unverified: int = 0
 
     @property
     def ok(self) -> bool:
@@ -75,4 +80,6 @@ class TransferResult:
             "requests": self.requests,
             "listed": self.listed,
             "cleaned": self.cleaned,
+            "verified": self.verified,
+            "unverified": self.unverified,
         }

@@ -16,6 +16,7 @@ import anyio
 
 from ._config import TransferConfig
 from ._errors import ObjectChangedError, TransientError
+from ._integrity import Verifier
 from ._models import ObjectInfo
 from ._plan import split_ranges
 from ._retry import RetryPolicy
@@ -88,13 +89,20 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return leaves[0]
 
 
-async def collect_body(body: Body) -> list[bytes]:
+async def collect_body(
+    body: Body, feed: Callable[[bytes], None] | None = None
+) -> list[bytes]:
     """The whole body of a small object, as the pieces that arrived (never joined).
 
     With :func:`stream_body`, the one way downloaded bytes go from a body to a file: the
-    place for anything that must see every piece (a checksum, say).
+    place for anything that must see every piece. ``feed`` (a checksum's) is given each
+    piece, in order, as it arrives.
     """
-    return [piece async for piece in body.iter_chunks(max(body.content_length, 1))]
+    pieces = [piece async for piece in body.iter_chunks(max(body.content_length, 1))]
+    if feed is not None:
+        for piece in pieces:
+            feed(piece)
+    return pieces
 
 
 async def stream_body(
@@ -103,11 +111,13 @@ async def stream_body(
     length: int,
     chunk_size: int,
     progress: Callable[[int], None] | None = None,
+    feed: Callable[[bytes], None] | None = None,
 ) -> None:
     """Copy ``body`` (``length`` bytes) to ``writer`` in writes of about ``chunk_size``.
 
     ``progress`` hears of every byte written, and of their withdrawal (a negative count)
-    when the copy fails, so that a retried part is not counted twice.
+    when the copy fails, so that a retried part is not counted twice. ``feed`` (a
+    checksum's) is given every piece, in order, before it is written.
     """
     written = 0
     # Pieces go to the writer together (one pwritev), never joined: a fresh 1 MiB buffer
@@ -127,6 +137,8 @@ async def stream_body(
 
     try:
         async for piece in body.iter_chunks(chunk_size):
+            if feed is not None:
+                feed(piece)
             pending.append(piece)
             buffered += len(piece)
             if written + buffered > length:  # never spill into a neighbouring part
@@ -155,11 +167,13 @@ async def fetch_ranges(
     *,
     limiter: anyio.Semaphore | None = None,
     progress: Callable[[int], None] | None = None,
+    verifier: Verifier | None = None,
 ) -> datetime | None:
     """Fetch all of ``info``'s bytes into ``sink`` as parallel ranged parts.
 
     At most ``config.part_concurrency`` parts run at once (each also within ``limiter``);
-    each is retried on its own. Returns the object's LastModified as the parts saw it.
+    each is retried on its own. ``verifier`` hashes each part that arrives whole (see
+    :meth:`Verifier.part`). Returns the object's LastModified as the parts saw it.
 
     Raises:
         ObjectChangedError: the object is no longer the version ``info`` describes.
@@ -186,8 +200,12 @@ async def fetch_ranges(
                 )
             if body.last_modified is not None:
                 last_modified[0] = body.last_modified
+            hasher = verifier.part(start) if verifier is not None else None
             async with sink.open_at(start) as writer:
-                await stream_body(body, writer, end - start + 1, config.chunk_size, progress)
+                await stream_body(body, writer, end - start + 1, config.chunk_size, progress,
+                                  hasher.feed if hasher is not None else None)
+            if hasher is not None:
+                hasher.done()
 
     async def limited(byte_range: tuple[int, int]) -> None:
         if limiter is None:

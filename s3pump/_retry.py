@@ -36,13 +36,21 @@ class RetryPolicy:
         base = self.base * (4 if isinstance(exc, ThrottledError) else 1)
         return self._rng.uniform(0, min(self.cap, base * 2 ** (attempt - 1)))
 
-    async def run(self, attempt_once: Callable[[], Awaitable[T]]) -> T:
-        """Await ``attempt_once()`` until it succeeds, raises a final error, or tries run out."""
+    async def run(
+        self,
+        attempt_once: Callable[[], Awaitable[T]],
+        retry_on: type[TransientError] = TransientError,
+    ) -> T:
+        """Await ``attempt_once()`` until it succeeds, raises a final error, or tries run out.
+
+        Only ``retry_on`` errors are retried (a narrower class suits an outer loop around
+        attempts that already retry the rest themselves).
+        """
         attempt = 1
         while True:
             try:
                 return await attempt_once()
-            except TransientError as exc:
+            except retry_on as exc:
                 if attempt >= self.max_attempts:
                     raise
                 self.retries += 1

@@ -224,3 +224,24 @@ def test_put_missing_source_is_fatal(
     err = capsys.readouterr().err
     assert code == 2
     assert "nope" in err and err.count("\n") == 1
+
+
+def test_get_require_checksum_fails_unverifiable_objects(
+    endpoint: str, seeded: str, s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_download import put_multipart
+
+    put_multipart(s3, seeded, "c/multipart.bin", os.urandom((5 << 20) + 10))
+    args = ["get", f"s3://{seeded}/c/", str(tmp_path), "--endpoint-url", endpoint]
+    assert main([*args, "--exclude", "*.bin"]) == 0
+    assert capsys.readouterr().err.endswith(", 3 verified\n")
+    assert main(args) == 0  # unverifiable, counted as such
+    assert capsys.readouterr().err.endswith(", 3 verified, 1 unverified\n")
+    (tmp_path / "multipart.bin").unlink()
+    assert main([*args, "--require-checksum"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"s3pump: failed: c/multipart.bin: s3://{seeded}/c/multipart.bin: "
+                          "unverifiable: "), err
+    assert "(a checksum is required)" in err
+    assert err.endswith(", 3 verified, 1 failed\n")
+    assert not (tmp_path / "multipart.bin").exists()

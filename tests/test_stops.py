@@ -66,7 +66,9 @@ def in_mount_namespace(mount_options: str, dest: Path, command: list[str],
 def small_and_large(s3: Any, bucket: str) -> dict[str, bytes]:
     """Small objects that fit a 4 MiB disk a few at a time, and large ones that do not."""
     objects = {f"f/small-{i:02d}.bin": os.urandom(200 << 10) for i in range(24)}
-    objects.update({f"f/large-{i}.bin": os.urandom(3 * MiB) for i in range(2)})
+    # Listed after the small ones: the disk fills while small files are being written,
+    # rather than at once by the preallocation of two large ones started together.
+    objects.update({f"f/z-large-{i}.bin": os.urandom(3 * MiB) for i in range(2)})
     put_many(s3, bucket, objects)
     return objects
 
@@ -188,3 +190,23 @@ async def test_interrupted_multipart_upload_is_aborted(
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert "u/big.bin" not in keys
     assert ("DELETE", f"/{bucket}/u/big.bin") in proxy.requests
+
+
+def test_permission_denied_on_the_destination_stops_the_run(
+    endpoint: str, bucket: str, small_and_large: dict[str, bytes], tmp_path: Path
+) -> None:
+    # EACCES on the root itself would fail every key the same way: one line, exit 2,
+    # nothing fetched. (A locked subdirectory fails only its own keys: test above.)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "sub").mkdir()
+    dest.chmod(0o555)
+    proc = subprocess.run(
+        [*WITHOUT_DAC_OVERRIDE, *s3pump("get", f"s3://{bucket}/f/", str(dest),
+                                        "--endpoint-url", endpoint)],
+        capture_output=True, text=True, timeout=180, check=False)
+    dest.chmod(0o755)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("s3pump: error: permission denied: "), proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert sorted(p.name for p in dest.iterdir()) == ["sub"]

@@ -8,7 +8,7 @@ lean path does not) is routed to :class:`ReferenceTransport`, opened on first ne
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
@@ -98,6 +98,10 @@ class AutoTransport:
     async def head(self, bucket: str, key: str) -> ObjectInfo:
         """HEAD through the bucket's path."""
         return await self._call(bucket, lambda t: t.head(bucket, key))
+
+    async def head_evidence(self, bucket: str, key: str) -> tuple[ObjectInfo, Mapping[str, str]]:
+        """HEAD with the stored checksums, through the bucket's path."""
+        return await self._call(bucket, lambda t: t.head_evidence(bucket, key))
 
     def get(
         self,

@@ -74,6 +74,13 @@ class Body(Protocol):
         """Full-object checksums S3 sent, by algorithm (``"crc32c"``, ...)."""
         ...
 
+    @property
+    def evidence(self) -> Mapping[str, str]:
+        """What a whole-object GET said about the content: the headers of
+        :data:`s3pump._integrity.EVIDENCE_HEADERS` (checksums, their type, encryption), names
+        in lower case; empty for a ranged GET, whose checksum headers describe no range."""
+        ...
+
     async def read(self) -> bytes:
         """The whole body; raises TransientError when it arrives short or broken."""
         ...
@@ -106,6 +113,11 @@ class Transport(Protocol):
 
     async def head(self, bucket: str, key: str) -> ObjectInfo:
         """HEAD an object; raises NoSuchKeyError when it is absent."""
+        ...
+
+    async def head_evidence(self, bucket: str, key: str) -> tuple[ObjectInfo, Mapping[str, str]]:
+        """HEAD asking for the stored checksums: the object and its evidence (as
+        :attr:`Body.evidence`); raises NoSuchKeyError when it is absent."""
         ...
 
     def get(

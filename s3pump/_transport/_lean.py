@@ -46,6 +46,7 @@ from .._errors import (
     TransientError,
     error_from_response,
 )
+from .._integrity import evidence
 from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, delete_batch
 from ._h1 import H1Pool, H1Response
@@ -303,9 +304,9 @@ class LeanBody:
     """An open GET response (implements the :class:`~s3pump._transport._base.Body` protocol)."""
 
     __slots__ = ("_bucket", "_key", "_resp", "checksums", "content_length", "etag",
-                 "last_modified", "object_size")
+                 "evidence", "last_modified", "object_size")
 
-    def __init__(self, resp: _Exchange, bucket: str, key: str) -> None:
+    def __init__(self, resp: _Exchange, bucket: str, key: str, *, whole: bool = True) -> None:
         headers = resp.headers
         self._resp = resp
         self._bucket = bucket
@@ -322,6 +323,7 @@ class LeanBody:
         self.checksums: dict[str, str] = {
             name: headers[header] for header, name in _CHECKSUM_HEADERS if header in headers
         }
+        self.evidence: dict[str, str] = evidence(headers) if whole else {}
 
     def _short(self, got: int) -> TransientError:
         return TransientError(
@@ -674,18 +676,28 @@ class LeanTransport:
 
     async def head(self, bucket: str, key: str) -> ObjectInfo:
         """HEAD an object; raises NoSuchKeyError when it is absent."""
-        resp = await self._exchange("HEAD", bucket, key)
+        return (await self._head(bucket, key, None))[0]
+
+    async def head_evidence(self, bucket: str, key: str) -> tuple[ObjectInfo, dict[str, str]]:
+        """HEAD with ``x-amz-checksum-mode: ENABLED``: the object and its checksum evidence."""
+        return await self._head(bucket, key, {"x-amz-checksum-mode": "ENABLED"})
+
+    async def _head(
+        self, bucket: str, key: str, headers: dict[str, str] | None
+    ) -> tuple[ObjectInfo, dict[str, str]]:
+        resp = await self._exchange("HEAD", bucket, key, headers=headers)
         try:
             if resp.status != 200:
                 raise error_from_response(resp.status, None, None, bucket=bucket, key=key)
-            headers = resp.headers
-            return ObjectInfo(
+            got = resp.headers
+            info = ObjectInfo(
                 key=key,
-                size=int(headers.get("content-length", 0)),
-                etag=_strip_etag(headers.get("etag")),
-                last_modified=_http_date(headers.get("last-modified")),
-                storage_class=headers.get("x-amz-storage-class"),
+                size=int(got.get("content-length", 0)),
+                etag=_strip_etag(got.get("etag")),
+                last_modified=_http_date(got.get("last-modified")),
+                storage_class=got.get("x-amz-storage-class"),
             )
+            return info, evidence(got) if headers else {}
         finally:
             resp.release()
 
@@ -712,7 +724,7 @@ class LeanTransport:
         if resp.status not in (200, 206):
             raise await self._fail(resp, bucket, key)
         try:
-            body = LeanBody(resp, bucket, key)
+            body = LeanBody(resp, bucket, key, whole=byte_range is None)
             if (
                 byte_range is not None
                 and "content-range" not in resp.headers

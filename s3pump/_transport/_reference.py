@@ -29,6 +29,7 @@ from .._errors import (
     TransientError,
     error_from_response,
 )
+from .._integrity import evidence
 from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, delete_batch
 
@@ -83,7 +84,9 @@ def _strip_etag(etag: str | None) -> str:
 class _BotoBody:
     """A GET response whose body errors come out translated."""
 
-    def __init__(self, response: Mapping[str, Any], bucket: str, key: str) -> None:
+    def __init__(
+        self, response: Mapping[str, Any], bucket: str, key: str, *, whole: bool = True
+    ) -> None:
         self._stream = response["Body"]
         self._bucket = bucket
         self._key = key
@@ -99,6 +102,7 @@ class _BotoBody:
         self.checksums: Mapping[str, str] = {
             f[8:].lower(): response[f] for f in _CHECKSUM_FIELDS if response.get(f)
         }
+        self.evidence: Mapping[str, str] = _evidence(response) if whole else {}
 
     async def read(self) -> bytes:
         try:
@@ -132,6 +136,16 @@ class _BotoBody:
                 bucket=self._bucket,
                 key=self._key,
             )
+
+
+def _evidence(response: Mapping[str, Any]) -> dict[str, str]:
+    return evidence(response.get("ResponseMetadata", {}).get("HTTPHeaders", {}))
+
+
+def _skip_response_validation(params: dict[str, Any], **_: Any) -> None:
+    """Keep botocore from hashing the bodies of GETs sent with ChecksumMode=ENABLED: the
+    downloader checks them itself, on its own terms (and not twice)."""
+    params.get("context", {}).get("checksum", {}).pop("response_algorithms", None)
 
 
 def _object_info(item: Mapping[str, Any]) -> ObjectInfo:
@@ -177,6 +191,7 @@ class ReferenceTransport:
                     config=boto_config,
                 )
             )
+            client.meta.events.register("before-call.s3.GetObject", _skip_response_validation)
         except Exception as exc:
             raise translate_error(exc, None, None) from exc
         return cls(client, stack)
@@ -218,18 +233,28 @@ class ReferenceTransport:
         )
 
     async def head(self, bucket: str, key: str) -> ObjectInfo:
+        return (await self._head(bucket, key, {}))[0]
+
+    async def head_evidence(self, bucket: str, key: str) -> tuple[ObjectInfo, dict[str, str]]:
+        """HEAD with ChecksumMode=ENABLED: the object and its checksum evidence."""
+        return await self._head(bucket, key, {"ChecksumMode": "ENABLED"})
+
+    async def _head(
+        self, bucket: str, key: str, extra: dict[str, str]
+    ) -> tuple[ObjectInfo, dict[str, str]]:
         self.requests += 1
         try:
-            resp = await self._client.head_object(Bucket=bucket, Key=key)
+            resp = await self._client.head_object(Bucket=bucket, Key=key, **extra)
         except Exception as exc:
             raise translate_error(exc, bucket, key) from exc
-        return ObjectInfo(
+        info = ObjectInfo(
             key=key,
             size=int(resp.get("ContentLength", 0)),
             etag=_strip_etag(resp.get("ETag")),
             last_modified=resp.get("LastModified"),
             storage_class=resp.get("StorageClass"),
         )
+        return info, _evidence(resp) if extra else {}
 
     @asynccontextmanager
     async def get(
@@ -243,6 +268,8 @@ class ReferenceTransport:
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if byte_range is not None:
             kwargs["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+        else:
+            kwargs["ChecksumMode"] = "ENABLED"
         if if_match:
             kwargs["IfMatch"] = f'"{if_match}"'
         self.requests += 1
@@ -250,7 +277,7 @@ class ReferenceTransport:
             resp = await self._client.get_object(**kwargs)
         except Exception as exc:
             raise translate_error(exc, bucket, key) from exc
-        body = _BotoBody(resp, bucket, key)
+        body = _BotoBody(resp, bucket, key, whole=byte_range is None)
         try:
             yield body
         finally:
