@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="append one JSON line per key (transfer, skip, delete, fail) to FILE")
     sync.add_argument("--follow-symlinks", action="store_true",
                       help="uploads: follow symbolic links (skipped by default)")
+    sync.add_argument("--require-checksum", action="store_true",
+                      help="downloads: fail objects S3 offers no checksum or MD5 ETag for")
     _filters(sync)
     _common(sync)
     ls = sub.add_parser("ls", help="list objects and sub-folders",

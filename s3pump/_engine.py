@@ -63,7 +63,7 @@ def _prepare_root(tree: LocalTree) -> None:
         raise error_from_oserror(exc, str(root)) from exc
 
 
-def _counter(result: TransferResult) -> VerdictCallback:
+def count_verdicts(result: TransferResult) -> VerdictCallback:
     """Counts verified and unverified files into ``result``."""
 
     def count(key: str, verdict: Verdict) -> None:
@@ -126,7 +126,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         keep = KeyFilter.of(include, exclude)
         downloader = Downloader(
             transport, tree, self.config, request_slots(self.config.concurrency),
-            retry, reporter, on_verdict=_counter(result),
+            retry, reporter, on_verdict=count_verdicts(result),
         )
 
         # Small objects travel in small batches: a stream item costs ~20 us, a third of it
@@ -229,7 +229,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
             await anyio.to_thread.run_sync(tree.create_root)
             downloader = Downloader(
                 transport, tree, self.config, request_slots(self.config.concurrency),
-                retry, NullReporter(), on_verdict=_counter(result),
+                retry, NullReporter(), on_verdict=count_verdicts(result),
             )
             result.bytes = await downloader.fetch(uri.bucket, info, path)
         return result

@@ -23,6 +23,7 @@ from anyio.abc import ObjectSendStream
 from ._core import PumpCore, request_slots
 from ._decide import Action, Decision, LocalState, decide_download
 from ._download import Downloader
+from ._engine import count_verdicts
 from ._errors import LocalIOError, S3PumpError, UnsafeKeyError, error_from_oserror
 from ._etag import local_matches_etag
 from ._events import EventSink
@@ -80,7 +81,7 @@ class DownloadMirror(MirrorRun):
         self.tree = LocalTree(root)
         self.downloader = Downloader(
             self.transport, self.tree, self.config, request_slots(self.config.concurrency),
-            self.retry, reporter,
+            self.retry, reporter, on_verdict=count_verdicts(self.result),
         )
 
     async def run(self) -> None:

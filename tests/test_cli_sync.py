@@ -191,3 +191,22 @@ def test_upload_mirror_from_the_shell(endpoint: str, s3: Any, bucket: str,
         0, 1, len(FILES) - 1)
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
     assert keys == {f"up/{k}" for k in expected(FILES)} - {"up/0/f000.txt"}
+
+
+def test_require_checksum_fails_what_cannot_be_verified(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3.put_object(Bucket=bucket, Key="v/plain.txt", Body=b"md5 etag")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="v/multi.bin")
+    part = s3.upload_part(Bucket=bucket, Key="v/multi.bin", UploadId=upload["UploadId"],
+                          PartNumber=1, Body=b"m" * 100)
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="v/multi.bin", UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    code = main(["sync", f"s3://{bucket}/v/", str(tmp_path), "--endpoint-url", endpoint,
+                 "--require-checksum", "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [f["key"] for f in summary["failed"]] == ["v/multi.bin"]
+    assert summary["verified"] == 1 and not (tmp_path / "multi.bin").exists()
+    assert (tmp_path / "plain.txt").read_bytes() == b"md5 etag"

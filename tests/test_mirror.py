@@ -78,6 +78,7 @@ async def test_first_mirror_then_unchanged_rerun_costs_only_the_listing(
         first = await pump.sync(f"s3://{seeded}/ds/", tmp_path)
         assert first.ok, first.failed
         assert (first.transferred, first.skipped, first.listed) == (len(DATA), 0, len(DATA))
+        assert (first.verified, first.unverified) == (len(DATA), 0)  # MD5 ETags checked
         assert local_tree(tmp_path) == expected(DATA)
         assert (tmp_path / ".s3pump" / "manifest.sqlite").is_file()
 
