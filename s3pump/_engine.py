@@ -28,7 +28,7 @@ from ._errors import (
     error_from_oserror,
 )
 from ._integrity import Verdict
-from ._listing import iter_objects
+from ._listing import list_objects_parallel
 from ._mirror import MirrorMixin
 from ._models import Failure, ObjectInfo, TransferResult
 from ._pipeline import run_pipeline
@@ -133,22 +133,25 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         # per object is worth saving, and a batch this short keeps the workers evenly
         # loaded. Larger objects travel alone, so no object waits behind a long download.
         async def produce(send: ObjectSendStream[list[ObjectInfo]]) -> None:
-            batch: list[ObjectInfo] = []
-            async for obj in iter_objects(transport, uri.bucket, uri.key, retry):
-                if not keep(relative_key(obj.key, uri.key)):
-                    continue
-                reporter.listed(obj.size)
-                if obj.size > self.config.small_object_size:
-                    # A streamed object travels alone: small ones batched behind it would
-                    # wait for all of its bytes.
-                    await send.send([obj])
-                    continue
-                batch.append(obj)
-                if len(batch) >= _BATCH:
+            async def page(objects: list[ObjectInfo]) -> None:
+                batch: list[ObjectInfo] = []
+                for obj in objects:
+                    if not keep(relative_key(obj.key, uri.key)):
+                        continue
+                    reporter.listed(obj.size)
+                    if obj.size > self.config.small_object_size:
+                        # A streamed object travels alone: small ones batched behind it
+                        # would wait for all of its bytes.
+                        await send.send([obj])
+                        continue
+                    batch.append(obj)
+                    if len(batch) >= _BATCH:
+                        await send.send(batch)
+                        batch = []
+                if batch:
                     await send.send(batch)
-                    batch = []
-            if batch:
-                await send.send(batch)
+
+            await list_objects_parallel(transport, uri.bucket, uri.key, retry, page)
             reporter.listing_done()
 
         async def handle(batch: list[ObjectInfo]) -> None:
