@@ -42,6 +42,7 @@ __all__ = ["DownloadMirror"]
 # Local failures that will fail every following object too: stop the run instead.
 _FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
 _WALK_BATCH = 512
+_BATCH = 4  # small objects per stream item, as in download_prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,8 @@ class DownloadMirror(MirrorRun):
             await anyio.to_thread.run_sync(self.tree.create_root)
         async with AsyncExitStack() as stack:
             await self.open_state(stack, clean=True)
-            await self.transfer_then_delete(self._produce, self._handle, self._delete_extra)
+            await self.transfer_then_delete(self._produce, self._handle_batch,
+                                            self._delete_extra)
 
     def clean_leftovers(self) -> int:
         """Remove the temp files an interrupted run left below the root (blocking)."""
@@ -107,7 +109,7 @@ class DownloadMirror(MirrorRun):
 
     # -- listing and decisions ---------------------------------------------------------
 
-    async def _produce(self, send: ObjectSendStream[_Job]) -> None:
+    async def _produce(self, send: ObjectSendStream[list[_Job]]) -> None:
         async def page(objects: list[ObjectInfo]) -> None:
             await self._decide_page(objects, send)
 
@@ -115,8 +117,8 @@ class DownloadMirror(MirrorRun):
                                     self.retry, page)
         self.reporter.listing_done()
 
-    async def _decide_page(self, objects: list[ObjectInfo], send: ObjectSendStream[_Job]
-                           ) -> None:
+    async def _decide_page(self, objects: list[ObjectInfo],
+                           send: ObjectSendStream[list[_Job]]) -> None:
         prefix, keep, shard = self.uri.key, self.options.keep, self.options.shard
         chosen: list[ObjectInfo] = []
         for obj in objects:
@@ -130,6 +132,7 @@ class DownloadMirror(MirrorRun):
         if self.options.delete:
             self.index.add_seen(keys)
         remembered = self.remembered(keys)
+        batch: list[_Job] = []
         for obj in chosen:
             try:
                 target = plan_target(obj.key, prefix, self.root)
@@ -157,9 +160,22 @@ class DownloadMirror(MirrorRun):
                 self.skip(obj.key, str(target.path), decision.reason)
                 continue
             self.reporter.listed(obj.size)
-            await send.send(_Job(obj, target, decision))
+            job = _Job(obj, target, decision)
+            if obj.size > self.config.small_object_size:
+                await send.send([job])  # alone: nothing waits behind a long download
+                continue
+            batch.append(job)
+            if len(batch) >= _BATCH:
+                await send.send(batch)
+                batch = []
+        if batch:
+            await send.send(batch)
 
     # -- transfers ---------------------------------------------------------------------
+
+    async def _handle_batch(self, jobs: list[_Job]) -> None:
+        for job in jobs:
+            await self._handle(job)
 
     async def _handle(self, job: _Job) -> None:
         obj, path = job.obj, job.target.path
