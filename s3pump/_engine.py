@@ -8,18 +8,17 @@ budget as whole small objects.
 
 from __future__ import annotations
 
-import errno
 import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
-from anyio.abc import ObjectSendStream
 
 from ._core import PumpCore, request_slots
 from ._download import Downloader, VerdictCallback
 from ._errors import (
+    FATAL_ERRNOS,
     LocalIOError,
     NoSuchKeyError,
     S3PumpError,
@@ -31,7 +30,7 @@ from ._integrity import Verdict
 from ._listing import list_objects_parallel
 from ._mirror import MirrorMixin
 from ._models import Failure, ObjectInfo, TransferResult
-from ._pipeline import run_pipeline
+from ._pipeline import Batches, run_batched
 from ._plan import KeyFilter, plan_target, relative_key
 from ._progress import NullReporter, Reporter
 from ._reads import ReadsMixin
@@ -41,9 +40,6 @@ from ._writer import TEMP_PREFIX, TEMP_SUFFIX, LocalTree
 
 __all__ = ["AsyncPump"]
 
-# Local failures that will fail every following object too: stop the run instead.
-_FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
-_BATCH = 4  # objects per stream item in download_prefix
 
 
 def _prepare_root(tree: LocalTree) -> None:
@@ -129,38 +125,23 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
             retry, reporter, on_verdict=count_verdicts(result),
         )
 
-        # Small objects travel in small batches: a stream item costs ~20 us, a third of it
-        # per object is worth saving, and a batch this short keeps the workers evenly
-        # loaded. Larger objects travel alone, so no object waits behind a long download.
-        async def produce(send: ObjectSendStream[list[ObjectInfo]]) -> None:
+        async def produce(batches: Batches[ObjectInfo]) -> None:
             async def page(objects: list[ObjectInfo]) -> None:
-                batch: list[ObjectInfo] = []
                 for obj in objects:
                     if not keep(relative_key(obj.key, uri.key)):
                         continue
                     reporter.listed(obj.size)
-                    if obj.size > self.config.small_object_size:
-                        # A streamed object travels alone: small ones batched behind it
-                        # would wait for all of its bytes.
-                        await send.send([obj])
-                        continue
-                    batch.append(obj)
-                    if len(batch) >= _BATCH:
-                        await send.send(batch)
-                        batch = []
-                if batch:
-                    await send.send(batch)
+                    await batches.add(obj, alone=obj.size > self.config.small_object_size)
 
             await list_objects_parallel(transport, uri.bucket, uri.key, retry, page)
             reporter.listing_done()
 
-        async def handle(batch: list[ObjectInfo]) -> None:
-            for obj in batch:
-                await self._download_one(downloader, tree, uri, obj, result, reporter, dry_run)
+        async def handle(obj: ObjectInfo) -> None:
+            await self._download_one(downloader, tree, uri, obj, result, reporter, dry_run)
 
         with self._accounting(result, retry, reporter):
-            await run_pipeline(produce, handle, workers=self.config.concurrency,
-                               buffer=max(1, self.config.stream_buffer // _BATCH))
+            await run_batched(produce, handle, workers=self.config.concurrency,
+                              buffer=self.config.stream_buffer)
         return result
 
     async def _download_one(
@@ -197,7 +178,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
                 result.transferred += 1
             ok = True
         except LocalIOError as exc:
-            if exc.errno in _FATAL_ERRNOS:
+            if exc.errno in FATAL_ERRNOS:
                 raise
             result.failed.append(Failure(obj.key, str(exc), type(exc).__name__))
         except S3PumpError as exc:

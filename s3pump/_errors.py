@@ -134,6 +134,10 @@ class LocalIOError(S3PumpError, OSError):
         self.errno = err
 
 
+# Local failures that will fail every following object too: a run stops instead of
+# reporting each object.
+FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
+
 _THROTTLE_CODES = frozenset(
     {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests"}
 )

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from anyio.abc import ObjectSendStream
 
 from ._core import PumpCore
 from ._decide import Shard
@@ -31,7 +30,7 @@ from ._events import EventSink, SyncEvent
 from ._lock import MirrorLock
 from ._manifest import Manifest, ManifestEntry
 from ._models import Failure, TransferResult
-from ._pipeline import run_pipeline
+from ._pipeline import Batches, run_batched
 from ._plan import KeyFilter
 from ._progress import NullReporter, Reporter
 from ._runindex import RunIndex
@@ -90,6 +89,12 @@ class MirrorRun:
         manifest_name, self.lock_name = _state_names(options.shard)
         self.manifest_path = options.manifest or local_root / STATE_DIR / manifest_name
         self.manifest: Manifest | None = None
+        # A state folder given inside the root (--manifest) is left alone like .s3pump/.
+        try:
+            self._state_inner: str | None = (
+                self.manifest_path.parent.relative_to(local_root).as_posix())
+        except ValueError:
+            self._state_inner = None
         self.index = RunIndex()
 
     async def run(self) -> None:
@@ -98,14 +103,14 @@ class MirrorRun:
 
     async def transfer_then_delete(
         self,
-        produce: Callable[[ObjectSendStream[Any]], Awaitable[None]],
+        produce: Callable[[Batches[Any]], Awaitable[None]],
         handle: Callable[[Any], Awaitable[None]],
         delete_extra: Callable[[], Awaitable[None]],
     ) -> None:
         """The pipeline of transfers, then (with ``delete``) the deletions; the manifest is
         committed after each."""
-        await run_pipeline(produce, handle, workers=self.config.concurrency,
-                           buffer=self.config.stream_buffer)
+        await run_batched(produce, handle, workers=self.config.concurrency,
+                          buffer=self.config.stream_buffer)
         await self.flush()
         if self.options.delete:
             await delete_extra()
@@ -172,12 +177,8 @@ class MirrorRun:
         """True for a path below the root that belongs to s3pump's own state."""
         if is_state_path(rel):
             return True
-        state = self.manifest_path.parent
-        try:
-            inner = state.relative_to(self.root).as_posix()
-        except ValueError:
-            return False
-        return rel == inner or rel.startswith(inner + "/")
+        inner = self._state_inner
+        return inner is not None and (rel == inner or rel.startswith(inner + "/"))
 
     async def open_state(self, stack: AsyncExitStack, clean: bool) -> None:
         """Take the locks, clean a crashed run's leftovers (``clean``), open the manifest.

@@ -10,7 +10,6 @@ tree is walked afterwards and files whose keys the listing did not hold are remo
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from contextlib import AsyncExitStack
@@ -18,19 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-from anyio.abc import ObjectSendStream
 
 from ._core import PumpCore, request_slots
 from ._decide import Action, Decision, LocalState, decide_download
 from ._download import Downloader
 from ._engine import count_verdicts
-from ._errors import LocalIOError, S3PumpError, UnsafeKeyError, error_from_oserror
+from ._errors import FATAL_ERRNOS, LocalIOError, S3PumpError, UnsafeKeyError, error_from_oserror
 from ._etag import local_matches_etag
 from ._events import EventSink
 from ._listing import list_objects_parallel
 from ._manifest import ManifestEntry
 from ._mirror import STATE_DIR, MirrorOptions, MirrorRun
 from ._models import ObjectInfo
+from ._pipeline import Batches
 from ._plan import Target, plan_target, relative_key
 from ._progress import Reporter
 from ._uri import S3URI
@@ -39,10 +38,7 @@ from ._writer import LocalTree
 
 __all__ = ["DownloadMirror"]
 
-# Local failures that will fail every following object too: stop the run instead.
-_FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
 _WALK_BATCH = 512
-_BATCH = 4  # small objects per stream item, as in download_prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +87,7 @@ class DownloadMirror(MirrorRun):
             await anyio.to_thread.run_sync(self.tree.create_root)
         async with AsyncExitStack() as stack:
             await self.open_state(stack, clean=True)
-            await self.transfer_then_delete(self._produce, self._handle_batch,
-                                            self._delete_extra)
+            await self.transfer_then_delete(self._produce, self._handle, self._delete_extra)
 
     def clean_leftovers(self) -> int:
         """Remove the temp files an interrupted run left below the root (blocking)."""
@@ -109,16 +104,15 @@ class DownloadMirror(MirrorRun):
 
     # -- listing and decisions ---------------------------------------------------------
 
-    async def _produce(self, send: ObjectSendStream[list[_Job]]) -> None:
+    async def _produce(self, batches: Batches[_Job]) -> None:
         async def page(objects: list[ObjectInfo]) -> None:
-            await self._decide_page(objects, send)
+            await self._decide_page(objects, batches)
 
         await list_objects_parallel(self.transport, self.uri.bucket, self.uri.key,
                                     self.retry, page)
         self.reporter.listing_done()
 
-    async def _decide_page(self, objects: list[ObjectInfo],
-                           send: ObjectSendStream[list[_Job]]) -> None:
+    async def _decide_page(self, objects: list[ObjectInfo], batches: Batches[_Job]) -> None:
         prefix, keep, shard = self.uri.key, self.options.keep, self.options.shard
         chosen: list[ObjectInfo] = []
         for obj in objects:
@@ -132,15 +126,14 @@ class DownloadMirror(MirrorRun):
         if self.options.delete:
             self.index.add_seen(keys)
         remembered = self.remembered(keys)
-        batch: list[_Job] = []
         for obj in chosen:
             try:
-                target = plan_target(obj.key, prefix, self.root)
-                if target is None:
-                    continue
                 if self.state_rel(relative_key(obj.key, prefix)):
                     raise UnsafeKeyError(obj.key, f"{STATE_DIR}/ is where s3pump keeps its "
                                                   "state; this key is not mirrored")
+                target = plan_target(obj.key, prefix, self.root)
+                if target is None:
+                    continue
                 if target.is_dir:
                     if obj.size:
                         raise UnsafeKeyError(
@@ -160,22 +153,10 @@ class DownloadMirror(MirrorRun):
                 self.skip(obj.key, str(target.path), decision.reason)
                 continue
             self.reporter.listed(obj.size)
-            job = _Job(obj, target, decision)
-            if obj.size > self.config.small_object_size:
-                await send.send([job])  # alone: nothing waits behind a long download
-                continue
-            batch.append(job)
-            if len(batch) >= _BATCH:
-                await send.send(batch)
-                batch = []
-        if batch:
-            await send.send(batch)
+            await batches.add(_Job(obj, target, decision),
+                              alone=obj.size > self.config.small_object_size)
 
     # -- transfers ---------------------------------------------------------------------
-
-    async def _handle_batch(self, jobs: list[_Job]) -> None:
-        for job in jobs:
-            await self._handle(job)
 
     async def _handle(self, job: _Job) -> None:
         obj, path = job.obj, job.target.path
@@ -203,7 +184,7 @@ class DownloadMirror(MirrorRun):
                 self.transferred(obj.key, str(path), size, reason)
             ok = True
         except LocalIOError as exc:
-            if exc.errno in _FATAL_ERRNOS:
+            if exc.errno in FATAL_ERRNOS:
                 raise
             self.fail(obj.key, str(exc), type(exc).__name__, key=obj.key, path=str(path))
         except S3PumpError as exc:

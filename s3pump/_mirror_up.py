@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-from anyio.abc import ObjectSendStream
 
 from ._core import PumpCore, request_slots
 from ._decide import Action, Decision, LocalState, decide_upload
@@ -29,8 +28,10 @@ from ._listing import list_objects_parallel
 from ._manifest import ManifestEntry
 from ._mirror import MirrorOptions, MirrorRun
 from ._models import ObjectInfo
+from ._pipeline import Batches
 from ._plan import relative_key
 from ._progress import Reporter
+from ._transport._base import MAX_DELETE_KEYS
 from ._upload import _check_dir, _Uploader
 from ._uri import S3URI
 from ._walk import LocalFile, Skipped, WalkEntry, WalkError, take_batch, walk_tree
@@ -38,7 +39,6 @@ from ._walk import LocalFile, Skipped, WalkEntry, WalkError, take_batch, walk_tr
 __all__ = ["UploadMirror"]
 
 _WALK_BATCH = 512
-_DELETE_BATCH = 1000  # keys per DeleteObjects request (S3's limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +101,7 @@ class UploadMirror(MirrorRun):
 
     # -- the walk and decisions --------------------------------------------------------
 
-    async def _produce(self, send: ObjectSendStream[_Job]) -> None:
+    async def _produce(self, batches: Batches[_Job]) -> None:
         walker = walk_tree(self.root, follow_symlinks=self.options.follow_symlinks)
         try:
             while True:
@@ -111,13 +111,13 @@ class UploadMirror(MirrorRun):
                     raise error_from_oserror(exc, str(self.root)) from exc
                 if not batch:
                     break
-                await self._decide_batch(batch, send)
+                await self._decide_batch(batch, batches)
         finally:
             walker.close()
         self.reporter.listing_done()
 
     async def _decide_batch(self, batch: list[tuple[WalkEntry, LocalState | None]],
-                            send: ObjectSendStream[_Job]) -> None:
+                            batches: Batches[_Job]) -> None:
         prefix, keep, shard = self.uri.key, self.options.keep, self.options.shard
         files: list[tuple[LocalFile, LocalState, str]] = []
         for entry, local in batch:
@@ -148,7 +148,8 @@ class UploadMirror(MirrorRun):
                 self.skip(key, entry.path, decision.reason)
                 continue
             self.reporter.listed(local.size)
-            await send.send(_Job(entry, local, key, obj, decision))
+            await batches.add(_Job(entry, local, key, obj, decision),
+                              alone=local.size > self.config.small_object_size)
 
     # -- transfers ---------------------------------------------------------------------
 
@@ -197,7 +198,7 @@ class UploadMirror(MirrorRun):
         batch: list[str] = []
         for obj in self.index.remote_not_seen():
             batch.append(obj.key)
-            if len(batch) == _DELETE_BATCH:
+            if len(batch) == MAX_DELETE_KEYS:
                 await self._delete_batch(batch)
                 batch = []
         if batch:
