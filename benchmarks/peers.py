@@ -9,6 +9,7 @@ script in this folder stands in for what a user would write.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,13 @@ class Paths:
     @property
     def s3pump(self) -> Path:
         return self.root / ".venv" / "bin" / "s3pump"
+
+    @property
+    def s3pump_baseline(self) -> Path:
+        # Another build of s3pump (e.g. main before a change, in its own venv), named by
+        # S3PUMP_BASELINE, so a change is measured A/B against it in the same interleaved run.
+        named = os.environ.get("S3PUMP_BASELINE", "")
+        return Path(named) if named else self.root / ".bench" / "no-s3pump-baseline"
 
     @property
     def project_python(self) -> Path:
@@ -127,10 +135,11 @@ def _exe_version(exe: Callable[[Paths], Path], flag: str) -> Callable[[Paths], A
     return lambda p: [str(exe(p)), flag]
 
 
-def _s3pump_copy(c: Context, verb: str, src: str, dst: str, *extra: str) -> Argv:
+def _s3pump_copy(c: Context, verb: str, src: str, dst: str, *extra: str,
+                 exe: Path | None = None) -> Argv:
     """`s3pump get` or `s3pump put`, quiet, with the harness's -j."""
     return [
-        str(c.paths.s3pump),
+        str(exe or c.paths.s3pump),
         verb,
         src,
         dst,
@@ -173,6 +182,13 @@ def _aws2(p: Paths) -> Path:
 # Each tool's identity (name, label, executable, version, env, notes), shared by the three tables
 # below, which add the command line of one direction and may change the label and notes.
 _S3PUMP = Tool("s3pump", "s3pump", lambda p: p.s3pump, version=_s3pump_version)
+_S3PUMP_BASE = Tool(
+    "s3pump-base",
+    "s3pump (baseline build)",
+    lambda p: p.s3pump_baseline,
+    version=lambda p: f"s3pump at {p.s3pump_baseline}",
+    notes=("the build named by S3PUMP_BASELINE, for A/B against this checkout",),
+)
 _S5CMD = Tool(
     "s5cmd",
     "s5cmd (Go)",
@@ -210,6 +226,8 @@ def _script_tool(name: str, label: str, **kw: Any) -> Tool:
 
 DOWNLOAD_TOOLS: tuple[Tool, ...] = (
     replace(_S3PUMP, get=lambda c, uri, dest: _s3pump_copy(c, "get", uri, str(dest))),
+    replace(_S3PUMP_BASE, get=lambda c, uri, dest: _s3pump_copy(
+        c, "get", uri, str(dest), exe=c.paths.s3pump_baseline)),
     replace(_S5CMD, get=lambda c, uri, dest: _s5cmd_cp(c, uri + "*", str(dest) + "/")),
     replace(_AWS2, get=lambda c, uri, dest: _aws_cp(_aws2, c, uri, str(dest))),
     replace(_AWS1, get=lambda c, uri, dest: _aws_cp(_aws1, c, uri, str(dest))),
@@ -243,6 +261,8 @@ UPLOAD_TOOLS: tuple[Tool, ...] = (
     # Each run gets a fresh prefix anyway; --exist-ok skips the one-page "is the prefix empty?"
     # listing, which neither `aws s3 cp` nor `s5cmd cp` makes.
     replace(_S3PUMP, put=lambda c, src, uri: _s3pump_copy(c, "put", str(src), uri, "--exist-ok")),
+    replace(_S3PUMP_BASE, put=lambda c, src, uri: _s3pump_copy(
+        c, "put", str(src), uri, "--exist-ok", exe=c.paths.s3pump_baseline)),
     replace(_S5CMD, put=lambda c, src, uri: _s5cmd_cp(c, str(src) + "/*", uri)),
     replace(_AWS2, put=lambda c, src, uri: _aws_cp(_aws2, c, str(src), uri)),
     replace(_AWS1, put=lambda c, src, uri: _aws_cp(_aws1, c, str(src), uri)),
