@@ -13,7 +13,9 @@ CRC64NVME, by key) and a quarter of the small ones with only their MD5 ETag, so 
 ``flip`` (one byte inverted, length kept) is caught by download verification on every path:
 whole bodies, streamed ones, and ranged parts whose CRCs are combined. ``change`` (rewrites
 objects) is not in the default kinds; with it the expected content of a changed object is its
-inverse. Not a unit test: it takes minutes (moto serves ~150 GET/s).
+inverse. ``unframed`` (a body cut short and sent chunked, so it looks complete) and
+``misrange`` (a ranged part answered for the range one byte earlier) are in the default kinds
+since issue 10. Not a unit test: it takes minutes (moto serves ~150 GET/s).
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ from tests._moto import MotoServer
 
 BUCKET = "soak"
 TRANSIENT = ("slowdown", "internal", "reset", "truncate")
-DEFAULT_KINDS = (*TRANSIENT, "flip")
+# What misbehaving servers do (issue 10): bodies cut short with no Content-Length to betray
+# them, ranged parts answered for the wrong range.
+DEFAULT_KINDS = (*TRANSIENT, "flip", "unframed", "misrange")
 _ALGORITHMS = (None, "CRC32", "CRC32C", "CRC64NVME")
 
 

@@ -18,6 +18,13 @@ body in small pieces, ``delay`` seconds apart) and ``"change"`` (before a ranged
 not the first part, the object is rewritten in moto with other bytes of the same size, so
 the GET's ``If-Match`` fails: an object changed between the parts of a ranged download).
 
+Kinds for what misbehaving servers and middle boxes do (issue 10), not in ``ALL_KINDS`` so
+that schedules drawn from it keep their meaning: ``"unframed"`` (no Content-Length: the
+body goes chunked and its last chunk comes early, so the cut body looks complete on the
+wire), ``"misrange"`` (a ranged GET past the first byte is answered for the range one byte
+earlier, with that range's true Content-Range, a shifted part) and ``"stall"`` (the answer's
+head is held back ``delay`` seconds, or :attr:`RandomFaults.stall` for scheduled ones).
+
 Every injected fault is recorded in :attr:`FaultProxy.injected`; :meth:`FaultProxy.count`
 tells how many of a kind were really delivered.
 """
@@ -39,7 +46,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-__all__ = ["ALL_KINDS", "Fault", "FaultProxy", "Injection", "RandomFaults"]
+__all__ = ["ALL_KINDS", "SERVER_KINDS", "Fault", "FaultProxy", "Injection", "RandomFaults"]
 
 _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
 _PIECE = 64 << 10
@@ -47,6 +54,7 @@ _PIECE = 64 << 10
 _STATUS_KINDS = ("slowdown", "internal")
 _BODY_KINDS = ("reset", "truncate", "flip")
 ALL_KINDS = (*_STATUS_KINDS, *_BODY_KINDS, "change")
+SERVER_KINDS = ("unframed", "misrange", "stall")
 # moto wants a request that looks signed; it does not check the signature.
 _MOTO_AUTH = {"Authorization": "AWS4-HMAC-SHA256 Credential=proxy/20240101/us-east-1/s3/"
                                "aws4_request, SignedHeaders=host, Signature=00"}
@@ -75,10 +83,11 @@ class Fault:
     hits: int = field(default=0)
 
     def matches(self, method: str, path: str, ranged_start: int | None) -> bool:
-        """Whether this rule fires on the request (a ``"change"`` only between parts)."""
+        """Whether this rule fires on the request (``"change"``, ``"misrange"`` only on a
+        ranged GET past the first byte)."""
         if self.times <= 0 or method != self.method or self.key not in path:
             return False
-        return self.action != "change" or bool(ranged_start)
+        return self.action not in ("change", "misrange") or bool(ranged_start)
 
 
 @dataclass
@@ -94,6 +103,7 @@ class RandomFaults:
     kinds: tuple[str, ...] = ALL_KINDS
     methods: tuple[str, ...] = ("GET", "PUT", "POST", "HEAD")
     key: str = ""
+    stall: float = 2.0
 
     def decide(self, method: str, path: str, range_header: str, nth: int) -> str | None:
         """The fault for the ``nth`` sighting of this exact request, or ``None``."""
@@ -109,9 +119,9 @@ class RandomFaults:
 
 
 def _applies(kind: str, method: str, range_header: str) -> bool:
-    if kind in _BODY_KINDS:
+    if kind in (*_BODY_KINDS, "unframed"):
         return method == "GET"
-    if kind == "change":
+    if kind in ("change", "misrange"):
         return method == "GET" and bool(_range_start(range_header))
     return True
 
@@ -207,6 +217,8 @@ class FaultProxy:
             kind = self.random.decide(method, path, range_header, nth)
         if kind is None or not _applies(kind, method, range_header):
             return None
+        if kind == "stall" and self.random is not None:
+            return Fault(kind, delay=self.random.stall)
         return Fault(kind)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -230,7 +242,12 @@ class FaultProxy:
         if kind == "change":
             assert fault is not None
             await self._rewrite(request.raw_path.split("?", 1)[0], fault.body)
+        if kind == "stall":
+            assert fault is not None
+            await asyncio.sleep(fault.delay)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS]
+        if kind == "misrange":
+            headers = [(k, _shift_range(v) if k.lower() == "range" else v) for k, v in headers]
         length = request.headers.get("Content-Length")
         if length is not None:
             headers.append(("Content-Length", length))
@@ -255,7 +272,7 @@ class FaultProxy:
                 await response.write_eof()
                 return response
             total = upstream.content_length
-            if total is not None:
+            if total is not None and kind != "unframed":
                 response.content_length = total
             # The client may go away mid-body (a cancelled part): nothing more to deliver.
             with contextlib.suppress(ConnectionError, aiohttp.ClientConnectionResetError):
@@ -275,6 +292,11 @@ class FaultProxy:
         await response.prepare(request)
         if kind in ("reset", "truncate") and total:
             await self._cut(request, response, upstream, total // 2, kind == "reset")
+            return
+        if kind == "unframed" and total:
+            # Chunked (no Content-Length was set): half the body, then a proper last chunk.
+            await response.write(await upstream.content.readexactly(total // 2))
+            await response.write_eof()
             return
         flip_at = -1
         if kind == "flip" and total:
@@ -333,6 +355,12 @@ class FaultProxy:
                 body = (await current.read()).translate(_INVERT)
         async with self._session.put(url, data=io.BytesIO(body), headers=_MOTO_AUTH) as answer:
             answer.raise_for_status()
+
+
+def _shift_range(value: str) -> str:
+    """``bytes=S-E`` one byte earlier (S > 0): the part a confused server would send."""
+    start, _, end = value[len("bytes="):].partition("-")
+    return f"bytes={int(start) - 1}-{int(end) - 1 if end else ''}"
 
 
 async def _stream(request: web.Request) -> AsyncIterator[bytes]:
