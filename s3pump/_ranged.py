@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import anyio
 
 from ._config import TransferConfig
-from ._errors import ObjectChangedError, TransientError
+from ._errors import ObjectChangedError, RequestError, TransientError
 from ._integrity import Verifier
 from ._models import ObjectInfo
 from ._plan import split_ranges
@@ -93,6 +93,9 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
 def expected_length(body: Body, size: int, bucket: str, key: str) -> int:
     """The bytes a whole GET's ``body`` must carry, for an object known to hold ``size``
     (listed, or from a HEAD): its framing, when it tells, must say the same."""
+    if size < 0:  # a listing that says so is wrong; no body can be checked against it
+        raise RequestError(f"s3://{bucket}/{key}: the server gives a size of {size}",
+                           bucket=bucket, key=key)
     if body.content_length >= 0 and body.content_length != size:
         raise TransientError(
             f"s3://{bucket}/{key}: the answer carries {body.content_length} bytes, the "

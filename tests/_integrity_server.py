@@ -66,6 +66,9 @@ class BadS3:
         self.faults: int | None = None  # spoiled GETs left (None: every GET)
         self.stale_head = False
         self.spoil_start: int | None = None  # spoil only ranged GETs from this offset
+        self.listed_sizes: dict[str, int] = {}  # sizes the listing claims instead of the real
+        self.listed_versions: dict[str, Version] = {}  # what the listing shows instead
+        self.precondition_failures = 0
         self.objects: dict[str, Version] = {}
         self.stale: dict[str, Version] = {}
         self.gets: list[dict[str, str]] = []
@@ -185,6 +188,7 @@ class BadS3:
         version = stale or self.objects[key]
         pinned = headers.get("if-match", "").strip('"')
         if stale is None and pinned and pinned != version.etag:
+            self.precondition_failures += 1
             return _send(writer, 412, {}, _error("PreconditionFailed"))
         first, last = _range(headers.get("range", ""), len(version.data))
         if self.spoil_start is not None and first != self.spoil_start:
@@ -238,10 +242,11 @@ class BadS3:
                 if common not in commons:
                     commons.append(common)
                 continue
-            version = self.objects[key]
+            version = self.listed_versions.get(key, self.objects[key])
             contents.append(
                 f"<Contents><Key>{quote(key)}</Key><LastModified>{_ISO}</LastModified>"
-                f"<ETag>&quot;{version.etag}&quot;</ETag><Size>{len(version.data)}</Size>"
+                f"<ETag>&quot;{version.etag}&quot;</ETag>"
+                f"<Size>{self.listed_sizes.get(key, len(version.data))}</Size>"
                 "<StorageClass>STANDARD</StorageClass></Contents>")
         prefixes = "".join(f"<CommonPrefixes><Prefix>{quote(p)}</Prefix></CommonPrefixes>"
                            for p in commons)
