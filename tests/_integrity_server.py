@@ -8,8 +8,9 @@ as :attr:`BadS3.mode` says, for as many GETs as :attr:`BadS3.faults` allows (``N
 - ``"chunked"`` / ``"close"``: whole bodies framed by chunked coding / by the connection's
   end (no Content-Length), complete;
 - ``"chunked_short"`` / ``"close_short"``: the same framings, the body cut in half and then
-  ended cleanly (a terminating zero chunk / a clean close);
-- ``"chunked_long"`` / ``"close_long"``: the body with extra bytes after it;
+  ended cleanly (a terminating zero chunk / a clean close); ranged answers too (their
+  Content-Range right, no Content-Length);
+- ``"chunked_long"`` / ``"close_long"``: the body with extra bytes after it (ranged too);
 - ``"wrong_range"``: ranged GETs answered 206 for the range one byte further on (the
   Content-Range honestly names the bytes sent);
 - ``"wrong_total"``: ranged GETs answered 206 with the right range and a wrong total;
@@ -212,21 +213,22 @@ class BadS3:
         if ranged and mode == "wrong_range":
             first, last = min(first + 1, size - 1), min(last + 1, size - 1)
         piece = data[first:last + 1]
+        status = 200
         if ranged:
             total = size + 1 if mode == "wrong_total" else size
             if mode == "range_200_whole":
                 return _send(writer, 200, meta, data)
             meta["content-range"] = f"bytes {first}-{last}/{total}"
-            return _send(writer, 200 if mode == "range_200_cr" else 206, meta, piece)
+            status = 200 if mode == "range_200_cr" else 206
         if mode.endswith("_short"):
             piece = piece[:len(piece) // 2]
         elif mode.endswith("_long"):
             piece += b"extra bytes"
         if mode.startswith("chunked"):
-            return _send(writer, 200, meta, piece, framing="chunked")
+            return _send(writer, status, meta, piece, framing="chunked")
         if mode.startswith("close"):
-            return _send(writer, 200, meta, piece, framing="close")
-        return _send(writer, 200, meta, piece)
+            return _send(writer, status, meta, piece, framing="close")
+        return _send(writer, status, meta, piece)
 
     def _listing(self, params: dict[str, str]) -> bytes:
         prefix = params.get("prefix", "")
@@ -277,7 +279,8 @@ def _error(code: str) -> bytes:
             f"<Message>{code}</Message></Error>").encode()
 
 
-_REASONS = {200: "OK", 206: "Partial Content", 404: "Not Found", 412: "Precondition Failed"}
+_REASONS = {200: "OK", 206: "Partial Content", 404: "Not Found",
+            412: "Precondition Failed"}
 
 
 def _send(writer: asyncio.StreamWriter, status: int, headers: dict[str, str], body: bytes,
