@@ -11,6 +11,8 @@ as :attr:`BadS3.mode` says, for as many GETs as :attr:`BadS3.faults` allows (``N
   ended cleanly (a terminating zero chunk / a clean close); ranged answers too (their
   Content-Range right, no Content-Length);
 - ``"chunked_long"`` / ``"close_long"``: the body with extra bytes after it (ranged too);
+- ``"chunked_and_length"``: chunked coding and a (wrong) Content-Length: a sign of
+  response splitting, to be refused (RFC 9112, 6.3);
 - ``"wrong_range"``: ranged GETs answered 206 for the range one byte further on (the
   Content-Range honestly names the bytes sent);
 - ``"wrong_total"``: ranged GETs answered 206 with the right range and a wrong total;
@@ -45,7 +47,8 @@ __all__ = ["BUCKET", "BadS3", "Version"]
 
 BUCKET = "bad"
 _MODES = ("healthy", "chunked", "close", "chunked_short", "close_short", "chunked_long",
-          "close_long", "wrong_range", "wrong_total", "range_200_whole", "range_200_cr")
+          "close_long", "chunked_and_length", "wrong_range", "wrong_total", "range_200_whole",
+          "range_200_cr")
 _DATE = "Mon, 01 Jan 2024 00:00:00 GMT"
 _ISO = "2024-01-01T00:00:00.000Z"
 
@@ -224,6 +227,9 @@ class BadS3:
             piece = piece[:len(piece) // 2]
         elif mode.endswith("_long"):
             piece += b"extra bytes"
+        if mode == "chunked_and_length":  # both: a broken answer (RFC 9112, 6.3)
+            meta["content-length"] = str(len(piece) + 5)
+            return _send(writer, status, meta, piece, framing="chunked")
         if mode.startswith("chunked"):
             return _send(writer, status, meta, piece, framing="chunked")
         if mode.startswith("close"):

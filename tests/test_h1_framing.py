@@ -73,3 +73,11 @@ async def test_a_chunk_longer_than_declared_is_refused(pool: H1Pool) -> None:
 async def test_good_chunks_with_extensions_still_read(pool: H1Pool) -> None:
     body = await _fetch(pool, _chunked(b"5;ext=1\r\nhello\r\nA \r\n0123456789\r\n0\r\n\r\n"))
     assert body == b"hello0123456789"
+
+
+
+async def test_chunked_coding_with_a_content_length_is_refused(pool: H1Pool) -> None:
+    answer = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+              b"5\r\nhello\r\n0\r\n\r\n")
+    with pytest.raises(ProtocolError, match="Content-Length"):
+        await _fetch(pool, answer)

@@ -152,6 +152,8 @@ class H1Response:
         if method == "HEAD" or status in _NO_BODY_STATUS or status < 200:
             self._mode, self._left = "length", 0
         elif "chunked" in headers.get("transfer-encoding", "").lower():
+            if "content-length" in headers:  # RFC 9112, 6.3: a sign of response splitting
+                raise ProtocolError("both Transfer-Encoding and Content-Length")
             self._mode, self._left = "chunked", -1
         elif "content-length" in headers:
             self._left = _content_length(headers["content-length"])
