@@ -17,6 +17,8 @@ as :attr:`BadS3.mode` says, for as many GETs as :attr:`BadS3.faults` allows (``N
   Content-Range honestly names the bytes sent);
 - ``"wrong_total"``: ranged GETs answered 206 with the right range and a wrong total;
 - ``"range_200_whole"``: ranged GETs answered 200 with the whole object, no Content-Range;
+- ``"partial_whole"``: whole GETs answered 206 with the first half and a Content-Range
+  that says so;
 - ``"range_200_cr"``: ranged GETs answered 200 with a matching Content-Range and just the
   range (what rclone does): correct, and must be accepted.
 
@@ -48,7 +50,7 @@ __all__ = ["BUCKET", "BadS3", "Version"]
 BUCKET = "bad"
 _MODES = ("healthy", "chunked", "close", "chunked_short", "close_short", "chunked_long",
           "close_long", "chunked_and_length", "wrong_range", "wrong_total", "range_200_whole",
-          "range_200_cr")
+          "range_200_cr", "partial_whole")
 _DATE = "Mon, 01 Jan 2024 00:00:00 GMT"
 _ISO = "2024-01-01T00:00:00.000Z"
 
@@ -223,6 +225,10 @@ class BadS3:
                 return _send(writer, 200, meta, data)
             meta["content-range"] = f"bytes {first}-{last}/{total}"
             status = 200 if mode == "range_200_cr" else 206
+        if mode == "partial_whole" and not ranged:  # half of it, honestly labelled
+            last = max(size // 2 - 1, 0)
+            meta["content-range"] = f"bytes 0-{last}/{size}"
+            return _send(writer, 206, meta, data[:last + 1])
         if mode.endswith("_short"):
             piece = piece[:len(piece) // 2]
         elif mode.endswith("_long"):

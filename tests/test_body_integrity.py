@@ -30,8 +30,9 @@ FAST = TransferConfig(
 SMALL = {f"p/s{i}.txt": f"small object {i}\n".encode() * (50 + i) for i in range(3)}
 SMALL["p/streamed.bin"] = os.urandom(48 << 10)  # past small_object_size: streamed to a file
 BIG = {"p/big.bin": os.urandom(100 << 10)}  # 7 parts of 16 KiB, the last one short
-WHOLE_SPOILERS = ["chunked_short", "close_short", "chunked_long", "close_long"]
-BAD_LENGTH = r"short body|long body|ended after|ran long|ran past"
+WHOLE_SPOILERS = ["chunked_short", "close_short", "chunked_long", "close_long",
+                  "partial_whole"]
+BAD_LENGTH = r"short body|long body|ended after|ran long|ran past|came when the whole"
 RANGE_SPOILERS = ["wrong_range", "wrong_total", "range_200_whole", "chunked_short",
                   "close_long"]
 
