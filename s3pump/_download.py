@@ -5,6 +5,12 @@ place (:mod:`s3pump._integrity`): a whole GET against the checksum or MD5 ETag i
 ranged parts against the full-object CRC of a HEAD, their CRCs combined. A body that does not
 match is fetched again like any transient failure; when the tries run out the object fails
 with :class:`IntegrityError` and any existing file is kept.
+
+Every GET is pinned to the version being fetched (``If-Match`` with the listed or HEAD ETag)
+and every body is counted against that version's size, whatever its framing (Content-Length,
+chunked, or the connection's end): a body that ends short or runs long is fetched again, and
+an answer for another version makes the object's current version (from a HEAD) the one
+fetched and reported (:meth:`Downloader.fetch_version`).
 """
 
 from __future__ import annotations
