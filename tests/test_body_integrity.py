@@ -347,3 +347,19 @@ async def test_chunked_coding_with_a_content_length_is_refused(
         result = await p.download_prefix(f"s3://{BUCKET}/p/", tmp_path)
     assert sorted(f.key for f in result.failed) == sorted(SMALL)
     assert files(tmp_path) == {}
+
+
+async def test_the_read_cache_never_keeps_a_short_body(
+    server: BadS3, kind: str, tmp_path: Path
+) -> None:
+    seed(server, SMALL)
+    cache = tmp_path / "cache"
+    server.set_mode("close_short")
+    async with AsyncPump(endpoint_url=server.url, transport=kind, config=FAST,
+                         cache_dir=cache) as p:
+        with pytest.raises(TransientError, match=BAD_LENGTH):
+            await p.read_bytes(f"s3://{BUCKET}/p/s1.txt")
+        server.heal()
+        assert await p.read_bytes(f"s3://{BUCKET}/p/s1.txt") == SMALL["p/s1.txt"]
+        server.set_mode("close_short")  # a hit is served from the cache: whole
+        assert await p.read_bytes(f"s3://{BUCKET}/p/s1.txt") == SMALL["p/s1.txt"]
