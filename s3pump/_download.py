@@ -5,6 +5,12 @@ place (:mod:`s3pump._integrity`): a whole GET against the checksum or MD5 ETag i
 ranged parts against the full-object CRC of a HEAD, their CRCs combined. A body that does not
 match is fetched again like any transient failure; when the tries run out the object fails
 with :class:`IntegrityError` and any existing file is kept.
+
+Every GET is pinned to the version being fetched (``If-Match`` with the listed or HEAD ETag)
+and every body is counted against that version's size, whatever its framing (Content-Length,
+chunked, or the connection's end): a body that ends short or runs long is fetched again, and
+an answer for another version makes the object's current version (from a HEAD) the one
+fetched and reported (:meth:`Downloader.fetch_version`).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from ._errors import IntegrityError, ObjectChangedError, TransientError
 from ._integrity import Verdict, Verifier, expect
 from ._models import ObjectInfo
 from ._progress import Reporter
-from ._ranged import collect_body, fetch_ranges, first_error, stream_body
+from ._ranged import collect_body, expected_length, fetch_ranges, first_error, stream_body
 from ._retry import RetryPolicy
 from ._transport import Transport
 from ._writer import LocalTree, PartFile
@@ -96,20 +102,57 @@ class Downloader:
         self._on_verdict = on_verdict
 
     async def fetch(self, bucket: str, obj: ObjectInfo, target: Path) -> int:
-        """Download ``obj`` to ``target``; returns the bytes written.
+        """Download ``obj`` to ``target``; returns the bytes written (see :meth:`fetch_version`)."""
+        return (await self.fetch_version(bucket, obj, target)).size
+
+    async def fetch_version(self, bucket: str, obj: ObjectInfo, target: Path) -> ObjectInfo:
+        """Download ``obj`` (as listed, or from a HEAD) to ``target``; returns the version
+        written, the one to record: ``obj`` itself, or the current version when ``obj``
+        changed since it was listed.
+
+        Every GET is pinned to one version (``If-Match``) and every body is checked against
+        that version's size, whatever its framing. An answer for another version (a 412, or
+        another ETag from a server that ignores ``If-Match``) means the object changed: a
+        HEAD finds the current version, which is fetched instead (a few times at most).
 
         Raises:
             IntegrityError: the bytes kept arriving different from S3's checksum, or the
                 object offers nothing to check and ``require_checksum`` is set.
+            ObjectChangedError: the object kept changing, or the server kept answering with
+                another version than the one asked for.
         """
+        info: ObjectInfo | None = obj
         try:
-            if obj.size >= self._config.multipart_threshold:
-                return await self._ranged(bucket, obj, target)
-            return await self._whole_with_retries(bucket, obj, target)
+            for restart in range(_RESTARTS + 1):
+                try:
+                    return await self._fetch_once(bucket, obj.key, info, target)
+                except ObjectChangedError:
+                    if restart == _RESTARTS:
+                        raise
+                info = None  # ask S3 for the current version
         except _CorruptedError as exc:
             raise IntegrityError(
                 f"{exc} (after {self._config.max_attempts} tries)"
             ) from None
+        raise AssertionError("unreachable")
+
+    async def _fetch_once(
+        self, bucket: str, key: str, info: ObjectInfo | None, target: Path
+    ) -> ObjectInfo:
+        """Fetch the version ``info`` (None: the current one, from a HEAD)."""
+        if info is None or info.size >= self._config.multipart_threshold:
+            # One HEAD per large object: the listing gives no checksum values, and a fresh
+            # version after a 412 needs a fresh size, ETag and checksum alike.
+
+            async def head() -> tuple[ObjectInfo, Mapping[str, str]]:
+                return await self._transport.head_evidence(bucket, key)
+
+            current, evidence = await self._retry.run(head)
+            if current.size >= self._config.multipart_threshold:
+                return await self._ranged(bucket, current, evidence, target)
+            info = current
+        await self._whole_with_retries(bucket, info, target)
+        return info
 
     def _judge(self, verdict: Verdict, bucket: str, key: str) -> None:
         """Raise unless the bytes may be renamed into place."""
@@ -124,13 +167,15 @@ class Downloader:
 
     async def _whole_with_retries(self, bucket: str, obj: ObjectInfo, target: Path) -> int:
         async def attempt() -> int:
-            return await self._whole(bucket, obj.key, target)
+            return await self._whole(bucket, obj, target)
 
         return await self._retry.run(attempt)
 
-    async def _whole(self, bucket: str, key: str, target: Path) -> int:
-        async with self._limiter, self._transport.get(bucket, key) as body:
-            size = body.content_length
+    async def _whole(self, bucket: str, obj: ObjectInfo, target: Path) -> int:
+        key = obj.key
+        async with self._limiter, self._transport.get(bucket, key,
+                                                      if_match=obj.etag or None) as body:
+            size = expected_length(body, obj.size, bucket, key)
             verifier = Verifier(expect(body.evidence, body.etag), size)
             expectation = verifier.expectation
             if expectation.algorithm is None:
@@ -140,7 +185,7 @@ class Downloader:
             if size <= self._config.small_object_size:
                 in_loop = in_loop or size < _THREAD_HASH
                 # The pieces as they arrived, written by one writev: no joined copy.
-                pieces = await collect_body(body, verifier.feed if in_loop else None)
+                pieces = await collect_body(body, verifier.feed if in_loop else None, size)
                 if in_loop:
                     verdict = verifier.verdict()
                     self._judge(verdict, bucket, key)
@@ -185,31 +230,16 @@ class Downloader:
         self._tree.write_whole(target, pieces, mtime, key)
         return verdict
 
-    async def _ranged(self, bucket: str, obj: ObjectInfo, target: Path) -> int:
-        for restart in range(_RESTARTS + 1):
-            # One HEAD per large object: the listing gives no checksum values, and a fresh
-            # version after a 412 needs a fresh size, ETag and checksum alike.
+    async def _ranged(
+        self, bucket: str, info: ObjectInfo, evidence: Mapping[str, str], target: Path
+    ) -> ObjectInfo:
+        async def attempt() -> int:
+            return await self._ranged_once(bucket, info, evidence, target)
 
-            async def head(key: str = obj.key) -> tuple[ObjectInfo, Mapping[str, str]]:
-                return await self._transport.head_evidence(bucket, key)
-
-            info, evidence = await self._retry.run(head)
-            if info.size < self._config.multipart_threshold:
-                return await self._whole_with_retries(bucket, info, target)
-
-            async def attempt(
-                info: ObjectInfo = info, evidence: Mapping[str, str] = evidence
-            ) -> int:
-                return await self._ranged_once(bucket, info, evidence, target)
-
-            try:
-                # Parts retry their own failures; only a whole that does not match is
-                # fetched again here.
-                return await self._retry.run(attempt, retry_on=_CorruptedError)
-            except ObjectChangedError:
-                if restart == _RESTARTS:
-                    raise
-        raise AssertionError("unreachable")
+        # Parts retry their own failures; only a whole that does not match is fetched
+        # again here.
+        await self._retry.run(attempt, retry_on=_CorruptedError)
+        return info
 
     async def _ranged_once(
         self, bucket: str, info: ObjectInfo, evidence: Mapping[str, str], target: Path

@@ -33,6 +33,7 @@ from ._models import Failure, ObjectInfo, TransferResult
 from ._pipeline import Batches, run_batched
 from ._plan import KeyFilter, plan_target, relative_key
 from ._progress import NullReporter, Reporter
+from ._ranged import whole_size
 from ._reads import ReadsMixin
 from ._upload import UploadMixin
 from ._uri import S3URI, parse_uri
@@ -248,8 +249,12 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
                 async with transport.get(uri.bucket, uri.key, byte_range=byte_range,
                                          if_match=etag) as body:
                     if size is None:
-                        size, etag = body.object_size, body.etag or None
+                        etag = body.etag or None
+                        size = await whole_size(transport, uri.bucket, uri.key, body)
                     async for chunk in body.iter_chunks(chunk_size):
+                        if sent + len(chunk) > size:  # never hand on bytes past the end
+                            raise TransientError(f"body of {uri} ran past its {size} bytes",
+                                                 bucket=uri.bucket, key=uri.key)
                         sent += len(chunk)
                         yield chunk
             except TransientError as exc:

@@ -179,9 +179,11 @@ class DownloadMirror(MirrorRun):
                 await self.tree.amake_dir(path, obj.key)
                 self.transferred(obj.key, str(path), 0, reason)
             else:
-                size = await self.downloader.fetch(self.uri.bucket, obj, path)
-                self._record(obj, path)
-                self.transferred(obj.key, str(path), size, reason)
+                # Recorded: the version that came (pinned to the listed one; the current one
+                # when it changed since the listing), never merely what was listed.
+                got = await self.downloader.fetch_version(self.uri.bucket, obj, path)
+                self._record(got, path)
+                self.transferred(obj.key, str(path), got.size, reason)
             ok = True
         except LocalIOError as exc:
             if exc.errno in FATAL_ERRNOS:

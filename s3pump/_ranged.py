@@ -15,15 +15,16 @@ from typing import Any, Protocol
 import anyio
 
 from ._config import TransferConfig
-from ._errors import ObjectChangedError, TransientError
+from ._errors import ObjectChangedError, RequestError, TransientError
 from ._integrity import Verifier
 from ._models import ObjectInfo
 from ._plan import split_ranges
 from ._retry import RetryPolicy
 from ._transport import Body, Transport
+from ._transport._framing import count_error
 
-__all__ = ["BufferSink", "RangeSink", "collect_body", "fetch_ranges", "first_error",
-           "stream_body"]
+__all__ = ["BufferSink", "RangeSink", "check_length", "collect_body", "expected_length",
+           "fetch_ranges", "first_error", "stream_body", "whole_size"]
 
 
 class _Writer(Protocol):
@@ -89,16 +90,55 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return leaves[0]
 
 
+def expected_length(body: Body, size: int, bucket: str, key: str) -> int:
+    """The bytes a whole GET's ``body`` must carry, for an object known to hold ``size``
+    (listed, or from a HEAD): its framing, when it tells, must say the same."""
+    if size < 0:  # a listing that says so is wrong; no body can be checked against it
+        raise RequestError(f"s3://{bucket}/{key}: the server gives a size of {size}",
+                           bucket=bucket, key=key)
+    if body.content_length >= 0 and body.content_length != size:
+        raise TransientError(
+            f"s3://{bucket}/{key}: the answer carries {body.content_length} bytes, the "
+            f"object holds {size}", bucket=bucket, key=key)
+    return size
+
+
+async def whole_size(transport: Transport, bucket: str, key: str, body: Body) -> int:
+    """The size of the object a whole GET's ``body`` belongs to: from its framing, or, when
+    a chunked or close-delimited answer does not tell, from a HEAD of the same version (a
+    round trip that servers sending Content-Length, as S3 does, never cost)."""
+    if body.object_size >= 0:
+        return body.object_size
+    info = await transport.head(bucket, key)
+    if body.etag and info.etag != body.etag:
+        raise ObjectChangedError(f"object changed while reading: s3://{bucket}/{key}",
+                                 bucket=bucket, key=key)
+    return info.size
+
+
+def check_length(got: int, size: int, bucket: str, key: str) -> None:
+    """Raise :class:`TransientError` unless a body of ``got`` bytes was ``size`` long."""
+    if got != size:
+        raise count_error(got, size, bucket=bucket, key=key)
+
+
 async def collect_body(
-    body: Body, feed: Callable[[bytes], None] | None = None
+    body: Body, feed: Callable[[bytes], None] | None = None, length: int | None = None
 ) -> list[bytes]:
     """The whole body of a small object, as the pieces that arrived (never joined).
 
     With :func:`stream_body`, the one way downloaded bytes go from a body to a file: the
     place for anything that must see every piece. ``feed`` (a checksum's) is given each
-    piece, in order, as it arrives.
+    piece, in order, as it arrives. ``length`` is the bytes the body must carry (from
+    :func:`expected_length`); a body that ends short or runs long raises
+    :class:`TransientError`, whatever its framing.
     """
-    pieces = [piece async for piece in body.iter_chunks(max(body.content_length, 1))]
+    if length is None:
+        length = body.content_length
+    pieces = [piece async for piece in body.iter_chunks(max(length, 1))]
+    if length >= 0 and (got := sum(map(len, pieces))) != length:
+        raise TransientError(f"body of {length} bytes "
+                             + (f"ended after {got}" if got < length else f"ran long: {got}"))
     if feed is not None:
         for piece in pieces:
             feed(piece)
@@ -157,6 +197,25 @@ async def stream_body(
         raise TransientError(f"body of {length} bytes ended after {written}")
 
 
+def _check_part(body: Body, info: ObjectInfo, start: int, end: int, bucket: str) -> None:
+    """Refuse a part that is not bytes ``start``-``end`` of the version ``info`` describes
+    (the transport has already matched its Content-Range against the range asked)."""
+    where = f"s3://{bucket}/{info.key}"
+    if (info.etag and body.etag and body.etag != info.etag) or (
+            not info.etag and body.object_size != info.size):
+        raise ObjectChangedError(f"object changed while reading: {where}",
+                                 bucket=bucket, key=info.key)
+    if body.object_size != info.size:  # the same version, another size: a broken answer
+        raise TransientError(
+            f"range {start}-{end} of {where} came with an object size of "
+            f"{body.object_size}, not {info.size}", bucket=bucket, key=info.key)
+    if body.content_length != end - start + 1:
+        raise TransientError(
+            f"range {start}-{end} of {where} came back with {body.content_length} "
+            "bytes", bucket=bucket, key=info.key,
+        )
+
+
 async def fetch_ranges(
     transport: Transport,
     bucket: str,
@@ -182,7 +241,6 @@ async def fetch_ranges(
     part_size = config.part_size_for(info.size)
     ranges = split_ranges(info.size, part_size)
     pending = iter(ranges)
-    where = f"s3://{bucket}/{info.key}"
     last_modified: list[datetime | None] = [info.last_modified]
 
     async def part(byte_range: tuple[int, int]) -> None:
@@ -190,14 +248,7 @@ async def fetch_ranges(
         async with transport.get(
             bucket, info.key, byte_range=byte_range, if_match=info.etag or None
         ) as body:
-            if body.object_size != info.size or (info.etag and body.etag != info.etag):
-                raise ObjectChangedError(f"object changed while reading: {where}",
-                                         bucket=bucket, key=info.key)
-            if body.content_length != end - start + 1:
-                raise TransientError(
-                    f"range {start}-{end} of {where} came back with {body.content_length} "
-                    "bytes", bucket=bucket, key=info.key,
-                )
+            _check_part(body, info, start, end, bucket)
             if body.last_modified is not None:
                 last_modified[0] = body.last_modified
             hasher = verifier.part(start) if verifier is not None else None

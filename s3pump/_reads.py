@@ -28,7 +28,7 @@ from ._errors import (
 )
 from ._listing import has_any_object, iter_common_prefixes, iter_pages
 from ._models import ObjectInfo
-from ._ranged import BufferSink, fetch_ranges
+from ._ranged import BufferSink, check_length, fetch_ranges, whole_size
 from ._retry import RetryPolicy
 from ._uri import S3URI, parse_uri
 
@@ -323,10 +323,13 @@ class ReadsMixin(PumpCore):
 
         async def whole() -> tuple[bytes | None, ObjectInfo]:
             async with self.transport.get(uri.bucket, uri.key) as body:
-                got = ObjectInfo(uri.key, body.object_size, body.etag, body.last_modified)
-                if body.content_length >= threshold:
+                size = await whole_size(self.transport, uri.bucket, uri.key, body)
+                got = ObjectInfo(uri.key, size, body.etag, body.last_modified)
+                if size >= threshold:
                     return None, got  # unread: the transport drops this connection
-                return await body.read(), got
+                data = await body.read()
+                check_length(len(data), size, uri.bucket, uri.key)  # whatever the framing
+                return data, got
 
         async def head() -> ObjectInfo:
             return await self.transport.head(uri.bucket, uri.key)

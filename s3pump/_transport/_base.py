@@ -47,16 +47,21 @@ class CompletedPart:
 
 class Body(Protocol):
     """An open GET response. ``object_size`` is the whole object's size (from Content-Range
-    on a ranged GET); ``content_length`` is what this response carries."""
+    on a ranged GET); ``content_length`` is what this response carries.
+
+    The transport has checked the answer against the request (the range asked for, the
+    version pinned by ``If-Match``: see :mod:`s3pump._transport._framing`). Both sizes are
+    ``-1`` for a whole GET whose framing does not tell (chunked, or ended by the connection's
+    close): the caller must then check the body's length against the size it knows."""
 
     @property
     def content_length(self) -> int:
-        """Bytes in this response's body."""
+        """Bytes in this response's body (-1: not told); the body is checked against it."""
         ...
 
     @property
     def object_size(self) -> int:
-        """Bytes in the whole object."""
+        """Bytes in the whole object (-1: not told)."""
         ...
 
     @property

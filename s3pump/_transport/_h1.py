@@ -16,6 +16,7 @@ subclasses or ``TimeoutError``; the transport translates them.
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections import deque
 from typing import Any
@@ -151,12 +152,11 @@ class H1Response:
         if method == "HEAD" or status in _NO_BODY_STATUS or status < 200:
             self._mode, self._left = "length", 0
         elif "chunked" in headers.get("transfer-encoding", "").lower():
+            if "content-length" in headers:  # RFC 9112, 6.3: a sign of response splitting
+                raise ProtocolError("both Transfer-Encoding and Content-Length")
             self._mode, self._left = "chunked", -1
         elif "content-length" in headers:
-            try:
-                self._left = int(headers["content-length"])
-            except ValueError:
-                raise ProtocolError("bad Content-Length") from None
+            self._left = _content_length(headers["content-length"])
             self._mode = "length"
         else:
             self._mode, self._left, self._reusable = "close", -1, False
@@ -212,11 +212,11 @@ class H1Response:
                     conn.unreceive(piece[self._chunk_left:])
                     piece = piece[:self._chunk_left]
                 self._chunk_left -= len(piece)
-                if not self._chunk_left:
-                    await self._line(conn)  # the CRLF after the chunk
+                if not self._chunk_left and await self._line(conn):
+                    # The CRLF after a chunk, nothing before it: more bytes than declared.
+                    raise ProtocolError("chunk longer than its declared size")
                 return piece
-            line = await self._line(conn)
-            size = int(line.split(b";", 1)[0].strip() or b"x", 16)
+            size = _chunk_size(await self._line(conn))
             if size == 0:
                 while await self._line(conn):  # trailers, up to the empty line
                     pass
@@ -399,6 +399,24 @@ def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
             value = value.strip()
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return status, headers
+
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+
+
+def _chunk_size(line: bytes) -> int:
+    """The size on a chunk's header line (extensions after ``;`` ignored)."""
+    text = line.split(b";", 1)[0].strip(b" \t")
+    if not _CHUNK_SIZE.fullmatch(text):
+        raise ProtocolError(f"bad chunk size {line[:40]!r}")
+    return int(text, 16)
+
+
+def _content_length(value: str) -> int:
+    """A Content-Length: digits only (no sign, no list of values)."""
+    if not value.isdigit() or not value.isascii():
+        raise ProtocolError(f"bad Content-Length {value[:40]!r}")
+    return int(value)
 
 
 def _split_host(host: str, default_port: int) -> tuple[str, int]:

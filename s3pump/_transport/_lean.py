@@ -49,6 +49,7 @@ from .._errors import (
 from .._integrity import evidence
 from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, delete_batch
+from ._framing import Framing, check_pin, count_error, frame_answer
 from ._h1 import H1Pool, H1Response
 from ._sigv4 import (
     EMPTY_SHA256,
@@ -306,18 +307,15 @@ class LeanBody:
     __slots__ = ("_bucket", "_key", "_resp", "checksums", "content_length", "etag",
                  "evidence", "last_modified", "object_size")
 
-    def __init__(self, resp: _Exchange, bucket: str, key: str, *, whole: bool = True) -> None:
+    def __init__(self, resp: _Exchange, bucket: str, key: str, framing: Framing, *,
+                 whole: bool = True) -> None:
         headers = resp.headers
         self._resp = resp
         self._bucket = bucket
         self._key = key
-        length = headers.get("content-length")
-        self.content_length = int(length) if length is not None else -1
-        content_range = headers.get("content-range")
-        if content_range and not content_range.endswith("/*"):
-            self.object_size = int(content_range.rpartition("/")[2])
-        else:
-            self.object_size = self.content_length
+        # What the framing says the body carries (-1: only its end will tell; the caller
+        # then knows the size from the listing or a HEAD), checked as the body is read.
+        self.content_length, self.object_size = framing
         self.etag = _strip_etag(headers.get("etag"))
         self.last_modified = _http_date(headers.get("last-modified"))
         self.checksums: dict[str, str] = {
@@ -325,13 +323,9 @@ class LeanBody:
         }
         self.evidence: dict[str, str] = evidence(headers) if whole else {}
 
-    def _short(self, got: int) -> TransientError:
-        return TransientError(
-            f"short body for s3://{self._bucket}/{self._key}: "
-            f"{got} of {self.content_length} bytes",
-            bucket=self._bucket,
-            key=self._key,
-        )
+    def _check_count(self, got: int) -> None:
+        if self.content_length >= 0 and got != self.content_length:
+            raise count_error(got, self.content_length, bucket=self._bucket, key=self._key)
 
     async def read(self) -> bytes:
         """The whole body; raises TransientError when it arrives short or broken."""
@@ -339,10 +333,7 @@ class LeanBody:
             data = await self._resp.read()
         except _CONNECTION_ERRORS as exc:
             raise _transport_error(exc, self._bucket, self._key) from exc
-        if self.content_length < 0:
-            self.content_length = len(data)
-        elif len(data) != self.content_length:
-            raise self._short(len(data))
+        self._check_count(len(data))
         return data
 
     async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
@@ -367,10 +358,7 @@ class LeanBody:
                         yield bytes(view[start:start + size])
         except _CONNECTION_ERRORS as exc:
             raise _transport_error(exc, self._bucket, self._key) from exc
-        if self.content_length < 0:
-            self.content_length = got
-        elif got != self.content_length:
-            raise self._short(got)
+        self._check_count(got)
 
 
 class LeanTransport:
@@ -724,16 +712,11 @@ class LeanTransport:
         if resp.status not in (200, 206):
             raise await self._fail(resp, bucket, key)
         try:
-            body = LeanBody(resp, bucket, key, whole=byte_range is None)
-            if (
-                byte_range is not None
-                and "content-range" not in resp.headers
-                and body.content_length != byte_range[1] - byte_range[0] + 1
-            ):
-                raise RequestError(
-                    f"server ignored the Range of a GET of s3://{bucket}/{key}",
-                    status=resp.status, bucket=bucket, key=key,
-                )
+            framing = frame_answer(resp.status, resp.headers.get("content-length"),
+                                   resp.headers.get("content-range"), byte_range,
+                                   bucket=bucket, key=key)
+            body = LeanBody(resp, bucket, key, framing, whole=byte_range is None)
+            check_pin(if_match, body.etag, bucket=bucket, key=key)
             yield body
         finally:
             resp.release()  # an unread body closes the connection: it cannot be reused

@@ -32,6 +32,7 @@ from .._errors import (
 from .._integrity import evidence
 from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, delete_batch
+from ._framing import Framing, check_pin, count_error, frame_answer
 
 __all__ = ["ReferenceTransport", "translate_error"]
 
@@ -85,18 +86,15 @@ class _BotoBody:
     """A GET response whose body errors come out translated."""
 
     def __init__(
-        self, response: Mapping[str, Any], bucket: str, key: str, *, whole: bool = True
+        self, response: Mapping[str, Any], bucket: str, key: str, framing: Framing, *,
+        whole: bool = True
     ) -> None:
         self._stream = response["Body"]
         self._bucket = bucket
         self._key = key
-        self.content_length = int(response.get("ContentLength", 0))
-        content_range = response.get("ContentRange")
-        self.object_size = (
-            int(content_range.rsplit("/", 1)[1])
-            if content_range and not content_range.endswith("/*")
-            else self.content_length
-        )
+        # What the framing says the body carries (-1: only its end will tell), checked as
+        # the body is read: botocore checks nothing when there is no Content-Length.
+        self.content_length, self.object_size = framing
         self.etag = _strip_etag(response.get("ETag"))
         self.last_modified: datetime | None = response.get("LastModified")
         self.checksums: Mapping[str, str] = {
@@ -109,13 +107,7 @@ class _BotoBody:
             data: bytes = await self._stream.read()
         except Exception as exc:
             raise translate_error(exc, self._bucket, self._key) from exc
-        if len(data) != self.content_length:
-            raise TransientError(
-                f"short body for s3://{self._bucket}/{self._key}: "
-                f"{len(data)} of {self.content_length} bytes",
-                bucket=self._bucket,
-                key=self._key,
-            )
+        self._check_count(len(data))
         return data
 
     async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
@@ -129,13 +121,25 @@ class _BotoBody:
                 yield chunk
         except Exception as exc:
             raise translate_error(exc, self._bucket, self._key) from exc
-        if got != self.content_length:
-            raise TransientError(
-                f"short body for s3://{self._bucket}/{self._key}: "
-                f"{got} of {self.content_length} bytes",
-                bucket=self._bucket,
-                key=self._key,
-            )
+        self._check_count(got)
+
+    def _check_count(self, got: int) -> None:
+        if self.content_length >= 0 and got != self.content_length:
+            raise count_error(got, self.content_length, bucket=self._bucket, key=self._key)
+
+
+def _answer(
+    response: Mapping[str, Any], bucket: str, key: str, byte_range: tuple[int, int] | None,
+    if_match: str | None,
+) -> _BotoBody:
+    """The GET's answer as a body, once its framing and version are checked."""
+    meta = response.get("ResponseMetadata", {})
+    headers = meta.get("HTTPHeaders", {})
+    framing = frame_answer(int(meta.get("HTTPStatusCode", 200)), headers.get("content-length"),
+                           headers.get("content-range"), byte_range, bucket=bucket, key=key)
+    body = _BotoBody(response, bucket, key, framing, whole=byte_range is None)
+    check_pin(if_match, body.etag, bucket=bucket, key=key)
+    return body
 
 
 def _evidence(response: Mapping[str, Any]) -> dict[str, str]:
@@ -277,8 +281,8 @@ class ReferenceTransport:
             resp = await self._client.get_object(**kwargs)
         except Exception as exc:
             raise translate_error(exc, bucket, key) from exc
-        body = _BotoBody(resp, bucket, key, whole=byte_range is None)
         try:
+            body = _answer(resp, bucket, key, byte_range, if_match)
             yield body
         finally:
             resp["Body"].close()
