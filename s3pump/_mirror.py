@@ -18,6 +18,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from ._progress import NullReporter, Reporter
 from ._runindex import RunIndex
 from ._transport import Transport
 from ._uri import S3URI, parse_uri
+from ._walk import WalkError
 
 __all__ = ["STATE_DIR", "MirrorMixin", "MirrorOptions", "MirrorRun", "is_state_path"]
 
@@ -96,6 +98,9 @@ class MirrorRun:
         except ValueError:
             self._state_inner = None
         self.index = RunIndex()
+        # What the walk of the local tree could not see (one line each): deletions that
+        # rely on it having seen everything are refused when this is not empty.
+        self.unseen: list[str] = []
 
     async def run(self) -> None:
         """Mirror ``source`` to ``dest``, filling :attr:`result`."""
@@ -152,14 +157,20 @@ class MirrorRun:
         """Whether ``count`` deletions may go ahead; a refusal is recorded as a failure.
 
         Deletions never run after a listing error (the run has stopped by then); they are
-        refused when the source listed nothing at all (an empty or mistyped source would
-        otherwise wipe the mirror) and when they exceed ``max_delete``.
+        refused when the source side could not be seen whole (:meth:`cannot_see`), when
+        the source listed nothing at all (an empty or mistyped source would otherwise wipe
+        the mirror) and when they exceed ``max_delete``.
         """
         if count == 0:
             return False
         limit = self.options.max_delete
         reason = ""
-        if self.index.count_seen() == 0:
+        if self.unseen:
+            more = f" and {len(self.unseen) - 1} more" if len(self.unseen) > 1 else ""
+            reason = (f"deletes skipped: {count} {what} not deleted because part of "
+                      f"{self.source} could not be read ({self.unseen[0]}{more}); "
+                      "fix or --exclude it")
+        elif self.index.count_seen() == 0:
             reason = (f"the source {self.source} holds nothing: refusing to delete {count} "
                       f"{what} (delete them by hand if that is intended)")
         elif limit is not None and count > limit:
@@ -170,6 +181,33 @@ class MirrorRun:
             self.fail("(delete)", reason, "DeleteRefused")
             return False
         return True
+
+    def walk_error(self, entry: WalkError, *, blocks_deletes: bool) -> bool:
+        """Report ``entry`` (an error of the walk of the local tree) if it concerns this run;
+        with ``blocks_deletes`` it also goes to :attr:`unseen`, which refuses the deletions.
+
+        An error that hides part of the tree (an unreadable folder) concerns the run unless
+        an ``--exclude`` pattern ending in ``*`` covers everything below it: include
+        patterns and the shard cannot tell which keys it hides. Other errors concern the
+        run when their own path passes the filters. Returns whether it was reported.
+        """
+        rel = entry.rel
+        if self.state_rel(rel.rstrip("/")):
+            return False
+        if entry.hides:
+            if _excluded_below(self.options.keep, rel):
+                return False
+        elif not self.options.keep(rel) or not self.options.shard(self.key_of(rel)):
+            return False
+        if blocks_deletes:
+            self.unseen.append(entry.reason if entry.path in entry.reason
+                               else f"{entry.path}: {entry.reason}")
+        self.fail(entry.path, entry.reason, "LocalIOError", path=entry.path)
+        return True
+
+    def key_of(self, rel: str) -> str:
+        """The key of the local path ``rel`` (each direction knows its prefix)."""
+        return rel
 
     # -- state -------------------------------------------------------------------------
 
@@ -259,6 +297,18 @@ class MirrorRun:
             full = "full" in str(exc).lower()
             raise LocalIOError(f"manifest {self.manifest_path}: {exc}",
                                errno.ENOSPC if full else None) from exc
+
+
+def _excluded_below(keep: KeyFilter, rel: str) -> bool:
+    """True when an exclude pattern covers ``rel`` and everything below it.
+
+    A pattern ``Q*`` that matches a prefix of a path matches the path too (``*`` also
+    matches ``/``), so it is enough that one such pattern matches ``rel`` (with or without
+    its trailing ``/``).
+    """
+    bare = rel.rstrip("/")
+    return any(p.endswith("*") and (fnmatchcase(rel, p) or fnmatchcase(bare, p))
+               for p in keep.exclude)
 
 
 def _is_s3(location: str | os.PathLike[str] | S3URI) -> bool:

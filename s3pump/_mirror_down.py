@@ -33,7 +33,7 @@ from ._pipeline import Batches
 from ._plan import Target, plan_target, relative_key
 from ._progress import Reporter
 from ._uri import S3URI
-from ._walk import LocalFile, Skipped, take_batch, walk_tree
+from ._walk import Skipped, WalkError, take_batch, walk_tree
 from ._writer import LocalTree
 
 __all__ = ["DownloadMirror"]
@@ -88,6 +88,10 @@ class DownloadMirror(MirrorRun):
         async with AsyncExitStack() as stack:
             await self.open_state(stack, clean=True)
             await self.transfer_then_delete(self._produce, self._handle, self._delete_extra)
+
+    def key_of(self, rel: str) -> str:
+        """The key of the local path ``rel``."""
+        return self.uri.key + rel
 
     def clean_leftovers(self) -> int:
         """Remove the temp files an interrupted run left below the root (blocking)."""
@@ -218,7 +222,15 @@ class DownloadMirror(MirrorRun):
             while batch := await anyio.to_thread.run_sync(take_batch, walker, _WALK_BATCH):
                 pending: list[tuple[str, str]] = []
                 for entry in batch:
-                    if not isinstance(entry, LocalFile | Skipped) or entry.rel.endswith("/"):
+                    if isinstance(entry, WalkError):
+                        # Unseen files are never deleted; an error that hides some is
+                        # reported, since those files were not checked.
+                        if entry.hides:
+                            self.walk_error(WalkError(
+                                entry.path, entry.rel, f"{entry.reason} (what is below was "
+                                "not checked for deletion)", hides=True), blocks_deletes=False)
+                        continue
+                    if entry.rel.endswith("/"):
                         continue
                     if isinstance(entry, Skipped) and entry.reason != "symlink":
                         continue

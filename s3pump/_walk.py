@@ -50,11 +50,19 @@ class Skipped:
 
 @dataclass(frozen=True, slots=True)
 class WalkError:
-    """An entry that cannot be uploaded, with a one-line reason."""
+    """An entry that cannot be uploaded, with a one-line reason.
+
+    ``hides`` is true when the walk does not know what is at or below the entry: a folder
+    it could not read (``rel`` is then ``""`` for the root, or ends in ``/``), or an entry it
+    could not ``stat``. A mirror must not act on what such an error hides: deletions that
+    rely on the walk having seen everything are refused. It is false for entries known to
+    be what they are: a FIFO, a device, a name that is not UTF-8, an entry that is gone.
+    """
 
     path: str
     rel: str
     reason: str
+    hides: bool = False
 
 
 WalkEntry = LocalFile | Skipped | WalkError
@@ -101,7 +109,8 @@ def walk_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = False
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            yield WalkError(directory, prefix, str(error_from_oserror(exc, directory)))
+            yield WalkError(directory, prefix, str(error_from_oserror(exc, directory)),
+                            hides=True)
             continue
         subdirs: list[tuple[str, str, frozenset[tuple[int, int]]]] = []
         for entry in entries:
@@ -121,7 +130,8 @@ def walk_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = False
                 yield WalkError(entry.path, rel, f"{reason}: {exc.filename or entry.path}")
                 continue
             except OSError as exc:
-                yield WalkError(entry.path, rel, str(error_from_oserror(exc, entry.path)))
+                yield WalkError(entry.path, rel, str(error_from_oserror(exc, entry.path)),
+                                hides=True)
                 continue
             if stat.S_ISDIR(st.st_mode):
                 ident = (st.st_dev, st.st_ino)
