@@ -384,6 +384,16 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
+def _blank_argument(args: argparse.Namespace) -> str:
+    """The name of a positional argument that is empty or blank ("" if none is): an unset
+    shell variable must never mean the current directory."""
+    for name in ("src", "dst", "uri"):
+        value = getattr(args, name, None)
+        if isinstance(value, str) and not value.strip():
+            return name.upper()
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``s3pump`` command; returns the exit code."""
     parser = build_parser()
@@ -395,6 +405,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args.command is None:
         parser.print_help(sys.stderr)
+        return EXIT_FATAL
+    blank = _blank_argument(args)
+    if blank:
+        print(f"s3pump: error: {blank} is empty: give a path or s3:// URI (an unset "
+              "variable?); nothing done", file=sys.stderr)
         return EXIT_FATAL
     _configure_logging(args.verbose, args.quiet)
     runner = {"get": _run_get, "put": _run_put, "sync": _run_sync, "ls": _run_ls,

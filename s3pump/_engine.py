@@ -35,7 +35,7 @@ from ._plan import KeyFilter, plan_target, relative_key
 from ._progress import NullReporter, Reporter
 from ._reads import ReadsMixin
 from ._upload import UploadMixin
-from ._uri import S3URI, parse_uri
+from ._uri import S3URI, local_path, parse_uri
 from ._writer import TEMP_PREFIX, TEMP_SUFFIX, LocalTree
 
 __all__ = ["AsyncPump"]
@@ -107,7 +107,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         written: the result counts what would be downloaded (unsafe keys still fail).
 
         Raises:
-            BadURIError: ``src`` is not an ``s3://`` URI.
+            BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank.
             NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
             LocalIOError: ``dest`` cannot be created, or the disk is full.
         """
@@ -115,7 +115,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         reporter: Reporter = progress or NullReporter()
         result = TransferResult(dry_run=dry_run)
         transport = self.transport
-        tree = LocalTree(Path(dest))
+        tree = LocalTree(local_path(dest, "destination folder"))
         if not dry_run:
             await anyio.to_thread.run_sync(_prepare_root, tree)
         retry = self._retry()
@@ -190,7 +190,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         """Download one object to the file ``dest`` (or into it, when ``dest`` is a directory).
 
         Raises:
-            BadURIError: ``src`` is not an object URI.
+            BadURIError: ``src`` is not an object URI, or ``dest`` is empty or blank.
             NoSuchKeyError, NoSuchBucketError, AccessDeniedError: as S3 answers.
             LocalIOError: the file cannot be written.
         """
@@ -198,7 +198,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         if uri.is_dir:
             raise NoSuchKeyError(f"not an object URI (ends with '/'): {uri}",
                                  bucket=uri.bucket, key=uri.key)
-        path = Path(dest)
+        path = local_path(dest, "destination")
         if await anyio.Path(path).is_dir() or str(dest).endswith(("/", "\\")):
             path = path / uri.name
         retry = self._retry()

@@ -36,7 +36,7 @@ from ._plan import KeyFilter
 from ._progress import NullReporter, Reporter
 from ._runindex import RunIndex
 from ._transport import Transport
-from ._uri import S3URI, parse_uri
+from ._uri import S3URI, local_path, parse_uri
 from ._walk import WalkError
 
 __all__ = ["STATE_DIR", "MirrorMixin", "MirrorOptions", "MirrorRun", "is_state_path"]
@@ -353,7 +353,8 @@ class MirrorMixin(PumpCore):
         :class:`~s3pump._events.SyncEvent` per key (see ``JsonLinesLog``).
 
         Raises:
-            BadURIError: neither or both of ``src`` and ``dest`` are ``s3://`` URIs.
+            BadURIError: neither or both of ``src`` and ``dest`` are ``s3://`` URIs, or one
+                of them is empty or blank (never taken for the current directory).
             ConfigError: a bad ``shard`` or ``max_delete``.
             MirrorBusyError: another run of the same shard is using the folder.
             NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
@@ -373,6 +374,9 @@ class MirrorMixin(PumpCore):
             follow_symlinks=follow_symlinks,
         )
         reporter = progress or NullReporter()
+        for name, location in (("source", src), ("destination", dest)):
+            if not isinstance(location, S3URI):
+                local_path(location, name)  # an empty one is refused, not the current dir
         up, down = _is_s3(dest), _is_s3(src)
         if up == down:
             raise BadURIError(
@@ -383,11 +387,11 @@ class MirrorMixin(PumpCore):
         run: MirrorRun
         if down:
             uri = parse_uri(src if isinstance(src, S3URI) else os.fspath(src)).as_prefix()
-            root = Path(os.fspath(dest))  # type: ignore[arg-type]
+            root = local_path(dest, "destination folder")  # type: ignore[arg-type]
             run = DownloadMirror(self, options, root, uri, reporter, events)
         else:
             uri = parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)).as_prefix()
-            root = Path(os.fspath(src))  # type: ignore[arg-type]
+            root = local_path(src, "source folder")  # type: ignore[arg-type]
             run = UploadMirror(self, options, root, uri, reporter, events)
         run.emit("start", reason=f"{run.source} -> {run.dest}")
         try:
