@@ -324,6 +324,7 @@ async def _run_sync(args: argparse.Namespace) -> int:
                 shard=args.shard, manifest=args.manifest,
                 follow_symlinks=args.follow_symlinks, progress=reporter,
                 events=events if sinks else None,
+                state_files=[args.log_json] if args.log_json else [],
             )
         return _report(result, args, _SYNC)
 

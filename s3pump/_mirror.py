@@ -6,7 +6,10 @@ The directions are :mod:`s3pump._mirror_down` and :mod:`s3pump._mirror_up`.
 
 State: by default ``<local root>/.s3pump/`` holds the manifest (``manifest.sqlite``, or
 ``manifest-shard-I-of-N.sqlite`` for a shard) and the run locks. Keys and files under
-``.s3pump/`` are never transferred or deleted by a mirror.
+``.s3pump/``, and the run's other own files wherever they are (a ``--manifest`` and its
+SQLite and lock files, the event log, stdout and stderr redirected into the folder, the
+scratch index: :mod:`s3pump._statefiles`), are never transferred or deleted by a mirror.
+Deletions act only on what both sides showed whole: a walk error refuses them.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import errno
 import logging
 import os
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -27,7 +30,7 @@ import anyio
 from ._core import PumpCore
 from ._decide import Shard
 from ._errors import BadURIError, ConfigError, LocalIOError
-from ._events import EventSink, SyncEvent
+from ._events import EventSink, JsonLinesLog, SyncEvent
 from ._lock import MirrorLock
 from ._manifest import Manifest, ManifestEntry
 from ._models import Failure, TransferResult
@@ -35,6 +38,7 @@ from ._pipeline import Batches, run_batched
 from ._plan import KeyFilter
 from ._progress import NullReporter, Reporter
 from ._runindex import RunIndex
+from ._statefiles import STATE_DIR, StateFiles, manifest_family
 from ._transport import Transport
 from ._uri import S3URI, local_path, parse_uri
 from ._walk import WalkError
@@ -43,11 +47,9 @@ __all__ = ["STATE_DIR", "MirrorMixin", "MirrorOptions", "MirrorRun", "is_state_p
 
 _log = logging.getLogger("s3pump")
 
-STATE_DIR = ".s3pump"
-
 
 def is_state_path(rel: str) -> bool:
-    """True for a relative path inside the state folder (never mirrored)."""
+    """True for a relative path inside the default state folder (never mirrored)."""
     return rel == STATE_DIR or rel.startswith(STATE_DIR + "/")
 
 
@@ -62,6 +64,7 @@ class MirrorOptions:
     max_delete: int | None = None
     manifest: Path | None = None
     follow_symlinks: bool = False
+    state_files: tuple[Path, ...] = ()
 
 
 def _state_names(shard: Shard) -> tuple[str, str]:
@@ -91,13 +94,9 @@ class MirrorRun:
         manifest_name, self.lock_name = _state_names(options.shard)
         self.manifest_path = options.manifest or local_root / STATE_DIR / manifest_name
         self.manifest: Manifest | None = None
-        # A state folder given inside the root (--manifest) is left alone like .s3pump/.
-        try:
-            self._state_inner: str | None = (
-                self.manifest_path.parent.relative_to(local_root).as_posix())
-        except ValueError:
-            self._state_inner = None
         self.index = RunIndex()
+        # The run's own files below the root; complete once open_state has run.
+        self.state = StateFiles(local_root, fds=())
         # What the walk of the local tree could not see (one line each): deletions that
         # rely on it having seen everything are refused when this is not empty.
         self.unseen: list[str] = []
@@ -212,11 +211,16 @@ class MirrorRun:
     # -- state -------------------------------------------------------------------------
 
     def state_rel(self, rel: str) -> bool:
-        """True for a path below the root that belongs to s3pump's own state."""
-        if is_state_path(rel):
-            return True
-        inner = self._state_inner
-        return inner is not None and (rel == inner or rel.startswith(inner + "/"))
+        """True for a path below the root that is one of the run's own files (the default
+        state folder, the manifest and its SQLite and lock files wherever it is, the
+        event log, the scratch index, the files stdout and stderr go to)."""
+        return self.state.covers(rel)
+
+    def _find_state(self) -> StateFiles:
+        """The run's own files, resolved (blocking)."""
+        exact, patterns = manifest_family(self.manifest_path, self.lock_name)
+        return StateFiles(self.root, [*exact, *self.options.state_files], patterns,
+                          folders=[self.index.directory])
 
     async def open_state(self, stack: AsyncExitStack, clean: bool) -> None:
         """Take the locks, clean a crashed run's leftovers (``clean``), open the manifest.
@@ -224,6 +228,7 @@ class MirrorRun:
         A dry run takes no lock, cleans nothing, and reads the manifest only if it exists.
         """
         stack.callback(self.index.close)
+        self.state = await anyio.to_thread.run_sync(self._find_state)
         path = self.manifest_path
         if self.options.dry_run:
             if await anyio.Path(path).is_file():
@@ -333,6 +338,7 @@ class MirrorMixin(PumpCore):
         follow_symlinks: bool = False,
         progress: Reporter | None = None,
         events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
     ) -> TransferResult:
         """Mirror ``src`` to ``dest``: an ``s3://`` prefix to a local folder, or back.
 
@@ -351,6 +357,14 @@ class MirrorMixin(PumpCore):
         together. A crashed run's temp files are removed by the next run; the manifest is
         written only for files safely in place. ``events`` receives a
         :class:`~s3pump._events.SyncEvent` per key (see ``JsonLinesLog``).
+
+        What the run writes itself is never transferred, deleted or overwritten, even
+        inside the local folder: the manifest with its SQLite and lock files, the file of a
+        ``JsonLinesLog`` given as ``events``, the files named in ``state_files`` (another
+        log, a report), the files stdout and stderr are redirected to, the scratch index.
+        A key that would land on one of them fails. Any error of the walk of the local
+        folder (an unreadable sub-folder, say) refuses the run's deletions: what could not
+        be seen is never taken as deleted.
 
         Raises:
             BadURIError: neither or both of ``src`` and ``dest`` are ``s3://`` URIs, or one
@@ -372,6 +386,8 @@ class MirrorMixin(PumpCore):
             shard=shard or Shard(), max_delete=max_delete,
             manifest=Path(manifest) if manifest is not None else None,
             follow_symlinks=follow_symlinks,
+            state_files=tuple(Path(p) for p in (
+                *state_files, *([events.path] if isinstance(events, JsonLinesLog) else []))),
         )
         reporter = progress or NullReporter()
         for name, location in (("source", src), ("destination", dest)):

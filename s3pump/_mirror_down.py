@@ -132,9 +132,10 @@ class DownloadMirror(MirrorRun):
         remembered = self.remembered(keys)
         for obj in chosen:
             try:
-                if self.state_rel(relative_key(obj.key, prefix)):
-                    raise UnsafeKeyError(obj.key, f"{STATE_DIR}/ is where s3pump keeps its "
-                                                  "state; this key is not mirrored")
+                if self.state_rel(relative_key(obj.key, prefix).rstrip("/")):
+                    raise UnsafeKeyError(obj.key, "its path is one of the files this run "
+                                                  f"keeps its state in ({STATE_DIR}/, the "
+                                                  "manifest, locks, logs); not mirrored")
                 target = plan_target(obj.key, prefix, self.root)
                 if target is None:
                     continue
@@ -217,7 +218,7 @@ class DownloadMirror(MirrorRun):
             return
         prefix, keep, shard = self.uri.key, self.options.keep, self.options.shard
         extra: list[tuple[str, str]] = []
-        walker = walk_tree(self.root)
+        walker = walk_tree(self.root, leave_out=self.state.inodes)
         try:
             while batch := await anyio.to_thread.run_sync(take_batch, walker, _WALK_BATCH):
                 pending: list[tuple[str, str]] = []

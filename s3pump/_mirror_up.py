@@ -95,8 +95,10 @@ class UploadMirror(MirrorRun):
         chosen = []
         for obj in objects:
             rel = relative_key(obj.key, prefix)
-            # Folder markers ("dir/") have no local file: they are neither compared nor deleted.
-            if rel and not rel.endswith("/") and keep(rel) and shard(obj.key):
+            # Folder markers ("dir/") have no local file, and objects at the paths of the
+            # run's own files are out of the mirror: neither compared nor deleted.
+            if (rel and not rel.endswith("/") and keep(rel) and shard(obj.key)
+                    and not self.state_rel(rel)):
                 chosen.append(obj)
         self.index.add_remote(chosen)
 
@@ -107,7 +109,8 @@ class UploadMirror(MirrorRun):
     # -- the walk and decisions --------------------------------------------------------
 
     async def _produce(self, batches: Batches[_Job]) -> None:
-        walker = walk_tree(self.root, follow_symlinks=self.options.follow_symlinks)
+        walker = walk_tree(self.root, follow_symlinks=self.options.follow_symlinks,
+                           leave_out=self.state.inodes)
         try:
             while True:
                 try:

@@ -10,7 +10,8 @@
   could block forever), dangling symlinks, unreadable directories, names that are not UTF-8,
   entries that vanished while the walk ran.
 
-s3pump's own temp files (``.s3pump-*.part``) are left out silently.
+s3pump's own temp files (``.s3pump-*.part``) are left out silently, and so are the files
+named by identity in ``leave_out``.
 """
 
 from __future__ import annotations
@@ -90,11 +91,14 @@ def _utf8(name: str) -> bool:
     return True
 
 
-def walk_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = False
+def walk_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = False,
+              leave_out: frozenset[tuple[int, int]] = frozenset(),
               ) -> Generator[WalkEntry, None, None]:
     """Every entry below ``root`` worth reporting (see the module docstring). Blocking.
 
-    The root itself must be a directory; the caller checks that first.
+    Regular files whose ``(st_dev, st_ino)`` is in ``leave_out`` (a mirror's own state
+    files, by identity) are left out silently, like temp files. The root itself must be a
+    directory; the caller checks that first.
     """
     top = os.fspath(root)
     top_stat = os.stat(top)
@@ -140,7 +144,8 @@ def walk_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = False
                     continue
                 subdirs.append((entry.path, rel + "/", ancestors | {ident}))
             elif stat.S_ISREG(st.st_mode):
-                if is_temp_name(entry.name):
+                if is_temp_name(entry.name) or (
+                        leave_out and (st.st_dev, st.st_ino) in leave_out):
                     continue
                 yield LocalFile(entry.path, rel, st.st_size)
             else:
