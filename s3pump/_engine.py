@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from pathlib import Path
 
 import anyio
@@ -54,7 +55,8 @@ def _prepare_root(tree: LocalTree) -> None:
     probe = root / f"{TEMP_PREFIX}probe-{secrets.token_hex(4)}{TEMP_SUFFIX}"
     try:
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(probe)
+        with suppress(FileNotFoundError):  # a concurrent sync's cleanup may take it first
+            os.unlink(probe)
     except OSError as exc:
         raise error_from_oserror(exc, str(root)) from exc
 

@@ -34,7 +34,7 @@ from ._plan import Target, plan_target, relative_key
 from ._progress import Reporter
 from ._uri import S3URI
 from ._walk import Skipped, WalkError, take_batch, walk_tree
-from ._writer import LocalTree
+from ._writer import LocalTree, remove_unowned
 
 __all__ = ["DownloadMirror"]
 
@@ -94,17 +94,9 @@ class DownloadMirror(MirrorRun):
         return self.uri.key + rel
 
     def clean_leftovers(self) -> int:
-        """Remove the temp files an interrupted run left below the root (blocking)."""
-        removed = 0
-        for path in self.tree.stale_temp_files():
-            try:
-                os.unlink(path)
-                removed += 1
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise error_from_oserror(exc, str(path)) from exc
-        return removed
+        """Remove the temp files an interrupted run left below the root (blocking); those a
+        live writer holds (a concurrent ``get`` into the folder) stay."""
+        return sum(remove_unowned(path) for path in self.tree.stale_temp_files())
 
     # -- listing and decisions ---------------------------------------------------------
 
