@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ._engine import AsyncPump
     from ._events import SyncEvent
     from ._models import ObjectInfo, TransferResult
+    from ._uri import S3URI
 
 __all__ = ["main"]
 
@@ -255,6 +256,8 @@ async def _run_get(args: argparse.Namespace) -> int:
     from ._progress import NullReporter, Reporter, RichReporter
 
     src = parse_uri(args.src)
+    if args.dst == "-":  # the object's bytes on stdout, as `cat` (and `aws s3 cp URI -`)
+        return await _run_cat(argparse.Namespace(**{**vars(args), "uri": args.src}))
     async with _pump(args) as pump:
         if not src.is_dir and await pump.exists(src):
             if args.dry_run:
@@ -262,11 +265,23 @@ async def _run_get(args: argparse.Namespace) -> int:
                 return EXIT_OK
             result = await pump.download_file(src, args.dst)
             return _report(result, args, _DOWNLOAD)
+        await _refuse_nothing(pump, src)
         reporter: Reporter = RichReporter("get") if _want_progress(args) else NullReporter()
         result = await pump.download_prefix(
             src, args.dst, args.include, args.exclude, progress=reporter, dry_run=args.dry_run
         )
         return _report(result, args, _DOWNLOAD)
+
+
+async def _refuse_nothing(pump: AsyncPump, src: S3URI) -> None:
+    """Raise NoSuchKeyError when ``src`` (not a whole bucket) names neither an object nor a
+    folder holding one: a `get` of nothing is an error, not "downloaded 0 objects" (and no
+    destination folder is made for it). One ListObjectsV2 with MaxKeys=1."""
+    from ._errors import NoSuchKeyError
+
+    if src.key and not await pump.dir_exists(src):
+        what = f"nothing under {src}" if src.is_dir else f"{src} (nor any key under {src}/)"
+        raise NoSuchKeyError(f"no such key: {what}", bucket=src.bucket, key=src.key)
 
 
 async def _run_put(args: argparse.Namespace) -> int:

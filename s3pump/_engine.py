@@ -35,6 +35,7 @@ from ._pipeline import Batches, run_batched
 from ._plan import KeyFilter, plan_target, relative_key
 from ._progress import NullReporter, Reporter
 from ._reads import ReadsMixin
+from ._stream_out import stream_kind, write_stream
 from ._upload import UploadMixin
 from ._uri import S3URI, local_path, parse_uri
 from ._writer import TEMP_PREFIX, TEMP_SUFFIX, LocalTree
@@ -191,10 +192,14 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
     async def download_file(self, src: str | S3URI, dest: str | Path) -> TransferResult:
         """Download one object to the file ``dest`` (or into it, when ``dest`` is a directory).
 
+        A FIFO or a character device (``/dev/stdout``, ``/dev/null``; symlinks followed) is
+        written into as the bytes arrive, never replaced by a file.
+
         Raises:
             BadURIError: ``src`` is not an object URI, or ``dest`` is empty or blank.
             NoSuchKeyError, NoSuchBucketError, AccessDeniedError: as S3 answers.
-            LocalIOError: the file cannot be written.
+            LocalIOError: the file cannot be written (``dest`` is a block device or a
+                socket; a device refused the bytes: no space left on ``/dev/full``).
         """
         uri = parse_uri(src)
         if uri.is_dir:
@@ -205,6 +210,10 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
             path = path / uri.name
         retry = self._retry()
         transport = self.transport
+        if await anyio.to_thread.run_sync(stream_kind, path):  # a FIFO, /dev/stdout, ...
+            with self._accounting(TransferResult(transferred=1), retry) as result:
+                result.bytes = await write_stream(self.iter_bytes(uri), path)
+            return result
 
         async def head() -> ObjectInfo:
             return await transport.head(uri.bucket, uri.key)

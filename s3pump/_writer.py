@@ -3,8 +3,10 @@
 Every file is written to a temp file in its destination directory, named
 ``.s3pump-<random>.part`` so a later run can find and remove leftovers after a crash, and
 renamed into place with :func:`os.replace` only once it is complete. A failed download
-therefore never damages an existing file. Directories are created below the destination
-root only; an existing symlink is followed only when it resolves inside the root.
+therefore never damages an existing file. A FIFO, a device node or a socket in the way of
+a file (or a symlink to one) is never replaced: that key fails. Directories are created
+below the destination root only; an existing symlink is followed only when it resolves
+inside the root.
 
 Ownership of temp files: the writer holds an exclusive ``flock`` on each temp file from
 its creation until it is renamed or removed (the lock's descriptor stays open that long),
@@ -85,6 +87,26 @@ def _create_temp(target: Path) -> tuple[Path, int]:
             raise
         os.close(fd)
     raise LocalIOError(f"temp files next to {target} keep being removed by another process")
+
+
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+            (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _refuse_special(target: Path) -> None:
+    """Raise when ``target`` is a FIFO, a device or a socket (or a symlink to one): a rename
+    would replace the node itself with a regular file (``/dev/null``, as root). One
+    ``lstat`` per file; a second ``stat`` only for symlinks."""
+    try:
+        mode = os.lstat(target).st_mode
+        if stat.S_ISLNK(mode):
+            mode = os.stat(target).st_mode
+    except OSError:  # nothing there, or a dangling symlink: the rename decides
+        return
+    for test, kind in _SPECIAL:
+        if test(mode):
+            raise LocalIOError(f"{kind} is in the way: {target} (not replaced; downloads "
+                               "write regular files)")
 
 
 def _release(tmp: Path) -> None:
@@ -201,6 +223,7 @@ class LocalTree:
             try:
                 _pwrite_all(fd, data if isinstance(data, list) else [data], 0)
                 _set_mtime(fd, mtime)
+                _refuse_special(target)
                 os.replace(tmp, target)  # the lock is held until the name is gone
             except BaseException:
                 _unlink_quietly(tmp)
@@ -225,6 +248,7 @@ class LocalTree:
         """Create a temp file of ``size`` bytes next to ``target``; returns its path."""
         try:
             self.ensure_dir(target.parent, key)
+            _refuse_special(target)  # before fetching gigabytes that could not be kept
             tmp, fd = _create_temp(target)
             try:
                 try:
@@ -249,9 +273,12 @@ class LocalTree:
         """Set the mtime of a finished temp file and rename it into place (blocking)."""
         try:
             _set_mtime(tmp, mtime)
+            _refuse_special(target)
             os.replace(tmp, target)
         except OSError as exc:
             _unlink_quietly(tmp)
+            if isinstance(exc, LocalIOError):
+                raise
             raise error_from_oserror(exc, str(target)) from exc
         finally:
             _release(tmp)
