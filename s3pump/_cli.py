@@ -403,10 +403,11 @@ def _silence_stdout() -> None:
 def _blank_argument(args: argparse.Namespace) -> str:
     """The name of a positional argument that is empty or blank ("" if none is): an unset
     shell variable must never mean the current directory."""
-    for name in ("src", "dst", "uri"):
+    for name, shown in (("src", "SRC"), ("dst", "DST"), ("uri", "URI"),
+                        ("manifest", "--manifest"), ("log_json", "--log-json")):
         value = getattr(args, name, None)
         if isinstance(value, str) and not value.strip():
-            return name.upper()
+            return shown
     return ""
 
 

@@ -43,6 +43,8 @@ def _argvs(bucket: str, blank: str) -> list[list[str]]:
         ["put", "precious.txt", blank],
         ["ls", blank],
         ["cat", blank],
+        ["sync", uri, "mirror", "--manifest", blank],
+        ["sync", uri, "mirror", "--log-json", blank],
     ]
 
 
@@ -61,6 +63,7 @@ def test_blank_paths_are_usage_errors(
         assert len(lines) == 1 and "empty" in lines[0], (argv, err)
         assert bucket_keys(s3, seeded) == before, argv
         assert files(cwd) == {"precious.txt", "sub/also.txt"}, argv
+        assert not (cwd / "mirror").exists()
 
 
 Call = Callable[[AsyncPump, str], Awaitable[Any]]
