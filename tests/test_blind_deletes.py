@@ -110,3 +110,20 @@ def test_unreadable_local_folder_when_mirroring_down(
         "a.txt", "locked/stale.txt"}
     reasons = {f["key"]: f["reason"] for f in doc["failed"]}
     assert "permission denied" in reasons[str(dest / "locked")], reasons
+
+
+async def test_an_entry_that_cannot_be_stated_blocks_remote_deletes(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    """Following symlinks, a link that loops on itself cannot be stat'ed (ELOOP): the walk
+    does not know whether a folder of files was there, so nothing is deleted."""
+    src = tmp_path / "src"
+    write_files(src, {"a.txt": b"a"})
+    (src / "photos").symlink_to(src / "photos")
+    put_many(s3, bucket, {"p/a.txt": b"a", "p/photos/1.txt": b"1"})
+    async with AsyncPump(endpoint_url=endpoint) as pump:
+        result = await pump.sync(src, f"s3://{bucket}/p/", delete=True, follow_symlinks=True,
+                                 include=["*.txt"])
+    assert result.deleted == 0
+    assert bucket_keys(s3, bucket) == {"p/a.txt", "p/photos/1.txt"}
+    assert result.failed[-1].key == "(delete)" and "photos" in result.failed[-1].reason

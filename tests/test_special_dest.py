@@ -18,10 +18,13 @@ from typing import Any
 
 import pytest
 
-from s3pump import AsyncPump
+from s3pump import AsyncPump, TransferConfig
 from s3pump._cli import main
 from tests._deletes import files, put_many
 
+SMALL_PARTS = TransferConfig(multipart_threshold=200_000, part_size=64 << 10,
+                             small_object_size=64 << 10, chunk_size=64 << 10,
+                             backoff_base=0.001, backoff_cap=0.01)
 BODY = os.urandom(300_000)  # above SMALL: a streamed temp file, were it written as a file
 SMALL = b"small object body"
 
@@ -29,7 +32,7 @@ SMALL = b"small object body"
 @pytest.fixture
 def seeded(s3: Any, bucket: str) -> str:
     put_many(s3, bucket, {"k.bin": BODY, "d/small.txt": SMALL, "d/null": SMALL,
-                          "d/fifo": SMALL, "d/ok.txt": SMALL})
+                          "d/fifo": SMALL, "d/ok.txt": SMALL, "d/big-link": BODY})
     return bucket
 
 
@@ -111,15 +114,18 @@ async def test_bulk_downloads_never_replace_special_files(
     dest.mkdir()
     _device(dest / "null", 3)
     os.mkfifo(dest / "fifo")
-    async with AsyncPump(endpoint_url=endpoint) as pump:
+    (dest / "big-link").symlink_to(dest / "null")  # a large object onto a link to a device
+    async with AsyncPump(endpoint_url=endpoint, config=SMALL_PARTS) as pump:
         got = await pump.download_prefix(f"s3://{seeded}/d/", dest)
         synced = await pump.sync(f"s3://{seeded}/d/", dest)
     for result in (got, synced):
         failed = {f.key: f.reason for f in result.failed}
-        assert set(failed) == {"d/null", "d/fifo"}, failed
+        assert set(failed) == {"d/null", "d/fifo", "d/big-link"}, failed
         assert "character device" in failed["d/null"] and "FIFO" in failed["d/fifo"]
+        assert "character device" in failed["d/big-link"]
     assert _is_char_device(dest / "null", 3)
     assert stat.S_ISFIFO(os.lstat(dest / "fifo").st_mode)
+    assert os.readlink(dest / "big-link") == str(dest / "null")
     assert (dest / "ok.txt").read_bytes() == SMALL
     assert not any(p.name.startswith(".s3pump-") for p in dest.iterdir())
 
@@ -146,7 +152,7 @@ def test_get_of_a_folder_without_slash_and_of_an_empty_bucket(
 ) -> None:
     assert main(["get", f"s3://{seeded}/d", str(tmp_path / "d"), "--endpoint-url", endpoint,
                  "-q"]) == 0
-    assert files(tmp_path / "d") == {"small.txt", "null", "fifo", "ok.txt"}
+    assert files(tmp_path / "d") == {"small.txt", "null", "fifo", "ok.txt", "big-link"}
     s3.create_bucket(Bucket="empty-bucket-special")
     assert main(["get", "s3://empty-bucket-special/", str(tmp_path / "e"),
                  "--endpoint-url", endpoint, "-q"]) == 0
