@@ -146,3 +146,19 @@ def test_state_files_by_name_and_by_identity(tmp_path: Path) -> None:
                 (os.stat(root / "hardlink.jsonl"), os.stat(root / "linked.jsonl"))}
     assert identity <= state.inodes
     assert (os.stat(root / "user.txt").st_ino, ) not in {(i,) for _, i in state.inodes}
+
+
+async def test_remote_objects_under_the_state_folder_are_not_deleted(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    """Keys under PREFIX/.s3pump/ are out of the mirror in the upload direction too: the
+    walk leaves the local .s3pump/ out, so they used to look deleted locally."""
+    src = tmp_path / "src"
+    write_files(src, {"a.txt": b"a"})
+    put_many(s3, bucket, {"p/.s3pump/manifest.sqlite": b"another machine's state",
+                          "p/old.txt": b"old"})
+    async with AsyncPump(endpoint_url=endpoint) as pump:
+        result = await pump.sync(src, f"s3://{bucket}/p/", delete=True)
+    assert result.ok, result.failed
+    assert (result.transferred, result.deleted) == (1, 1)  # a.txt up, old.txt deleted
+    assert bucket_keys(s3, bucket) == {"p/a.txt", "p/.s3pump/manifest.sqlite"}
