@@ -58,29 +58,34 @@ def _write_all(fd: int, data: bytes) -> None:
 async def write_stream(chunks: AsyncIterator[bytes], path: Path) -> int:
     """Write ``chunks`` into the FIFO or device ``path`` as they come; returns the bytes.
 
-    Opening a FIFO waits for its reader (as ``cat > fifo`` does); a cancelled run does not
-    wait for that thread.
+    The first chunk is awaited before the destination is opened, so that a missing object
+    or a refused request leaves the FIFO or device untouched. Opening a FIFO waits for its
+    reader (as ``cat > fifo`` does); a cancelled run does not wait for that thread.
 
     Raises:
         LocalIOError: the destination refused the bytes (``/dev/full``: no space left; a
             FIFO whose reader went away: broken pipe).
     """
-    try:
-        fd = await anyio.to_thread.run_sync(os.open, path, _OPEN, abandon_on_cancel=True)
-    except OSError as exc:
-        raise error_from_oserror(exc, str(path)) from exc
+    body = aiter(chunks)
+    fd = -1
     written = 0
     try:
-        async for chunk in chunks:
-            await anyio.to_thread.run_sync(_write_all, fd, chunk)
-            written += len(chunk)
+        first = await anext(body, None)
+        fd = await anyio.to_thread.run_sync(os.open, path, _OPEN, abandon_on_cancel=True)
+        if first is not None:
+            await anyio.to_thread.run_sync(_write_all, fd, first)
+            written += len(first)
+            async for chunk in body:
+                await anyio.to_thread.run_sync(_write_all, fd, chunk)
+                written += len(chunk)
     except OSError as exc:
         if isinstance(exc, LocalIOError):
             raise
         raise error_from_oserror(exc, str(path)) from exc
     finally:
-        os.close(fd)
-        close = getattr(chunks, "aclose", None)
+        if fd >= 0:
+            os.close(fd)
+        close = getattr(body, "aclose", None)
         if close is not None:  # the GET's body, when the destination failed first
             await close()
     return written

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from s3pump import AsyncPump, TransferConfig
@@ -188,3 +189,21 @@ def test_dev_full_and_dev_stdout(
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == BODY
     assert os.path.islink("/dev/stdout") and os.readlink("/dev/stdout") == stdout_link
+
+
+async def test_a_missing_object_leaves_a_fifo_untouched(
+    endpoint: str, seeded: str, tmp_path: Path
+) -> None:
+    """The GET answers before the FIFO is opened: nobody reading it is needed to learn that
+    the key is missing, and a reader would see nothing."""
+    from s3pump import NoSuchKeyError
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    try:
+        async with AsyncPump(endpoint_url=endpoint) as pump:
+            with anyio.fail_after(10), pytest.raises(NoSuchKeyError):
+                await pump.download_file(f"s3://{seeded}/missing.bin", fifo)
+    finally:  # a writer stuck opening the FIFO is let go, so that no thread stays behind
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
