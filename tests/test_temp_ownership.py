@@ -56,7 +56,7 @@ async def test_sync_spares_a_concurrent_get_and_cleans_a_crash(
     dest.mkdir()
     stale = _crashed_leftover(dest)
     async with FaultProxy(endpoint) as proxy:
-        proxy.add(Fault("slow", key="big.bin", delay=0.03))
+        proxy.add(Fault("slow", key="big.bin", delay=0.1))  # 32 pieces: ~3 s
         argv = [sys.executable, "-m", "s3pump", "get", f"s3://{bucket}/big.bin",
                 str(dest / "big.bin"), "--endpoint-url", proxy.url, "--no-progress"]
         async with await anyio.open_process(argv, stdout=subprocess.PIPE,
@@ -87,7 +87,7 @@ async def test_ranged_download_survives_a_concurrent_cleanup(
     dest.mkdir()
     got: dict[str, Any] = {}
     async with FaultProxy(endpoint) as proxy:
-        proxy.add(Fault("slow", key="big.bin", delay=0.05))
+        proxy.add(Fault("slow", key="big.bin", delay=0.25))  # 4 pieces a part: ~1 s
         async with (
             AsyncPump(endpoint_url=proxy.url, config=SMALL_PARTS, transport=transport) as slow,
             AsyncPump(endpoint_url=endpoint, config=SMALL_PARTS) as fast,
@@ -102,6 +102,7 @@ async def test_ranged_download_survives_a_concurrent_cleanup(
             tg.start_soon(get)
             await _wait_for_temp(dest)
             synced = await fast.sync(f"s3://{bucket}/other/", dest)
+            assert not got, "the get ended before the sync's cleanup: nothing was tested"
     assert "error" not in got, got["error"]
     assert synced.cleaned == 0
     assert (dest / "big.bin").read_bytes() == RANGED
