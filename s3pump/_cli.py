@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("dst", metavar="DST", help="a local folder or s3://bucket/prefix/")
     sync.add_argument("--delete", action="store_true",
                       help="delete what SRC no longer has from DST (never after a listing "
-                      "error, never when SRC lists nothing)")
+                      "or walk error, never when SRC lists nothing)")
     sync.add_argument("--max-delete", type=int, metavar="N",
                       help="with --delete: delete nothing (and exit 1) when more than N "
                       "deletions are planned")
