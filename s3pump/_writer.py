@@ -70,13 +70,19 @@ def _create_temp(target: Path) -> tuple[Path, int]:
 
     A cleanup running at the same instant may take the new file's lock first (the lock
     then fails) or remove it before this process locks it (the locked file then has no
-    name): either way, a new name is tried.
+    name): either way, a new name is tried. On a file system without ``flock`` the file is
+    written unlocked (and a cleanup, unable to lock it either, leaves it alone).
     """
     for _ in range(_CREATE_TRIES):
         tmp = _temp_path(target)
         fd = os.open(tmp, _OPEN_FLAGS, 0o666)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise
+            except OSError as exc:  # ENOLCK, EOPNOTSUPP: no locks on this file system
+                _log.debug("cannot lock temp file %s: %s", tmp, exc)
             if os.fstat(fd).st_nlink:
                 return tmp, fd
         except BlockingIOError:
@@ -139,8 +145,10 @@ def remove_unowned(path: Path) -> bool:
             return False
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False  # a live run is writing it
+        except OSError as exc:  # a live run is writing it, or ownership cannot be known
+            if not isinstance(exc, BlockingIOError):
+                _log.debug("leftover temp file %s left alone: %s", path, exc)
+            return False
         try:
             now = os.lstat(path)
         except FileNotFoundError:
