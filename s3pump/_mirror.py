@@ -97,8 +97,9 @@ class MirrorRun:
         self.index = RunIndex()
         # The run's own files below the root; complete once open_state has run.
         self.state = StateFiles(local_root, fds=())
-        # What the walk of the local tree could not see (one line each): deletions that
-        # rely on it having seen everything are refused when this is not empty.
+        # What could not be seen of the source side (one line each, see walk_error; a
+        # listing found incomplete may add its reason too): deletions are refused when
+        # this is not empty.
         self.unseen: list[str] = []
 
     async def run(self) -> None:
@@ -156,7 +157,7 @@ class MirrorRun:
         """Whether ``count`` deletions may go ahead; a refusal is recorded as a failure.
 
         Deletions never run after a listing error (the run has stopped by then); they are
-        refused when the source side could not be seen whole (:meth:`cannot_see`), when
+        refused when the source side could not be seen whole (:attr:`unseen`), when
         the source listed nothing at all (an empty or mistyped source would otherwise wipe
         the mirror) and when they exceed ``max_delete``.
         """
