@@ -162,3 +162,24 @@ async def test_remote_objects_under_the_state_folder_are_not_deleted(
     assert result.ok, result.failed
     assert (result.transferred, result.deleted) == (1, 1)  # a.txt up, old.txt deleted
     assert bucket_keys(s3, bucket) == {"p/a.txt", "p/.s3pump/manifest.sqlite"}
+
+
+async def test_state_reached_through_links_is_not_uploaded(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    """A followed symlink to the manifest (kept outside the folder) and a hard link to the
+    event log are the run's own files under other names: left out by identity."""
+    root = tmp_path / "root"
+    write_files(root, {"a.txt": b"a"})
+    manifest = tmp_path / "state" / "m.sqlite"
+    log = tmp_path / "events.jsonl"
+    async with AsyncPump(endpoint_url=endpoint) as pump:
+        first = await pump.sync(root, f"s3://{bucket}/p/", manifest=manifest)
+        assert first.ok, first.failed
+        (root / "db").symlink_to(manifest)
+        with JsonLinesLog(log) as events:
+            os.link(log, root / "events-copy.jsonl")
+            again = await pump.sync(root, f"s3://{bucket}/p/", manifest=manifest,
+                                    follow_symlinks=True, events=events, delete=True)
+    assert again.ok, again.failed
+    assert bucket_keys(s3, bucket) == {"p/a.txt"}
