@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ._engine import AsyncPump
     from ._events import SyncEvent
     from ._models import ObjectInfo, TransferResult
+    from ._uri import S3URI
 
 __all__ = ["main"]
 
@@ -116,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("dst", metavar="DST", help="a local folder or s3://bucket/prefix/")
     sync.add_argument("--delete", action="store_true",
                       help="delete what SRC no longer has from DST (never after a listing "
-                      "error, never when SRC lists nothing)")
+                      "or walk error, never when SRC lists nothing)")
     sync.add_argument("--max-delete", type=int, metavar="N",
                       help="with --delete: delete nothing (and exit 1) when more than N "
                       "deletions are planned")
@@ -255,6 +256,8 @@ async def _run_get(args: argparse.Namespace) -> int:
     from ._progress import NullReporter, Reporter, RichReporter
 
     src = parse_uri(args.src)
+    if args.dst == "-":  # the object's bytes on stdout, as `cat` (and `aws s3 cp URI -`)
+        return await _run_cat(argparse.Namespace(**{**vars(args), "uri": args.src}))
     async with _pump(args) as pump:
         if not src.is_dir and await pump.exists(src):
             if args.dry_run:
@@ -262,11 +265,23 @@ async def _run_get(args: argparse.Namespace) -> int:
                 return EXIT_OK
             result = await pump.download_file(src, args.dst)
             return _report(result, args, _DOWNLOAD)
+        await _refuse_nothing(pump, src)
         reporter: Reporter = RichReporter("get") if _want_progress(args) else NullReporter()
         result = await pump.download_prefix(
             src, args.dst, args.include, args.exclude, progress=reporter, dry_run=args.dry_run
         )
         return _report(result, args, _DOWNLOAD)
+
+
+async def _refuse_nothing(pump: AsyncPump, src: S3URI) -> None:
+    """Raise NoSuchKeyError when ``src`` (not a whole bucket) names neither an object nor a
+    folder holding one: a `get` of nothing is an error, not "downloaded 0 objects" (and no
+    destination folder is made for it). One ListObjectsV2 with MaxKeys=1."""
+    from ._errors import NoSuchKeyError
+
+    if src.key and not await pump.dir_exists(src):
+        what = f"nothing under {src}" if src.is_dir else f"{src} (nor any key under {src}/)"
+        raise NoSuchKeyError(f"no such key: {what}", bucket=src.bucket, key=src.key)
 
 
 async def _run_put(args: argparse.Namespace) -> int:
@@ -324,6 +339,7 @@ async def _run_sync(args: argparse.Namespace) -> int:
                 shard=args.shard, manifest=args.manifest,
                 follow_symlinks=args.follow_symlinks, progress=reporter,
                 events=events if sinks else None,
+                state_files=[args.log_json] if args.log_json else [],
             )
         return _report(result, args, _SYNC)
 
@@ -384,6 +400,17 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
+def _blank_argument(args: argparse.Namespace) -> str:
+    """The name of a positional argument that is empty or blank ("" if none is): an unset
+    shell variable must never mean the current directory."""
+    for name, shown in (("src", "SRC"), ("dst", "DST"), ("uri", "URI"),
+                        ("manifest", "--manifest"), ("log_json", "--log-json")):
+        value = getattr(args, name, None)
+        if isinstance(value, str) and not value.strip():
+            return shown
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``s3pump`` command; returns the exit code."""
     parser = build_parser()
@@ -395,6 +422,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args.command is None:
         parser.print_help(sys.stderr)
+        return EXIT_FATAL
+    blank = _blank_argument(args)
+    if blank:
+        print(f"s3pump: error: {blank} is empty: give a path or s3:// URI (an unset "
+              "variable?); nothing done", file=sys.stderr)
         return EXIT_FATAL
     _configure_logging(args.verbose, args.quiet)
     runner = {"get": _run_get, "put": _run_put, "sync": _run_sync, "ls": _run_ls,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from pathlib import Path
 
 import anyio
@@ -35,8 +36,9 @@ from ._plan import KeyFilter, plan_target, relative_key
 from ._progress import NullReporter, Reporter
 from ._ranged import whole_size
 from ._reads import ReadsMixin
+from ._stream_out import stream_kind, write_stream
 from ._upload import UploadMixin
-from ._uri import S3URI, parse_uri
+from ._uri import S3URI, local_path, parse_uri
 from ._writer import TEMP_PREFIX, TEMP_SUFFIX, LocalTree
 
 __all__ = ["AsyncPump"]
@@ -55,7 +57,8 @@ def _prepare_root(tree: LocalTree) -> None:
     probe = root / f"{TEMP_PREFIX}probe-{secrets.token_hex(4)}{TEMP_SUFFIX}"
     try:
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(probe)
+        with suppress(FileNotFoundError):  # a concurrent sync's cleanup may take it first
+            os.unlink(probe)
     except OSError as exc:
         raise error_from_oserror(exc, str(root)) from exc
 
@@ -108,7 +111,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         written: the result counts what would be downloaded (unsafe keys still fail).
 
         Raises:
-            BadURIError: ``src`` is not an ``s3://`` URI.
+            BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank.
             NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
             LocalIOError: ``dest`` cannot be created, or the disk is full.
         """
@@ -116,7 +119,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         reporter: Reporter = progress or NullReporter()
         result = TransferResult(dry_run=dry_run)
         transport = self.transport
-        tree = LocalTree(Path(dest))
+        tree = LocalTree(local_path(dest, "destination folder"))
         if not dry_run:
             await anyio.to_thread.run_sync(_prepare_root, tree)
         retry = self._retry()
@@ -190,20 +193,28 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
     async def download_file(self, src: str | S3URI, dest: str | Path) -> TransferResult:
         """Download one object to the file ``dest`` (or into it, when ``dest`` is a directory).
 
+        A FIFO or a character device (``/dev/stdout``, ``/dev/null``; symlinks followed) is
+        written into as the bytes arrive, never replaced by a file.
+
         Raises:
-            BadURIError: ``src`` is not an object URI.
+            BadURIError: ``src`` is not an object URI, or ``dest`` is empty or blank.
             NoSuchKeyError, NoSuchBucketError, AccessDeniedError: as S3 answers.
-            LocalIOError: the file cannot be written.
+            LocalIOError: the file cannot be written (``dest`` is a block device or a
+                socket; a device refused the bytes: no space left on ``/dev/full``).
         """
         uri = parse_uri(src)
         if uri.is_dir:
             raise NoSuchKeyError(f"not an object URI (ends with '/'): {uri}",
                                  bucket=uri.bucket, key=uri.key)
-        path = Path(dest)
+        path = local_path(dest, "destination")
         if await anyio.Path(path).is_dir() or str(dest).endswith(("/", "\\")):
             path = path / uri.name
         retry = self._retry()
         transport = self.transport
+        if await anyio.to_thread.run_sync(stream_kind, path):  # a FIFO, /dev/stdout, ...
+            with self._accounting(TransferResult(transferred=1), retry) as result:
+                result.bytes = await write_stream(self.iter_bytes(uri), path)
+            return result
 
         async def head() -> ObjectInfo:
             return await transport.head(uri.bucket, uri.key)

@@ -6,7 +6,10 @@ The directions are :mod:`s3pump._mirror_down` and :mod:`s3pump._mirror_up`.
 
 State: by default ``<local root>/.s3pump/`` holds the manifest (``manifest.sqlite``, or
 ``manifest-shard-I-of-N.sqlite`` for a shard) and the run locks. Keys and files under
-``.s3pump/`` are never transferred or deleted by a mirror.
+``.s3pump/``, and the run's other own files wherever they are (a ``--manifest`` and its
+SQLite and lock files, the event log, stdout and stderr redirected into the folder, the
+scratch index: :mod:`s3pump._statefiles`), are never transferred or deleted by a mirror.
+Deletions act only on what both sides showed whole: a walk error refuses them.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ import errno
 import logging
 import os
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +30,7 @@ import anyio
 from ._core import PumpCore
 from ._decide import Shard
 from ._errors import BadURIError, ConfigError, LocalIOError
-from ._events import EventSink, SyncEvent
+from ._events import EventSink, JsonLinesLog, SyncEvent
 from ._lock import MirrorLock
 from ._manifest import Manifest, ManifestEntry
 from ._models import Failure, TransferResult
@@ -34,18 +38,18 @@ from ._pipeline import Batches, run_batched
 from ._plan import KeyFilter
 from ._progress import NullReporter, Reporter
 from ._runindex import RunIndex
+from ._statefiles import STATE_DIR, StateFiles, manifest_family
 from ._transport import Transport
-from ._uri import S3URI, parse_uri
+from ._uri import S3URI, local_path, parse_uri
+from ._walk import WalkError
 
 __all__ = ["STATE_DIR", "MirrorMixin", "MirrorOptions", "MirrorRun", "is_state_path"]
 
 _log = logging.getLogger("s3pump")
 
-STATE_DIR = ".s3pump"
-
 
 def is_state_path(rel: str) -> bool:
-    """True for a relative path inside the state folder (never mirrored)."""
+    """True for a relative path inside the default state folder (never mirrored)."""
     return rel == STATE_DIR or rel.startswith(STATE_DIR + "/")
 
 
@@ -60,6 +64,7 @@ class MirrorOptions:
     max_delete: int | None = None
     manifest: Path | None = None
     follow_symlinks: bool = False
+    state_files: tuple[Path, ...] = ()
 
 
 def _state_names(shard: Shard) -> tuple[str, str]:
@@ -89,13 +94,13 @@ class MirrorRun:
         manifest_name, self.lock_name = _state_names(options.shard)
         self.manifest_path = options.manifest or local_root / STATE_DIR / manifest_name
         self.manifest: Manifest | None = None
-        # A state folder given inside the root (--manifest) is left alone like .s3pump/.
-        try:
-            self._state_inner: str | None = (
-                self.manifest_path.parent.relative_to(local_root).as_posix())
-        except ValueError:
-            self._state_inner = None
         self.index = RunIndex()
+        # The run's own files below the root; complete once open_state has run.
+        self.state = StateFiles(local_root, fds=())
+        # What could not be seen of the source side (one line each, see walk_error; a
+        # listing found incomplete may add its reason too): deletions are refused when
+        # this is not empty.
+        self.unseen: list[str] = []
 
     async def run(self) -> None:
         """Mirror ``source`` to ``dest``, filling :attr:`result`."""
@@ -152,14 +157,20 @@ class MirrorRun:
         """Whether ``count`` deletions may go ahead; a refusal is recorded as a failure.
 
         Deletions never run after a listing error (the run has stopped by then); they are
-        refused when the source listed nothing at all (an empty or mistyped source would
-        otherwise wipe the mirror) and when they exceed ``max_delete``.
+        refused when the source side could not be seen whole (:attr:`unseen`), when
+        the source listed nothing at all (an empty or mistyped source would otherwise wipe
+        the mirror) and when they exceed ``max_delete``.
         """
         if count == 0:
             return False
         limit = self.options.max_delete
         reason = ""
-        if self.index.count_seen() == 0:
+        if self.unseen:
+            more = f" and {len(self.unseen) - 1} more" if len(self.unseen) > 1 else ""
+            reason = (f"deletes skipped: {count} {what} not deleted because part of "
+                      f"{self.source} could not be read ({self.unseen[0]}{more}); "
+                      "fix or --exclude it")
+        elif self.index.count_seen() == 0:
             reason = (f"the source {self.source} holds nothing: refusing to delete {count} "
                       f"{what} (delete them by hand if that is intended)")
         elif limit is not None and count > limit:
@@ -171,14 +182,46 @@ class MirrorRun:
             return False
         return True
 
+    def walk_error(self, entry: WalkError, *, blocks_deletes: bool) -> bool:
+        """Report ``entry`` (an error of the walk of the local tree) if it concerns this run;
+        with ``blocks_deletes`` it also goes to :attr:`unseen`, which refuses the deletions.
+
+        An error that hides part of the tree (an unreadable folder) concerns the run unless
+        an ``--exclude`` pattern ending in ``*`` covers everything below it: include
+        patterns and the shard cannot tell which keys it hides. Other errors concern the
+        run when their own path passes the filters. Returns whether it was reported.
+        """
+        rel = entry.rel
+        if self.state_rel(rel.rstrip("/")):
+            return False
+        if entry.hides:
+            if _excluded_below(self.options.keep, rel):
+                return False
+        elif not self.options.keep(rel) or not self.options.shard(self.key_of(rel)):
+            return False
+        if blocks_deletes:
+            self.unseen.append(entry.reason if entry.path in entry.reason
+                               else f"{entry.path}: {entry.reason}")
+        self.fail(entry.path, entry.reason, "LocalIOError", path=entry.path)
+        return True
+
+    def key_of(self, rel: str) -> str:
+        """The key of the local path ``rel`` (each direction knows its prefix)."""
+        return rel
+
     # -- state -------------------------------------------------------------------------
 
     def state_rel(self, rel: str) -> bool:
-        """True for a path below the root that belongs to s3pump's own state."""
-        if is_state_path(rel):
-            return True
-        inner = self._state_inner
-        return inner is not None and (rel == inner or rel.startswith(inner + "/"))
+        """True for a path below the root that is one of the run's own files (the default
+        state folder, the manifest and its SQLite and lock files wherever it is, the
+        event log, the scratch index, the files stdout and stderr go to)."""
+        return self.state.covers(rel)
+
+    def _find_state(self) -> StateFiles:
+        """The run's own files, resolved (blocking)."""
+        exact, patterns = manifest_family(self.manifest_path, self.lock_name)
+        return StateFiles(self.root, [*exact, *self.options.state_files], patterns,
+                          folders=[self.index.directory])
 
     async def open_state(self, stack: AsyncExitStack, clean: bool) -> None:
         """Take the locks, clean a crashed run's leftovers (``clean``), open the manifest.
@@ -186,6 +229,7 @@ class MirrorRun:
         A dry run takes no lock, cleans nothing, and reads the manifest only if it exists.
         """
         stack.callback(self.index.close)
+        self.state = await anyio.to_thread.run_sync(self._find_state)
         path = self.manifest_path
         if self.options.dry_run:
             if await anyio.Path(path).is_file():
@@ -261,6 +305,18 @@ class MirrorRun:
                                errno.ENOSPC if full else None) from exc
 
 
+def _excluded_below(keep: KeyFilter, rel: str) -> bool:
+    """True when an exclude pattern covers ``rel`` and everything below it.
+
+    A pattern ``Q*`` that matches a prefix of a path matches the path too (``*`` also
+    matches ``/``), so it is enough that one such pattern matches ``rel`` (with or without
+    its trailing ``/``).
+    """
+    bare = rel.rstrip("/")
+    return any(p.endswith("*") and (fnmatchcase(rel, p) or fnmatchcase(bare, p))
+               for p in keep.exclude)
+
+
 def _is_s3(location: str | os.PathLike[str] | S3URI) -> bool:
     return isinstance(location, S3URI) or (isinstance(location, str) and "://" in location)
 
@@ -283,6 +339,7 @@ class MirrorMixin(PumpCore):
         follow_symlinks: bool = False,
         progress: Reporter | None = None,
         events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
     ) -> TransferResult:
         """Mirror ``src`` to ``dest``: an ``s3://`` prefix to a local folder, or back.
 
@@ -302,8 +359,17 @@ class MirrorMixin(PumpCore):
         written only for files safely in place. ``events`` receives a
         :class:`~s3pump._events.SyncEvent` per key (see ``JsonLinesLog``).
 
+        What the run writes itself is never transferred, deleted or overwritten, even
+        inside the local folder: the manifest with its SQLite and lock files, the file of a
+        ``JsonLinesLog`` given as ``events``, the files named in ``state_files`` (another
+        log, a report), the files stdout and stderr are redirected to, the scratch index.
+        A key that would land on one of them fails. Any error of the walk of the local
+        folder (an unreadable sub-folder, say) refuses the run's deletions: what could not
+        be seen is never taken as deleted.
+
         Raises:
-            BadURIError: neither or both of ``src`` and ``dest`` are ``s3://`` URIs.
+            BadURIError: neither or both of ``src`` and ``dest`` are ``s3://`` URIs, or one
+                of them is empty or blank (never taken for the current directory).
             ConfigError: a bad ``shard`` or ``max_delete``.
             MirrorBusyError: another run of the same shard is using the folder.
             NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
@@ -321,8 +387,13 @@ class MirrorMixin(PumpCore):
             shard=shard or Shard(), max_delete=max_delete,
             manifest=Path(manifest) if manifest is not None else None,
             follow_symlinks=follow_symlinks,
+            state_files=tuple(Path(p) for p in (
+                *state_files, *([events.path] if isinstance(events, JsonLinesLog) else []))),
         )
         reporter = progress or NullReporter()
+        for name, location in (("source", src), ("destination", dest)):
+            if not isinstance(location, S3URI):
+                local_path(location, name)  # an empty one is refused, not the current dir
         up, down = _is_s3(dest), _is_s3(src)
         if up == down:
             raise BadURIError(
@@ -333,11 +404,11 @@ class MirrorMixin(PumpCore):
         run: MirrorRun
         if down:
             uri = parse_uri(src if isinstance(src, S3URI) else os.fspath(src)).as_prefix()
-            root = Path(os.fspath(dest))  # type: ignore[arg-type]
+            root = local_path(dest, "destination folder")  # type: ignore[arg-type]
             run = DownloadMirror(self, options, root, uri, reporter, events)
         else:
             uri = parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)).as_prefix()
-            root = Path(os.fspath(src))  # type: ignore[arg-type]
+            root = local_path(src, "source folder")  # type: ignore[arg-type]
             run = UploadMirror(self, options, root, uri, reporter, events)
         run.emit("start", reason=f"{run.source} -> {run.dest}")
         try:

@@ -33,8 +33,8 @@ from ._pipeline import Batches
 from ._plan import Target, plan_target, relative_key
 from ._progress import Reporter
 from ._uri import S3URI
-from ._walk import LocalFile, Skipped, take_batch, walk_tree
-from ._writer import LocalTree
+from ._walk import Skipped, WalkError, take_batch, walk_tree
+from ._writer import LocalTree, remove_unowned
 
 __all__ = ["DownloadMirror"]
 
@@ -89,18 +89,14 @@ class DownloadMirror(MirrorRun):
             await self.open_state(stack, clean=True)
             await self.transfer_then_delete(self._produce, self._handle, self._delete_extra)
 
+    def key_of(self, rel: str) -> str:
+        """The key of the local path ``rel``."""
+        return self.uri.key + rel
+
     def clean_leftovers(self) -> int:
-        """Remove the temp files an interrupted run left below the root (blocking)."""
-        removed = 0
-        for path in self.tree.stale_temp_files():
-            try:
-                os.unlink(path)
-                removed += 1
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise error_from_oserror(exc, str(path)) from exc
-        return removed
+        """Remove the temp files an interrupted run left below the root (blocking); those a
+        live writer holds (a concurrent ``get`` into the folder) stay."""
+        return sum(remove_unowned(path) for path in self.tree.stale_temp_files())
 
     # -- listing and decisions ---------------------------------------------------------
 
@@ -128,9 +124,10 @@ class DownloadMirror(MirrorRun):
         remembered = self.remembered(keys)
         for obj in chosen:
             try:
-                if self.state_rel(relative_key(obj.key, prefix)):
-                    raise UnsafeKeyError(obj.key, f"{STATE_DIR}/ is where s3pump keeps its "
-                                                  "state; this key is not mirrored")
+                if self.state_rel(relative_key(obj.key, prefix).rstrip("/")):
+                    raise UnsafeKeyError(obj.key, "its path is one of the files this run "
+                                                  f"keeps its state in ({STATE_DIR}/, the "
+                                                  "manifest, locks, logs); not mirrored")
                 target = plan_target(obj.key, prefix, self.root)
                 if target is None:
                     continue
@@ -215,12 +212,20 @@ class DownloadMirror(MirrorRun):
             return
         prefix, keep, shard = self.uri.key, self.options.keep, self.options.shard
         extra: list[tuple[str, str]] = []
-        walker = walk_tree(self.root)
+        walker = walk_tree(self.root, leave_out=self.state.inodes)
         try:
             while batch := await anyio.to_thread.run_sync(take_batch, walker, _WALK_BATCH):
                 pending: list[tuple[str, str]] = []
                 for entry in batch:
-                    if not isinstance(entry, LocalFile | Skipped) or entry.rel.endswith("/"):
+                    if isinstance(entry, WalkError):
+                        # Unseen files are never deleted; an error that hides some is
+                        # reported, since those files were not checked.
+                        if entry.hides:
+                            self.walk_error(WalkError(
+                                entry.path, entry.rel, f"{entry.reason} (what is below was "
+                                "not checked for deletion)", hides=True), blocks_deletes=False)
+                        continue
+                    if entry.rel.endswith("/"):
                         continue
                     if isinstance(entry, Skipped) and entry.reason != "symlink":
                         continue

@@ -61,7 +61,8 @@ def _walk_batch(walker: Iterator[WalkEntry], size: int
                 st = os.stat(entry.path)
             except OSError as exc:
                 out.append((WalkError(entry.path, entry.rel,
-                                      str(error_from_oserror(exc, entry.path))), None))
+                                      str(error_from_oserror(exc, entry.path)),
+                                      hides=not isinstance(exc, FileNotFoundError)), None))
                 continue
             if stat.S_ISREG(st.st_mode):
                 local = LocalState(st.st_size, st.st_mtime_ns)
@@ -94,15 +95,22 @@ class UploadMirror(MirrorRun):
         chosen = []
         for obj in objects:
             rel = relative_key(obj.key, prefix)
-            # Folder markers ("dir/") have no local file: they are neither compared nor deleted.
-            if rel and not rel.endswith("/") and keep(rel) and shard(obj.key):
+            # Folder markers ("dir/") have no local file, and objects at the paths of the
+            # run's own files are out of the mirror: neither compared nor deleted.
+            if (rel and not rel.endswith("/") and keep(rel) and shard(obj.key)
+                    and not self.state_rel(rel)):
                 chosen.append(obj)
         self.index.add_remote(chosen)
+
+    def key_of(self, rel: str) -> str:
+        """The key of the local path ``rel``."""
+        return self.uri.key + rel
 
     # -- the walk and decisions --------------------------------------------------------
 
     async def _produce(self, batches: Batches[_Job]) -> None:
-        walker = walk_tree(self.root, follow_symlinks=self.options.follow_symlinks)
+        walker = walk_tree(self.root, follow_symlinks=self.options.follow_symlinks,
+                           leave_out=self.state.inodes)
         try:
             while True:
                 try:
@@ -122,16 +130,19 @@ class UploadMirror(MirrorRun):
         files: list[tuple[LocalFile, LocalState, str]] = []
         for entry, local in batch:
             rel = entry.rel
-            if rel.endswith("/") and not isinstance(entry, WalkError):
+            if isinstance(entry, LocalFile) and local is None:  # changed since the walk
+                entry = WalkError(entry.path, rel, f"not a regular file: {entry.path}")
+            if isinstance(entry, WalkError):
+                # Whatever the walk could not see blocks this run's deletions.
+                self.walk_error(entry, blocks_deletes=True)
+                continue
+            if rel.endswith("/"):
                 continue
             if self.state_rel(rel) or not keep(rel) or not shard(prefix + rel):
                 continue
             if isinstance(entry, Skipped):
                 self.skip(prefix + rel, entry.path, entry.reason)
-            elif isinstance(entry, WalkError) or local is None:
-                reason = entry.reason if isinstance(entry, WalkError) else "not a regular file"
-                self.fail(entry.path, reason, "LocalIOError", path=entry.path)
-            else:
+            elif local is not None:
                 files.append((entry, local, prefix + rel))
         if not files:
             return

@@ -48,7 +48,7 @@ from ._progress import NullReporter, Reporter
 from ._retry import RetryPolicy
 from ._transport import Transport
 from ._transport._base import CompletedPart
-from ._uri import S3URI, parse_uri
+from ._uri import S3URI, local_path, parse_uri
 from ._walk import LocalFile, Skipped, WalkEntry, take_batch, walk_tree
 
 __all__ = ["Sent", "UploadMixin"]
@@ -405,12 +405,12 @@ class UploadMixin(PumpCore):
         retried on its own. A failed or cancelled multipart upload is aborted.
 
         Raises:
-            BadURIError: ``uri`` is not an ``s3://`` URI.
+            BadURIError: ``uri`` is not an ``s3://`` URI, or ``path`` is empty or blank.
             LocalIOError: ``path`` does not exist, is not a regular file, or cannot be read.
             NoSuchBucketError, AccessDeniedError: as S3 answers.
             TransientError: S3 kept failing after every retry.
         """
-        src = Path(path)
+        src = local_path(path, "file to upload")
         target = parse_uri(uri)
         key = target.key + src.name if target.is_dir else target.key
         st = await anyio.to_thread.run_sync(_stat_regular, src)
@@ -478,14 +478,14 @@ class UploadMixin(PumpCore):
         bound.
 
         Raises:
-            BadURIError: ``uri`` is not an ``s3://`` URI.
+            BadURIError: ``uri`` is not an ``s3://`` URI, or ``src`` is empty or blank.
             LocalIOError: ``src`` does not exist or is not a directory.
             DestinationExistsError: the prefix holds objects and ``exist_ok`` is false.
             NoSuchBucketError: the bucket does not exist.
             AccessDeniedError: the first request (or every upload so far) was refused.
         """
         dest = parse_uri(uri).as_prefix()
-        root = Path(src)
+        root = local_path(src, "folder to upload")
         await anyio.to_thread.run_sync(_check_dir, root)
         reporter: Reporter = progress or NullReporter()
         result = TransferResult(dry_run=dry_run)

@@ -7,13 +7,14 @@ bucket's letters and a key may contain ``?``, ``#``, ``%``, spaces or ``//``.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ._errors import BadURIError, UnsafeKeyError
 
-__all__ = ["S3URI", "key_to_relpath", "parse_uri"]
+__all__ = ["S3URI", "key_to_relpath", "local_path", "parse_uri"]
 
 _SCHEME = "s3://"
 # Lenient on purpose: legacy buckets may hold capitals and underscores.
@@ -68,6 +69,8 @@ def parse_uri(uri: str | S3URI) -> S3URI:
         return uri
     if not isinstance(uri, str):
         raise BadURIError(f"expected an s3:// URI string, got {type(uri).__name__}")
+    if not uri.strip():
+        raise BadURIError(f"not an s3:// URI: empty ({uri!r}; an unset variable?)")
     if uri[: len(_SCHEME)].lower() != _SCHEME:
         raise BadURIError(f"not an s3:// URI: {uri!r}")
     rest = uri[len(_SCHEME):]
@@ -79,6 +82,23 @@ def parse_uri(uri: str | S3URI) -> S3URI:
     if "\x00" in key:
         raise BadURIError(f"NUL character in key of {uri!r}")
     return S3URI(bucket, key)
+
+
+def local_path(value: str | os.PathLike[str], what: str = "local path") -> Path:
+    """``value`` as a local path, refusing an empty or blank one.
+
+    An empty string would mean the current directory to :class:`~pathlib.Path`; given by an
+    unset shell variable (``sync "$SRC" s3://b/backup/ --delete``) it would mirror the wrong
+    folder, or delete in it. (``Path("")`` is ``Path(".")`` already and cannot be told apart.)
+
+    Raises:
+        BadURIError: ``value`` is empty or only white space.
+    """
+    text = os.fspath(value)
+    if isinstance(text, str) and not text.strip():
+        raise BadURIError(f"the {what} is empty ({text!r}): give a folder or file name; "
+                          "an unset variable?")
+    return Path(text)
 
 
 def key_to_relpath(key: str, prefix: str) -> PurePosixPath | None:

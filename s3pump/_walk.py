@@ -10,7 +10,8 @@
   could block forever), dangling symlinks, unreadable directories, names that are not UTF-8,
   entries that vanished while the walk ran.
 
-s3pump's own temp files (``.s3pump-*.part``) are left out silently.
+s3pump's own temp files (``.s3pump-*.part``) are left out silently, and so are the files
+named by identity in ``leave_out``.
 """
 
 from __future__ import annotations
@@ -50,11 +51,19 @@ class Skipped:
 
 @dataclass(frozen=True, slots=True)
 class WalkError:
-    """An entry that cannot be uploaded, with a one-line reason."""
+    """An entry that cannot be uploaded, with a one-line reason.
+
+    ``hides`` is true when the walk does not know what is at or below the entry: a folder
+    it could not read (``rel`` is then ``""`` for the root, or ends in ``/``), or an entry it
+    could not ``stat``. A mirror must not act on what such an error hides: deletions that
+    rely on the walk having seen everything are refused. It is false for entries known to
+    be what they are: a FIFO, a device, a name that is not UTF-8, an entry that is gone.
+    """
 
     path: str
     rel: str
     reason: str
+    hides: bool = False
 
 
 WalkEntry = LocalFile | Skipped | WalkError
@@ -82,11 +91,14 @@ def _utf8(name: str) -> bool:
     return True
 
 
-def walk_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = False
+def walk_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = False,
+              leave_out: frozenset[tuple[int, int]] = frozenset(),
               ) -> Generator[WalkEntry, None, None]:
     """Every entry below ``root`` worth reporting (see the module docstring). Blocking.
 
-    The root itself must be a directory; the caller checks that first.
+    Regular files whose ``(st_dev, st_ino)`` is in ``leave_out`` (a mirror's own state
+    files, by identity) are left out silently, like temp files. The root itself must be a
+    directory; the caller checks that first.
     """
     top = os.fspath(root)
     top_stat = os.stat(top)
@@ -101,7 +113,8 @@ def walk_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = False
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            yield WalkError(directory, prefix, str(error_from_oserror(exc, directory)))
+            yield WalkError(directory, prefix, str(error_from_oserror(exc, directory)),
+                            hides=True)
             continue
         subdirs: list[tuple[str, str, frozenset[tuple[int, int]]]] = []
         for entry in entries:
@@ -121,7 +134,8 @@ def walk_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = False
                 yield WalkError(entry.path, rel, f"{reason}: {exc.filename or entry.path}")
                 continue
             except OSError as exc:
-                yield WalkError(entry.path, rel, str(error_from_oserror(exc, entry.path)))
+                yield WalkError(entry.path, rel, str(error_from_oserror(exc, entry.path)),
+                                hides=True)
                 continue
             if stat.S_ISDIR(st.st_mode):
                 ident = (st.st_dev, st.st_ino)
@@ -130,7 +144,8 @@ def walk_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = False
                     continue
                 subdirs.append((entry.path, rel + "/", ancestors | {ident}))
             elif stat.S_ISREG(st.st_mode):
-                if is_temp_name(entry.name):
+                if is_temp_name(entry.name) or (
+                        leave_out and (st.st_dev, st.st_ino) in leave_out):
                     continue
                 yield LocalFile(entry.path, rel, st.st_size)
             else:

@@ -3,8 +3,18 @@
 Every file is written to a temp file in its destination directory, named
 ``.s3pump-<random>.part`` so a later run can find and remove leftovers after a crash, and
 renamed into place with :func:`os.replace` only once it is complete. A failed download
-therefore never damages an existing file. Directories are created below the destination
-root only; an existing symlink is followed only when it resolves inside the root.
+therefore never damages an existing file. A FIFO, a device node or a socket in the way of
+a file (or a symlink to one) is never replaced: that key fails. Directories are created
+below the destination root only; an existing symlink is followed only when it resolves
+inside the root.
+
+Ownership of temp files: the writer holds an exclusive ``flock`` on each temp file from
+its creation until it is renamed or removed (the lock's descriptor stays open that long),
+so a leftover is a file nobody holds. :func:`remove_unowned` removes one only after taking
+that lock itself and checking that the name still is the same file: a concurrent run's
+temp file (a ``get`` into the folder a ``sync`` cleans) is never removed. Cost: one
+``flock`` and one ``fstat`` per temp file (about a microsecond), and the descriptor of a
+large file stays open until its rename.
 
 The blocking work runs through aiofiles: a small file costs one thread hop (directory,
 write, mtime and rename together); a large one is written through an aiofiles handle.
@@ -12,6 +22,8 @@ write, mtime and rename together); a large one is written through an aiofiles ha
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
 import secrets
 import stat
@@ -26,7 +38,10 @@ import anyio
 
 from ._errors import LocalIOError, UnsafeKeyError, error_from_oserror
 
-__all__ = ["TEMP_PREFIX", "TEMP_SUFFIX", "LocalTree", "PartFile", "is_temp_name"]
+__all__ = ["TEMP_PREFIX", "TEMP_SUFFIX", "LocalTree", "PartFile", "is_temp_name",
+           "remove_unowned"]
+
+_log = logging.getLogger("s3pump")
 
 TEMP_PREFIX = ".s3pump-"
 TEMP_SUFFIX = ".part"
@@ -42,6 +57,113 @@ def is_temp_name(name: str) -> bool:
 
 def _temp_path(target: Path) -> Path:
     return target.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
+
+
+_CREATE_TRIES = 4
+# The lock descriptors of part files, by temp path, from creation to commit or discard.
+# Names are random, so entries of concurrent downloads never meet; dict updates are atomic.
+_HELD: dict[Path, int] = {}
+
+
+def _create_temp(target: Path) -> tuple[Path, int]:
+    """Create and lock a new temp file next to ``target``: its path and descriptor.
+
+    A cleanup running at the same instant may take the new file's lock first (the lock
+    then fails) or remove it before this process locks it (the locked file then has no
+    name): either way, a new name is tried. On a file system without ``flock`` the file is
+    written unlocked (and a cleanup, unable to lock it either, leaves it alone).
+    """
+    for _ in range(_CREATE_TRIES):
+        tmp = _temp_path(target)
+        fd = os.open(tmp, _OPEN_FLAGS, 0o666)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise
+            except OSError as exc:  # ENOLCK, EOPNOTSUPP: no locks on this file system
+                _log.debug("cannot lock temp file %s: %s", tmp, exc)
+            if os.fstat(fd).st_nlink:
+                return tmp, fd
+        except BlockingIOError:
+            pass
+        except BaseException:
+            os.close(fd)
+            _unlink_quietly(tmp)
+            raise
+        os.close(fd)
+    raise LocalIOError(f"temp files next to {target} keep being removed by another process")
+
+
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+            (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _refuse_special(target: Path) -> None:
+    """Raise when ``target`` is a FIFO, a device or a socket (or a symlink to one): a rename
+    would replace the node itself with a regular file (``/dev/null``, as root). One
+    ``lstat`` per file; a second ``stat`` only for symlinks."""
+    try:
+        mode = os.lstat(target).st_mode
+        if stat.S_ISLNK(mode):
+            mode = os.stat(target).st_mode
+    except OSError:  # nothing there, or a dangling symlink: the rename decides
+        return
+    for test, kind in _SPECIAL:
+        if test(mode):
+            raise LocalIOError(f"{kind} is in the way: {target} (not replaced; downloads "
+                               "write regular files)")
+
+
+def _release(tmp: Path) -> None:
+    """Drop the lock of the part file ``tmp`` (once it is renamed or removed)."""
+    fd = _HELD.pop(tmp, -1)
+    if fd >= 0:
+        os.close(fd)
+
+
+def remove_unowned(path: Path) -> bool:
+    """Remove the temp file ``path`` if no live writer holds it; True when removed.
+
+    Only a regular file whose lock can be taken at once, and whose name still leads to the
+    file that was locked, is removed; symlinks, FIFOs and files that cannot be opened are
+    left alone. Blocking.
+
+    Raises:
+        LocalIOError: the file is unowned but cannot be removed.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(
+        os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:  # gone, a symlink (ELOOP), unreadable: not ours to remove
+        _log.debug("leftover temp file %s left alone: %s", path, exc)
+        return False
+    try:
+        held = os.fstat(fd)
+        if not stat.S_ISREG(held.st_mode):
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:  # a live run is writing it, or ownership cannot be known
+            if not isinstance(exc, BlockingIOError):
+                _log.debug("leftover temp file %s left alone: %s", path, exc)
+            return False
+        try:
+            now = os.lstat(path)
+        except FileNotFoundError:
+            return False
+        if (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
+            return False  # renamed over since it was opened: not the file that was locked
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise error_from_oserror(exc, str(path)) from exc
+        return True
+    finally:
+        os.close(fd)
 
 
 def _set_mtime(path: Path | int, mtime: datetime | None) -> None:
@@ -105,18 +227,17 @@ class LocalTree:
         atomically (blocking)."""
         try:
             self.ensure_dir(target.parent, key)
-            tmp = _temp_path(target)
-            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
+            tmp, fd = _create_temp(target)
             try:
-                try:
-                    _pwrite_all(fd, data if isinstance(data, list) else [data], 0)
-                finally:
-                    os.close(fd)
-                _set_mtime(tmp, mtime)
-                os.replace(tmp, target)
+                _pwrite_all(fd, data if isinstance(data, list) else [data], 0)
+                _set_mtime(fd, mtime)
+                _refuse_special(target)
+                os.replace(tmp, target)  # the lock is held until the name is gone
             except BaseException:
                 _unlink_quietly(tmp)
                 raise
+            finally:
+                os.close(fd)
         except OSError as exc:
             if isinstance(exc, LocalIOError):
                 raise
@@ -135,8 +256,8 @@ class LocalTree:
         """Create a temp file of ``size`` bytes next to ``target``; returns its path."""
         try:
             self.ensure_dir(target.parent, key)
-            tmp = _temp_path(target)
-            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
+            _refuse_special(target)  # before fetching gigabytes that could not be kept
+            tmp, fd = _create_temp(target)
             try:
                 try:
                     os.posix_fallocate(fd, 0, size)
@@ -145,10 +266,10 @@ class LocalTree:
                         raise
                     os.ftruncate(fd, size)
             except BaseException:
-                os.close(fd)
                 _unlink_quietly(tmp)
+                os.close(fd)
                 raise
-            os.close(fd)
+            _HELD[tmp] = fd  # held until commit() or PartFile.discard()
             return tmp
         except OSError as exc:
             if isinstance(exc, LocalIOError):
@@ -160,13 +281,19 @@ class LocalTree:
         """Set the mtime of a finished temp file and rename it into place (blocking)."""
         try:
             _set_mtime(tmp, mtime)
+            _refuse_special(target)
             os.replace(tmp, target)
         except OSError as exc:
             _unlink_quietly(tmp)
+            if isinstance(exc, LocalIOError):
+                raise
             raise error_from_oserror(exc, str(target)) from exc
+        finally:
+            _release(tmp)
 
     def stale_temp_files(self) -> Iterator[Path]:
-        """Temp files left below the root by an interrupted run."""
+        """Files below the root named like temp files: leftovers of an interrupted run, or
+        temp files of a live one (see :func:`remove_unowned`)."""
         for dirpath, _dirs, files in os.walk(self.root):
             for name in files:
                 if is_temp_name(name):
@@ -280,7 +407,10 @@ class PartFile:
 
     def discard(self) -> None:
         """Remove the temp file (blocking, quick: safe inside a cancelled scope)."""
-        _unlink_quietly(self.path)
+        try:
+            _unlink_quietly(self.path)
+        finally:
+            _release(self.path)
 
 
 _pwrite = aiofiles.os.wrap(_pwrite_all)
