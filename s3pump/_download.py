@@ -2,9 +2,11 @@
 
 Every download is checked against what S3 offers before its temp file is renamed into
 place (:mod:`s3pump._integrity`): a whole GET against the checksum or MD5 ETag it came with,
-ranged parts against the full-object CRC of a HEAD, their CRCs combined. A body that does not
-match is fetched again like any transient failure; when the tries run out the object fails
-with :class:`IntegrityError` and any existing file is kept.
+ranged parts against the full-object CRC of a HEAD, their CRCs combined, or, when the object
+offers only an MD5 ETag (or a SHA), against that, the file hashed in order as the parts land
+(:mod:`s3pump._inorder`). A body that does not match is fetched again like any transient
+failure (for an MD5 the whole object: which part was wrong cannot be known); when the tries
+run out the object fails with :class:`IntegrityError` and any existing file is kept.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import anyio
 
 from ._config import TransferConfig
 from ._errors import IntegrityError, ObjectChangedError, TransientError
-from ._integrity import Verdict, Verifier, expect
+from ._inorder import FileSpans, InOrderHasher
+from ._integrity import Expectation, Verdict, Verifier, expect
 from ._models import ObjectInfo
 from ._progress import Reporter
 from ._ranged import collect_body, fetch_ranges, first_error, stream_body
@@ -32,7 +35,6 @@ _RESTARTS = 3  # fresh versions tried when an object keeps changing under a rang
 # Bodies from this size on are hashed in a worker thread when the hash is not a CRC: MD5
 # runs at ~600 MiB/s here, 1.6 ms of event loop per MiB; a thread hop costs ~0.1 ms.
 _THREAD_HASH = 256 << 10
-_READ_BACK = 1 << 20
 
 VerdictCallback = Callable[[str, Verdict], None]
 """Hears ``(key, verdict)`` for every object once its file is in place."""
@@ -61,14 +63,6 @@ class _ThreadHashingWriter:
 def _feed_all(feed: Callable[[bytes], None], pieces: list[bytes]) -> None:
     for piece in pieces:
         feed(piece)
-
-
-def _hash_file(path: Path, verifier: Verifier) -> Verdict:
-    """Read a finished temp file back through ``verifier`` (blocking)."""
-    with open(path, "rb", buffering=0) as f:
-        while piece := f.read(_READ_BACK):
-            verifier.feed(piece)
-    return verifier.verdict()
 
 
 class Downloader:
@@ -216,25 +210,25 @@ class Downloader:
     ) -> int:
         expectation = expect(evidence, info.etag, ranged=True)
         verifier = Verifier(expectation, info.size) if expectation.algorithm else None
-        read_back: Verifier | None = None
-        if verifier is None and self._config.require_checksum:
-            # An MD5 ETag or a SHA cannot be combined from parts: hash the file once done.
-            whole = expect(evidence, info.etag)
-            if whole.algorithm is None:
-                self._judge(Verdict("unverifiable", reason=expectation.reason), bucket,
-                            info.key)
-            read_back = Verifier(whole, info.size)
+        in_order = self._in_order_verifier(bucket, info, evidence, verifier, expectation)
         tmp = await self._tree.aopen_part_file(target, info.size, info.key)
         part_file = PartFile(tmp, target)
+        spans = FileSpans(tmp, in_order, target) if in_order is not None else None
         try:
-            last_modified = await fetch_ranges(
-                self._transport, bucket, info, part_file, self._config, self._retry,
-                limiter=self._limiter, progress=self._reporter.advance, verifier=verifier,
-            )
+            try:
+                last_modified = await fetch_ranges(
+                    self._transport, bucket, info, part_file, self._config, self._retry,
+                    limiter=self._limiter, progress=self._reporter.advance,
+                    verifier=verifier,
+                    on_part=InOrderHasher(spans).landed if spans is not None else None,
+                )
+            finally:
+                if spans is not None:
+                    spans.close()
             if verifier is not None:
                 verdict = verifier.verdict()
-            elif read_back is not None:
-                verdict = await anyio.to_thread.run_sync(_hash_file, tmp, read_back)
+            elif in_order is not None:
+                verdict = in_order.verdict()
             else:
                 verdict = Verdict("unverifiable", reason=expectation.reason)
             if verdict.status == "mismatch":
@@ -246,3 +240,17 @@ class Downloader:
             raise
         self._done(info.key, verdict)
         return info.size
+
+    def _in_order_verifier(
+        self, bucket: str, info: ObjectInfo, evidence: Mapping[str, str],
+        combined: Verifier | None, expectation: Expectation,
+    ) -> Verifier | None:
+        """A verifier for the whole file, fed in order as parts land, when the parts'
+        CRCs cannot be combined: an MD5 ETag (or a SHA) is then checked that way."""
+        if combined is not None:
+            return None
+        whole = expect(evidence, info.etag)
+        if whole.algorithm is None:
+            self._judge(Verdict("unverifiable", reason=expectation.reason), bucket, info.key)
+            return None
+        return Verifier(whole, info.size)

@@ -62,15 +62,14 @@ async def test_each_checksum_is_verified_and_a_flipped_byte_refetched(
     objects = {f"c/{name}.bin": os.urandom(size) for name, size in SIZES.items()}
     for key, body in objects.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body, ChecksumAlgorithm=algorithm)
-    combines = algorithm.startswith("CRC")  # part CRCs combine into the object's; SHAs not
-    flipped = [k for k in objects if combines or not k.endswith("ranged.bin")]
-    flips = [proxy.add(Fault("flip", key=key, times=1)) for key in flipped]
+    # Part CRCs combine into the object's; SHAs of ranged parts are hashed in order.
+    flips = [proxy.add(Fault("flip", key=key, times=1)) for key in objects]
     result = await download(proxy.url, bucket, "c/", tmp_path, kind)
     assert result.ok, result.failed
-    assert [f.hits for f in flips] == [1] * len(flipped)
+    assert [f.hits for f in flips] == [1] * len(objects)
     assert tree(tmp_path) == {k[2:]: v for k, v in objects.items()}
-    assert result.retries == len(flipped)
-    assert (result.verified, result.unverified) == ((3, 0) if combines else (2, 1))
+    assert result.retries == len(objects)
+    assert (result.verified, result.unverified) == (3, 0)
 
 
 async def test_verdicts_name_the_checksum_used(
@@ -97,13 +96,8 @@ async def test_verdicts_name_the_checksum_used(
         for key in keys:
             info = await pump.transport.head(bucket, key)
             assert await downloader.fetch(bucket, info, tmp_path / key) == keys[key]
-    expected = {}
-    for key in keys:
-        algorithm = key.partition("-")[0]
-        if key.endswith("-ranged") and not algorithm.startswith("CRC"):
-            expected[key] = ("unverifiable", None)
-        else:
-            expected[key] = ("verified", algorithm)
+    # SHAs of ranged parts do not combine: they are hashed in order as the parts land.
+    expected = {key: ("verified", key.partition("-")[0]) for key in keys}
     assert {k: (v.status, v.algorithm) for k, v in verdicts.items()} == expected
 
 
@@ -187,8 +181,8 @@ async def test_require_checksum_fails_unverifiable_objects_without_writing(
 async def test_require_checksum_reads_a_ranged_md5_object_back(
     proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str  # noqa: F811
 ) -> None:
-    # Parts cannot combine an MD5 (or SHA): with require_checksum the finished temp file
-    # is hashed before the rename, so a flipped byte is still caught and refetched.
+    # Parts cannot combine an MD5 (or SHA): the temp file is hashed in order as the parts
+    # land, before the rename, so a flipped byte is still caught and refetched.
     md5 = os.urandom(SIZES["ranged"])
     sha = os.urandom(SIZES["ranged"])
     s3.put_object(Bucket=bucket, Key="r/md5.bin", Body=md5)
