@@ -369,11 +369,20 @@ async def _run_cat(args: argparse.Namespace) -> int:
 
     from . import parse_uri
 
+    from ._errors import IntegrityError
+
     uri = parse_uri(args.uri)
     out = sys.stdout.buffer
     async with _pump(args) as pump:
-        async for chunk in pump.iter_bytes(uri):
-            await anyio.to_thread.run_sync(out.write, chunk)
+        try:
+            async for chunk in pump.iter_bytes(uri):
+                await anyio.to_thread.run_sync(out.write, chunk)
+        except IntegrityError as exc:
+            # The bytes are already out (a stream is judged at its end): the exit code
+            # and this line are what tells the reader not to trust them.
+            await anyio.to_thread.run_sync(out.flush)
+            print(f"s3pump: error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
         await anyio.to_thread.run_sync(out.flush)
     return EXIT_OK
 

@@ -33,6 +33,7 @@ from ._models import Failure, ObjectInfo, TransferResult
 from ._pipeline import Batches, run_batched
 from ._plan import KeyFilter, plan_target, relative_key
 from ._progress import NullReporter, Reporter
+from ._readcheck import StreamCheck
 from ._reads import ReadsMixin
 from ._upload import UploadMixin
 from ._uri import S3URI, parse_uri
@@ -226,9 +227,17 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         A body that breaks off is resumed from where it stopped with a ranged GET pinned to
         the first response's ETag, so the stream is never mixed from two versions.
 
+        The bytes are checked against what the first response offers (a full-object
+        checksum, the MD5 ETag of a single-part object), but a stream can only be judged
+        at its end: the consumer has already seen every byte when a mismatch raises
+        :class:`IntegrityError` after the last piece. Treat the data as provisional until
+        the iteration ends without an error (or use :meth:`read_bytes`, which retries).
+
         Raises:
             NoSuchKeyError, NoSuchBucketError, AccessDeniedError: as S3 answers.
             ObjectChangedError: the object was replaced while it was being streamed.
+            IntegrityError: after the last piece, when the bytes do not match (or nothing
+                could be checked and ``config.require_checksum`` is set).
             TransientError: the retries ran out.
         """
         uri = parse_uri(src)
@@ -237,6 +246,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
                                  bucket=uri.bucket, key=uri.key)
         transport = self.transport
         retry = self._retry()
+        check = StreamCheck(str(uri))
         sent = 0
         etag: str | None = None
         size: int | None = None
@@ -249,7 +259,9 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
                                          if_match=etag) as body:
                     if size is None:
                         size, etag = body.object_size, body.etag or None
+                        check.start(body.evidence, body.etag, size)
                     async for chunk in body.iter_chunks(chunk_size):
+                        await check.feed(chunk)
                         sent += len(chunk)
                         yield chunk
             except TransientError as exc:
@@ -261,3 +273,4 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
             if sent == before and sent < size:  # a short answer without an error: give up
                 raise TransientError(f"body of {uri} ended after {sent} of {size} bytes",
                                      bucket=uri.bucket, key=uri.key)
+        check.finish(self.config.require_checksum)

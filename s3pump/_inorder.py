@@ -75,8 +75,8 @@ def buffer_spans(buffer: bytearray, verifier: Verifier) -> SpanFeeder:
     """Feeds spans of an in-memory ``buffer`` to ``verifier`` (no copy)."""
 
     def feed(start: int, end: int) -> None:
-        with memoryview(buffer) as view:
-            verifier.feed(view[start:end])
+        with memoryview(buffer) as view, view[start:end] as span:
+            verifier.feed(span)
 
     return feed
 
