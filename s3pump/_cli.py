@@ -368,7 +368,6 @@ async def _run_cat(args: argparse.Namespace) -> int:
     import anyio
 
     from . import parse_uri
-
     from ._errors import IntegrityError
 
     uri = parse_uri(args.uri)

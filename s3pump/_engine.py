@@ -257,12 +257,12 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
             try:
                 async with transport.get(uri.bucket, uri.key, byte_range=byte_range,
                                          if_match=etag) as body:
+                    check.first(body.evidence, body.etag)  # the first answer's evidence
                     if size is None:
                         size, etag = body.object_size, body.etag or None
-                        check.start(body.evidence, body.etag, size)
                     async for chunk in body.iter_chunks(chunk_size):
-                        await check.feed(chunk)
                         sent += len(chunk)
+                        await check.feed(chunk)
                         yield chunk
             except TransientError as exc:
                 attempt += 1
@@ -273,4 +273,4 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
             if sent == before and sent < size:  # a short answer without an error: give up
                 raise TransientError(f"body of {uri} ended after {sent} of {size} bytes",
                                      bucket=uri.bucket, key=uri.key)
-        check.finish(self.config.require_checksum)
+        check.finish(size, self.config.require_checksum)

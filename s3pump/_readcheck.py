@@ -75,8 +75,8 @@ def _hash_all(verifier: Verifier, data: bytes) -> Verdict:
 class StreamCheck:
     """Verifies a stream of pieces (in order, from the first byte) at its end.
 
-    :meth:`start` with the first (whole-object) GET's evidence, :meth:`feed` every piece,
-    :meth:`finish` after the last one.
+    :meth:`first` with every response (only the first, whole-object one counts),
+    :meth:`feed` every piece, :meth:`finish` after the last one.
     """
 
     def __init__(self, where: str) -> None:
@@ -84,9 +84,12 @@ class StreamCheck:
         self._verifier: Verifier | None = None
         self._threaded = False
 
-    def start(self, evidence: Mapping[str, str], etag: str, size: int) -> None:
-        """Take the expectation from the first response of the stream."""
-        self._verifier = Verifier(expect(evidence, etag), size)
+    def first(self, evidence: Mapping[str, str], etag: str) -> None:
+        """Take the expectation from the stream's first response (later calls: no-op;
+        the ranged answers that resume a stream carry no evidence of the whole)."""
+        if self._verifier is not None:
+            return
+        self._verifier = Verifier(expect(evidence, etag), -1)  # size: see finish
         exp = self._verifier.expectation
         self._threaded = exp.algorithm is not None and not exp.combinable
 
@@ -98,8 +101,8 @@ class StreamCheck:
         else:
             self._verifier.feed(piece)
 
-    def finish(self, require_checksum: bool = False) -> Verdict:
-        """The verdict on everything fed.
+    def finish(self, size: int, require_checksum: bool = False) -> Verdict:
+        """The verdict on everything fed, for an object of ``size`` bytes.
 
         Raises:
             IntegrityError: the bytes do not match (the stream cannot be read again: the
@@ -107,6 +110,7 @@ class StreamCheck:
                 required.
         """
         assert self._verifier is not None
+        self._verifier.size = size
         verdict = self._verifier.verdict()
         try:
             judge(verdict, self._where, require_checksum)
