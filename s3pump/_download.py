@@ -214,17 +214,19 @@ class Downloader:
         tmp = await self._tree.aopen_part_file(target, info.size, info.key)
         part_file = PartFile(tmp, target)
         spans = FileSpans(tmp, in_order, target) if in_order is not None else None
+        hasher = InOrderHasher(spans) if spans is not None else None
         try:
             try:
                 last_modified = await fetch_ranges(
                     self._transport, bucket, info, part_file, self._config, self._retry,
                     limiter=self._limiter, progress=self._reporter.advance,
-                    verifier=verifier,
-                    on_part=InOrderHasher(spans).landed if spans is not None else None,
+                    verifier=verifier, on_part=hasher.landed if hasher is not None else None,
                 )
             finally:
                 if spans is not None:
                     spans.close()
+            if hasher is not None:
+                hasher.check_complete(info.size, f"s3://{bucket}/{info.key}")
             if verifier is not None:
                 verdict = verifier.verdict()
             elif in_order is not None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import anyio
 
-from ._errors import error_from_oserror
+from ._errors import TransientError, error_from_oserror
 from ._integrity import Verifier
 
 __all__ = ["FileSpans", "InOrderHasher", "buffer_spans"]
@@ -55,10 +55,9 @@ class FileSpans:
             offset = start
             while offset < end:
                 n = os.preadv(self._fd, [view[:min(_READ_BACK, end - offset)]], offset)
-                if n <= 0:
-                    # The file is shorter than the parts written into it: the hash will
-                    # come up short and the verdict says so.
-                    return
+                if n <= 0:  # shorter than the parts written into it: cut under us
+                    raise TransientError(f"{self._shown_as}: the temp file ends at "
+                                         f"{offset}, before the {end} bytes written")
                 self._verifier.feed(view[:n])
                 offset += n
         except OSError as exc:
@@ -110,3 +109,15 @@ class InOrderHasher:
                 self.cursor = stop
         finally:
             self._busy = False
+
+    def check_complete(self, size: int, where: str) -> None:
+        """After the last part: raise unless all ``size`` bytes were fed, in order.
+
+        A shortfall means a part was written but never hashed: the bytes are not known to
+        be good, so they must not be kept as verified (nor as merely unverifiable).
+
+        Raises:
+            TransientError: fewer than ``size`` bytes were fed.
+        """
+        if self.cursor != size:
+            raise TransientError(f"{where}: {self.cursor} of {size} bytes were hashed")

@@ -399,6 +399,8 @@ class ReadsMixin(PumpCore):
                                on_part=hasher.landed if hasher is not None else None)
         finally:
             sink.release()
+        if hasher is not None:
+            hasher.check_complete(info.size, str(uri))
         verifier = combined or in_order
         verdict = (verifier.verdict() if verifier is not None
                    else Verdict("unverifiable", reason=ranged.reason))
