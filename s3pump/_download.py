@@ -23,6 +23,7 @@ from ._errors import IntegrityError, ObjectChangedError, TransientError
 from ._inorder import FileSpans, InOrderHasher
 from ._integrity import Expectation, Verdict, Verifier, expect
 from ._models import ObjectInfo
+from ._mpetag import Layout, exact_layout, probe_layout, rehash_file, verifier_for
 from ._progress import Reporter
 from ._ranged import collect_body, fetch_ranges, first_error, stream_body
 from ._retry import RetryPolicy
@@ -88,6 +89,8 @@ class Downloader:
         self._retry = retry
         self._reporter = reporter
         self._on_verdict = on_verdict
+        # Part layouts learnt with a HEAD per part (after a mismatch): kept for the retries.
+        self._exact_layouts: dict[tuple[str, str, str], Layout] = {}
 
     async def fetch(self, bucket: str, obj: ObjectInfo, target: Path) -> int:
         """Download ``obj`` to ``target``; returns the bytes written.
@@ -210,7 +213,8 @@ class Downloader:
     ) -> int:
         expectation = expect(evidence, info.etag, ranged=True)
         verifier = Verifier(expectation, info.size) if expectation.algorithm else None
-        in_order = self._in_order_verifier(bucket, info, evidence, verifier, expectation)
+        in_order, layout = await self._in_order_verifier(bucket, info, evidence, verifier,
+                                                         expectation)
         tmp = await self._tree.aopen_part_file(target, info.size, info.key)
         part_file = PartFile(tmp, target)
         spans = FileSpans(tmp, in_order, target) if in_order is not None else None
@@ -231,6 +235,8 @@ class Downloader:
                 verdict = verifier.verdict()
             elif in_order is not None:
                 verdict = in_order.verdict()
+                if verdict.status == "mismatch" and layout is not None and not layout.exact:
+                    verdict = await self._recheck_layout(bucket, info, layout, tmp, verdict)
             else:
                 verdict = Verdict("unverifiable", reason=expectation.reason)
             if verdict.status == "mismatch":
@@ -243,16 +249,35 @@ class Downloader:
         self._done(info.key, verdict)
         return info.size
 
-    def _in_order_verifier(
+    async def _in_order_verifier(
         self, bucket: str, info: ObjectInfo, evidence: Mapping[str, str],
         combined: Verifier | None, expectation: Expectation,
-    ) -> Verifier | None:
+    ) -> tuple[Verifier | None, Layout | None]:
         """A verifier for the whole file, fed in order as parts land, when the parts'
-        CRCs cannot be combined: an MD5 ETag (or a SHA) is then checked that way."""
+        CRCs cannot be combined: an MD5 ETag (or a SHA) is then checked that way, and so
+        is a multipart ETag whose part sizes S3 tells (:mod:`s3pump._mpetag`)."""
         if combined is not None:
-            return None
+            return None, None
         whole = expect(evidence, info.etag)
-        if whole.algorithm is None:
+        if whole.algorithm is not None:
+            return Verifier(whole, info.size), None
+        layout = self._exact_layouts.get((bucket, info.key, info.etag)) or await probe_layout(
+            self._transport, self._retry, bucket, info, evidence)
+        if layout is None:
             self._judge(Verdict("unverifiable", reason=expectation.reason), bucket, info.key)
-            return None
-        return Verifier(whole, info.size)
+            return None, None
+        return verifier_for(layout, info.size), layout
+
+    async def _recheck_layout(
+        self, bucket: str, info: ObjectInfo, guess: Layout, tmp: Path, verdict: Verdict
+    ) -> Verdict:
+        """A multipart ETag that did not match under a guessed layout: ask every part's
+        size; a different layout hashes the file again, the same one confirms the mismatch."""
+        exact = await exact_layout(self._transport, self._retry, bucket, info, guess)
+        if exact is None:
+            return Verdict("unverifiable", reason="multipart ETag: the part sizes S3 gave "
+                           "do not add up")
+        self._exact_layouts[(bucket, info.key, info.etag)] = exact
+        if exact.sizes == guess.sizes:
+            return verdict
+        return await anyio.to_thread.run_sync(rehash_file, tmp, exact, info.size)

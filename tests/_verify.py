@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests._faults import Fault
 from tests._rclone import RCLONE, RcloneServer
 
-__all__ = ["AnonRclone", "RangeFault", "flip_file_byte"]
+__all__ = ["AnonRclone", "RangeFault", "flip_file_byte", "put_parts"]
 
 
 class AnonRclone(RcloneServer):
@@ -47,3 +48,16 @@ def flip_file_byte(path: Path, offset: int) -> None:
         byte = f.read(1)
         f.seek(offset)
         f.write(bytes([byte[0] ^ 0xFF]))
+
+
+def put_parts(s3: Any, bucket: str, key: str, parts: list[bytes]) -> str:
+    """Upload ``parts`` as one multipart upload with boto3 (no checksums); returns the ETag."""
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    done = []
+    for number, body in enumerate(parts, 1):
+        got = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=number,
+                             Body=body)
+        done.append({"PartNumber": number, "ETag": got["ETag"]})
+    answer = s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
+                                          MultipartUpload={"Parts": done})
+    return str(answer["ETag"]).strip('"')
