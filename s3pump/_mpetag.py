@@ -31,7 +31,8 @@ from ._models import ObjectInfo
 from ._retry import RetryPolicy
 from ._transport import Transport
 
-__all__ = ["Layout", "exact_layout", "probe_layout", "rehash_file", "verifier_for"]
+__all__ = ["Layout", "exact_layout", "probe_layout", "rehash_buffer", "rehash_file",
+           "verifier_for"]
 
 log = logging.getLogger("s3pump.integrity")
 
@@ -137,4 +138,12 @@ def rehash_file(path: Path, layout: Layout, size: int) -> Verdict:
             offset += n
     finally:
         os.close(fd)
+    return verifier.verdict()
+
+
+def rehash_buffer(buffer: bytearray, layout: Layout) -> Verdict:
+    """Hash the object held in ``buffer`` again under ``layout`` (blocking)."""
+    verifier = verifier_for(layout, len(buffer))
+    with memoryview(buffer) as view:
+        verifier.feed(view)
     return verifier.verdict()

@@ -31,6 +31,7 @@ from ._inorder import InOrderHasher, buffer_spans
 from ._integrity import Verdict, Verifier, expect
 from ._listing import has_any_object, iter_common_prefixes, iter_pages
 from ._models import ObjectInfo
+from ._mpetag import exact_layout, probe_layout, rehash_buffer, verifier_for
 from ._ranged import BufferSink, fetch_ranges
 from ._readcheck import CorruptedBodyError, judge, verify_bytes
 from ._retry import RetryPolicy
@@ -386,12 +387,17 @@ class ReadsMixin(PumpCore):
     ) -> bytearray:
         buffer = bytearray(info.size)
         sink = BufferSink(buffer)
-        # Part CRCs combine into a full-object CRC; an MD5 ETag (or a SHA) does not, so the
-        # buffer is hashed in order as the parts land.
+        # Part CRCs combine into a full-object CRC; an MD5 ETag (or a SHA, or a multipart
+        # ETag whose part sizes S3 tells) does not, so the buffer is hashed in order as the
+        # parts land.
         ranged = expect(evidence, info.etag, ranged=True)
         combined = Verifier(ranged, info.size) if ranged.algorithm else None
         whole = expect(evidence, info.etag) if combined is None else ranged
         in_order = Verifier(whole, info.size) if combined is None and whole.algorithm else None
+        layout = None
+        if combined is None and in_order is None:
+            layout = await probe_layout(self.transport, retry, uri.bucket, info, evidence)
+            in_order = verifier_for(layout, info.size) if layout is not None else None
         hasher = InOrderHasher(buffer_spans(buffer, in_order)) if in_order else None
         try:
             await fetch_ranges(self.transport, uri.bucket, info, sink, self.config, retry,
@@ -404,5 +410,13 @@ class ReadsMixin(PumpCore):
         verifier = combined or in_order
         verdict = (verifier.verdict() if verifier is not None
                    else Verdict("unverifiable", reason=ranged.reason))
+        if verdict.status == "mismatch" and layout is not None and not layout.exact:
+            # A guessed layout: ask every part's size before calling the bytes corrupted.
+            exact = await exact_layout(self.transport, retry, uri.bucket, info, layout)
+            if exact is None:
+                verdict = Verdict("unverifiable", reason="multipart ETag: the part sizes "
+                                  "S3 gave do not add up")
+            elif exact.sizes != layout.sizes:
+                verdict = await anyio.to_thread.run_sync(rehash_buffer, buffer, exact)
         judge(verdict, str(uri), self.config.require_checksum)
         return buffer

@@ -160,3 +160,21 @@ def test_independent_reference_of_a_two_part_etag() -> None:
     hasher = MultipartEtagHasher([10, 3])
     hasher.update(a + b)
     assert hasher.digest() == expected
+
+
+async def test_ranged_reads_check_multipart_etags_too(
+    proxy: FaultProxy, s3: Any, bucket: str
+) -> None:
+    uniform = [os.urandom(5 * MiB), os.urandom(MiB)]
+    uneven = [os.urandom(5 * MiB + MiB // 2), os.urandom(5 * MiB), os.urandom(6 * MiB),
+              os.urandom(100 << 10)]
+    put_parts(s3, bucket, "r/uniform.bin", uniform)
+    put_parts(s3, bucket, "r/uneven.bin", uneven)
+    once = proxy.add(RangeFault("flip", key="r/uniform.bin", times=1, start=3 * MiB))
+    async with AsyncPump(endpoint_url=proxy.url, config=CONFIG) as pump:
+        assert await pump.read_bytes(f"s3://{bucket}/r/uniform.bin") == b"".join(uniform)
+        assert await pump.read_bytes(f"s3://{bucket}/r/uneven.bin") == b"".join(uneven)
+        assert once.hits == 1
+        proxy.add(RangeFault("flip", key="r/uneven.bin", start=12 * MiB))
+        with pytest.raises(IntegrityError, match="multipart ETag"):
+            await pump.read_bytes(f"s3://{bucket}/r/uneven.bin")
