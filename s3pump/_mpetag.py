@@ -2,14 +2,15 @@
 
 The ETag of a multipart upload is ``md5(md5(part_1) + ... + md5(part_N))-N``: checkable
 once the part boundaries are known. S3 gives the size of part *k* to ``HEAD ?partNumber=k``
-(with the count in ``x-amz-mp-parts-count``). Learning every boundary would cost N HEADs, so
-two are sent, for part 1 and part N: when ``(N-1)·size(1) + size(N)`` is the object's size,
-the parts are taken to be of one size but the last, as the AWS CLI, boto3, s5cmd, mc and
-rclone upload them. The guess can be wrong (s3fs, for one, flushes parts of varying
-size), so a mismatch under a guessed layout is checked again with every part's size
-(N-2 more HEADs, only then) before it counts as a corrupted body: a wrong guess never fails
-a good object. Servers that ignore ``partNumber`` give no count (rclone, which stores
-multipart uploads with a plain MD5 ETag anyway): the object stays unverifiable.
+(with the count in ``x-amz-mp-parts-count``). Learning every boundary would cost N HEADs,
+so two are sent at once (one round trip), for part 1 and part N: when
+``(N-1)·size(1) + size(N)`` is the object's size, the parts are taken to be of one size but
+the last, as the AWS CLI, boto3, s5cmd, mc and rclone upload them. The guess can be wrong
+(s3fs, for one, flushes parts of varying size), so a mismatch under a guessed layout is
+checked again with every part's size (N-2 more HEADs, only then) before it counts as a
+corrupted body: a wrong guess never fails a good object. Servers that ignore
+``partNumber`` give no count (rclone, which stores multipart uploads with a plain MD5 ETag
+anyway): the object stays unverifiable.
 
 Only ranged downloads (objects of at least ``multipart_threshold``) use this: for smaller
 multipart objects two HEADs would cost more than the check is worth.
@@ -28,6 +29,7 @@ import anyio
 from ._errors import S3PumpError
 from ._integrity import Expectation, MultipartEtagHasher, Verdict, Verifier, multipart_etag
 from ._models import ObjectInfo
+from ._ranged import first_error
 from ._retry import RetryPolicy
 from ._transport import Transport
 
@@ -74,19 +76,28 @@ async def probe_layout(
     if found is None:
         return None
     digest, parts = found
+    answers: dict[int, tuple[int, int | None]] = {}
+
+    async def ask(number: int) -> None:
+        answers[number] = await _head_part(transport, retry, bucket, info.key, number)
+
     try:
-        first, count = await _head_part(transport, retry, bucket, info.key, 1)
-        if count != parts or first <= 0:
-            return None  # partNumber ignored (no count), or another upload
-        if parts == 1:
-            return Layout(digest, (first,), True) if first == info.size else None
-        if (parts - 1) * first >= info.size:
-            return None
-        last, count = await _head_part(transport, retry, bucket, info.key, parts)
-    except S3PumpError as exc:  # a server without partNumber: nothing to check with
-        log.debug("s3://%s/%s: part sizes unknown (%s)", bucket, info.key, exc)
+        async with anyio.create_task_group() as tg:  # one round trip for both
+            for number in sorted({1, parts}):
+                tg.start_soon(ask, number)
+    except BaseExceptionGroup as group:
+        failure = first_error(group)
+        if not isinstance(failure, S3PumpError):
+            raise failure from None
+        # A server without partNumber: nothing to check with.
+        log.debug("s3://%s/%s: part sizes unknown (%s)", bucket, info.key, failure)
         return None
-    if count != parts or not 0 < last <= first or (parts - 1) * first + last != info.size:
+    (first, count), (last, count_last) = answers[1], answers[parts]
+    if count != parts or count_last != parts or first <= 0:
+        return None  # partNumber ignored (no count), or another upload
+    if parts == 1:
+        return Layout(digest, (first,), True) if first == info.size else None
+    if not 0 < last <= first or (parts - 1) * first + last != info.size:
         return None
     return Layout(digest, (first,) * (parts - 1) + (last,), parts == 2)
 
