@@ -15,7 +15,9 @@ fed the body (:meth:`Verifier.feed`, in order) or ranged parts (:meth:`Verifier.
 fed in order, parts in any order) and gives a :class:`Verdict`. CRCs of parts are combined
 into the CRC of the whole (:func:`crc_combine`, arithmetic over GF(2)), so ranged downloads
 are checked without reading the file again; MD5 and SHA digests cannot be combined, so a
-ranged download that only has those is unverifiable unless it is fed in order.
+ranged download that only has those is fed in order as its parts land
+(:mod:`s3pump._inorder`). A multipart ETag (:func:`multipart_etag`) is checked by a
+:class:`MultipartEtagHasher` once the upload's part sizes are known (:mod:`s3pump._mpetag`).
 """
 
 from __future__ import annotations
