@@ -186,6 +186,7 @@ def crc_combine(algorithm: str, crc_a: int, crc_b: int, length_b: int) -> int:
 # -- what S3 offers ---------------------------------------------------------------------------
 
 _MD5_ETAG = re.compile(r"^[0-9a-fA-F]{32}$")
+_MAX_PARTS = 10_000  # S3's limit: a larger count is no multipart ETag of S3's
 _COMPOSITE = re.compile(r"^(.+)-(\d+)$")
 
 
@@ -288,7 +289,9 @@ def multipart_etag(headers: Mapping[str, str], etag: str) -> tuple[bytes, int] |
     then no MD5 of anything we see)."""
     tag = etag.strip('"')
     match = re.fullmatch(r"([0-9a-fA-F]{32})-([1-9][0-9]{0,4})", tag)
-    if match is None or expect(headers, tag).algorithm is not None:
+    if match is None or int(match.group(2)) > _MAX_PARTS:
+        return None
+    if expect(headers, tag).algorithm is not None:
         return None
     lower = {k.lower(): v for k, v in headers.items()}
     if lower.get("x-amz-server-side-encryption", "").lower().startswith("aws:kms") or (

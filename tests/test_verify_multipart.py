@@ -178,3 +178,21 @@ async def test_ranged_reads_check_multipart_etags_too(
         proxy.add(RangeFault("flip", key="r/uneven.bin", start=12 * MiB))
         with pytest.raises(IntegrityError, match="multipart ETag"):
             await pump.read_bytes(f"s3://{bucket}/r/uneven.bin")
+
+
+def test_which_etags_count_as_checkable_multipart_etags() -> None:
+    from s3pump._integrity import multipart_etag
+
+    tag = "0123456789abcdef0123456789abcdef"
+    assert multipart_etag({}, f'"{tag}-3"') == (bytes.fromhex(tag), 3)
+    assert multipart_etag({}, f"{tag}-10000") == (bytes.fromhex(tag), 10000)
+    assert multipart_etag({}, f"{tag}-10001") is None  # more parts than S3 allows
+    assert multipart_etag({}, f"{tag}-0") is None
+    assert multipart_etag({}, tag) is None  # single part: a plain MD5
+    assert multipart_etag({"x-amz-server-side-encryption": "aws:kms"}, f"{tag}-3") is None
+    assert multipart_etag({"X-Amz-Server-Side-Encryption-Customer-Algorithm": "AES256"},
+                          f"{tag}-3") is None
+    assert multipart_etag({"x-amz-server-side-encryption": "AES256"}, f"{tag}-3") is not None
+    # A full-object checksum is checked instead.
+    full = {"x-amz-checksum-crc32": "AAAAAA==", "x-amz-checksum-type": "FULL_OBJECT"}
+    assert multipart_etag(full, f"{tag}-3") is None
