@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from s3pump import AsyncPump, IntegrityError, TransferConfig
@@ -136,3 +139,20 @@ async def test_small_parts_and_many_of_them_verify_in_order(
         result = await pump.download_file("s3://md5/big.bin", tmp_path / "big.bin")
     assert (result.verified, result.unverified) == (1, 0)
     assert _sha(tmp_path / "big.bin") == hashlib.sha256(big).hexdigest()
+
+
+async def test_cli_sync_exits_1_and_names_the_mismatch(
+    proxy: FaultProxy, tmp_path: Path
+) -> None:
+    proxy.add(RangeFault("flip", key="/md5/big.bin", start=FLIPPED_PART))
+    proc = await anyio.run_process(
+        [sys.executable, "-m", "s3pump", "sync", "s3://md5/", str(tmp_path / "m"),
+         "--endpoint-url", proxy.url, "--json", "--no-progress"], check=False)
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["ok"] is False and summary["transferred"] == 0
+    (failed,) = summary["failed"]
+    assert failed["key"] == "big.bin" and failed["error"] == "IntegrityError"
+    assert "MD5 mismatch" in failed["reason"]
+    assert not (tmp_path / "m" / "big.bin").exists()
+    assert b"Traceback" not in proc.stderr
