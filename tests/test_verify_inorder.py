@@ -39,7 +39,10 @@ async def test_every_byte_once_in_order_whatever_the_landing_order(seed: int) ->
     fed: list[tuple[int, int]] = []
     running = threading.Lock()
 
+    loop_thread = threading.current_thread()
+
     def feed(start: int, end: int) -> None:
+        assert threading.current_thread() is not loop_thread, "hashed on the event loop"
         assert running.acquire(blocking=False), "two runs hashed at once"
         try:
             fed.append((start, end))
