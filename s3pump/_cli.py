@@ -368,22 +368,30 @@ async def _run_cat(args: argparse.Namespace) -> int:
     import anyio
 
     from . import parse_uri
-    from ._errors import IntegrityError
 
     uri = parse_uri(args.uri)
     out = sys.stdout.buffer
     async with _pump(args) as pump:
-        try:
-            async for chunk in pump.iter_bytes(uri):
-                await anyio.to_thread.run_sync(out.write, chunk)
-        except IntegrityError as exc:
-            # The bytes are already out (a stream is judged at its end): the exit code
-            # and this line are what tells the reader not to trust them.
-            await anyio.to_thread.run_sync(out.flush)
-            print(f"s3pump: error: {exc}", file=sys.stderr)
-            return EXIT_FAILED
+        async for chunk in pump.iter_bytes(uri):
+            await anyio.to_thread.run_sync(out.write, chunk)
         await anyio.to_thread.run_sync(out.flush)
     return EXIT_OK
+
+
+async def _run_cat_checked(args: argparse.Namespace) -> int:
+    """``cat``, with a stream that failed its check (judged after the last byte, so the
+    bytes are already out) reported by exit code 1 and one line, not as a fatal error."""
+    from ._errors import IntegrityError
+
+    try:
+        return await _run_cat(args)
+    except IntegrityError as exc:
+        print(f"s3pump: error: {exc}", file=sys.stderr)
+        try:
+            sys.stdout.flush()
+        except OSError:  # the reader went away: the verdict still decides the exit code
+            _silence_stdout()
+        return EXIT_FAILED
 
 
 def _silence_stdout() -> None:
@@ -406,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FATAL
     _configure_logging(args.verbose, args.quiet)
     runner = {"get": _run_get, "put": _run_put, "sync": _run_sync, "ls": _run_ls,
-              "cat": _run_cat}[args.command]
+              "cat": _run_cat_checked}[args.command]
     try:
         import anyio
 

@@ -2,11 +2,9 @@
 
 Every download is checked against what S3 offers before its temp file is renamed into
 place (:mod:`s3pump._integrity`): a whole GET against the checksum or MD5 ETag it came with,
-ranged parts against the full-object CRC of a HEAD, their CRCs combined, or, when the object
-offers only an MD5 ETag (or a SHA), against that, the file hashed in order as the parts land
-(:mod:`s3pump._inorder`). A body that does not match is fetched again like any transient
-failure (for an MD5 the whole object: which part was wrong cannot be known); when the tries
-run out the object fails with :class:`IntegrityError` and any existing file is kept.
+ranged parts against the full-object CRC of a HEAD, their CRCs combined. A body that does not
+match is fetched again like any transient failure; when the tries run out the object fails
+with :class:`IntegrityError` and any existing file is kept.
 """
 
 from __future__ import annotations
@@ -253,9 +251,10 @@ class Downloader:
         self, bucket: str, info: ObjectInfo, evidence: Mapping[str, str],
         combined: Verifier | None, expectation: Expectation,
     ) -> tuple[Verifier | None, Layout | None]:
-        """A verifier for the whole file, fed in order as parts land, when the parts'
-        CRCs cannot be combined: an MD5 ETag (or a SHA) is then checked that way, and so
-        is a multipart ETag whose part sizes S3 tells (:mod:`s3pump._mpetag`)."""
+        """A verifier for the whole file, fed in order as parts land (:mod:`s3pump._inorder`),
+        when the parts' CRCs cannot be combined: an MD5 ETag (or a SHA) is then checked that
+        way, and so is a multipart ETag whose part sizes S3 tells (:mod:`s3pump._mpetag`).
+        A mismatch refetches the whole object: which part was wrong cannot be known."""
         if combined is not None:
             return None, None
         whole = expect(evidence, info.etag)

@@ -222,3 +222,4 @@ async def test_ranged_reads_of_md5_objects_use_flat_part_buffers(
     async with AsyncPump(endpoint_url=proxy.url, config=config) as pump:
         assert await pump.read_bytes(f"s3://{bucket}/m/big.bin") == body
     assert fault.hits == 1
+
