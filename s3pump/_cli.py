@@ -364,20 +364,6 @@ def _print_object(args: argparse.Namespace, obj: ObjectInfo, name: str) -> None:
         print(f"{when} {obj.size:>10} {name}")
 
 
-async def _run_cat(args: argparse.Namespace) -> int:
-    import anyio
-
-    from . import parse_uri
-
-    uri = parse_uri(args.uri)
-    out = sys.stdout.buffer
-    async with _pump(args) as pump:
-        async for chunk in pump.iter_bytes(uri):
-            await anyio.to_thread.run_sync(out.write, chunk)
-        await anyio.to_thread.run_sync(out.flush)
-    return EXIT_OK
-
-
 async def _run_cat_checked(args: argparse.Namespace) -> int:
     """``cat``, with a stream that failed its check (judged after the last byte, so the
     bytes are already out) reported by exit code 1 and one line, not as a fatal error."""
@@ -392,6 +378,20 @@ async def _run_cat_checked(args: argparse.Namespace) -> int:
         except OSError:  # the reader went away: the verdict still decides the exit code
             _silence_stdout()
         return EXIT_FAILED
+
+
+async def _run_cat(args: argparse.Namespace) -> int:
+    import anyio
+
+    from . import parse_uri
+
+    uri = parse_uri(args.uri)
+    out = sys.stdout.buffer
+    async with _pump(args) as pump:
+        async for chunk in pump.iter_bytes(uri):
+            await anyio.to_thread.run_sync(out.write, chunk)
+        await anyio.to_thread.run_sync(out.flush)
+    return EXIT_OK
 
 
 def _silence_stdout() -> None:
