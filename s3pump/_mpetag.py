@@ -19,7 +19,6 @@ multipart objects two HEADs would cost more than the check is worth.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import anyio
 
 from ._errors import S3PumpError
+from ._inorder import FileSpans
 from ._integrity import Expectation, MultipartEtagHasher, Verdict, Verifier, multipart_etag
 from ._models import ObjectInfo
 from ._ranged import first_error
@@ -39,7 +39,6 @@ __all__ = ["Layout", "exact_layout", "probe_layout", "rehash_buffer", "rehash_fi
 log = logging.getLogger("s3pump.integrity")
 
 _EXACT_CONCURRENCY = 16  # part HEADs in flight while the exact layout is learnt
-_READ_BACK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,16 +138,11 @@ def verifier_for(layout: Layout, size: int) -> Verifier:
 def rehash_file(path: Path, layout: Layout, size: int) -> Verdict:
     """Hash the finished file at ``path`` again under ``layout`` (blocking)."""
     verifier = verifier_for(layout, size)
-    buffer = bytearray(_READ_BACK)
-    view = memoryview(buffer)
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    spans = FileSpans(path, verifier)
     try:
-        offset = 0
-        while n := os.preadv(fd, [view], offset):
-            verifier.feed(view[:n])
-            offset += n
+        spans(0, size)
     finally:
-        os.close(fd)
+        spans.close()
     return verifier.verdict()
 
 
