@@ -6,15 +6,18 @@ small reads (``read_bytes``, ``read_text``, ``load_json``, ``read_image``) go th
 Layout: one file per object, named by a hash of bucket and key (``<sha256>.s3c``), holding a
 header and the body::
 
-    s3pump-cache 1\\n
-    {"bucket": ..., "key": ..., "etag": ..., "size": ...}\\n
+    s3pump-cache 2\\n
+    {"bucket": ..., "key": ..., "etag": ..., "size": ..., "crc32": ...}\\n
     <size bytes of body>
 
 Header and body live in one file on purpose: a sidecar could not be replaced together with its
 body. Entries are written to a temp file in the same directory (``.tmp-<random>``) and renamed
 into place with :func:`os.replace`, so a reader opens either the old entry or the new one,
 never a torn mix, even while other processes write the same entry. A reader still checks the
-header (bucket, key, ETag, size) and the body's length before it trusts an entry.
+header (bucket, key, ETag, size), the body's length and its CRC32 (``zlib.crc32``, ~0.3 ms per
+MiB) before it trusts an entry: an entry damaged on disk (a flipped bit, a truncated body) is
+removed and the read goes to S3. Only verified bodies are put (see
+:meth:`~s3pump._reads.ReadsMixin.read_bytes`). Entries of format 1 (no CRC) are misses.
 
 Least-recently-used eviction: a hit sets the entry's mtime to now (explicit nanoseconds: the
 kernel's own timestamps are too coarse to order quick hits), and after each write the entries
@@ -37,6 +40,7 @@ import logging
 import os
 import secrets
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -45,7 +49,7 @@ __all__ = ["CacheEntry", "ReadCache"]
 
 log = logging.getLogger("s3pump.cache")
 
-_MAGIC = b"s3pump-cache 1\n"
+_MAGIC = b"s3pump-cache 2\n"
 _SUFFIX = ".s3c"
 _TMP_PREFIX = ".tmp-"
 _LOCK_NAME = ".lock"
@@ -83,20 +87,22 @@ class ReadCache:
     def get(self, entry: CacheEntry) -> bytes | None:
         """The cached body of exactly the version ``entry`` describes, or ``None``.
 
-        A hit marks the entry as recently used. A missing, foreign, truncated or other-version
-        entry is a miss; so is any local error (logged).
+        A hit marks the entry as recently used. A missing, foreign or other-version entry is
+        a miss; so is any local error (logged). An entry whose body does not have the size
+        and CRC32 its header states is damaged: it is removed (logged) and is a miss.
         """
         if not entry.etag:
             return None
         path = self.path_for(entry.bucket, entry.key)
         try:
             with open(path, "rb") as f:
-                stored = _read_header(f)
-                if stored != entry:
+                header = _read_header(f)
+                if header is None or header[0] != entry:
                     return None
                 data = f.read(entry.size + 1)
-            if len(data) != entry.size:
-                log.debug("cache entry %s is truncated; ignored", path.name)
+            if len(data) != entry.size or zlib.crc32(data) != header[1]:
+                log.warning("cache entry %s is damaged (size or CRC32); removed", path.name)
+                _remove_damaged(path)
                 return None
             now = time.time_ns()
             with contextlib.suppress(FileNotFoundError):  # evicted meanwhile: still a hit
@@ -117,7 +123,8 @@ class ReadCache:
         if not entry.etag or len(data) != entry.size:
             return False
         header = json.dumps(
-            {"bucket": entry.bucket, "key": entry.key, "etag": entry.etag, "size": entry.size},
+            {"bucket": entry.bucket, "key": entry.key, "etag": entry.etag, "size": entry.size,
+             "crc32": zlib.crc32(data)},
             ensure_ascii=True,
         ).encode("ascii") + b"\n"
         target = self.path_for(entry.bucket, entry.key)
@@ -199,8 +206,16 @@ class ReadCache:
         return total
 
 
-def _read_header(f: BinaryIO) -> CacheEntry | None:
-    """Parse an entry's header from the open binary file ``f``; ``None`` when malformed."""
+def _remove_damaged(path: Path) -> None:
+    """Remove a damaged entry (another process may have replaced or removed it already:
+    at worst a good entry is lost, which is a miss, never a wrong hit)."""
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def _read_header(f: BinaryIO) -> tuple[CacheEntry, int] | None:
+    """Parse an entry's header from the open binary file ``f``: the entry and its body's
+    CRC32; ``None`` when malformed."""
     if f.readline(len(_MAGIC)) != _MAGIC:
         return None
     line = f.readline(_HEADER_MAX)
@@ -211,9 +226,11 @@ def _read_header(f: BinaryIO) -> CacheEntry | None:
         entry = CacheEntry(
             bucket=fields["bucket"], key=fields["key"], etag=fields["etag"], size=fields["size"]
         )
+        crc = fields["crc32"]
     except (ValueError, KeyError, TypeError):
         return None
     if not (isinstance(entry.bucket, str) and isinstance(entry.key, str)
-            and isinstance(entry.etag, str) and isinstance(entry.size, int)):
+            and isinstance(entry.etag, str) and isinstance(entry.size, int)
+            and isinstance(crc, int)):
         return None
-    return entry
+    return entry, crc

@@ -380,6 +380,22 @@ def _print_object(args: argparse.Namespace, obj: ObjectInfo, name: str) -> None:
         print(f"{when} {obj.size:>10} {name}")
 
 
+async def _run_cat_checked(args: argparse.Namespace) -> int:
+    """``cat``, with a stream that failed its check (judged after the last byte, so the
+    bytes are already out) reported by exit code 1 and one line, not as a fatal error."""
+    from ._errors import IntegrityError
+
+    try:
+        return await _run_cat(args)
+    except IntegrityError as exc:
+        print(f"s3pump: error: {exc}", file=sys.stderr)
+        try:
+            sys.stdout.flush()
+        except OSError:  # the reader went away: the verdict still decides the exit code
+            _silence_stdout()
+        return EXIT_FAILED
+
+
 async def _run_cat(args: argparse.Namespace) -> int:
     import anyio
 
@@ -430,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FATAL
     _configure_logging(args.verbose, args.quiet)
     runner = {"get": _run_get, "put": _run_put, "sync": _run_sync, "ls": _run_ls,
-              "cat": _run_cat}[args.command]
+              "cat": _run_cat_checked}[args.command]
     try:
         import anyio
 

@@ -24,8 +24,10 @@ import anyio
 
 from ._config import TransferConfig
 from ._errors import IntegrityError, ObjectChangedError, TransientError
-from ._integrity import Verdict, Verifier, expect
+from ._inorder import FileSpans, InOrderHasher
+from ._integrity import Expectation, Verdict, Verifier, expect
 from ._models import ObjectInfo
+from ._mpetag import Layout, exact_layout, probe_layout, rehash_file, verifier_for
 from ._progress import Reporter
 from ._ranged import collect_body, expected_length, fetch_ranges, first_error, stream_body
 from ._retry import RetryPolicy
@@ -38,7 +40,6 @@ _RESTARTS = 3  # fresh versions tried when an object keeps changing under a rang
 # Bodies from this size on are hashed in a worker thread when the hash is not a CRC: MD5
 # runs at ~600 MiB/s here, 1.6 ms of event loop per MiB; a thread hop costs ~0.1 ms.
 _THREAD_HASH = 256 << 10
-_READ_BACK = 1 << 20
 
 VerdictCallback = Callable[[str, Verdict], None]
 """Hears ``(key, verdict)`` for every object once its file is in place."""
@@ -69,14 +70,6 @@ def _feed_all(feed: Callable[[bytes], None], pieces: list[bytes]) -> None:
         feed(piece)
 
 
-def _hash_file(path: Path, verifier: Verifier) -> Verdict:
-    """Read a finished temp file back through ``verifier`` (blocking)."""
-    with open(path, "rb", buffering=0) as f:
-        while piece := f.read(_READ_BACK):
-            verifier.feed(piece)
-    return verifier.verdict()
-
-
 class Downloader:
     """Downloads objects into a :class:`LocalTree`, every request within ``limiter``.
 
@@ -100,6 +93,8 @@ class Downloader:
         self._retry = retry
         self._reporter = reporter
         self._on_verdict = on_verdict
+        # Part layouts learnt with a HEAD per part (after a mismatch): kept for the retries.
+        self._exact_layouts: dict[tuple[str, str, str], Layout] = {}
 
     async def fetch(self, bucket: str, obj: ObjectInfo, target: Path) -> int:
         """Download ``obj`` to ``target``; returns the bytes written (see :meth:`fetch_version`)."""
@@ -246,25 +241,30 @@ class Downloader:
     ) -> int:
         expectation = expect(evidence, info.etag, ranged=True)
         verifier = Verifier(expectation, info.size) if expectation.algorithm else None
-        read_back: Verifier | None = None
-        if verifier is None and self._config.require_checksum:
-            # An MD5 ETag or a SHA cannot be combined from parts: hash the file once done.
-            whole = expect(evidence, info.etag)
-            if whole.algorithm is None:
-                self._judge(Verdict("unverifiable", reason=expectation.reason), bucket,
-                            info.key)
-            read_back = Verifier(whole, info.size)
+        in_order, layout = await self._in_order_verifier(bucket, info, evidence, verifier,
+                                                         expectation)
         tmp = await self._tree.aopen_part_file(target, info.size, info.key)
         part_file = PartFile(tmp, target)
+        spans = FileSpans(tmp, in_order, target) if in_order is not None else None
+        hasher = InOrderHasher(spans) if spans is not None else None
         try:
-            last_modified = await fetch_ranges(
-                self._transport, bucket, info, part_file, self._config, self._retry,
-                limiter=self._limiter, progress=self._reporter.advance, verifier=verifier,
-            )
+            try:
+                last_modified = await fetch_ranges(
+                    self._transport, bucket, info, part_file, self._config, self._retry,
+                    limiter=self._limiter, progress=self._reporter.advance,
+                    verifier=verifier, on_part=hasher.landed if hasher is not None else None,
+                )
+            finally:
+                if spans is not None:
+                    spans.close()
+            if hasher is not None:
+                hasher.check_complete(info.size, f"s3://{bucket}/{info.key}")
             if verifier is not None:
                 verdict = verifier.verdict()
-            elif read_back is not None:
-                verdict = await anyio.to_thread.run_sync(_hash_file, tmp, read_back)
+            elif in_order is not None:
+                verdict = in_order.verdict()
+                if verdict.status == "mismatch" and layout is not None and not layout.exact:
+                    verdict = await self._recheck_layout(bucket, info, layout, tmp, verdict)
             else:
                 verdict = Verdict("unverifiable", reason=expectation.reason)
             if verdict.status == "mismatch":
@@ -276,3 +276,37 @@ class Downloader:
             raise
         self._done(info.key, verdict)
         return info.size
+
+    async def _in_order_verifier(
+        self, bucket: str, info: ObjectInfo, evidence: Mapping[str, str],
+        combined: Verifier | None, expectation: Expectation,
+    ) -> tuple[Verifier | None, Layout | None]:
+        """A verifier for the whole file, fed in order as parts land (:mod:`s3pump._inorder`),
+        when the parts' CRCs cannot be combined: an MD5 ETag (or a SHA) is then checked that
+        way, and so is a multipart ETag whose part sizes S3 tells (:mod:`s3pump._mpetag`).
+        A mismatch refetches the whole object: which part was wrong cannot be known."""
+        if combined is not None:
+            return None, None
+        whole = expect(evidence, info.etag)
+        if whole.algorithm is not None:
+            return Verifier(whole, info.size), None
+        layout = self._exact_layouts.get((bucket, info.key, info.etag)) or await probe_layout(
+            self._transport, self._retry, bucket, info, evidence)
+        if layout is None:
+            self._judge(Verdict("unverifiable", reason=expectation.reason), bucket, info.key)
+            return None, None
+        return verifier_for(layout, info.size), layout
+
+    async def _recheck_layout(
+        self, bucket: str, info: ObjectInfo, guess: Layout, tmp: Path, verdict: Verdict
+    ) -> Verdict:
+        """A multipart ETag that did not match under a guessed layout: ask every part's
+        size; a different layout hashes the file again, the same one confirms the mismatch."""
+        exact = await exact_layout(self._transport, self._retry, bucket, info, guess)
+        if exact is None:
+            return Verdict("unverifiable", reason="multipart ETag: the part sizes S3 gave "
+                           "do not add up")
+        self._exact_layouts[(bucket, info.key, info.etag)] = exact
+        if exact.sizes == guess.sizes:
+            return verdict
+        return await anyio.to_thread.run_sync(rehash_file, tmp, exact, info.size)

@@ -35,6 +35,7 @@ from ._pipeline import Batches, run_batched
 from ._plan import KeyFilter, plan_target, relative_key
 from ._progress import NullReporter, Reporter
 from ._ranged import whole_size
+from ._readcheck import StreamCheck
 from ._reads import ReadsMixin
 from ._stream_out import stream_kind, write_stream
 from ._upload import UploadMixin
@@ -238,9 +239,17 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         A body that breaks off is resumed from where it stopped with a ranged GET pinned to
         the first response's ETag, so the stream is never mixed from two versions.
 
+        The bytes are checked against what the first response offers (a full-object
+        checksum, the MD5 ETag of a single-part object), but a stream can only be judged
+        at its end: the consumer has already seen every byte when a mismatch raises
+        :class:`IntegrityError` after the last piece. Treat the data as provisional until
+        the iteration ends without an error (or use :meth:`read_bytes`, which retries).
+
         Raises:
             NoSuchKeyError, NoSuchBucketError, AccessDeniedError: as S3 answers.
             ObjectChangedError: the object was replaced while it was being streamed.
+            IntegrityError: after the last piece, when the bytes do not match (or nothing
+                could be checked and ``config.require_checksum`` is set).
             TransientError: the retries ran out.
         """
         uri = parse_uri(src)
@@ -249,6 +258,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
                                  bucket=uri.bucket, key=uri.key)
         transport = self.transport
         retry = self._retry()
+        check = StreamCheck(str(uri))
         sent = 0
         etag: str | None = None
         size: int | None = None
@@ -259,6 +269,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
             try:
                 async with transport.get(uri.bucket, uri.key, byte_range=byte_range,
                                          if_match=etag) as body:
+                    check.first(body.evidence, body.etag)  # the first answer's evidence
                     if size is None:
                         etag = body.etag or None
                         size = await whole_size(transport, uri.bucket, uri.key, body)
@@ -267,6 +278,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
                             raise TransientError(f"body of {uri} ran past its {size} bytes",
                                                  bucket=uri.bucket, key=uri.key)
                         sent += len(chunk)
+                        await check.feed(chunk)
                         yield chunk
             except TransientError as exc:
                 attempt += 1
@@ -277,3 +289,4 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
             if sent == before and sent < size:  # a short answer without an error: give up
                 raise TransientError(f"body of {uri} ended after {sent} of {size} bytes",
                                      bucket=uri.bucket, key=uri.key)
+        check.finish(size, self.config.require_checksum)

@@ -15,7 +15,9 @@ fed the body (:meth:`Verifier.feed`, in order) or ranged parts (:meth:`Verifier.
 fed in order, parts in any order) and gives a :class:`Verdict`. CRCs of parts are combined
 into the CRC of the whole (:func:`crc_combine`, arithmetic over GF(2)), so ranged downloads
 are checked without reading the file again; MD5 and SHA digests cannot be combined, so a
-ranged download that only has those is unverifiable unless it is fed in order.
+ranged download that only has those is fed in order as its parts land
+(:mod:`s3pump._inorder`). A multipart ETag (:func:`multipart_etag`) is checked by a
+:class:`MultipartEtagHasher` once the upload's part sizes are known (:mod:`s3pump._mpetag`).
 """
 
 from __future__ import annotations
@@ -35,12 +37,14 @@ __all__ = [
     "EVIDENCE_HEADERS",
     "Expectation",
     "Hasher",
+    "MultipartEtagHasher",
     "PartHasher",
     "Verdict",
     "Verifier",
     "crc_combine",
     "evidence",
     "expect",
+    "multipart_etag",
     "new_hasher",
 ]
 
@@ -182,6 +186,7 @@ def crc_combine(algorithm: str, crc_a: int, crc_b: int, length_b: int) -> int:
 # -- what S3 offers ---------------------------------------------------------------------------
 
 _MD5_ETAG = re.compile(r"^[0-9a-fA-F]{32}$")
+_MAX_PARTS = 10_000  # S3's limit: a larger count is no multipart ETag of S3's
 _COMPOSITE = re.compile(r"^(.+)-(\d+)$")
 
 
@@ -277,6 +282,66 @@ def expect(
     return Expectation(None, reason="; ".join(reasons))
 
 
+def multipart_etag(headers: Mapping[str, str], etag: str) -> tuple[bytes, int] | None:
+    """The digest and part count of a multipart ETag (``<md5 of the part MD5s>-N``) that
+    can be checked, when nothing better can: ``None`` when :func:`expect` finds a check,
+    the ETag is not of that form, or the object is SSE-KMS or SSE-C encrypted (its ETag is
+    then no MD5 of anything we see)."""
+    tag = etag.strip('"')
+    match = re.fullmatch(r"([0-9a-fA-F]{32})-([1-9][0-9]{0,4})", tag)
+    if match is None or int(match.group(2)) > _MAX_PARTS:
+        return None
+    if expect(headers, tag).algorithm is not None:
+        return None
+    lower = {k.lower(): v for k, v in headers.items()}
+    if lower.get("x-amz-server-side-encryption", "").lower().startswith("aws:kms") or (
+        lower.get("x-amz-server-side-encryption-customer-algorithm")
+    ):
+        return None
+    return bytes.fromhex(match.group(1)), int(match.group(2))
+
+
+class MultipartEtagHasher:
+    """The ETag of a multipart upload as a :class:`Hasher`: ``md5(md5(part_1) + ... +
+    md5(part_N))``, for parts of the given ``sizes`` (in order). Bytes beyond the last part,
+    or too few, give a digest that matches nothing.
+
+    Raises:
+        ValueError: no parts, or an empty one.
+    """
+
+    def __init__(self, sizes: list[int]) -> None:
+        if not sizes or min(sizes) <= 0:
+            raise ValueError("a multipart upload has at least one part, none empty")
+        self._sizes = sizes
+        self._index = 0
+        self._left = sizes[0] if sizes else 0
+        self._part = hashlib.md5(usedforsecurity=False)
+        self._digests: list[bytes] = []
+        self._overflow = False
+
+    def update(self, data: bytes | bytearray | memoryview, /) -> None:
+        view = memoryview(data)
+        while len(view):
+            if self._index >= len(self._sizes):
+                self._overflow = True
+                return
+            take = min(len(view), self._left)
+            self._part.update(view[:take])
+            view = view[take:]
+            self._left -= take
+            if self._left == 0:
+                self._digests.append(self._part.digest())
+                self._part = hashlib.md5(usedforsecurity=False)
+                self._index += 1
+                self._left = self._sizes[self._index] if self._index < len(self._sizes) else 0
+
+    def digest(self) -> bytes:
+        if self._overflow or len(self._digests) != len(self._sizes):
+            return b""  # the bytes do not fill the parts exactly
+        return hashlib.md5(b"".join(self._digests), usedforsecurity=False).digest()
+
+
 # -- verification -----------------------------------------------------------------------------
 
 
@@ -331,7 +396,8 @@ class PartHasher:
 
 
 class Verifier:
-    """Checks one object of ``size`` bytes against ``expectation``.
+    """Checks one object of ``size`` bytes against ``expectation`` (with ``hasher``, when
+    given, instead of the algorithm's own: see :class:`MultipartEtagHasher`).
 
     Whole body: call :meth:`feed` with every piece in order. Ranged: for each part,
     ``hasher = verifier.part(offset)``, ``hasher.feed(piece)``..., ``hasher.done()``; the
@@ -339,14 +405,16 @@ class Verifier:
     ``feed`` does nothing at all.
     """
 
-    def __init__(self, expectation: Expectation, size: int) -> None:
+    def __init__(
+        self, expectation: Expectation, size: int, hasher: Hasher | None = None
+    ) -> None:
         self.expectation = expectation
         self.size = size
         self._fed = 0
         self._parts: dict[int, tuple[int, int]] = {}
         self._hasher: Hasher | None = None
         if expectation.algorithm is not None:
-            self._hasher = new_hasher(expectation.algorithm)
+            self._hasher = hasher or new_hasher(expectation.algorithm)
         else:
             self.feed = _ignore  # type: ignore[method-assign]
 

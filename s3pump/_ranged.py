@@ -7,7 +7,7 @@ to another version raises :class:`ObjectChangedError` so the caller can start ov
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any, Protocol
@@ -227,12 +227,15 @@ async def fetch_ranges(
     limiter: anyio.Semaphore | None = None,
     progress: Callable[[int], None] | None = None,
     verifier: Verifier | None = None,
+    on_part: Callable[[int, int], Awaitable[None]] | None = None,
 ) -> datetime | None:
     """Fetch all of ``info``'s bytes into ``sink`` as parallel ranged parts.
 
     At most ``config.part_concurrency`` parts run at once (each also within ``limiter``);
     each is retried on its own. ``verifier`` hashes each part that arrives whole (see
-    :meth:`Verifier.part`). Returns the object's LastModified as the parts saw it.
+    :meth:`Verifier.part`). ``on_part(start, end)`` is awaited once per part that landed
+    whole (``end`` exclusive), outside the request slots (see :mod:`s3pump._inorder`).
+    Returns the object's LastModified as the parts saw it.
 
     Raises:
         ObjectChangedError: the object is no longer the version ``info`` describes.
@@ -272,6 +275,8 @@ async def fetch_ranges(
                 await limited(byte_range)
 
             await retry.run(attempt)
+            if on_part is not None:
+                await on_part(byte_range[0], byte_range[1] + 1)
 
     try:
         async with anyio.create_task_group() as tg:

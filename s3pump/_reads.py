@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -20,15 +20,20 @@ from ._cache import CacheEntry, ReadCache
 from ._core import PumpCore
 from ._errors import (
     ConfigError,
+    IntegrityError,
     InvalidContentError,
     MissingDependencyError,
     NoSuchKeyError,
     NotFoundError,
     ObjectChangedError,
 )
+from ._inorder import InOrderHasher, buffer_spans
+from ._integrity import Verdict, Verifier, expect
 from ._listing import has_any_object, iter_common_prefixes, iter_pages
 from ._models import ObjectInfo
+from ._mpetag import exact_layout, probe_layout, rehash_buffer, verifier_for
 from ._ranged import BufferSink, check_length, fetch_ranges, whole_size
+from ._readcheck import CorruptedBodyError, judge, verify_bytes
 from ._retry import RetryPolicy
 from ._uri import S3URI, parse_uri
 
@@ -113,7 +118,11 @@ class ReadsMixin(PumpCore):
         the object's, so a changed object is never served stale. The trade-off: a hit still
         costs one round trip (but no body transfer); a conditional GET with ``If-None-Match``
         would save the HEAD on a miss, but the transports do not handle 304 answers yet.
-        What is stored is the version the GET returned (its own ETag).
+        What is stored is the version the GET returned (its own ETag), and only bytes that
+        were verified against what S3 offers (a full-object checksum, combined part CRCs, the
+        MD5 ETag of a single-part object) or that offer nothing to check. Each entry holds a
+        CRC32 of its body, checked on every hit: an entry damaged on disk is dropped and the
+        object read again.
 
         Raises:
             BadURIError: ``uri`` is not an ``s3://`` URI.
@@ -124,6 +133,9 @@ class ReadsMixin(PumpCore):
                 a GET is sent, whose error code can.
             AccessDeniedError: the credentials may not read the object.
             ObjectChangedError: the object kept changing during a ranged read.
+            IntegrityError: the bytes kept arriving different from the checksum or MD5 ETag
+                S3 offers (each try is read again; nothing is returned or cached), or
+                nothing could be checked and ``config.require_checksum`` is set.
             TransientError: the retries ran out.
         """
         parsed = _object_uri(uri)
@@ -142,7 +154,7 @@ class ReadsMixin(PumpCore):
             ConfigError: ``encoding`` is not a known codec (checked before any request).
             InvalidContentError: the bytes are not valid in ``encoding`` (with ``"strict"``).
             BadURIError, NoSuchKeyError, NoSuchBucketError, AccessDeniedError,
-            ObjectChangedError, TransientError: as :meth:`read_bytes`.
+            ObjectChangedError, IntegrityError, TransientError: as :meth:`read_bytes`.
         """
         try:
             codecs.lookup(encoding)
@@ -164,7 +176,7 @@ class ReadsMixin(PumpCore):
             InvalidContentError: the object is not valid JSON; a :class:`ValueError` too, and
                 the message names the URI and the position.
             BadURIError, NoSuchKeyError, NoSuchBucketError, AccessDeniedError,
-            ObjectChangedError, TransientError: as :meth:`read_bytes`.
+            ObjectChangedError, IntegrityError, TransientError: as :meth:`read_bytes`.
         """
         parsed = _object_uri(uri)
         data = await self.read_bytes(parsed)
@@ -186,7 +198,7 @@ class ReadsMixin(PumpCore):
             InvalidContentError: Pillow cannot decode the bytes (not an image, truncated, or a
                 decompression bomb).
             BadURIError, NoSuchKeyError, NoSuchBucketError, AccessDeniedError,
-            ObjectChangedError, TransientError: as :meth:`read_bytes`.
+            ObjectChangedError, IntegrityError, TransientError: as :meth:`read_bytes`.
         """
         try:
             from PIL import Image, UnidentifiedImageError
@@ -296,8 +308,10 @@ class ReadsMixin(PumpCore):
 
     async def _read_through(self, cache: ReadCache, uri: S3URI) -> bytes:
         info: ObjectInfo | None
+        evidence: Mapping[str, str] = {}
         try:
-            info = await self._retry().run(lambda: self.transport.head(uri.bucket, uri.key))
+            info, evidence = await self._retry().run(
+                lambda: self.transport.head_evidence(uri.bucket, uri.key))
         except NotFoundError:
             info = None  # bucket or key? the GET below raises the precise error
         if info is not None and info.etag:
@@ -305,55 +319,106 @@ class ReadsMixin(PumpCore):
             cached = await anyio.to_thread.run_sync(cache.get, wanted)
             if cached is not None:
                 return cached
-        data, got = await self._fetch(uri, info)
+        # Only bytes that passed verification (or offered nothing to check) get here.
+        data, got = await self._fetch(uri, info, evidence)
         if got.etag:
             entry = CacheEntry(uri.bucket, uri.key, got.etag, len(data))
             await anyio.to_thread.run_sync(cache.put, entry, data)
         return data
 
-    async def _fetch(self, uri: S3URI, info: ObjectInfo | None) -> tuple[bytes, ObjectInfo]:
-        """The object's bytes and the version they belong to.
+    async def _fetch(
+        self, uri: S3URI, info: ObjectInfo | None, evidence: Mapping[str, str] | None = None,
+    ) -> tuple[bytes, ObjectInfo]:
+        """The object's verified bytes and the version they belong to.
 
-        ``info`` (from a HEAD) picks the ranged path at once for a large object; without it,
-        a whole GET is started and, when its Content-Length reaches the threshold, dropped
-        in favour of ranged parts pinned to its ETag.
+        ``info`` and ``evidence`` (from a HEAD with checksum mode) pick the ranged path at
+        once for a large object; without them, a whole GET is started and, when its
+        Content-Length reaches the threshold, dropped in favour of ranged parts pinned to
+        its ETag. Bodies that do not match their checksum or MD5 ETag are read again
+        (:mod:`s3pump._readcheck`); when the tries run out, :class:`IntegrityError`.
         """
+        try:
+            return await self._fetch_checked(uri, info, evidence or {})
+        except CorruptedBodyError as exc:
+            raise IntegrityError(f"{exc} (after {self.config.max_attempts} tries)") from None
+
+    async def _fetch_checked(
+        self, uri: S3URI, info: ObjectInfo | None, evidence: Mapping[str, str]
+    ) -> tuple[bytes, ObjectInfo]:
         retry = self._retry()
         threshold = self.config.multipart_threshold
+        require = self.config.require_checksum
 
-        async def whole() -> tuple[bytes | None, ObjectInfo]:
+        async def whole() -> tuple[bytes | None, ObjectInfo, Mapping[str, str]]:
             async with self.transport.get(uri.bucket, uri.key) as body:
                 size = await whole_size(self.transport, uri.bucket, uri.key, body)
                 got = ObjectInfo(uri.key, size, body.etag, body.last_modified)
                 if size >= threshold:
-                    return None, got  # unread: the transport drops this connection
+                    return None, got, body.evidence  # unread: the transport drops it
                 data = await body.read()
                 check_length(len(data), size, uri.bucket, uri.key)  # whatever the framing
-                return data, got
+                await verify_bytes(data, body.evidence, body.etag, str(uri), require)
+                return data, got, body.evidence
 
-        async def head() -> ObjectInfo:
-            return await self.transport.head(uri.bucket, uri.key)
+        async def head() -> tuple[ObjectInfo, Mapping[str, str]]:
+            return await self.transport.head_evidence(uri.bucket, uri.key)
 
         for restart in range(_RESTARTS + 1):
             if info is None or info.size < threshold:
-                data, got = await retry.run(whole)
+                data, got, evidence = await retry.run(whole)
                 if data is not None:
                     return data, got
                 info = got
+
+            async def ranged(info: ObjectInfo = info, evidence: Mapping[str, str] = evidence
+                             ) -> bytearray:
+                return await self._ranged_once(uri, info, evidence, retry)
+
             try:
-                return bytes(await self._ranged_once(uri, info, retry)), info
+                # Parts retry their own failures; only a whole that does not match is
+                # fetched again here.
+                return bytes(await retry.run(ranged, retry_on=CorruptedBodyError)), info
             except ObjectChangedError:
                 if restart == _RESTARTS:
                     raise
-            info = await retry.run(head)
+            info, evidence = await retry.run(head)
         raise AssertionError("unreachable")
 
     async def _ranged_once(
-        self, uri: S3URI, info: ObjectInfo, retry: RetryPolicy
+        self, uri: S3URI, info: ObjectInfo, evidence: Mapping[str, str], retry: RetryPolicy
     ) -> bytearray:
-        sink = BufferSink(bytearray(info.size))
+        buffer = bytearray(info.size)
+        sink = BufferSink(buffer)
+        # Part CRCs combine into a full-object CRC; an MD5 ETag (or a SHA, or a multipart
+        # ETag whose part sizes S3 tells) does not, so the buffer is hashed in order as the
+        # parts land.
+        ranged = expect(evidence, info.etag, ranged=True)
+        combined = Verifier(ranged, info.size) if ranged.algorithm else None
+        whole = expect(evidence, info.etag) if combined is None else ranged
+        in_order = Verifier(whole, info.size) if combined is None and whole.algorithm else None
+        layout = None
+        if combined is None and in_order is None:
+            layout = await probe_layout(self.transport, retry, uri.bucket, info, evidence)
+            in_order = verifier_for(layout, info.size) if layout is not None else None
+        hasher = InOrderHasher(buffer_spans(buffer, in_order)) if in_order else None
         try:
-            await fetch_ranges(self.transport, uri.bucket, info, sink, self.config, retry)
+            await fetch_ranges(self.transport, uri.bucket, info, sink, self.config, retry,
+                               verifier=combined,
+                               on_part=hasher.landed if hasher is not None else None)
         finally:
             sink.release()
-        return sink.buffer
+        if hasher is not None:
+            hasher.check_complete(info.size, str(uri))
+        verifier = combined or in_order
+        verdict = (verifier.verdict() if verifier is not None
+                   else Verdict("unverifiable", reason=ranged.reason))
+        if verdict.status == "mismatch" and layout is not None and not layout.exact:
+            # A guessed layout: ask every part's size before calling the bytes corrupted.
+            exact = await exact_layout(self.transport, retry, uri.bucket, info, layout)
+            if exact is None:
+                verdict = Verdict("unverifiable", reason="multipart ETag: the part sizes "
+                                  "S3 gave do not add up")
+            elif exact.sizes != layout.sizes:
+                verdict = await anyio.to_thread.run_sync(rehash_buffer, buffer, exact)
+        judge(verdict, str(uri), self.config.require_checksum)
+        return buffer

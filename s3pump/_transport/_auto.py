@@ -103,6 +103,12 @@ class AutoTransport:
         """HEAD with the stored checksums, through the bucket's path."""
         return await self._call(bucket, lambda t: t.head_evidence(bucket, key))
 
+    async def head_part(
+        self, bucket: str, key: str, part_number: int
+    ) -> tuple[int, int | None]:
+        """HEAD of one part of a multipart upload, through the bucket's path."""
+        return await self._call(bucket, lambda t: t.head_part(bucket, key, part_number))
+
     def get(
         self,
         bucket: str,

@@ -125,6 +125,15 @@ class Transport(Protocol):
         :attr:`Body.evidence`); raises NoSuchKeyError when it is absent."""
         ...
 
+    async def head_part(
+        self, bucket: str, key: str, part_number: int
+    ) -> tuple[int, int | None]:
+        """HEAD with ``partNumber``: the size of that part of a multipart upload and the
+        upload's part count (``x-amz-mp-parts-count``; ``None`` when the server does not
+        say, e.g. it ignored ``partNumber``). Not pinned with ``If-Match``: moto compares it
+        with the part's ETag, not the object's; the ranged GETs pin the version."""
+        ...
+
     def get(
         self,
         bucket: str,

@@ -670,6 +670,20 @@ class LeanTransport:
         """HEAD with ``x-amz-checksum-mode: ENABLED``: the object and its checksum evidence."""
         return await self._head(bucket, key, {"x-amz-checksum-mode": "ENABLED"})
 
+    async def head_part(
+        self, bucket: str, key: str, part_number: int
+    ) -> tuple[int, int | None]:
+        """HEAD with ``partNumber``: the part's size and the upload's part count."""
+        resp = await self._exchange("HEAD", bucket, key, query=f"partNumber={part_number}")
+        try:
+            if resp.status not in (200, 206):
+                raise error_from_response(resp.status, None, None, bucket=bucket, key=key)
+            count = resp.headers.get("x-amz-mp-parts-count", "")
+            return (int(resp.headers.get("content-length", -1)),
+                    int(count) if count.isdigit() else None)
+        finally:
+            resp.release()
+
     async def _head(
         self, bucket: str, key: str, headers: dict[str, str] | None
     ) -> tuple[ObjectInfo, dict[str, str]]:

@@ -243,6 +243,19 @@ class ReferenceTransport:
         """HEAD with ChecksumMode=ENABLED: the object and its checksum evidence."""
         return await self._head(bucket, key, {"ChecksumMode": "ENABLED"})
 
+    async def head_part(
+        self, bucket: str, key: str, part_number: int
+    ) -> tuple[int, int | None]:
+        """HEAD with ``PartNumber``: the part's size and the upload's part count."""
+        self.requests += 1
+        try:
+            resp = await self._client.head_object(Bucket=bucket, Key=key,
+                                                  PartNumber=part_number)
+        except Exception as exc:
+            raise translate_error(exc, bucket, key) from exc
+        count = resp.get("PartsCount")
+        return int(resp.get("ContentLength", -1)), int(count) if count is not None else None
+
     async def _head(
         self, bucket: str, key: str, extra: dict[str, str]
     ) -> tuple[ObjectInfo, dict[str, str]]:
