@@ -1,4 +1,5 @@
-"""A byte budget: how many bytes of bodies the tasks of a run may hold at once."""
+"""A byte budget (how many bytes of bodies the tasks of a run may hold at once) and the pool
+of reusable buffers that upload bodies are read into within it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 
-__all__ = ["ByteBudget"]
+__all__ = ["BufferPool", "ByteBudget", "Lease"]
 
 
 class ByteBudget:
@@ -19,20 +20,97 @@ class ByteBudget:
     def __init__(self, limit: int) -> None:
         self.limit = max(1, limit)
         self.used = 0
-        self._changed = anyio.Condition()
+        self._waiters: list[anyio.Event] = []
+
+    async def acquire(self, nbytes: int) -> int:
+        """Wait until ``nbytes`` fit, take them; returns what to :meth:`release` later."""
+        wanted = min(max(0, nbytes), self.limit)
+        while self.used + wanted > self.limit:
+            event = anyio.Event()
+            self._waiters.append(event)
+            await event.wait()  # a cancelled waiter holds nothing; its event is just dropped
+        self.used += wanted
+        return wanted
+
+    def release(self, taken: int) -> None:
+        """Give back what :meth:`acquire` returned (never waits, so safe in cleanups)."""
+        self.used -= taken
+        waiters, self._waiters = self._waiters, []
+        for event in waiters:
+            event.set()
 
     @asynccontextmanager
     async def hold(self, nbytes: int) -> AsyncIterator[None]:
         """Hold ``nbytes`` of the budget for the block."""
-        wanted = min(max(0, nbytes), self.limit)
-        async with self._changed:
-            while self.used + wanted > self.limit:
-                await self._changed.wait()
-            self.used += wanted
+        taken = await self.acquire(nbytes)
         try:
             yield
         finally:
-            with anyio.CancelScope(shield=True):
-                async with self._changed:
-                    self.used -= wanted
-                    self._changed.notify_all()
+            self.release(taken)
+
+
+class Lease:
+    """A body buffer borrowed from a :class:`BufferPool`: ``view`` is exactly the size asked
+    for. Give it back with :meth:`BufferPool.give` once nothing reads it any more."""
+
+    __slots__ = ("_buffer", "_taken", "view")
+
+    def __init__(self, buffer: bytearray, size: int, taken: int) -> None:
+        self._buffer = buffer
+        self._taken = taken
+        self.view = memoryview(buffer)[:size]
+
+
+class BufferPool:
+    """Body buffers within a :class:`ByteBudget`, reused instead of freed.
+
+    Reading every part into a fresh ``bytes`` leaves the allocator holding freed blocks (and
+    per-thread arenas) that the process never gives back: resident memory grew to several
+    times the budget. Here bodies are read into ``bytearray`` buffers that are kept for the
+    next body of the same size; the pool never keeps more than the budget allocated (free
+    buffers are dropped first when a new size needs room), so at most ``limit`` bytes of body
+    buffers exist, plus one body larger than the whole budget when it runs alone.
+    """
+
+    def __init__(self, budget: ByteBudget) -> None:
+        self.budget = budget
+        self.allocated = 0
+        self._free: dict[int, list[bytearray]] = {}
+
+    async def take(self, size: int) -> Lease:
+        """A buffer of ``size`` bytes, once the budget has room for it."""
+        taken = await self.budget.acquire(size)
+        free = self._free.get(size)
+        if free:
+            return Lease(free.pop(), size, taken)
+        # The budget guarantees that buffers in use leave room for this one: dropping free
+        # buffers of other sizes is enough to stay within the limit.
+        while self._free and self.allocated + size > self.budget.limit:
+            other, buffers = next(iter(self._free.items()))
+            buffers.pop()
+            self.allocated -= other
+            if not buffers:
+                del self._free[other]
+        self.allocated += size
+        return Lease(bytearray(size), size, taken)
+
+    def give(self, lease: Lease) -> None:
+        """Return a buffer (and its share of the budget); idempotent."""
+        buffer = lease._buffer
+        if lease._taken < 0:
+            return
+        if self.allocated > self.budget.limit:  # a body larger than the budget: not kept
+            self.allocated -= len(buffer)
+        else:
+            self._free.setdefault(len(buffer), []).append(buffer)
+        self.budget.release(lease._taken)
+        lease._taken = -1
+
+    @asynccontextmanager
+    async def lease(self, size: int) -> AsyncIterator[Lease]:
+        """A buffer of ``size`` bytes for the block."""
+        lease = await self.take(size)
+        try:
+            yield lease
+        finally:
+            self.give(lease)

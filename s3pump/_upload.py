@@ -16,6 +16,7 @@ choose between one PUT and a multipart upload, then holds at most ``part_concurr
 from __future__ import annotations
 
 import inspect
+import io
 import logging
 import os
 import stat
@@ -26,8 +27,8 @@ from typing import Any, NamedTuple, TypeVar
 import anyio
 from anyio.abc import ObjectSendStream
 
-from ._budget import ByteBudget
-from ._checksum import CRC32, Checksum, crc32
+from ._budget import BufferPool, ByteBudget, Lease
+from ._checksum import CRC64NVME, Checksum, checksums_wanted, combine, upload_checksum
 from ._config import TransferConfig
 from ._core import PumpCore, request_slots
 from ._download import first_error
@@ -35,6 +36,7 @@ from ._errors import (
     AccessDeniedError,
     BadURIError,
     DestinationExistsError,
+    IntegrityError,
     LocalIOError,
     NoSuchBucketError,
     RequestError,
@@ -59,6 +61,8 @@ _log = logging.getLogger("s3pump.upload")
 _WALK_BATCH = 256  # directory entries per thread hop of the walk
 _ABORT_TIMEOUT = 60.0  # seconds a shielded abort may take before it is given up
 _THREAD_CRC = 1 << 20  # compute checksums of larger in-memory parts in a thread
+_POOLED = 1 << 20  # bodies of at least this size are read into pooled buffers
+_PREADV = hasattr(os, "preadv")
 
 
 # -- blocking helpers (one thread hop each) -------------------------------------------------
@@ -88,43 +92,115 @@ def _check_dir(path: Path) -> None:
         raise LocalIOError(f"not a directory: {path}", 20)
 
 
-def _read_whole(path: str) -> tuple[bytes, Checksum]:
-    """A whole (small) file and its checksum."""
-    try:
-        with open(path, "rb", buffering=0) as f:
-            data = f.read()
-    except OSError as exc:
-        raise error_from_oserror(exc, path) from exc
-    return data, crc32(data)
+def _being_updated(path: str, detail: str) -> LocalIOError:
+    # rclone's words for the same refusal.
+    return LocalIOError(f"source file is being updated ({detail}): {path}")
 
 
-def _read_range(path: str, offset: int, length: int) -> tuple[bytes, Checksum]:
-    """``length`` bytes of a file from ``offset``, and their checksum."""
+def _same_file(path: str, before: os.stat_result, after: os.stat_result) -> None:
+    """Raise unless the file still has the size, mtime, ctime and inode it had."""
+    if after.st_size != before.st_size:
+        raise _being_updated(path, f"size changed from {before.st_size} to "
+                                   f"{after.st_size} bytes while it was read")
+    if (after.st_mtime_ns, after.st_ctime_ns, after.st_ino) != (
+            before.st_mtime_ns, before.st_ctime_ns, before.st_ino):
+        raise _being_updated(path, "modified while it was read")
+
+
+def _open_source(path: str, size: int) -> tuple[int, os.stat_result]:
+    """Open a file to upload; it must still be a regular file of the ``size`` it was listed
+    with (the caller closes the descriptor)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        try:
-            pieces: list[bytes] = []
-            got = 0
-            while got < length:
-                piece = os.pread(fd, length - got, offset + got)
-                if not piece:
-                    break
-                pieces.append(piece)
-                got += len(piece)
-        finally:
-            os.close(fd)
     except OSError as exc:
         raise error_from_oserror(exc, path) from exc
-    if got != length:
-        raise LocalIOError(f"file shrank while it was being uploaded: {path}")
-    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-    return data, crc32(data)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise LocalIOError(f"not a regular file: {path}", 22)
+        if st.st_size != size:
+            raise _being_updated(path, f"size changed from {size} to {st.st_size} bytes")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
 
 
-async def _checksum(data: bytes) -> Checksum:
+def _fill(fd: int, path: str, view: memoryview, offset: int, before: os.stat_result) -> None:
+    """Read ``len(view)`` bytes from ``offset`` into ``view``, then check that the file did
+    not change meanwhile (blocking)."""
+    got, size = 0, len(view)
+    try:
+        while got < size:
+            if _PREADV:
+                n = os.preadv(fd, [view[got:]], offset + got)
+            else:
+                piece = os.pread(fd, size - got, offset + got)
+                n = len(piece)
+                view[got:got + n] = piece
+            if not n:
+                break
+            got += n
+        after = os.fstat(fd)
+    except OSError as exc:
+        raise error_from_oserror(exc, path) from exc
+    _same_file(path, before, after)
+    if got != size:  # shrank and grew back within the clock's resolution
+        raise _being_updated(path, "it shrank while it was read")
+
+
+def _read_small(path: str, size: int, checksums: bool
+                ) -> tuple[bytes, Checksum | None, os.stat_result]:
+    """A whole small file, its checksum and its stat, in one thread hop."""
+    fd, st = _open_source(path, size)
+    try:
+        data = os.pread(fd, size, 0) if size else b""
+        while len(data) < size:
+            piece = os.pread(fd, size - len(data), len(data))
+            if not piece:
+                break
+            data += piece
+        after = os.fstat(fd)
+    except OSError as exc:
+        raise error_from_oserror(exc, path) from exc
+    finally:
+        os.close(fd)
+    _same_file(path, st, after)
+    if len(data) != size:
+        raise _being_updated(path, "it shrank while it was read")
+    return data, upload_checksum(data) if checksums else None, st
+
+
+def _read_into(path: str, view: memoryview, checksums: bool
+               ) -> tuple[Checksum | None, os.stat_result]:
+    """A whole file read into ``view`` (its size), its checksum and its stat."""
+    fd, st = _open_source(path, len(view))
+    try:
+        _fill(fd, path, view, 0, st)
+    finally:
+        os.close(fd)
+    return upload_checksum(view) if checksums else None, st
+
+
+def _read_part(fd: int, path: str, view: memoryview, offset: int, before: os.stat_result,
+               checksums: bool) -> Checksum | None:
+    """One part of an open file read into ``view``, and its checksum."""
+    _fill(fd, path, view, offset, before)
+    return upload_checksum(view) if checksums else None
+
+
+def _still_same(fd: int, path: str, before: os.stat_result) -> None:
+    try:
+        after = os.fstat(fd)
+    except OSError as exc:
+        raise error_from_oserror(exc, path) from exc
+    _same_file(path, before, after)
+
+
+async def _checksum(data: memoryview | bytes) -> Checksum:
     if len(data) >= _THREAD_CRC:
-        return await anyio.to_thread.run_sync(crc32, data)
-    return crc32(data)
+        return await anyio.to_thread.run_sync(upload_checksum, data)
+    return upload_checksum(data)
 
 
 class _StreamReader:
@@ -133,11 +209,12 @@ class _StreamReader:
     def __init__(self, fileobj: Any) -> None:
         self._fileobj = fileobj
         self._async = inspect.iscoroutinefunction(getattr(fileobj, "read", None))
+        readinto = None if self._async else getattr(fileobj, "readinto", None)
+        self._readinto = readinto if callable(readinto) else None
         self._name = str(getattr(fileobj, "name", type(fileobj).__name__))
-        self._pending = memoryview(b"")
         self._eof = False
 
-    async def _read_some(self, n: int) -> bytes:
+    async def _read_some(self, n: int) -> bytes | bytearray | memoryview:
         try:
             if self._async:
                 chunk = await self._fileobj.read(n)
@@ -150,43 +227,60 @@ class _StreamReader:
         if not isinstance(chunk, bytes | bytearray | memoryview):
             raise TypeError(f"upload_fileobj needs a binary file object; read() gave "
                             f"{type(chunk).__name__}")
-        return bytes(chunk) if not isinstance(chunk, bytes) else chunk
+        return chunk
 
-    async def read_exact(self, n: int) -> bytes:
-        """``n`` bytes, fewer only at the end of the stream."""
-        pieces: list[bytes | memoryview] = []
-        have = 0
-        if self._pending:
-            piece = self._pending[:n]
-            # An empty view would still hold the whole buffer: drop it.
-            self._pending = self._pending[n:] if len(self._pending) > n else memoryview(b"")
-            pieces.append(piece)
-            have = len(piece)
-        while have < n and not self._eof:
-            chunk = await self._read_some(n - have)
-            if not chunk:
+    async def _readinto_some(self, view: memoryview) -> int:
+        assert self._readinto is not None
+        try:
+            n = await anyio.to_thread.run_sync(self._readinto, view)
+        except (NotImplementedError, io.UnsupportedOperation):
+            self._readinto = None  # a raw stream that only implements read()
+            return -1
+        except OSError as exc:
+            raise error_from_oserror(exc, self._name) from exc
+        if n is None:  # a non-blocking stream with nothing yet: wait on read() instead
+            self._readinto = None
+            return -1
+        return int(n)
+
+    async def read_into(self, view: memoryview) -> int:
+        """Fill ``view``; returns how many bytes came (fewer only at the end of the stream).
+
+        Straight into the buffer when the file object has ``readinto`` (``sys.stdin.buffer``
+        has): no intermediate copy of the part."""
+        got, size = 0, len(view)
+        while got < size and not self._eof:
+            n = -1
+            if self._readinto is not None:
+                n = await self._readinto_some(view[got:])
+            if n < 0:
+                chunk = await self._read_some(size - got)
+                n = len(chunk)
+                view[got:got + n] = chunk
+            if not n:
                 self._eof = True
                 break
-            pieces.append(chunk)
-            have += len(chunk)
-        if len(pieces) == 1 and isinstance(pieces[0], bytes):
-            return pieces[0]
-        return b"".join(pieces)
-
-    def unread(self, data: bytes) -> None:
-        """Put ``data`` back in front of the stream (only while nothing else is pending)."""
-        self._pending = memoryview(data)
+            got += n
+        return got
 
 
 class Sent(NamedTuple):
-    """What an upload sent: the bytes, and the ETag S3 gave the object (unquoted)."""
+    """What an upload sent: the bytes, the ETag S3 gave the object (unquoted), and the
+    source file's mtime (ns) as it was, unchanged, while it was read (0 for streams)."""
 
     size: int
     etag: str
+    mtime_ns: int = 0
+
+
+_Done = list[tuple[CompletedPart, int]]  # uploaded parts and their lengths
 
 
 class _Uploader:
-    """Uploads objects; every request within ``limiter``, retried with ``retry``."""
+    """Uploads objects; every request within ``limiter``, retried with ``retry``.
+
+    ``checksums`` false (the AWS configuration says ``when_required``): no checksums sent.
+    """
 
     def __init__(
         self,
@@ -195,6 +289,7 @@ class _Uploader:
         limiter: anyio.Semaphore,
         retry: RetryPolicy,
         reporter: Reporter,
+        checksums: bool = True,
     ) -> None:
         self._transport = transport
         self._config = config
@@ -202,38 +297,58 @@ class _Uploader:
         self._retry = retry
         self._reporter = reporter
         self._budget = ByteBudget(config.upload_buffer_bytes)
+        self._pool = BufferPool(self._budget)
+        self._checksums = checksums
         self.uploaded_any = False
 
     async def _request(self, call: Callable[[], Awaitable[T]]) -> T:
         async with self._limiter:
             return await self._retry.run(call)
 
+    async def _put(self, bucket: str, key: str, data: bytes | memoryview,
+                   checksum: Checksum | None) -> str:
+        """One PutObject of ``data`` (the caller holds a request slot); returns the ETag."""
+        headers = await self._retry.run(
+            lambda: self._transport.put_object(bucket, key, data, checksum=checksum))
+        self._reporter.advance(len(data))
+        return headers.get("etag", "")
+
     # -- whole objects ------------------------------------------------------------------
 
-    async def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
-        """One PutObject of ``data`` (held in one request slot while sent and retried)."""
-        checksum = await _checksum(data)
-        async with self._budget.hold(len(data)), self._limiter:
-            await self._retry.run(
-                lambda: self._transport.put_object(bucket, key, data, checksum=checksum)
-            )
-        self._reporter.advance(len(data))
-
     async def put_file(self, bucket: str, key: str, path: str, size: int) -> Sent:
-        """Upload the file ``path`` (``size`` bytes when listed); returns what was sent."""
-        if size >= self._config.multipart_threshold:
-            async def parts(upload_id: str, done: list[CompletedPart]) -> None:
-                await self._file_parts(bucket, key, path, size, upload_id, done)
+        """Upload the file ``path`` (``size`` bytes when listed); returns what was sent.
 
-            return Sent(size, await self._multipart(bucket, key, parts))
-        async with self._budget.hold(size), self._limiter:
-            # One thread hop reads the file and computes its checksum.
-            data, checksum = await anyio.to_thread.run_sync(_read_whole, path)
-            headers = await self._retry.run(
-                lambda: self._transport.put_object(bucket, key, data, checksum=checksum)
-            )
-        self._reporter.advance(len(data))
-        return Sent(len(data), headers.get("etag", ""))
+        The file must keep its size, mtime, ctime and inode from before the first byte is
+        read until after the last: otherwise the upload fails with "source file is being
+        updated" (a multipart upload is aborted), never storing an object made of two
+        versions of the file."""
+        if size >= self._config.multipart_threshold:
+            return await self._put_file_multipart(bucket, key, path, size)
+        if size < _POOLED:
+            async with self._budget.hold(size), self._limiter:
+                # One thread hop opens, reads, checks and checksums the file.
+                data, checksum, st = await anyio.to_thread.run_sync(
+                    _read_small, path, size, self._checksums)
+                etag = await self._put(bucket, key, data, checksum)
+            return Sent(size, etag, st.st_mtime_ns)
+        async with self._pool.lease(size) as lease, self._limiter:
+            checksum, st = await anyio.to_thread.run_sync(
+                _read_into, path, lease.view, self._checksums)
+            etag = await self._put(bucket, key, lease.view, checksum)
+        return Sent(size, etag, st.st_mtime_ns)
+
+    async def _put_file_multipart(self, bucket: str, key: str, path: str, size: int) -> Sent:
+        fd, st = await anyio.to_thread.run_sync(_open_source, path, size)
+        try:
+            async def parts(upload_id: str, done: _Done) -> None:
+                await self._file_parts(bucket, key, path, fd, st, upload_id, done)
+                # Last look: nothing changed after the last part was read either.
+                await anyio.to_thread.run_sync(_still_same, fd, path, st)
+
+            etag = await self._multipart(bucket, key, parts)
+        finally:
+            os.close(fd)
+        return Sent(size, etag, st.st_mtime_ns)
 
     # -- multipart ----------------------------------------------------------------------
 
@@ -241,26 +356,53 @@ class _Uploader:
         self,
         bucket: str,
         key: str,
-        send_parts: Callable[[str, list[CompletedPart]], Awaitable[None]],
+        send_parts: Callable[[str, _Done], Awaitable[None]],
     ) -> str:
         transport = self._transport
+        algorithm = CRC64NVME if self._checksums else None
         # Shielded: an upload created by a cancelled request would be unknown, and never
         # aborted; cancellation takes effect right after, and aborts it.
         with anyio.CancelScope(shield=True):
-            upload_id = await self._request(
-                lambda: transport.create_multipart_upload(bucket, key, checksum_algorithm=CRC32)
-            )
-        done: list[CompletedPart] = []
+            upload_id = await self._request(lambda: transport.create_multipart_upload(
+                bucket, key, checksum_algorithm=algorithm,
+                checksum_type="FULL_OBJECT" if algorithm else None))
+        done: _Done = []
+        whole: Checksum | None = None
         try:
             await send_parts(upload_id, done)
-            done.sort(key=lambda part: part.number)
-            return await self._request(
-                lambda: transport.complete_multipart_upload(bucket, key, upload_id, done)
-            )
+            done.sort(key=lambda item: item[0].number)
+            parts = [part for part, _ in done]
+            if self._checksums:
+                # The whole object's CRC, from the parts' (S3 checks it on completion).
+                whole = combine([(part.checksum, length) for part, length in done
+                                 if part.checksum is not None])
+            etag = await self._request(lambda: transport.complete_multipart_upload(
+                bucket, key, upload_id, parts, checksum=whole))
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._abort(bucket, key, upload_id)
             raise
+        if whole is not None:
+            await self._check_stored(bucket, key, etag, whole)
+        return etag
+
+    async def _check_stored(self, bucket: str, key: str, etag: str, sent: Checksum) -> None:
+        """The completion check: the checksum the server computed for the object it
+        assembled must be the one s3pump computed from the file.
+
+        S3 itself refuses a completion whose full-object checksum does not match; servers
+        that do not check (moto) still report what they stored. One HEAD per multipart
+        upload. A server that keeps no such checksum (rclone) has nothing to compare."""
+        info, found = await self._request(lambda: self._transport.head_evidence(bucket, key))
+        stored = found.get(sent.header)
+        if info.etag != etag or not stored or "-" in stored:
+            return  # replaced since, or no full-object checksum kept: nothing to compare
+        if found.get("x-amz-checksum-type", "FULL_OBJECT").upper() != "FULL_OBJECT":
+            return
+        if stored != sent.value:
+            raise IntegrityError(
+                f"s3://{bucket}/{key} was stored with {sent.algorithm} {stored}, but the "
+                f"file's is {sent.value}: the body was corrupted on the way; upload it again")
 
     async def _abort(self, bucket: str, key: str, upload_id: str) -> None:
         """Abort an upload (shielded by the caller); a failure to abort is logged."""
@@ -276,8 +418,8 @@ class _Uploader:
             _log.warning("gave up aborting the multipart upload of s3://%s/%s", bucket, key)
 
     async def _send_part(
-        self, bucket: str, key: str, upload_id: str, number: int, data: bytes,
-        checksum: Checksum,
+        self, bucket: str, key: str, upload_id: str, number: int, data: memoryview,
+        checksum: Checksum | None,
     ) -> CompletedPart:
         headers = await self._retry.run(lambda: self._transport.upload_part(
             bucket, key, upload_id, number, data, checksum=checksum))
@@ -289,24 +431,26 @@ class _Uploader:
         return CompletedPart(number, etag, checksum)
 
     async def _file_parts(
-        self, bucket: str, key: str, path: str, size: int, upload_id: str,
-        done: list[CompletedPart],
+        self, bucket: str, key: str, path: str, fd: int, st: os.stat_result, upload_id: str,
+        done: _Done,
     ) -> None:
-        """Parts read from disk in parallel: at most ``part_concurrency`` at once."""
+        """Parts read from disk in parallel: at most ``part_concurrency`` at once, each
+        into a pooled buffer within the byte budget."""
         slots = anyio.Semaphore(self._config.part_concurrency)
 
         async def one(number: int, start: int, end: int) -> None:
+            length = end - start + 1
             try:
-                async with self._budget.hold(end - start + 1), self._limiter:
-                    data, checksum = await anyio.to_thread.run_sync(
-                        _read_range, path, start, end - start + 1)
-                    done.append(
-                        await self._send_part(bucket, key, upload_id, number, data, checksum)
-                    )
+                async with self._pool.lease(length) as lease, self._limiter:
+                    checksum = await anyio.to_thread.run_sync(
+                        _read_part, fd, path, lease.view, start, st, self._checksums)
+                    part = await self._send_part(bucket, key, upload_id, number, lease.view,
+                                                 checksum)
+                    done.append((part, length))
             finally:
                 slots.release()
 
-        ranges = split_ranges(size, self._config.part_size_for(size))
+        ranges = split_ranges(st.st_size, self._config.part_size_for(st.st_size))
         try:
             async with anyio.create_task_group() as tg:
                 for number, (start, end) in enumerate(ranges, 1):
@@ -322,69 +466,83 @@ class _Uploader:
         return config.part_size * (1 + (number - 1) * 10 // config.max_parts)
 
     async def _stream_parts(
-        self, bucket: str, key: str, reader: _StreamReader, upload_id: str,
-        done: list[CompletedPart],
+        self, bucket: str, key: str, reader: _StreamReader, upload_id: str, done: _Done,
+        first: Lease,
     ) -> int:
-        """Parts read one after another, at most ``part_concurrency`` in memory at once;
+        """Parts read one after another (``first`` is part 1, already read), each into a
+        pooled buffer within the byte budget and at most ``part_concurrency`` at once;
         returns the bytes read."""
         slots = anyio.Semaphore(self._config.part_concurrency)
 
-        async def one(number: int, data: bytes) -> None:
+        async def one(number: int, lease: Lease, length: int) -> None:
             try:
-                checksum = await _checksum(data)
+                view = lease.view[:length]
+                checksum = await _checksum(view) if self._checksums else None
                 async with self._limiter:
-                    done.append(
-                        await self._send_part(bucket, key, upload_id, number, data, checksum)
-                    )
+                    part = await self._send_part(bucket, key, upload_id, number, view,
+                                                 checksum)
+                done.append((part, length))
             finally:
+                self._pool.give(lease)
                 slots.release()
 
-        total = 0
+        total = len(first.view)
         try:
             async with anyio.create_task_group() as tg:
-                number = 0
+                await slots.acquire()
+                tg.start_soon(one, 1, first, total)
+                number = 1
                 while True:
                     await slots.acquire()
                     wanted = self._stream_part_size(number + 1)
+                    lease: Lease | None = None
                     try:
-                        data = await reader.read_exact(wanted)
+                        lease = await self._pool.take(wanted)
+                        got = await reader.read_into(lease.view)
+                        if got and number >= self._config.max_parts:
+                            raise S3PumpError(
+                                f"the stream for s3://{bucket}/{key} needs more than "
+                                f"{self._config.max_parts} parts: raise part_size")
                     except BaseException:
+                        if lease is not None:
+                            self._pool.give(lease)
                         slots.release()
                         raise
-                    if not data:
+                    if not got:
+                        self._pool.give(lease)
                         slots.release()
                         break
-                    if number >= self._config.max_parts:
-                        slots.release()
-                        raise S3PumpError(
-                            f"the stream for s3://{bucket}/{key} needs more than "
-                            f"{self._config.max_parts} parts: raise part_size")
                     number += 1
-                    total += len(data)
-                    tg.start_soon(one, number, data)
-                    if len(data) < wanted:
+                    total += got
+                    tg.start_soon(one, number, lease, got)
+                    if got < wanted:
                         break
         except BaseExceptionGroup as group:
             raise first_error(group) from None
         return total
 
     async def put_stream(self, bucket: str, key: str, reader: _StreamReader) -> int:
-        """Upload a stream: one PUT when it ends below the threshold, else multipart."""
-        threshold = self._config.multipart_threshold
-        first = await reader.read_exact(threshold)
-        if len(first) < threshold:
-            await self.put_bytes(bucket, key, first)
-            return len(first)
-        reader.unread(first)
-        del first
-        sent = 0
+        """Upload a stream: one PUT when it ends below the threshold, else multipart (the
+        first ``multipart_threshold`` bytes being its first part)."""
+        first = await self._pool.take(self._config.multipart_threshold)
+        try:
+            got = await reader.read_into(first.view)
+            if got < len(first.view):
+                view = first.view[:got]
+                checksum = await _checksum(view) if self._checksums else None
+                async with self._limiter:
+                    await self._put(bucket, key, view, checksum)
+                return got
+            sent = 0
 
-        async def parts(upload_id: str, done: list[CompletedPart]) -> None:
-            nonlocal sent
-            sent = await self._stream_parts(bucket, key, reader, upload_id, done)
+            async def parts(upload_id: str, done: _Done) -> None:
+                nonlocal sent
+                sent = await self._stream_parts(bucket, key, reader, upload_id, done, first)
 
-        await self._multipart(bucket, key, parts)
-        return sent
+            await self._multipart(bucket, key, parts)
+            return sent
+        finally:
+            self._pool.give(first)
 
 
 class UploadMixin(PumpCore):
@@ -392,7 +550,8 @@ class UploadMixin(PumpCore):
 
     def _uploader(self, retry: RetryPolicy, reporter: Reporter) -> _Uploader:
         return _Uploader(self.transport, self.config,
-                         request_slots(self.config.concurrency), retry, reporter)
+                         request_slots(self.config.concurrency), retry, reporter,
+                         checksums_wanted(self.client_config.profile))
 
     async def upload_file(self, path: str | os.PathLike[str], uri: str | S3URI
                           ) -> TransferResult:

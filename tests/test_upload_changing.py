@@ -1,0 +1,117 @@
+"""A file rewritten while it is being uploaded never becomes an object (issue 10, item 14).
+
+The proxy of tests/_upload_proxy.py holds the first part of a multipart upload on its way to
+moto while the test rewrites the file: without a check, the object would be the old head
+and the new tail, an object that never existed, stored with success.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+import s3pump
+from s3pump import AsyncPump, TransferConfig
+from tests._upload_proxy import Rule, UploadProxy
+
+MiB = 1 << 20
+CONFIG = TransferConfig(concurrency=4, multipart_threshold=5 * MiB, part_size=5 * MiB,
+                        part_concurrency=1, backoff_base=0.001, backoff_cap=0.01)
+OLD = random.Random(1).randbytes(11 * MiB)
+NEW = random.Random(2).randbytes(11 * MiB)
+HOUR_AGO_NS = (1_700_000_000 - 3600) * 10**9
+
+
+def write_old(path: Path) -> None:
+    path.write_bytes(OLD)
+    # An old mtime: the rewrite's is then surely different, whatever the clock's granularity.
+    os.utime(path, ns=(HOUR_AGO_NS, HOUR_AGO_NS))
+
+
+def keys(s3: Any, bucket: str) -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", ())]
+
+
+def open_uploads(s3: Any, bucket: str) -> list[Any]:
+    return list(s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []))
+
+
+def _overwrite(path: Path, data: bytes) -> None:
+    with open(path, "r+b") as f:
+        f.write(data)
+        f.truncate()
+
+
+async def rewrite_when_held(proxy: UploadProxy, path: Path, data: bytes) -> None:
+    """Once the first part is on the wire, rewrite the file in place, then let it go."""
+    with anyio.fail_after(20):
+        await proxy.arrived.wait()
+    # In place: the same inode, as an editor or a logger would.
+    await anyio.to_thread.run_sync(_overwrite, path, data)
+    proxy.release()
+
+
+@pytest.mark.parametrize("kind", ["lean", "reference"])
+async def test_rewritten_file_fails_and_its_upload_is_aborted(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "big.bin"
+    write_old(path)
+    async with (UploadProxy(endpoint, hold=Rule("PUT", "partNumber=1")) as proxy,
+                AsyncPump(endpoint_url=proxy.url, config=CONFIG, transport=kind) as pump,
+                anyio.create_task_group() as tg):
+        tg.start_soon(rewrite_when_held, proxy, path, NEW)
+        with pytest.raises(s3pump.LocalIOError, match="being updated") as info:
+            await pump.upload_file(path, f"s3://{bucket}/big.bin")
+    assert str(path) in str(info.value)
+    assert keys(s3, bucket) == []  # no object made of two versions
+    assert open_uploads(s3, bucket) == []  # the multipart upload was aborted
+
+
+@pytest.mark.parametrize("shrink", [False, True])
+async def test_sync_up_records_nothing_for_a_rewritten_file(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path, shrink: bool
+) -> None:
+    root = tmp_path / "src"
+    root.mkdir()
+    write_old(root / "big.bin")
+    (root / "small.txt").write_bytes(b"small")
+    new = NEW[: 6 * MiB] if shrink else NEW
+    async with (UploadProxy(endpoint, hold=Rule("PUT", "partNumber=1")) as proxy,
+                AsyncPump(endpoint_url=proxy.url, config=CONFIG) as pump,
+                anyio.create_task_group() as tg):
+        tg.start_soon(rewrite_when_held, proxy, root / "big.bin", new)
+        result = await pump.sync(root, f"s3://{bucket}/m/")
+    assert [f.key for f in result.failed] == [str(root / "big.bin")], result.failed
+    assert "being updated" in result.failed[0].reason
+    assert keys(s3, bucket) == ["m/small.txt"]
+    assert open_uploads(s3, bucket) == []
+    with sqlite3.connect(root / ".s3pump" / "manifest.sqlite") as db:
+        recorded = [row[0] for row in db.execute("select key from entries")]
+    assert recorded == ["m/small.txt"]
+
+
+async def test_a_file_that_stays_put_uploads_through_the_held_part(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    """The control: holding a part is not what fails the upload."""
+    path = tmp_path / "big.bin"
+    write_old(path)
+    async with (UploadProxy(endpoint, hold=Rule("PUT", "partNumber=1")) as proxy,
+                AsyncPump(endpoint_url=proxy.url, config=CONFIG) as pump,
+                anyio.create_task_group() as tg):
+
+        async def let_go() -> None:
+            await proxy.arrived.wait()
+            proxy.release()
+
+        tg.start_soon(let_go)
+        await pump.upload_file(path, f"s3://{bucket}/big.bin")
+    assert s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read() == OLD
+
