@@ -3,12 +3,16 @@ of reusable buffers that upload bodies are read into within it."""
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
 
 __all__ = ["BufferPool", "ByteBudget", "Lease"]
+
+_MIB = 1 << 20
 
 
 class ByteBudget:
@@ -55,7 +59,7 @@ class Lease:
 
     __slots__ = ("_buffer", "_taken", "view")
 
-    def __init__(self, buffer: bytearray, size: int, taken: int) -> None:
+    def __init__(self, buffer: mmap.mmap, size: int, taken: int) -> None:
         self._buffer = buffer
         self._taken = taken
         self.view = memoryview(buffer)[:size]
@@ -65,42 +69,58 @@ class BufferPool:
     """Body buffers within a :class:`ByteBudget`, reused instead of freed.
 
     Reading every part into a fresh ``bytes`` leaves the allocator holding freed blocks (and
-    per-thread arenas) that the process never gives back: resident memory grew to several
-    times the budget. Here bodies are read into ``bytearray`` buffers that are kept for the
-    next body of the same size; the pool never keeps more than the budget allocated (free
-    buffers are dropped first when a new size needs room), so at most ``limit`` bytes of body
-    buffers exist, plus one body larger than the whole budget when it runs alone.
+    per-thread arenas) that the process does not give back: resident memory grew to several
+    times the budget. Here bodies are read into anonymous memory maps, kept for the next
+    body of the same capacity and unmapped when dropped, so the operating system gets the
+    pages back at once. The pool never keeps more than the budget mapped (free buffers are
+    dropped first when a new capacity needs room): at most ``limit`` bytes of body buffers
+    exist, plus one body larger than the whole budget while it runs alone.
     """
 
     def __init__(self, budget: ByteBudget) -> None:
         self.budget = budget
         self.allocated = 0
-        self._free: dict[int, list[bytearray]] = {}
+        self._free: dict[int, list[mmap.mmap]] = {}
 
     async def take(self, size: int) -> Lease:
         """A buffer of ``size`` bytes, once the budget has room for it."""
-        taken = await self.budget.acquire(size)
-        free = self._free.get(size)
+        # Capacities in whole MiB (pages below that), so that bodies of similar sizes (the
+        # files of a directory) reuse each other's buffers; the budget counts capacities.
+        grain = _MIB if size >= _MIB else mmap.PAGESIZE
+        capacity = max(grain, -(-size // grain) * grain)
+        taken = await self.budget.acquire(capacity)
+        free = self._free.get(capacity)
         if free:
-            return Lease(free.pop(), size, taken)
+            buffer = free.pop()
+            if not free:
+                del self._free[capacity]
+            return Lease(buffer, size, taken)
         # The budget guarantees that buffers in use leave room for this one: dropping free
-        # buffers of other sizes is enough to stay within the limit.
-        while self._free and self.allocated + size > self.budget.limit:
+        # buffers of other capacities is enough to stay within the limit.
+        while self._free and self.allocated + capacity > self.budget.limit:
             other, buffers = next(iter(self._free.items()))
-            buffers.pop()
-            self.allocated -= other
+            self._drop(buffers.pop())
             if not buffers:
                 del self._free[other]
-        self.allocated += size
-        return Lease(bytearray(size), size, taken)
+        self.allocated += capacity
+        return Lease(mmap.mmap(-1, capacity), size, taken)
+
+    def _drop(self, buffer: mmap.mmap) -> None:
+        self.allocated -= len(buffer)
+        # A view still referenced somewhere keeps it mapped until that goes.
+        with contextlib.suppress(BufferError):
+            buffer.close()
 
     def give(self, lease: Lease) -> None:
         """Return a buffer (and its share of the budget); idempotent."""
-        buffer = lease._buffer
         if lease._taken < 0:
             return
+        buffer = lease._buffer
+        # Views keep the map from being unmapped when dropped later: release ours.
+        with contextlib.suppress(BufferError):
+            lease.view.release()
         if self.allocated > self.budget.limit:  # a body larger than the budget: not kept
-            self.allocated -= len(buffer)
+            self._drop(buffer)
         else:
             self._free.setdefault(len(buffer), []).append(buffer)
         self.budget.release(lease._taken)
