@@ -6,7 +6,10 @@ tests/_faults.py spoils what the server answers; uploads need the other directio
   calls :meth:`UploadProxy.release` (``arrived`` is set when it is held): the test rewrites a
   file while a part of it is "on the wire", deterministically, with no sleeps;
 - ``flip``: one byte in the middle of a matching request's body is inverted (the length is
-  unchanged), ``times`` times: a body corrupted on the way to the server.
+  unchanged), ``times`` times: a body corrupted on the way to the server;
+- ``check``: the proxy does what S3 does and moto and rclone do not: a PUT whose body does
+  not match its ``x-amz-checksum-crc64nvme``/``-crc32`` header is answered ``400 BadDigest``
+  (and counted in ``refused``), never forwarded.
 
 A rule matches a method and a substring of the raw path and query (``"partNumber=2"``).
 Everything else is forwarded as it came (headers, raw path, body) and the answer relayed.
@@ -15,16 +18,31 @@ Everything else is forwarded as it came (headers, raw path, body) and the answer
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 from dataclasses import dataclass, field
 from types import TracebackType
 
 import aiohttp
 from aiohttp import web
+from awscrt import checksums  # type: ignore[import-untyped]
 
 __all__ = ["Rule", "UploadProxy"]
 
 _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
+_BAD_DIGEST = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>BadDigest</Code>"
+               b"<Message>The CRC64NVME you specified did not match the calculated checksum."
+               b"</Message></Error>")
+
+
+def _matches_checksum(request: web.Request, body: bytes) -> bool:
+    """Whether the body matches the CRC header it came with (true when it has none)."""
+    for name, width, compute in (("crc64nvme", 8, checksums.crc64nvme),
+                                 ("crc32", 4, checksums.crc32)):
+        value = request.headers.get(f"x-amz-checksum-{name}")
+        if value is not None:
+            return base64.b64encode(compute(body).to_bytes(width, "big")).decode() == value
+    return True
 
 
 @dataclass
@@ -50,10 +68,12 @@ class UploadProxy:
     ``proxy.url``."""
 
     def __init__(self, upstream: str, *, hold: Rule | None = None,
-                 flip: Rule | None = None) -> None:
+                 flip: Rule | None = None, check: bool = False) -> None:
         self.upstream = upstream.rstrip("/")
         self.hold = hold
         self.flip = flip
+        self.check = check
+        self.refused = 0
         self.arrived = asyncio.Event()
         self._released = asyncio.Event()
         self.requests: list[tuple[str, str]] = []
@@ -92,10 +112,14 @@ class UploadProxy:
         if self.flip is not None and body and self.flip.take(request.method, target):
             middle = len(body) // 2
             body = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1:]
+        if self.check and request.method == "PUT" and not _matches_checksum(request, body):
+            self.refused += 1
+            return web.Response(status=400, content_type="application/xml", body=_BAD_DIGEST)
         if self.hold is not None and self.hold.take(request.method, target):
             self.arrived.set()
             await self._released.wait()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
+        headers["Host"] = request.host  # signed: servers that check signatures compare it
         assert self._session is not None
         async with self._session.request(
             request.method, aiohttp.client.URL(self.upstream + target, encoded=True),
