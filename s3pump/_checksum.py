@@ -1,7 +1,8 @@
 """Checksums that uploads send, as S3 expects them (base64 of the big-endian CRC).
 
 Uploads send CRC64NVME (what current AWS SDKs default to; awscrt computes it at ~10 GB/s,
-faster than zlib's CRC32). S3 verifies the value it receives against the bytes it stored and
+four times zlib's CRC32), except single PUTs below 1 MiB, which send CRC32 (see
+:func:`upload_checksum`). S3 verifies the value it receives against the bytes it stored and
 keeps it with the object. A multipart upload declares the algorithm and the ``FULL_OBJECT``
 type on creation, sends a CRC per part, and on completion lists the part CRCs and sends the
 CRC of the whole object, combined from the parts' (:func:`combine`): the object then carries
@@ -69,7 +70,13 @@ def crc64nvme(data: bytes | bytearray | memoryview) -> Checksum:
     return _encode(CRC64NVME, checksums.crc64nvme(data), 8)
 
 
-upload_checksum = crc64nvme  # what uploads send
+_SMALL = 1 << 20
+
+
+def upload_checksum(data: bytes | bytearray | memoryview) -> Checksum:
+    """What a single PUT sends: CRC32 below 1 MiB (zlib is loaded already; awscrt's native
+    library costs a one-file ``put`` 45 ms of start-up), CRC64NVME above (4x faster)."""
+    return crc32(data) if len(data) < _SMALL else crc64nvme(data)
 
 
 def combine(parts: Sequence[tuple[Checksum, int]]) -> Checksum:

@@ -1,16 +1,28 @@
 """Uploads of AsyncPump: files, file objects and directories.
 
-Every upload sends a CRC32 checksum (S3 verifies it and stores it with the object). Files of
-at least ``multipart_threshold`` bytes go as multipart uploads of ``part_size_for(size)``
-parts, sent in parallel; a multipart upload that fails or is cancelled is always aborted,
-in a shielded cleanup, so that no half-done upload keeps costing storage.
+Every upload sends a checksum (S3 verifies it and stores it with the object; see
+:mod:`s3pump._checksum`), unless the AWS configuration says ``when_required``. Files of at
+least ``multipart_threshold`` bytes go as multipart uploads of ``part_size_for(size)``
+parts, sent in parallel, with a FULL_OBJECT CRC64NVME: per-part CRCs, the whole object's
+(combined from them) on completion, and then one HEAD to compare it with what the server
+says it stored (the completion check). A multipart upload that fails or is cancelled is
+always aborted, in a shielded cleanup, so that no half-done upload keeps costing storage.
 
-Memory bound: a file's body (or part) is read into memory only once the run's byte budget
-(``TransferConfig.upload_buffer_bytes``, 128 MiB by default) has room for it, and is held
-while it is sent and retried: uploads of files and directories never hold more than that,
-whatever the number and size of the files (a single body larger than the budget waits
-until it is alone). ``upload_fileobj`` first reads up to ``multipart_threshold`` bytes to
-choose between one PUT and a multipart upload, then holds at most ``part_concurrency`` parts.
+A file must not change while it is read: its size, mtime, ctime and inode are taken when it
+is opened (one descriptor for all its parts) and checked again after every read; a change
+fails the upload with "source file is being updated" (as rclone says), so no object is ever
+made of two versions of a file, and ``sync`` records the state the upload saw.
+
+Memory bound: bodies (whole files, parts, stream parts) are read into buffers of a
+:class:`~s3pump._budget.BufferPool` only once the run's byte budget
+(``TransferConfig.upload_buffer_bytes``, 128 MiB by default) has room for them, and are held
+while they are sent and retried: the buffers never add up to more than the budget, whatever
+the number and size of the files (a single body larger than the budget waits until it is
+alone). Bodies go to the socket in 256 KiB slices, so the transport copies at most one slice
+per request. Peak RSS is the process's baseline plus the budget plus a few MiB (measured in
+tests/test_upload_memory.py); the reference transport (botocore) copies each body once more.
+``upload_fileobj`` reads its first ``multipart_threshold`` bytes to choose between one PUT
+and a multipart upload (that buffer is then its first part).
 """
 
 from __future__ import annotations
@@ -28,7 +40,14 @@ import anyio
 from anyio.abc import ObjectSendStream
 
 from ._budget import BufferPool, ByteBudget, Lease
-from ._checksum import CRC64NVME, Checksum, checksums_wanted, combine, upload_checksum
+from ._checksum import (
+    CRC64NVME,
+    Checksum,
+    checksums_wanted,
+    combine,
+    crc64nvme,
+    upload_checksum,
+)
 from ._config import TransferConfig
 from ._core import PumpCore, request_slots
 from ._download import first_error
@@ -186,7 +205,7 @@ def _read_part(fd: int, path: str, view: memoryview, offset: int, before: os.sta
                checksums: bool) -> Checksum | None:
     """One part of an open file read into ``view``, and its checksum."""
     _fill(fd, path, view, offset, before)
-    return upload_checksum(view) if checksums else None
+    return crc64nvme(view) if checksums else None
 
 
 def _still_same(fd: int, path: str, before: os.stat_result) -> None:
@@ -197,10 +216,12 @@ def _still_same(fd: int, path: str, before: os.stat_result) -> None:
     _same_file(path, before, after)
 
 
-async def _checksum(data: memoryview | bytes) -> Checksum:
+async def _checksum(data: memoryview | bytes,
+                    compute: Callable[[memoryview | bytes], Checksum] = upload_checksum
+                    ) -> Checksum:
     if len(data) >= _THREAD_CRC:
-        return await anyio.to_thread.run_sync(upload_checksum, data)
-    return upload_checksum(data)
+        return await anyio.to_thread.run_sync(compute, data)
+    return compute(data)
 
 
 class _StreamReader:
@@ -477,7 +498,7 @@ class _Uploader:
         async def one(number: int, lease: Lease, length: int) -> None:
             try:
                 view = lease.view[:length]
-                checksum = await _checksum(view) if self._checksums else None
+                checksum = await _checksum(view, crc64nvme) if self._checksums else None
                 async with self._limiter:
                     part = await self._send_part(bucket, key, upload_id, number, view,
                                                  checksum)
@@ -555,17 +576,22 @@ class UploadMixin(PumpCore):
 
     async def upload_file(self, path: str | os.PathLike[str], uri: str | S3URI
                           ) -> TransferResult:
-        """Upload the local file ``path`` to ``uri``, with a CRC32 checksum.
+        """Upload the local file ``path`` to ``uri``, with a checksum.
 
         A ``uri`` that ends in ``/`` (or names a bucket) means "into that prefix, under the
         file's name". Files of at least ``multipart_threshold`` bytes go as a multipart
         upload of ``part_size_for(size)`` parts, at most ``part_concurrency`` at once (and
         so at most that many parts in memory), each read from disk with one thread hop and
-        retried on its own. A failed or cancelled multipart upload is aborted.
+        retried on its own. A failed or cancelled multipart upload is aborted. A file that
+        changes while it is read fails with ``LocalIOError`` ("source file is being
+        updated"); an object the server assembled with another CRC than the file's raises
+        ``IntegrityError``.
 
         Raises:
             BadURIError: ``uri`` is not an ``s3://`` URI.
-            LocalIOError: ``path`` does not exist, is not a regular file, or cannot be read.
+            LocalIOError: ``path`` does not exist, is not a regular file, cannot be read, or
+                changed while it was read.
+            IntegrityError: the server stored another CRC than the file's.
             NoSuchBucketError, AccessDeniedError: as S3 answers.
             TransientError: S3 kept failing after every retry.
         """
@@ -587,8 +613,9 @@ class UploadMixin(PumpCore):
         (an aiofiles handle, say). Up to ``multipart_threshold`` bytes are read first: a
         stream that ends before goes as one PUT; a longer one as a multipart upload whose
         parts are read one after another and sent in parallel, at most ``part_concurrency``
-        of them in memory at once. Every request carries a CRC32 checksum; a failed or
-        cancelled multipart upload is aborted. The file object is not closed.
+        of them in memory at once (within the byte budget). Every request carries a
+        checksum; a failed or cancelled multipart upload is aborted. The file object is not
+        closed.
 
         Raises:
             BadURIError: ``uri`` is not an object URI (it ends in ``/`` or names a bucket).

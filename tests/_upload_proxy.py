@@ -31,7 +31,7 @@ __all__ = ["Rule", "UploadProxy"]
 
 _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
 _BAD_DIGEST = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>BadDigest</Code>"
-               b"<Message>The CRC64NVME you specified did not match the calculated checksum."
+               b"<Message>The checksum you specified did not match the calculated checksum."
                b"</Message></Error>")
 
 

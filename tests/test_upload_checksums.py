@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,3 +160,21 @@ async def test_rclone_multipart_upload_is_verified_on_the_way_back(
         result = await pump.download_file("s3://bkt/verified.bin", tmp_path / "back.bin")
     assert (result.verified, result.unverified, result.failed) == (1, 0, [])
     assert (tmp_path / "back.bin").read_bytes() == BIG
+
+
+def test_cli_put_then_get_with_require_checksum_verifies(
+    endpoint: str, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The commands, with their defaults: a 17 MiB file goes as 8 MiB parts."""
+    from s3pump._cli import main
+
+    data = random.Random(17).randbytes(17 * MiB)
+    (tmp_path / "model.bin").write_bytes(data)
+    assert main(["put", str(tmp_path / "model.bin"), f"s3://{bucket}/models/",
+                 "--endpoint-url", endpoint]) == 0
+    capsys.readouterr()
+    assert main(["get", f"s3://{bucket}/models/model.bin", str(tmp_path / "back.bin"),
+                 "--require-checksum", "--json", "--endpoint-url", endpoint]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["verified"], summary["unverified"]) == (1, 0), summary
+    assert (tmp_path / "back.bin").read_bytes() == data
