@@ -41,10 +41,12 @@ from anyio.abc import ObjectSendStream
 
 from ._budget import BufferPool, ByteBudget, Lease
 from ._checksum import (
+    CRC32,
     CRC64NVME,
     Checksum,
     checksums_wanted,
     combine,
+    crc32,
     crc64nvme,
     upload_checksum,
 )
@@ -58,8 +60,10 @@ from ._errors import (
     IntegrityError,
     LocalIOError,
     NoSuchBucketError,
+    NotFoundError,
     RequestError,
     S3PumpError,
+    TransientError,
     error_from_oserror,
 )
 from ._models import Failure, TransferResult
@@ -82,6 +86,18 @@ _ABORT_TIMEOUT = 60.0  # seconds a shielded abort may take before it is given up
 _THREAD_CRC = 1 << 20  # compute checksums of larger in-memory parts in a thread
 _POOLED = 1 << 20  # bodies of at least this size are read into pooled buffers
 _PREADV = hasattr(os, "preadv")
+# Refusals that mean "not this checksum" (an algorithm or FULL_OBJECT the server lacks).
+_REFUSAL_CODES = frozenset({"InvalidArgument", "InvalidRequest", "NotImplemented"})
+
+_Compute = Callable[[bytes | bytearray | memoryview], Checksum]
+
+
+def _refused_checksum(exc: RequestError) -> bool:
+    """Whether a server's refusal is about the checksum a request declared."""
+    if isinstance(exc, TransientError | AccessDeniedError | NotFoundError):
+        return False
+    return exc.status in (400, 501) and (
+        exc.code in _REFUSAL_CODES or "checksum" in str(exc).lower())
 
 
 # -- blocking helpers (one thread hop each) -------------------------------------------------
@@ -168,7 +184,7 @@ def _fill(fd: int, path: str, view: memoryview, offset: int, before: os.stat_res
         raise _being_updated(path, "it shrank while it was read")
 
 
-def _read_small(path: str, size: int, checksums: bool
+def _read_small(path: str, size: int, compute: _Compute | None
                 ) -> tuple[bytes, Checksum | None, os.stat_result]:
     """A whole small file, its checksum and its stat, in one thread hop."""
     fd, st = _open_source(path, size)
@@ -187,10 +203,10 @@ def _read_small(path: str, size: int, checksums: bool
     _same_file(path, st, after)
     if len(data) != size:
         raise _being_updated(path, "it shrank while it was read")
-    return data, upload_checksum(data) if checksums else None, st
+    return data, compute(data) if compute else None, st
 
 
-def _read_into(path: str, view: memoryview, checksums: bool
+def _read_into(path: str, view: memoryview, compute: _Compute | None
                ) -> tuple[Checksum | None, os.stat_result]:
     """A whole file read into ``view`` (its size), its checksum and its stat."""
     fd, st = _open_source(path, len(view))
@@ -198,14 +214,14 @@ def _read_into(path: str, view: memoryview, checksums: bool
         _fill(fd, path, view, 0, st)
     finally:
         os.close(fd)
-    return upload_checksum(view) if checksums else None, st
+    return compute(view) if compute else None, st
 
 
 def _read_part(fd: int, path: str, view: memoryview, offset: int, before: os.stat_result,
-               checksums: bool) -> Checksum | None:
+               compute: _Compute | None) -> Checksum | None:
     """One part of an open file read into ``view``, and its checksum."""
     _fill(fd, path, view, offset, before)
-    return crc64nvme(view) if checksums else None
+    return compute(view) if compute else None
 
 
 def _still_same(fd: int, path: str, before: os.stat_result) -> None:
@@ -216,9 +232,7 @@ def _still_same(fd: int, path: str, before: os.stat_result) -> None:
     _same_file(path, before, after)
 
 
-async def _checksum(data: memoryview | bytes,
-                    compute: Callable[[memoryview | bytes], Checksum] = upload_checksum
-                    ) -> Checksum:
+async def _checksum(data: memoryview | bytes, compute: _Compute) -> Checksum:
     if len(data) >= _THREAD_CRC:
         return await anyio.to_thread.run_sync(compute, data)
     return compute(data)
@@ -297,10 +311,22 @@ class Sent(NamedTuple):
 _Done = list[tuple[CompletedPart, int]]  # uploaded parts and their lengths
 
 
+class ServerChecksums:
+    """The checksums a server takes: CRC64NVME FULL_OBJECT until it refuses them (then CRC32
+    FULL_OBJECT, then COMPOSITE CRC32, each step taken once and remembered)."""
+
+    __slots__ = ("algorithm", "full_object")
+
+    def __init__(self) -> None:
+        self.algorithm = CRC64NVME
+        self.full_object = True
+
+
 class _Uploader:
     """Uploads objects; every request within ``limiter``, retried with ``retry``.
 
     ``checksums`` false (the AWS configuration says ``when_required``): no checksums sent.
+    ``server`` is shared by the uploaders of one pump, so a refusal is met once.
     """
 
     def __init__(
@@ -311,6 +337,7 @@ class _Uploader:
         retry: RetryPolicy,
         reporter: Reporter,
         checksums: bool = True,
+        server: ServerChecksums | None = None,
     ) -> None:
         self._transport = transport
         self._config = config
@@ -320,7 +347,15 @@ class _Uploader:
         self._budget = ByteBudget(config.upload_buffer_bytes)
         self._pool = BufferPool(self._budget)
         self._checksums = checksums
+        self._server = server or ServerChecksums()
         self.uploaded_any = False
+
+    def _single(self) -> _Compute | None:
+        """How a single PUT's body is checksummed (None: no checksum)."""
+        if not self._checksums:
+            return None
+        return upload_checksum if self._server.algorithm == CRC64NVME else crc32
+
 
     async def _request(self, call: Callable[[], Awaitable[T]]) -> T:
         async with self._limiter:
@@ -328,9 +363,22 @@ class _Uploader:
 
     async def _put(self, bucket: str, key: str, data: bytes | memoryview,
                    checksum: Checksum | None) -> str:
-        """One PutObject of ``data`` (the caller holds a request slot); returns the ETag."""
-        headers = await self._retry.run(
-            lambda: self._transport.put_object(bucket, key, data, checksum=checksum))
+        """One PutObject of ``data`` (the caller holds a request slot); returns the ETag.
+
+        A server that refuses a CRC64NVME is sent CRC32 instead (for the rest of the run)."""
+        try:
+            headers = await self._retry.run(
+                lambda: self._transport.put_object(bucket, key, data, checksum=checksum))
+        except RequestError as exc:
+            if checksum is None or checksum.algorithm != CRC64NVME or not _refused_checksum(
+                    exc):
+                raise
+            if self._server.algorithm == CRC64NVME:
+                _log.info("the server refused a CRC64NVME checksum (%s): sending CRC32", exc)
+                self._server.algorithm = CRC32
+            fallback = await _checksum(data, crc32)
+            headers = await self._retry.run(
+                lambda: self._transport.put_object(bucket, key, data, checksum=fallback))
         self._reporter.advance(len(data))
         return headers.get("etag", "")
 
@@ -349,20 +397,20 @@ class _Uploader:
             async with self._budget.hold(size), self._limiter:
                 # One thread hop opens, reads, checks and checksums the file.
                 data, checksum, st = await anyio.to_thread.run_sync(
-                    _read_small, path, size, self._checksums)
+                    _read_small, path, size, self._single())
                 etag = await self._put(bucket, key, data, checksum)
             return Sent(size, etag, st.st_mtime_ns)
         async with self._pool.lease(size) as lease, self._limiter:
             checksum, st = await anyio.to_thread.run_sync(
-                _read_into, path, lease.view, self._checksums)
+                _read_into, path, lease.view, self._single())
             etag = await self._put(bucket, key, lease.view, checksum)
         return Sent(size, etag, st.st_mtime_ns)
 
     async def _put_file_multipart(self, bucket: str, key: str, path: str, size: int) -> Sent:
         fd, st = await anyio.to_thread.run_sync(_open_source, path, size)
         try:
-            async def parts(upload_id: str, done: _Done) -> None:
-                await self._file_parts(bucket, key, path, fd, st, upload_id, done)
+            async def parts(upload_id: str, done: _Done, compute: _Compute | None) -> None:
+                await self._file_parts(bucket, key, path, fd, st, upload_id, done, compute)
                 # Last look: nothing changed after the last part was read either.
                 await anyio.to_thread.run_sync(_still_same, fd, path, st)
 
@@ -377,23 +425,23 @@ class _Uploader:
         self,
         bucket: str,
         key: str,
-        send_parts: Callable[[str, _Done], Awaitable[None]],
+        send_parts: Callable[[str, _Done, _Compute | None], Awaitable[None]],
     ) -> str:
         transport = self._transport
-        algorithm = CRC64NVME if self._checksums else None
         # Shielded: an upload created by a cancelled request would be unknown, and never
         # aborted; cancellation takes effect right after, and aborts it.
         with anyio.CancelScope(shield=True):
-            upload_id = await self._request(lambda: transport.create_multipart_upload(
-                bucket, key, checksum_algorithm=algorithm,
-                checksum_type="FULL_OBJECT" if algorithm else None))
+            upload_id, algorithm, full_object = await self._create(bucket, key)
+        compute: _Compute | None = None
+        if algorithm is not None:
+            compute = crc64nvme if algorithm == CRC64NVME else crc32
         done: _Done = []
         whole: Checksum | None = None
         try:
-            await send_parts(upload_id, done)
+            await send_parts(upload_id, done, compute)
             done.sort(key=lambda item: item[0].number)
             parts = [part for part, _ in done]
-            if self._checksums:
+            if full_object:
                 # The whole object's CRC, from the parts' (S3 checks it on completion).
                 whole = combine([(part.checksum, length) for part, length in done
                                  if part.checksum is not None])
@@ -406,6 +454,30 @@ class _Uploader:
         if whole is not None:
             await self._check_stored(bucket, key, etag, whole)
         return etag
+
+    async def _create(self, bucket: str, key: str) -> tuple[str, str | None, bool]:
+        """CreateMultipartUpload with the checksum this server takes (see ``__init__``);
+        returns the upload id, the algorithm declared and whether FULL_OBJECT."""
+        transport = self._transport
+        while True:
+            algorithm = self._server.algorithm if self._checksums else None
+            kind = "FULL_OBJECT" if algorithm and self._server.full_object else None
+            try:
+                upload_id = await self._request(
+                    lambda a=algorithm, k=kind: transport.create_multipart_upload(  # type: ignore[misc]
+                        bucket, key, checksum_algorithm=a, checksum_type=k))
+                return upload_id, algorithm, kind is not None
+            except RequestError as exc:
+                if algorithm is None or kind is None or not _refused_checksum(exc):
+                    raise
+                if algorithm == CRC64NVME:
+                    self._server.algorithm = CRC32
+                else:
+                    self._server.full_object = False
+                _log.info("the server refused %s %s checksums (%s): multipart uploads now "
+                          "send %s%s", kind, algorithm, exc, self._server.algorithm,
+                          "" if self._server.full_object else " COMPOSITE (downloads cannot "
+                          "verify those)")
 
     async def _check_stored(self, bucket: str, key: str, etag: str, sent: Checksum) -> None:
         """The completion check: the checksum the server computed for the object it
@@ -453,7 +525,7 @@ class _Uploader:
 
     async def _file_parts(
         self, bucket: str, key: str, path: str, fd: int, st: os.stat_result, upload_id: str,
-        done: _Done,
+        done: _Done, compute: _Compute | None,
     ) -> None:
         """Parts read from disk in parallel: at most ``part_concurrency`` at once, each
         into a pooled buffer within the byte budget."""
@@ -464,7 +536,7 @@ class _Uploader:
             try:
                 async with self._pool.lease(length) as lease, self._limiter:
                     checksum = await anyio.to_thread.run_sync(
-                        _read_part, fd, path, lease.view, start, st, self._checksums)
+                        _read_part, fd, path, lease.view, start, st, compute)
                     part = await self._send_part(bucket, key, upload_id, number, lease.view,
                                                  checksum)
                     done.append((part, length))
@@ -488,7 +560,7 @@ class _Uploader:
 
     async def _stream_parts(
         self, bucket: str, key: str, reader: _StreamReader, upload_id: str, done: _Done,
-        first: Lease,
+        first: Lease, compute: _Compute | None,
     ) -> int:
         """Parts read one after another (``first`` is part 1, already read), each into a
         pooled buffer within the byte budget and at most ``part_concurrency`` at once;
@@ -498,7 +570,7 @@ class _Uploader:
         async def one(number: int, lease: Lease, length: int) -> None:
             try:
                 view = lease.view[:length]
-                checksum = await _checksum(view, crc64nvme) if self._checksums else None
+                checksum = await _checksum(view, compute) if compute else None
                 async with self._limiter:
                     part = await self._send_part(bucket, key, upload_id, number, view,
                                                  checksum)
@@ -550,15 +622,17 @@ class _Uploader:
             got = await reader.read_into(first.view)
             if got < len(first.view):
                 view = first.view[:got]
-                checksum = await _checksum(view) if self._checksums else None
+                compute = self._single()
+                checksum = await _checksum(view, compute) if compute else None
                 async with self._limiter:
                     await self._put(bucket, key, view, checksum)
                 return got
             sent = 0
 
-            async def parts(upload_id: str, done: _Done) -> None:
+            async def parts(upload_id: str, done: _Done, compute: _Compute | None) -> None:
                 nonlocal sent
-                sent = await self._stream_parts(bucket, key, reader, upload_id, done, first)
+                sent = await self._stream_parts(bucket, key, reader, upload_id, done, first,
+                                                compute)
 
             await self._multipart(bucket, key, parts)
             return sent
@@ -569,10 +643,14 @@ class _Uploader:
 class UploadMixin(PumpCore):
     """Uploads: :meth:`upload_file`, :meth:`upload_fileobj`, :meth:`upload_dir`."""
 
+    _server_checksums: ServerChecksums | None = None
+
     def _uploader(self, retry: RetryPolicy, reporter: Reporter) -> _Uploader:
+        if self._server_checksums is None:
+            self._server_checksums = ServerChecksums()
         return _Uploader(self.transport, self.config,
                          request_slots(self.config.concurrency), retry, reporter,
-                         checksums_wanted(self.client_config.profile))
+                         checksums_wanted(self.client_config.profile), self._server_checksums)
 
     async def upload_file(self, path: str | os.PathLike[str], uri: str | S3URI
                           ) -> TransferResult:

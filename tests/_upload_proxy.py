@@ -9,7 +9,10 @@ tests/_faults.py spoils what the server answers; uploads need the other directio
   unchanged), ``times`` times: a body corrupted on the way to the server;
 - ``check``: the proxy does what S3 does and moto and rclone do not: a PUT whose body does
   not match its ``x-amz-checksum-crc64nvme``/``-crc32`` header is answered ``400 BadDigest``
-  (and counted in ``refused``), never forwarded.
+  (and counted in ``refused``), never forwarded;
+- ``refuse``: what an older server does with checksums it does not know: a request that
+  declares one of these (``"CRC64NVME"`` in an ``x-amz-checksum-*`` header name or value,
+  ``"FULL_OBJECT"`` as ``x-amz-checksum-type``) is answered ``400 InvalidArgument``.
 
 A rule matches a method and a substring of the raw path and query (``"partNumber=2"``).
 Everything else is forwarded as it came (headers, raw path, body) and the answer relayed.
@@ -33,6 +36,9 @@ _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "ke
 _BAD_DIGEST = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>BadDigest</Code>"
                b"<Message>The checksum you specified did not match the calculated checksum."
                b"</Message></Error>")
+
+_UNKNOWN = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidArgument</Code>"
+            b"<Message>Unsupported checksum algorithm or type.</Message></Error>")
 
 
 def _matches_checksum(request: web.Request, body: bytes) -> bool:
@@ -68,11 +74,13 @@ class UploadProxy:
     ``proxy.url``."""
 
     def __init__(self, upstream: str, *, hold: Rule | None = None,
-                 flip: Rule | None = None, check: bool = False) -> None:
+                 flip: Rule | None = None, check: bool = False,
+                 refuse: tuple[str, ...] = ()) -> None:
         self.upstream = upstream.rstrip("/")
         self.hold = hold
         self.flip = flip
         self.check = check
+        self.refuse = refuse
         self.refused = 0
         self.arrived = asyncio.Event()
         self._released = asyncio.Event()
@@ -112,6 +120,11 @@ class UploadProxy:
         if self.flip is not None and body and self.flip.take(request.method, target):
             middle = len(body) // 2
             body = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1:]
+        declared = " ".join(f"{k} {v}" for k, v in request.headers.items()
+                            if k.lower().startswith("x-amz-checksum-")).upper()
+        if any(word in declared for word in self.refuse):
+            self.refused += 1
+            return web.Response(status=400, content_type="application/xml", body=_UNKNOWN)
         if self.check and request.method == "PUT" and not _matches_checksum(request, body):
             self.refused += 1
             return web.Response(status=400, content_type="application/xml", body=_BAD_DIGEST)

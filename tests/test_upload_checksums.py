@@ -148,6 +148,33 @@ async def test_a_server_that_checks_refuses_a_corrupted_body_and_it_is_sent_agai
     assert s3.get_object(Bucket=bucket, Key=what)["Body"].read() == big_file.read_bytes()
 
 
+@pytest.mark.parametrize("refuse", [("CRC64NVME",), ("CRC64NVME", "FULL_OBJECT")])
+async def test_a_server_that_refuses_the_checksum_gets_an_older_one(
+    endpoint: str, s3: Any, bucket: str, big_file: Path, tmp_path: Path,
+    refuse: tuple[str, ...]
+) -> None:
+    """Servers that predate CRC64NVME or FULL_OBJECT answer 400: uploads step back, once per
+    run, to CRC32 FULL_OBJECT, then to COMPOSITE CRC32 (what s3pump sent before)."""
+    (tmp_path / "middle.bin").write_bytes(BIG[: 2 * MiB])  # a single PUT above 1 MiB
+    async with (UploadProxy(endpoint, refuse=refuse) as proxy,
+                AsyncPump(endpoint_url=proxy.url, config=CONFIG) as pump):
+        await pump.upload_file(big_file, f"s3://{bucket}/big.bin")
+        await pump.upload_file(big_file, f"s3://{bucket}/again.bin")
+        await pump.upload_file(tmp_path / "middle.bin", f"s3://{bucket}/middle.bin")
+    # One refused create per step back, and not one more: the pump remembers.
+    assert proxy.refused == len(refuse)
+    for key in ("big.bin", "again.bin"):
+        head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        expected = "COMPOSITE" if "FULL_OBJECT" in refuse else "FULL_OBJECT"
+        # moto says nothing of the type when none was declared: COMPOSITE, as S3 means it.
+        assert (head.get("ChecksumType", "COMPOSITE"), "ChecksumCRC32" in head) == (
+            expected, True), head
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == BIG
+    head = s3.head_object(Bucket=bucket, Key="middle.bin", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == base64.b64encode(
+        checksums.crc32(BIG[: 2 * MiB]).to_bytes(4, "big")).decode()
+
+
 # -- rclone -------------------------------------------------------------------------------------
 
 async def test_rclone_multipart_upload_is_verified_on_the_way_back(
