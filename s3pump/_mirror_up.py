@@ -175,7 +175,8 @@ class UploadMirror(MirrorRun):
                 self.transferred(key, path, job.local.size, reason)
             else:
                 sent = await self.uploader.put_file(self.uri.bucket, key, path,
-                                                    job.local.size)
+                                                    job.local.size,
+                                                    self.options.follow_symlinks)
                 # The file as the upload saw it, unchanged from first byte to last.
                 self._record(key, sent.size, sent.etag, LocalState(sent.size, sent.mtime_ns))
                 self.transferred(key, path, sent.size, reason)

@@ -27,6 +27,7 @@ and a multipart upload (that buffer is then its first part).
 
 from __future__ import annotations
 
+import errno
 import inspect
 import io
 import logging
@@ -142,12 +143,20 @@ def _same_file(path: str, before: os.stat_result, after: os.stat_result) -> None
         raise _being_updated(path, "modified while it was read")
 
 
-def _open_source(path: str, size: int) -> tuple[int, os.stat_result]:
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+               # A FIFO swapped in after the walk must not block the open.
+               | getattr(os, "O_NONBLOCK", 0))
+
+
+def _open_source(path: str, size: int, follow: bool = True) -> tuple[int, os.stat_result]:
     """Open a file to upload; it must still be a regular file of the ``size`` it was listed
-    with (the caller closes the descriptor)."""
+    with, and not a symlink unless ``follow`` (the caller closes the descriptor)."""
+    nofollow = 0 if follow else getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, _OPEN_FLAGS | nofollow)
     except OSError as exc:
+        if nofollow and exc.errno == errno.ELOOP:
+            raise _being_updated(path, "replaced by a symbolic link") from exc
         raise error_from_oserror(exc, path) from exc
     try:
         st = os.fstat(fd)
@@ -184,10 +193,10 @@ def _fill(fd: int, path: str, view: memoryview, offset: int, before: os.stat_res
         raise _being_updated(path, "it shrank while it was read")
 
 
-def _read_small(path: str, size: int, compute: _Compute | None
+def _read_small(path: str, size: int, compute: _Compute | None, follow: bool = True
                 ) -> tuple[bytes, Checksum | None, os.stat_result]:
     """A whole small file, its checksum and its stat, in one thread hop."""
-    fd, st = _open_source(path, size)
+    fd, st = _open_source(path, size, follow)
     try:
         data = os.pread(fd, size, 0) if size else b""
         while len(data) < size:
@@ -206,10 +215,10 @@ def _read_small(path: str, size: int, compute: _Compute | None
     return data, compute(data) if compute else None, st
 
 
-def _read_into(path: str, view: memoryview, compute: _Compute | None
+def _read_into(path: str, view: memoryview, compute: _Compute | None, follow: bool = True
                ) -> tuple[Checksum | None, os.stat_result]:
     """A whole file read into ``view`` (its size), its checksum and its stat."""
-    fd, st = _open_source(path, len(view))
+    fd, st = _open_source(path, len(view), follow)
     try:
         _fill(fd, path, view, 0, st)
     finally:
@@ -384,30 +393,35 @@ class _Uploader:
 
     # -- whole objects ------------------------------------------------------------------
 
-    async def put_file(self, bucket: str, key: str, path: str, size: int) -> Sent:
+    async def put_file(self, bucket: str, key: str, path: str, size: int,
+                       follow: bool = True) -> Sent:
         """Upload the file ``path`` (``size`` bytes when listed); returns what was sent.
+
+        Without ``follow`` (a walk that does not follow symlinks), a file replaced by a
+        symlink since it was listed is refused rather than followed.
 
         The file must keep its size, mtime, ctime and inode from before the first byte is
         read until after the last: otherwise the upload fails with "source file is being
         updated" (a multipart upload is aborted), never storing an object made of two
         versions of the file."""
         if size >= self._config.multipart_threshold:
-            return await self._put_file_multipart(bucket, key, path, size)
+            return await self._put_file_multipart(bucket, key, path, size, follow)
         if size < _POOLED:
             async with self._budget.hold(size), self._limiter:
                 # One thread hop opens, reads, checks and checksums the file.
                 data, checksum, st = await anyio.to_thread.run_sync(
-                    _read_small, path, size, self._single())
+                    _read_small, path, size, self._single(), follow)
                 etag = await self._put(bucket, key, data, checksum)
             return Sent(size, etag, st.st_mtime_ns)
         async with self._pool.lease(size) as lease, self._limiter:
             checksum, st = await anyio.to_thread.run_sync(
-                _read_into, path, lease.view, self._single())
+                _read_into, path, lease.view, self._single(), follow)
             etag = await self._put(bucket, key, lease.view, checksum)
         return Sent(size, etag, st.st_mtime_ns)
 
-    async def _put_file_multipart(self, bucket: str, key: str, path: str, size: int) -> Sent:
-        fd, st = await anyio.to_thread.run_sync(_open_source, path, size)
+    async def _put_file_multipart(self, bucket: str, key: str, path: str, size: int,
+                                  follow: bool) -> Sent:
+        fd, st = await anyio.to_thread.run_sync(_open_source, path, size, follow)
         try:
             async def parts(upload_id: str, done: _Done, compute: _Compute | None) -> None:
                 await self._file_parts(bucket, key, path, fd, st, upload_id, done, compute)
@@ -486,7 +500,14 @@ class _Uploader:
         S3 itself refuses a completion whose full-object checksum does not match; servers
         that do not check (moto) still report what they stored. One HEAD per multipart
         upload. A server that keeps no such checksum (rclone) has nothing to compare."""
-        info, found = await self._request(lambda: self._transport.head_evidence(bucket, key))
+        try:
+            info, found = await self._request(
+                lambda: self._transport.head_evidence(bucket, key))
+        except (AccessDeniedError, NotFoundError) as exc:
+            # Write-only credentials (a backup's), or a server slow to show the object:
+            # the upload itself succeeded; only its check cannot be made.
+            _log.info("could not check what s3://%s/%s was stored with: %s", bucket, key, exc)
+            return
         stored = found.get(sent.header)
         if info.etag != etag or not stored or "-" in stored:
             return  # replaced since, or no full-object checksum kept: nothing to compare
@@ -788,7 +809,8 @@ class UploadMixin(PumpCore):
             reporter.listing_done()
 
         async def handle(entry: LocalFile) -> None:
-            await self._upload_one(uploader, dest, entry, result, reporter, dry_run)
+            await self._upload_one(uploader, dest, entry, result, reporter, dry_run,
+                                   follow_symlinks)
 
         with self._accounting(result, retry, reporter):
             if not exist_ok:
@@ -815,6 +837,7 @@ class UploadMixin(PumpCore):
         result: TransferResult,
         reporter: Reporter,
         dry_run: bool,
+        follow_symlinks: bool,
     ) -> None:
         ok = False
         try:
@@ -824,7 +847,7 @@ class UploadMixin(PumpCore):
             else:
                 # Await first: "result.bytes += await ..." would lose concurrent updates.
                 sent = await uploader.put_file(dest.bucket, dest.key + entry.rel, entry.path,
-                                               entry.size)
+                                               entry.size, follow_symlinks)
                 result.bytes += sent.size
                 result.transferred += 1
                 uploader.uploaded_any = True

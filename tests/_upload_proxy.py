@@ -12,7 +12,8 @@ tests/_faults.py spoils what the server answers; uploads need the other directio
   (and counted in ``refused``), never forwarded;
 - ``refuse``: what an older server does with checksums it does not know: a request that
   declares one of these (``"CRC64NVME"`` in an ``x-amz-checksum-*`` header name or value,
-  ``"FULL_OBJECT"`` as ``x-amz-checksum-type``) is answered ``400 InvalidArgument``.
+  ``"FULL_OBJECT"`` as ``x-amz-checksum-type``) is answered ``400 InvalidArgument``;
+- ``deny``: matching requests get ``403 AccessDenied`` (write-only credentials).
 
 A rule matches a method and a substring of the raw path and query (``"partNumber=2"``).
 Everything else is forwarded as it came (headers, raw path, body) and the answer relayed.
@@ -37,6 +38,8 @@ _BAD_DIGEST = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>BadDiges
                b"<Message>The checksum you specified did not match the calculated checksum."
                b"</Message></Error>")
 
+_DENIED = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code>"
+           b"<Message>Access Denied</Message></Error>")
 _UNKNOWN = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidArgument</Code>"
             b"<Message>Unsupported checksum algorithm or type.</Message></Error>")
 
@@ -75,12 +78,13 @@ class UploadProxy:
 
     def __init__(self, upstream: str, *, hold: Rule | None = None,
                  flip: Rule | None = None, check: bool = False,
-                 refuse: tuple[str, ...] = ()) -> None:
+                 refuse: tuple[str, ...] = (), deny: Rule | None = None) -> None:
         self.upstream = upstream.rstrip("/")
         self.hold = hold
         self.flip = flip
         self.check = check
         self.refuse = refuse
+        self.deny = deny
         self.refused = 0
         self.arrived = asyncio.Event()
         self._released = asyncio.Event()
@@ -120,6 +124,8 @@ class UploadProxy:
         if self.flip is not None and body and self.flip.take(request.method, target):
             middle = len(body) // 2
             body = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1:]
+        if self.deny is not None and self.deny.take(request.method, target):
+            return web.Response(status=403, content_type="application/xml", body=_DENIED)
         declared = " ".join(f"{k} {v}" for k, v in request.headers.items()
                             if k.lower().startswith("x-amz-checksum-")).upper()
         if any(word in declared for word in self.refuse):

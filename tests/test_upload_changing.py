@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +117,32 @@ async def test_a_file_that_stays_put_uploads_through_the_held_part(
         await pump.upload_file(path, f"s3://{bucket}/big.bin")
     assert s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read() == OLD
 
+
+
+def test_a_fifo_or_symlink_swapped_in_after_the_walk_is_refused(tmp_path: Path) -> None:
+    """Opening what the walk saw as a regular file never blocks on a FIFO, and never
+    follows a symlink when the walk does not."""
+    from s3pump._upload import _open_source
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    returned = threading.Event()
+
+    def unblock() -> None:  # bounds the test if the open did block: it then fails below
+        if not returned.wait(5):
+            with open(pipe, "wb"):
+                pass
+
+    threading.Thread(target=unblock, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(s3pump.LocalIOError, match="not a regular file"):
+        _open_source(str(pipe), 0)
+    returned.set()
+    assert time.monotonic() - started < 2  # O_NONBLOCK: at once, no writer needed
+    (tmp_path / "target").write_bytes(b"secret")
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    with pytest.raises(s3pump.LocalIOError, match="replaced by a symbolic link"):
+        _open_source(str(tmp_path / "link"), 6, follow=False)
+    fd, st = _open_source(str(tmp_path / "link"), 6)  # followed when asked
+    os.close(fd)
+    assert st.st_size == 6

@@ -109,6 +109,18 @@ async def test_sync_records_nothing_for_a_corrupted_upload(
     assert s3.get_object(Bucket=bucket, Key="m/big.bin")["Body"].read() == BIG
 
 
+async def test_write_only_credentials_skip_the_completion_check(
+    endpoint: str, s3: Any, bucket: str, big_file: Path
+) -> None:
+    """A backup key that may PUT but not HEAD: the upload succeeded, so it is not failed."""
+    deny = Rule("HEAD", "/big.bin", times=100)
+    async with (UploadProxy(endpoint, deny=deny) as proxy,
+                AsyncPump(endpoint_url=proxy.url, config=CONFIG) as pump):
+        result = await pump.upload_file(big_file, f"s3://{bucket}/big.bin")
+    assert (result.transferred, deny.hits) == (1, 1)
+    assert s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read() == BIG
+
+
 @pytest.mark.parametrize("how", ["environment", "config file"])
 async def test_when_required_sends_no_checksum(
     endpoint: str, s3: Any, bucket: str, big_file: Path, tmp_path: Path,
