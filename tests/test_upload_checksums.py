@@ -217,3 +217,16 @@ def test_cli_put_then_get_with_require_checksum_verifies(
     summary = json.loads(capsys.readouterr().out)
     assert (summary["verified"], summary["unverified"]) == (1, 0), summary
     assert (tmp_path / "back.bin").read_bytes() == data
+
+
+@pytest.mark.parametrize("algorithm", ["CRC64NVME", "CRC32"])
+def test_combined_part_checksums_are_the_whole_content_checksum(algorithm: str) -> None:
+    from s3pump._checksum import combine, crc32, crc64nvme
+
+    compute = crc64nvme if algorithm == "CRC64NVME" else crc32
+    rng = random.Random(99)
+    parts = [rng.randbytes(rng.choice([0, 1, 7, 4096, 65537])) for _ in range(100)]
+    whole = combine([(compute(part), len(part)) for part in parts])
+    assert whole == compute(b"".join(parts))
+    with pytest.raises(ValueError, match="cannot combine"):
+        combine([(crc32(b"a"), 1), (crc64nvme(b"b"), 1)])
