@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 import json
 import random
 from collections.abc import Iterator
@@ -78,6 +79,20 @@ async def test_multipart_upload_is_verified_on_the_way_back(
         result = await pump.download_file(f"s3://{bucket}/big.bin", tmp_path / "back.bin")
     assert (result.verified, result.unverified, result.failed) == (1, 0, [])
     assert (tmp_path / "back.bin").read_bytes() == BIG
+
+
+async def test_stream_upload_is_verified_on_the_way_back(
+    endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    """A stream's parts differ in size (its first is the threshold): the whole object's CRC
+    still combines, and a ranged download verifies it."""
+    config = dataclasses.replace(CONFIG, multipart_threshold=7 * MiB)
+    async with AsyncPump(endpoint_url=endpoint, config=config) as pump:
+        await pump.upload_fileobj(io.BytesIO(BIG), f"s3://{bucket}/stream.bin")
+    async with AsyncPump(endpoint_url=endpoint, config=CHECKED) as pump:
+        result = await pump.download_file(f"s3://{bucket}/stream.bin", tmp_path / "back")
+    assert (result.verified, result.unverified, result.failed) == (1, 0, [])
+    assert (tmp_path / "back").read_bytes() == BIG
 
 
 async def test_a_corrupted_part_is_caught_by_the_completion_check(
