@@ -233,14 +233,6 @@ def _read_part(fd: int, path: str, view: memoryview, offset: int, before: os.sta
     return compute(view) if compute else None
 
 
-def _still_same(fd: int, path: str, before: os.stat_result) -> None:
-    try:
-        after = os.fstat(fd)
-    except OSError as exc:
-        raise error_from_oserror(exc, path) from exc
-    _same_file(path, before, after)
-
-
 async def _checksum(data: memoryview | bytes, compute: _Compute) -> Checksum:
     if len(data) >= _THREAD_CRC:
         return await anyio.to_thread.run_sync(compute, data)
@@ -424,9 +416,10 @@ class _Uploader:
         fd, st = await anyio.to_thread.run_sync(_open_source, path, size, follow)
         try:
             async def parts(upload_id: str, done: _Done, compute: _Compute | None) -> None:
+                # Each read is followed by a look at the file: a change at any moment before
+                # the last read ended is seen by the look that follows that read. A change
+                # after it does not matter: every byte sent was read from one version.
                 await self._file_parts(bucket, key, path, fd, st, upload_id, done, compute)
-                # Last look: nothing changed after the last part was read either.
-                await anyio.to_thread.run_sync(_still_same, fd, path, st)
 
             etag = await self._multipart(bucket, key, parts)
         finally:

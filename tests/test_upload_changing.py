@@ -99,6 +99,21 @@ async def test_sync_up_records_nothing_for_a_rewritten_file(
     assert recorded == ["m/small.txt"]
 
 
+async def test_a_rewrite_after_the_last_read_keeps_the_version_that_was_read(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    """Every byte of the last part was read before the rewrite: the object is the old
+    version, whole, and the upload is not failed for a change it never read."""
+    path = tmp_path / "big.bin"
+    write_old(path)
+    async with (UploadProxy(endpoint, hold=Rule("PUT", "partNumber=3")) as proxy,
+                AsyncPump(endpoint_url=proxy.url, config=CONFIG) as pump,
+                anyio.create_task_group() as tg):
+        tg.start_soon(rewrite_when_held, proxy, path, NEW)
+        await pump.upload_file(path, f"s3://{bucket}/big.bin")
+    assert s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read() == OLD
+
+
 async def test_a_file_that_stays_put_uploads_through_the_held_part(
     endpoint: str, s3: Any, bucket: str, tmp_path: Path
 ) -> None:
