@@ -374,12 +374,12 @@ class _Uploader:
             if checksum is None or checksum.algorithm != CRC64NVME or not _refused_checksum(
                     exc):
                 raise
-            if self._server.algorithm == CRC64NVME:
-                _log.info("the server refused a CRC64NVME checksum (%s): sending CRC32", exc)
-                self._server.algorithm = CRC32
             fallback = await _checksum(data, crc32)
             headers = await self._retry.run(
                 lambda: self._transport.put_object(bucket, key, data, checksum=fallback))
+            if self._server.algorithm == CRC64NVME:  # remembered only once CRC32 worked
+                _log.info("the server refused a CRC64NVME checksum (%s): sending CRC32", exc)
+                self._server.algorithm = CRC32
         self._reporter.advance(len(data))
         return headers.get("etag", "")
 
@@ -468,26 +468,30 @@ class _Uploader:
     async def _create(self, bucket: str, key: str) -> tuple[str, str | None, bool]:
         """CreateMultipartUpload with the checksum this server takes (see ``__init__``);
         returns the upload id, the algorithm declared and whether FULL_OBJECT."""
-        transport = self._transport
+        transport, server = self._transport, self._server
+        algorithm = server.algorithm if self._checksums else None
+        full_object = server.full_object
         while True:
-            algorithm = self._server.algorithm if self._checksums else None
-            kind = "FULL_OBJECT" if algorithm and self._server.full_object else None
+            kind = "FULL_OBJECT" if algorithm and full_object else None
             try:
                 upload_id = await self._request(
                     lambda a=algorithm, k=kind: transport.create_multipart_upload(  # type: ignore[misc]
                         bucket, key, checksum_algorithm=a, checksum_type=k))
-                return upload_id, algorithm, kind is not None
             except RequestError as exc:
                 if algorithm is None or kind is None or not _refused_checksum(exc):
                     raise
+                _log.info("the server refused %s %s checksums (%s)", kind, algorithm, exc)
                 if algorithm == CRC64NVME:
-                    self._server.algorithm = CRC32
+                    algorithm = CRC32
                 else:
-                    self._server.full_object = False
-                _log.info("the server refused %s %s checksums (%s): multipart uploads now "
-                          "send %s%s", kind, algorithm, exc, self._server.algorithm,
-                          "" if self._server.full_object else " COMPOSITE (downloads cannot "
-                          "verify those)")
+                    full_object = False
+                continue
+            if algorithm and (algorithm, full_object) != (server.algorithm, server.full_object):
+                # Remembered once the server took it, for the other uploads of the pump.
+                _log.info("multipart uploads now send %s%s checksums", algorithm,
+                          "" if full_object else " COMPOSITE (downloads cannot verify those)")
+                server.algorithm, server.full_object = algorithm, full_object
+            return upload_id, algorithm, kind is not None
 
     async def _check_stored(self, bucket: str, key: str, etag: str, sent: Checksum) -> None:
         """The completion check: the checksum the server computed for the object it
@@ -507,7 +511,10 @@ class _Uploader:
         stored = found.get(sent.header)
         if info.etag != etag or not stored or "-" in stored:
             return  # replaced since, or no full-object checksum kept: nothing to compare
-        if found.get("x-amz-checksum-type", "FULL_OBJECT").upper() != "FULL_OBJECT":
+        # Only a checksum the server says is of the whole object (CRC64NVME always is): one
+        # of the parts' checksums, without "-N" or a type, must not read as a mismatch.
+        declared = found.get("x-amz-checksum-type", "").upper()
+        if declared != "FULL_OBJECT" and not (declared == "" and sent.algorithm == CRC64NVME):
             return
         if stored != sent.value:
             raise IntegrityError(
