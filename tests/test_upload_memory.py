@@ -4,8 +4,8 @@ A fresh process uploads a 512 MiB file (and the same bytes as a stream, read lik
 to ``rclone serve s3`` with ``-j 64`` and a 64 MiB budget; its peak RSS may exceed the
 peak it had with everything loaded by at most the budget and a small allowance (the
 256 KiB slices of requests in flight, thread stacks). Before the fix, each part in flight
-was held twice (once read, once copied by asyncio's transport), stream parts were not
-in the budget at all, and freed part buffers were kept by the allocator: about 2.5x.
+was held twice (once read, once copied by asyncio's transport) and stream parts were not
+in the budget at all: the file grew 135 MiB, the stream 233 MiB (after: 64 MiB each).
 """
 
 from __future__ import annotations
