@@ -161,3 +161,47 @@ def test_a_fifo_or_symlink_swapped_in_after_the_walk_is_refused(tmp_path: Path) 
     fd, st = _open_source(str(tmp_path / "link"), 6)  # followed when asked
     os.close(fd)
     assert st.st_size == 6
+
+
+def test_cli_put_of_a_rewritten_file_fails_in_one_line(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``s3pump put`` (run in this thread) against the proxy (its own loop, in another):
+    exit 2 (the command's code for an error that ends it), one line naming the file, no
+    object, no open upload."""
+    import asyncio
+
+    from s3pump._cli import main
+
+    path = tmp_path / "big.bin"
+    path.write_bytes(OLD + OLD[: 6 * MiB])  # 17 MiB: three parts with the default 8 MiB
+    os.utime(path, ns=(HOUR_AGO_NS, HOUR_AGO_NS))
+    ready = threading.Event()
+    state: dict[str, Any] = {}
+
+    def serve() -> None:
+        async def run() -> None:
+            async with UploadProxy(endpoint, hold=Rule("PUT", "partNumber=1")) as proxy:
+                state["proxy"], state["loop"] = proxy, asyncio.get_running_loop()
+                state["stop"] = asyncio.Event()
+                ready.set()
+                await rewrite_when_held(proxy, path, NEW + NEW[: 6 * MiB])
+                await state["stop"].wait()
+
+        asyncio.run(run())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        # -j 1: one request at a time, so part 2 is read after part 1 is held.
+        code = main(["put", str(path), f"s3://{bucket}/big.bin", "-j", "1", "--endpoint-url",
+                     state["proxy"].url])
+    finally:
+        state["loop"].call_soon_threadsafe(state["stop"].set)
+        thread.join(10)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and "being updated" in err and str(path) in err, err
+    assert keys(s3, bucket) == []
+    assert open_uploads(s3, bucket) == []
