@@ -1,40 +1,123 @@
-"""Checksums that uploads send: CRC32, as S3 expects it (base64 of the 4 big-endian bytes).
+"""Checksums that uploads send, as S3 expects them (base64 of the big-endian CRC).
 
-S3 verifies the value it receives against the bytes it stored and keeps it with the object;
-a multipart upload declares the algorithm on creation, sends one per part, and lists the
-part checksums again on completion (S3 then stores a checksum of the part checksums).
+Uploads send CRC64NVME (what current AWS SDKs default to; awscrt computes it at ~10 GB/s,
+four times zlib's CRC32), except single PUTs below 1 MiB, which send CRC32 (see
+:func:`upload_checksum`). S3 verifies the value it receives against the bytes it stored and
+keeps it with the object. A multipart upload declares the algorithm and the ``FULL_OBJECT``
+type on creation, sends a CRC per part, and on completion lists the part CRCs and sends the
+CRC of the whole object, combined from the parts' (:func:`combine`): the object then carries
+a checksum of its content that any download can check, ranged or not.
+
+Uploads send checksums unless the user's AWS configuration says
+``request_checksum_calculation = when_required`` (:func:`checksums_wanted`), as the SDKs do.
 """
 
 from __future__ import annotations
 
 import base64
+import configparser
+import functools
+import os
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["CRC32", "Checksum", "crc32"]
+from ._integrity import crc_combine
+
+__all__ = ["CRC32", "CRC64NVME", "Checksum", "checksums_wanted", "combine", "crc32",
+           "crc64nvme", "upload_checksum"]
 
 CRC32 = "CRC32"
+CRC64NVME = "CRC64NVME"
 
 
 @dataclass(frozen=True, slots=True)
 class Checksum:
-    """One checksum: the S3 algorithm name (``"CRC32"``) and its base64 value."""
+    """One checksum: the S3 algorithm name (``"CRC64NVME"``) and its base64 value."""
 
     algorithm: str
     value: str
 
     @property
     def header(self) -> str:
-        """The request header that carries it (``x-amz-checksum-crc32``)."""
+        """The request header that carries it (``x-amz-checksum-crc64nvme``)."""
         return f"x-amz-checksum-{self.algorithm.lower()}"
 
     @property
     def field(self) -> str:
-        """The botocore parameter and XML element name (``ChecksumCRC32``)."""
+        """The botocore parameter and XML element name (``ChecksumCRC64NVME``)."""
         return f"Checksum{self.algorithm}"
+
+    @property
+    def raw(self) -> int:
+        """The CRC as an integer."""
+        return int.from_bytes(base64.b64decode(self.value), "big")
+
+
+def _encode(algorithm: str, value: int, width: int) -> Checksum:
+    return Checksum(algorithm, base64.b64encode(value.to_bytes(width, "big")).decode("ascii"))
 
 
 def crc32(data: bytes | bytearray | memoryview) -> Checksum:
     """The CRC32 checksum of ``data`` (zlib releases the GIL for large buffers)."""
-    raw = zlib.crc32(data).to_bytes(4, "big")
-    return Checksum(CRC32, base64.b64encode(raw).decode("ascii"))
+    return _encode(CRC32, zlib.crc32(data), 4)
+
+
+def crc64nvme(data: bytes | bytearray | memoryview) -> Checksum:
+    """The CRC64NVME checksum of ``data`` (awscrt, hardware-accelerated)."""
+    from awscrt import checksums  # type: ignore[import-untyped]  # ~45 ms: on first use
+
+    return _encode(CRC64NVME, checksums.crc64nvme(data), 8)
+
+
+_SMALL = 1 << 20
+
+
+def upload_checksum(data: bytes | bytearray | memoryview) -> Checksum:
+    """What a single PUT sends: CRC32 below 1 MiB (zlib is loaded already; awscrt's native
+    library costs a one-file ``put`` 45 ms of start-up), CRC64NVME above (4x faster)."""
+    return crc32(data) if len(data) < _SMALL else crc64nvme(data)
+
+
+def combine(parts: Sequence[tuple[Checksum, int]]) -> Checksum:
+    """The checksum of the concatenation of parts, from each part's checksum and length.
+
+    Raises:
+        ValueError: no parts, or parts of different algorithms (or not CRCs).
+    """
+    if not parts:
+        raise ValueError("no parts to combine")
+    algorithm = parts[0][0].algorithm
+    width = 8 if algorithm == CRC64NVME else 4
+    value = parts[0][0].raw
+    for checksum, length in parts[1:]:
+        if checksum.algorithm != algorithm:
+            raise ValueError(f"cannot combine {algorithm} with {checksum.algorithm}")
+        value = crc_combine(algorithm, value, checksum.raw, length)
+    return _encode(algorithm, value, width)
+
+
+def checksums_wanted(profile: str | None = None) -> bool:
+    """False when the AWS configuration says ``request_checksum_calculation = when_required``
+    (``AWS_REQUEST_CHECKSUM_CALCULATION``, or the profile's setting in the config file)."""
+    env = os.environ.get("AWS_REQUEST_CHECKSUM_CALCULATION")
+    if env:
+        return env.strip().lower() != "when_required"
+    path = os.environ.get("AWS_CONFIG_FILE") or os.path.expanduser("~/.aws/config")
+    name = profile or os.environ.get("AWS_PROFILE") or "default"
+    return _file_setting(path, name) != "when_required"
+
+
+@functools.cache
+def _file_setting(path: str, profile: str) -> str:
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return ""  # an unreadable config file is reported by the credential chain
+    section = profile if profile == "default" else f"profile {profile}"
+    if not parser.has_section(section) and parser.has_section(profile):
+        section = profile
+    if not parser.has_section(section):
+        return ""
+    return parser.get(section, "request_checksum_calculation", fallback="").strip().lower()

@@ -142,7 +142,9 @@ _THROTTLE_CODES = frozenset(
     {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests"}
 )
 _TRANSIENT_CODES = frozenset(
-    {"InternalError", "ServiceUnavailable", "RequestTimeout", "RequestTimeTooSkewed"}
+    {"InternalError", "ServiceUnavailable", "RequestTimeout", "RequestTimeTooSkewed",
+     # A body that arrived corrupted (its checksum or SHA-256 does not match): resent.
+     "BadDigest", "XAmzContentSHA256Mismatch"}
 )
 
 

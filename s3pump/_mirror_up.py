@@ -4,8 +4,9 @@ The remote prefix is listed first (in parallel) into the run's scratch index, so
 walk of the local tree can look each file up without holding the listing in memory. Each
 walked batch is filtered, looked up in the index and the manifest, and decided (see
 :mod:`s3pump._decide`); files to send go to the upload workers, which record the manifest
-entry (the local size and mtime as stat'ed before reading, the ETag S3 answered) once the
-object is stored. With ``delete``, objects the folder no longer has are deleted in batches.
+entry (the local size and mtime the upload saw unchanged while it read the file, the ETag
+S3 answered) once the object is stored. With ``delete``, objects the folder no longer has
+are deleted in batches.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import anyio
 
+from ._checksum import checksums_wanted
 from ._core import PumpCore, request_slots
 from ._decide import Action, Decision, LocalState, decide_upload
 from ._errors import NoSuchBucketError, S3PumpError, error_from_oserror
@@ -79,7 +81,8 @@ class UploadMirror(MirrorRun):
                          events)
         self.uri = uri
         self.uploader = _Uploader(self.transport, self.config,
-                                  request_slots(self.config.concurrency), self.retry, reporter)
+                                  request_slots(self.config.concurrency), self.retry, reporter,
+                                  checksums_wanted(core.client_config.profile))
 
     async def run(self) -> None:
         """Index the bucket, walk and upload; then delete what the folder no longer has."""
@@ -183,8 +186,10 @@ class UploadMirror(MirrorRun):
                 self.transferred(key, path, job.local.size, reason)
             else:
                 sent = await self.uploader.put_file(self.uri.bucket, key, path,
-                                                    job.local.size)
-                self._record(key, sent.size, sent.etag, job.local)
+                                                    job.local.size,
+                                                    self.options.follow_symlinks)
+                # The file as the upload saw it, unchanged from first byte to last.
+                self._record(key, sent.size, sent.etag, LocalState(sent.size, sent.mtime_ns))
                 self.transferred(key, path, sent.size, reason)
             ok = True
         except NoSuchBucketError:

@@ -15,6 +15,7 @@ from typing import Any
 import aiofiles
 import anyio
 import pytest
+from awscrt import checksums  # type: ignore[import-untyped]
 
 import s3pump
 from s3pump import AsyncPump, TransferConfig
@@ -29,15 +30,15 @@ UPLOADS = TransferConfig(
 BIG = random.Random(7).randbytes(11 * MiB + 12345)  # three parts: 5 + 5 + 1 MiB and a bit
 
 
-def crc32_b64(data: bytes) -> str:
-    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+def crc64_b64(data: bytes) -> str:
+    return base64.b64encode(checksums.crc64nvme(data).to_bytes(8, "big")).decode()
 
 
-def composite_crc32(data: bytes, part_size: int) -> str:
-    """S3's checksum of a multipart object: the CRC32 of the parts' raw CRC32s."""
-    raw = b"".join(zlib.crc32(data[i:i + part_size]).to_bytes(4, "big")
-                   for i in range(0, len(data), part_size))
-    return crc32_b64(raw)
+def full_object_crc64(data: bytes, part_size: int) -> str:
+    """What s3pump's multipart uploads store: the CRC64NVME of the whole content (part_size
+    does not matter: a FULL_OBJECT checksum is of the content, not of the parts)."""
+    del part_size
+    return crc64_b64(data)
 
 
 def stored(s3: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
@@ -47,9 +48,20 @@ def stored(s3: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
     return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 
 
+def crc32_b64(data: bytes) -> str:
+    """What single PUTs below 1 MiB send."""
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
 def stored_crc32(s3: Any, bucket: str, key: str) -> str:
     head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
-    return str(head["ChecksumCRC32"]).split("-")[0]  # S3 adds "-<parts>", moto does not
+    return str(head["ChecksumCRC32"])
+
+
+def stored_crc64(s3: Any, bucket: str, key: str) -> str:
+    head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert head.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT", head
+    return str(head["ChecksumCRC64NVME"])
 
 
 def uploads_in_progress(s3: Any, bucket: str) -> list[dict[str, Any]]:
@@ -122,11 +134,11 @@ async def test_upload_file_multipart_is_byte_identical_with_checksums(
     (tmp_path / "big.bin").write_bytes(BIG)
     result = await pump.upload_file(tmp_path / "big.bin", f"s3://{bucket}/m/big.bin")
     assert (result.transferred, result.bytes) == (1, len(BIG))
-    assert result.requests == 1 + 3 + 1  # create, three parts, complete
+    assert result.requests == 1 + 3 + 1 + 1  # create, three parts, complete, completion check
     assert stored(s3, bucket) == {"m/big.bin": BIG}
     head = s3.head_object(Bucket=bucket, Key="m/big.bin")
     assert head["ETag"].strip('"').endswith("-3")
-    assert stored_crc32(s3, bucket, "m/big.bin") == composite_crc32(BIG, 5 * MiB)
+    assert stored_crc64(s3, bucket, "m/big.bin") == full_object_crc64(BIG, 5 * MiB)
     assert uploads_in_progress(s3, bucket) == []
 
 
@@ -138,7 +150,7 @@ async def test_multipart_through_the_auto_transport(
         await pump.upload_file(tmp_path / "big.bin", f"s3://{bucket}/")
         await pump.upload_fileobj(io.BytesIO(b"small"), f"s3://{bucket}/small")
     assert stored(s3, bucket) == {"big.bin": BIG, "small": b"small"}
-    assert stored_crc32(s3, bucket, "big.bin") == composite_crc32(BIG, 5 * MiB)
+    assert stored_crc64(s3, bucket, "big.bin") == full_object_crc64(BIG, 5 * MiB)
     assert stored_crc32(s3, bucket, "small") == crc32_b64(b"small")
 
 
@@ -194,13 +206,13 @@ async def test_upload_fileobj_below_and_above_the_threshold(
     result = await pump.upload_fileobj(io.BytesIO(small), f"s3://{bucket}/small")
     assert (result.bytes, result.requests) == (1000, 1)
     result = await pump.upload_fileobj(io.BytesIO(BIG), f"s3://{bucket}/big")
-    assert (result.bytes, result.requests) == (len(BIG), 5)
+    assert (result.bytes, result.requests) == (len(BIG), 6)  # with the completion check
     exact = random.Random(5).randbytes(10 * MiB)  # ends on a part boundary: no empty part
     result = await pump.upload_fileobj(io.BytesIO(exact), f"s3://{bucket}/exact")
-    assert (result.bytes, result.requests) == (len(exact), 4)
+    assert (result.bytes, result.requests) == (len(exact), 5)
     assert stored(s3, bucket) == {"small": small, "big": BIG, "exact": exact}
     assert stored_crc32(s3, bucket, "small") == crc32_b64(small)
-    assert stored_crc32(s3, bucket, "big") == composite_crc32(BIG, 5 * MiB)
+    assert stored_crc64(s3, bucket, "big") == full_object_crc64(BIG, 5 * MiB)
     assert uploads_in_progress(s3, bucket) == []
 
 
@@ -268,7 +280,8 @@ async def test_upload_dir_nested_tree(
     assert result.ok, result.failed
     assert (result.transferred, result.skipped) == (len(TREE), 0)
     assert result.bytes == sum(len(v) for v in TREE.values())
-    assert result.requests == 1 + (len(TREE) - 1) + 5  # listing, small PUTs, one multipart
+    # The listing, small PUTs, one multipart upload (with its completion check).
+    assert result.requests == 1 + (len(TREE) - 1) + 6
     assert stored(s3, bucket) == {f"up/{k}": v for k, v in TREE.items()}
     for key, data in TREE.items():
         if len(data) < UPLOADS.multipart_threshold:
@@ -351,24 +364,24 @@ async def test_upload_dir_file_vanishing_before_its_read(
     from s3pump import _upload
 
     make_tree(tmp_path, {"keep.txt": b"keep", "vanish.txt": b"gone soon", "big.bin": BIG})
-    real_whole, real_range = _upload._read_whole, _upload._read_range
+    real_small, real_part = _upload._read_small, _upload._read_part
 
-    def whole(path: str) -> Any:
+    def whole(path: str, *args: Any) -> Any:
         if path.endswith("vanish.txt"):
             os.unlink(path)
-        return real_whole(path)
+        return real_small(path, *args)
 
-    def ranged(path: str, offset: int, length: int) -> Any:
+    def ranged(fd: int, path: str, *args: Any) -> Any:
         os.truncate(path, 6 * MiB)  # the file shrinks under the upload
-        return real_range(path, offset, length)
+        return real_part(fd, path, *args)
 
-    monkeypatch.setattr(_upload, "_read_whole", whole)
-    monkeypatch.setattr(_upload, "_read_range", ranged)
+    monkeypatch.setattr(_upload, "_read_small", whole)
+    monkeypatch.setattr(_upload, "_read_part", ranged)
     result = await pump.upload_dir(tmp_path, f"s3://{bucket}/v/")
     failed = {f.key: f.reason for f in result.failed}
     assert set(failed) == {str(tmp_path / "vanish.txt"), str(tmp_path / "big.bin")}
     assert "vanish.txt" in failed[str(tmp_path / "vanish.txt")]
-    assert "shrank" in failed[str(tmp_path / "big.bin")]
+    assert "being updated" in failed[str(tmp_path / "big.bin")]
     assert stored(s3, bucket) == {"v/keep.txt": b"keep"}
     assert uploads_in_progress(s3, bucket) == []
 

@@ -168,19 +168,22 @@ class AutoTransport:
             bucket, key, upload_id, part_number, data, checksum=checksum))
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, *, checksum_algorithm: str | None = None
+        self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
     ) -> str:
         """CreateMultipartUpload through the reference transport."""
         reference = await self.reference()
         return await reference.create_multipart_upload(
-            bucket, key, checksum_algorithm=checksum_algorithm)
+            bucket, key, checksum_algorithm=checksum_algorithm, checksum_type=checksum_type)
 
     async def complete_multipart_upload(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart]
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart], *,
+        checksum: Checksum | None = None,
     ) -> str:
         """CompleteMultipartUpload through the reference transport."""
         reference = await self.reference()
-        return await reference.complete_multipart_upload(bucket, key, upload_id, parts)
+        return await reference.complete_multipart_upload(bucket, key, upload_id, parts,
+                                                         checksum=checksum)
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         """AbortMultipartUpload through the reference transport."""

@@ -155,9 +155,11 @@ class Transport(Protocol):
         ...
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, *, checksum_algorithm: str | None = None
+        self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
     ) -> str:
-        """CreateMultipartUpload (declaring ``checksum_algorithm``); returns the upload id."""
+        """CreateMultipartUpload (declaring ``checksum_algorithm`` and ``checksum_type``,
+        ``FULL_OBJECT`` or ``COMPOSITE``); returns the upload id."""
         ...
 
     async def upload_part(
@@ -174,9 +176,11 @@ class Transport(Protocol):
         ...
 
     async def complete_multipart_upload(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart]
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart], *,
+        checksum: Checksum | None = None,
     ) -> str:
-        """CompleteMultipartUpload with ``parts`` in ascending order; returns the ETag.
+        """CompleteMultipartUpload with ``parts`` in ascending order (and ``checksum``, the
+        whole object's, for a ``FULL_OBJECT`` upload); returns the ETag.
 
         A 200 response that carries an error (S3 may send one) raises like any other error."""
         ...

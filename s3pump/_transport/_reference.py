@@ -332,12 +332,16 @@ class ReferenceTransport:
         return self._headers(resp)
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, *, checksum_algorithm: str | None = None
+        self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
     ) -> str:
-        """CreateMultipartUpload; returns the upload id."""
+        """CreateMultipartUpload declaring the checksum algorithm and type; returns the
+        upload id."""
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if checksum_algorithm:
             kwargs["ChecksumAlgorithm"] = checksum_algorithm
+            if checksum_type:
+                kwargs["ChecksumType"] = checksum_type
         self.requests += 1
         try:
             resp = await self._client.create_multipart_upload(**kwargs)
@@ -368,19 +372,25 @@ class ReferenceTransport:
         return self._headers(resp)
 
     async def complete_multipart_upload(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart]
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart], *,
+        checksum: Checksum | None = None,
     ) -> str:
-        """CompleteMultipartUpload; returns the object's ETag (unquoted)."""
+        """CompleteMultipartUpload; returns the object's ETag (unquoted). ``checksum`` is
+        the whole object's (a ``FULL_OBJECT`` upload), for S3 to check."""
         listed: list[dict[str, Any]] = []
         for part in parts:
             entry: dict[str, Any] = {"PartNumber": part.number, "ETag": f'"{part.etag}"'}
             if part.checksum is not None:
                 entry[part.checksum.field] = part.checksum.value
             listed.append(entry)
+        extra: dict[str, str] = {}
+        if checksum is not None:
+            extra = {checksum.field: checksum.value, "ChecksumType": "FULL_OBJECT"}
         self.requests += 1
         try:
             resp = await self._client.complete_multipart_upload(
-                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed},
+                **extra,
             )
         except Exception as exc:
             raise translate_error(exc, bucket, key) from exc
