@@ -63,6 +63,14 @@ class Pump(AbstractContextManager["Pump"]):
         self._portal = None
         self._stack.__exit__(exc_type, exc, tb)
 
+    def stop(self) -> None:
+        """Blocking :meth:`AsyncPump.stop`: the runs in progress return their results with
+        ``interrupted`` set, after a clean stop. Call it from any thread but the Pump's own,
+        e.g. from a signal handler in the main thread (s3pump installs none itself)."""
+        portal = self._portal
+        if portal is not None:
+            portal.call(self._pump.stop)
+
     @property
     def portal(self) -> BlockingPortal:
         """The portal into the Pump's event loop; raises when the Pump is not open."""

@@ -1,0 +1,156 @@
+"""Helpers for the stops-and-stalls tests: a proxy that holds chosen requests, two
+misbehaving S3 servers (one that never answers, one that drips a body), and a subprocess
+runner for ``python -m s3pump``.
+
+Every server here listens on 127.0.0.1, port 0, and stops when its ``async with`` ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable
+from types import TracebackType
+
+from aiohttp import web
+
+from tests._faults import FaultProxy
+
+__all__ = ["DripServer", "HoldingProxy", "SilentServer", "s3pump_command"]
+
+_HOLD_LIMIT = 30.0  # a held request is answered 503 after this long, whatever happens
+
+
+def s3pump_command(*args: str) -> list[str]:
+    """The command line of ``python -m s3pump`` with ``args``."""
+    return [sys.executable, "-m", "s3pump", *args]
+
+
+class HoldingProxy(FaultProxy):
+    """A :class:`FaultProxy` that holds the requests ``hold(method, raw_path)`` picks: they
+    get no answer until the proxy closes (or ``_HOLD_LIMIT``), then a 503.
+
+    :attr:`held` is set when the first such request arrives: the moment a test knows that
+    the client is inside that request.
+    """
+
+    def __init__(self, upstream: str, hold: Callable[[str, str], bool]) -> None:
+        super().__init__(upstream)
+        self._hold = hold
+        self.held = asyncio.Event()
+        self.held_count = 0
+        self._release = asyncio.Event()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if not self._hold(request.method, request.raw_path):
+            return await super()._handle(request)
+        self.held_count += 1
+        self.held.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._release.wait(), _HOLD_LIMIT)
+        return web.Response(status=503, text="held")
+
+    async def __aenter__(self) -> HoldingProxy:
+        await super().__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._release.set()
+        await super().__aexit__(exc_type, exc, tb)
+
+
+class _RawServer:
+    """A raw asyncio server on 127.0.0.1; subclasses answer in :meth:`serve`."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.requests: list[str] = []  # request lines, as received
+        self.seen = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> _RawServer:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                line = head.split(b"\r\n", 1)[0].decode("latin-1")
+                self.requests.append(line)
+                self.seen.set()
+                length = 0
+                for header in head.split(b"\r\n")[1:]:
+                    name, _, value = header.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value.strip())
+                if length:
+                    await reader.readexactly(length)
+                await self.serve(line.split(" ", 1)[0], writer)
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+
+    async def serve(self, method: str, writer: asyncio.StreamWriter) -> None:
+        """Answer one request (or not)."""
+        raise NotImplementedError
+
+
+class SilentServer(_RawServer):
+    """Accepts connections, reads each request, and never answers."""
+
+    async def serve(self, method: str, writer: asyncio.StreamWriter) -> None:
+        await asyncio.Event().wait()
+
+
+class DripServer(_RawServer):
+    """Answers HEAD at once (``size`` bytes, an ETag); answers GET with a correct head, then
+    drips the body one byte every ``interval`` seconds (10 B/s by default)."""
+
+    def __init__(self, size: int = 100_000, interval: float = 0.1) -> None:
+        super().__init__()
+        self.size = size
+        self.interval = interval
+        self.dripped = 0
+
+    async def serve(self, method: str, writer: asyncio.StreamWriter) -> None:
+        head = (f"HTTP/1.1 200 OK\r\nContent-Length: {self.size}\r\n"
+                'ETag: "0123456789abcdef0123456789abcdef"\r\n'
+                "Last-Modified: Tue, 01 Dec 2026 10:00:00 GMT\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n")
+        writer.write(head.encode())
+        await writer.drain()
+        if method == "HEAD":
+            return
+        for _ in range(self.size):
+            writer.write(b"x")
+            await writer.drain()
+            self.dripped += 1
+            await asyncio.sleep(self.interval)
