@@ -57,6 +57,17 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{message} (see 's3pump --help')")
 
 
+def _seconds(text: str) -> float:
+    """A timeout flag's value: a finite number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text!r}")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("connection")
     g.add_argument("--endpoint-url", metavar="URL",
@@ -68,6 +79,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
                    help="data plane: lean (aiohttp + own signer) or reference (aiobotocore)")
     g.add_argument("-j", "--concurrency", type=int, default=64, metavar="N",
                    help="requests in flight at once (default 64)")
+    g.add_argument("--connect-timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                   help="give up opening a connection after SECONDS (default 10)")
+    g.add_argument("--read-timeout", type=_seconds, default=60.0, metavar="SECONDS",
+                   help="give up on a server silent for SECONDS, or on a response head not "
+                   "complete after SECONDS; a body slower than 64 B/s over SECONDS of "
+                   "waiting counts as stalled (default 60). Each is retried, and said at -v")
     o = parser.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -276,6 +293,8 @@ def _pump(args: argparse.Namespace) -> AsyncPump:
         concurrency=args.concurrency,
         addressing_style=args.addressing_style,
         transport=args.transport,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
         config=TransferConfig(require_checksum=getattr(args, "require_checksum", False)),
     )
     args.stop.watch(pump)

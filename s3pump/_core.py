@@ -49,6 +49,8 @@ class PumpCore:
         cache_dir: a local cache for reads (``read_bytes`` and friends); default
             ``S3PUMP_CACHE_DIR``, and no cache when neither is set.
         cache_max_bytes: the cache's size bound (least recently used entries are evicted).
+        connect_timeout, read_timeout, min_body_rate: how long to wait for the server, and
+            how slow a body may be before it counts as stalled (see :class:`ClientConfig`).
 
     Raises:
         ConfigError: invalid options (on construction).
@@ -66,12 +68,18 @@ class PumpCore:
         transport: str = "auto",
         cache_dir: str | os.PathLike[str] | None = None,
         cache_max_bytes: int = 10 * 1024**3,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        min_body_rate: float = 64.0,
     ) -> None:
         self.client_config = ClientConfig(
             endpoint_url=endpoint_url,
             region=region,
             profile=profile,
             addressing_style=addressing_style,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            min_body_rate=min_body_rate,
         )
         base = config or TransferConfig()
         if concurrency is not None:

@@ -256,7 +256,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
                 attempt += 1
                 if attempt >= retry.max_attempts:
                     raise
-                await anyio.sleep(retry.delay(attempt, exc))
+                await retry.backoff(attempt, exc)
                 continue
             if sent == before and sent < size:  # a short answer without an error: give up
                 raise TransientError(f"body of {uri} ended after {sent} of {size} bytes",

@@ -25,7 +25,8 @@ __all__ = ["Pump", "download_prefix", "sync", "upload_dir"]
 T = TypeVar("T")
 
 _PUMP_OPTIONS = ("endpoint_url", "region", "profile", "concurrency", "addressing_style",
-                 "config", "transport", "cache_dir", "cache_max_bytes")
+                 "config", "transport", "cache_dir", "cache_max_bytes", "connect_timeout",
+                 "read_timeout", "min_body_rate")
 _BATCH = 1000  # items fetched per trip to the event loop by the blocking iterators
 
 URIs = str | S3URI | Sequence[str | S3URI]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import sys
 from collections.abc import Callable
 from types import TracebackType
@@ -131,26 +132,30 @@ class SilentServer(_RawServer):
 
 
 class DripServer(_RawServer):
-    """Answers HEAD at once (``size`` bytes, an ETag); answers GET with a correct head, then
-    drips the body one byte every ``interval`` seconds (10 B/s by default)."""
+    """Answers HEAD at once (``size`` bytes of ``x``, their MD5 as ETag); answers GET with a
+    correct head, then drips the body ``piece`` bytes every ``interval`` seconds (10 B/s by
+    default)."""
 
-    def __init__(self, size: int = 100_000, interval: float = 0.1) -> None:
+    def __init__(self, size: int = 100_000, interval: float = 0.1, piece: int = 1) -> None:
         super().__init__()
         self.size = size
         self.interval = interval
+        self.piece = piece
         self.dripped = 0
 
     async def serve(self, method: str, writer: asyncio.StreamWriter) -> None:
+        etag = hashlib.md5(b"x" * self.size).hexdigest()
         head = (f"HTTP/1.1 200 OK\r\nContent-Length: {self.size}\r\n"
-                'ETag: "0123456789abcdef0123456789abcdef"\r\n'
+                f'ETag: "{etag}"\r\n'
                 "Last-Modified: Tue, 01 Dec 2026 10:00:00 GMT\r\n"
                 "Content-Type: application/octet-stream\r\n\r\n")
         writer.write(head.encode())
         await writer.drain()
         if method == "HEAD":
             return
-        for _ in range(self.size):
-            writer.write(b"x")
+        for start in range(0, self.size, self.piece):
+            piece = b"x" * min(self.piece, self.size - start)
+            writer.write(piece)
             await writer.drain()
-            self.dripped += 1
+            self.dripped += len(piece)
             await asyncio.sleep(self.interval)

@@ -59,6 +59,7 @@ from ._sigv4 import (
     payload_sha256,
     quote_key,
 )
+from ._stall import ProgressGuard
 
 __all__ = ["LeanBody", "LeanTransport", "LeanUnsupportedError"]
 
@@ -154,10 +155,11 @@ async def _error_from_response(
 class _AiohttpExchange:
     """An aiohttp response seen as an :class:`H1Response` (the lean GET path behind a proxy)."""
 
-    __slots__ = ("_resp", "headers", "status")
+    __slots__ = ("_guard", "_resp", "headers", "status")
 
-    def __init__(self, resp: aiohttp.ClientResponse) -> None:
+    def __init__(self, resp: aiohttp.ClientResponse, guard: ProgressGuard) -> None:
         self._resp = resp
+        self._guard = guard  # aiohttp bounds each read, not the rate: the guard does
         self.status = resp.status
         headers: dict[str, str] = {}
         for name, value in resp.headers.items():
@@ -166,11 +168,17 @@ class _AiohttpExchange:
         self.headers = headers
 
     async def read_chunk(self) -> bytes:
+        return await self._guard.read(self._readchunk)
+
+    async def _readchunk(self) -> bytes:
         chunk, _ = await self._resp.content.readchunk()
         return chunk
 
     async def read(self) -> bytes:
-        return await self._resp.read()
+        pieces = []
+        while piece := await self.read_chunk():
+            pieces.append(piece)
+        return b"".join(pieces)
 
     def at_eof(self) -> bool:
         return self._resp.content.at_eof()
@@ -398,6 +406,7 @@ class LeanTransport:
         max_connections: int = 64,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
+        min_body_rate: float = 0.0,
     ) -> None:
         self.requests = 0
         self.region = region
@@ -405,6 +414,7 @@ class LeanTransport:
         self._ssl_context = ssl_context
         self._max_connections = max_connections
         self._timeouts = (connect_timeout, read_timeout)
+        self._min_body_rate = min_body_rate
         self._credentials = credentials
         self._signer = SigV4Signer(region)
         self._sign_payload = sign_payload
@@ -435,7 +445,7 @@ class LeanTransport:
         if self._proxy is None:
             self._h1 = H1Pool(https=self._https, ssl_context=ssl_context, limit=max_connections,
                               connect_timeout=connect_timeout, read_timeout=read_timeout,
-                              user_agent=_USER_AGENT)
+                              min_rate=min_body_rate, user_agent=_USER_AGENT)
 
     @classmethod
     async def open(
@@ -499,6 +509,7 @@ class LeanTransport:
             max_connections=max_connections,
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
+            min_body_rate=config.min_body_rate,
         )
 
     @staticmethod
@@ -607,7 +618,8 @@ class LeanTransport:
         """A bodiless request (GET, HEAD) through the lean HTTP/1.1 client."""
         if self._h1 is None:
             return _AiohttpExchange(
-                await self._send(method, bucket, key, query=query, headers=headers)
+                await self._send(method, bucket, key, query=query, headers=headers),
+                ProgressGuard(self._min_body_rate, self._timeouts[1]),
             )
         host, path = self._locate(bucket, key)
         credentials = await self._credentials.get()

@@ -32,6 +32,7 @@ from .._errors import (
 from .._integrity import evidence
 from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, delete_batch
+from ._stall import ProgressGuard
 
 __all__ = ["ReferenceTransport", "translate_error"]
 
@@ -77,6 +78,9 @@ def translate_error(exc: BaseException, bucket: str | None, key: str | None) -> 
     return RequestError(f"request to {where} failed: {exc}", bucket=bucket, key=key)
 
 
+_READ_PIECE = 256 << 10  # a whole body is read in pieces, so that its rate can be watched
+
+
 def _strip_etag(etag: str | None) -> str:
     return (etag or "").strip('"')
 
@@ -85,9 +89,11 @@ class _BotoBody:
     """A GET response whose body errors come out translated."""
 
     def __init__(
-        self, response: Mapping[str, Any], bucket: str, key: str, *, whole: bool = True
+        self, response: Mapping[str, Any], bucket: str, key: str, guard: ProgressGuard, *,
+        whole: bool = True,
     ) -> None:
         self._stream = response["Body"]
+        self._guard = guard  # botocore bounds each read, not the rate: the guard does
         self._bucket = bucket
         self._key = key
         self.content_length = int(response.get("ContentLength", 0))
@@ -106,7 +112,10 @@ class _BotoBody:
 
     async def read(self) -> bytes:
         try:
-            data: bytes = await self._stream.read()
+            pieces = []
+            while piece := await self._guard.read(self._stream.read, _READ_PIECE):
+                pieces.append(piece)
+            data = b"".join(pieces)
         except Exception as exc:
             raise translate_error(exc, self._bucket, self._key) from exc
         if len(data) != self.content_length:
@@ -122,7 +131,7 @@ class _BotoBody:
         got = 0
         try:
             while True:
-                chunk: bytes = await self._stream.read(size)
+                chunk = await self._guard.read(self._stream.read, size)
                 if not chunk:
                     break
                 got += len(chunk)
@@ -163,9 +172,13 @@ def _object_info(item: Mapping[str, Any]) -> ObjectInfo:
 class ReferenceTransport:
     """aiobotocore behind the transport seam. Use :meth:`open` to build one."""
 
-    def __init__(self, client: Any, stack: AsyncExitStack) -> None:
+    def __init__(
+        self, client: Any, stack: AsyncExitStack, *, min_body_rate: float = 0.0,
+        read_timeout: float = 60.0,
+    ) -> None:
         self._client = client
         self._stack = stack
+        self._stall = (min_body_rate, read_timeout)  # a body's minimum rate, its window
         self.requests = 0
 
     @classmethod
@@ -194,7 +207,8 @@ class ReferenceTransport:
             client.meta.events.register("before-call.s3.GetObject", _skip_response_validation)
         except Exception as exc:
             raise translate_error(exc, None, None) from exc
-        return cls(client, stack)
+        return cls(client, stack, min_body_rate=config.min_body_rate,
+                   read_timeout=config.read_timeout)
 
     @property
     def client(self) -> Any:
@@ -277,7 +291,8 @@ class ReferenceTransport:
             resp = await self._client.get_object(**kwargs)
         except Exception as exc:
             raise translate_error(exc, bucket, key) from exc
-        body = _BotoBody(resp, bucket, key, whole=byte_range is None)
+        body = _BotoBody(resp, bucket, key, ProgressGuard(*self._stall),
+                         whole=byte_range is None)
         try:
             yield body
         finally:
