@@ -56,6 +56,12 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # one line, exit 2, no usage dump (see main)
         raise _UsageError(f"{message} (see 's3pump --help')")
 
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # argparse swallows write errors: --help into a full stdout would exit 0.
+        target = file or sys.stderr
+        if message and target is not None:
+            target.write(message)
+
 
 def _seconds(text: str) -> float:
     """A timeout flag's value: a finite number of seconds above 0."""
@@ -227,26 +233,46 @@ def _human_bytes(n: int) -> str:
     return f"{n} B"
 
 
+def _stdout() -> Any:
+    """``sys.stdout``; raises :class:`_OutputError` when the process started without one."""
+    if sys.stdout is None:
+        raise _OutputError(OSError(errno.EBADF, "standard output is closed"))
+    return sys.stdout
+
+
 def _emit(text: str) -> None:
     """One line on stdout; a stdout that cannot be written raises :class:`_OutputError`."""
     try:
-        sys.stdout.write(text + "\n")
+        _stdout().write(text + "\n")
     except OSError as exc:
         raise _OutputError(exc) from exc
+
+
+def _say(text: str) -> None:
+    """One line on stderr; a stderr that cannot be written is no reason to fail."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        print(text, file=sys.stderr)
 
 
 def _report(result: TransferResult, args: argparse.Namespace, verb: tuple[str, str]) -> int:
     """Print the summary (JSON on stdout, or a line on stderr); returns the exit code."""
     stop: SignalStop = args.stop
+    if result.interrupted:
+        code = stop.exit_code if stop.signum is not None else EXIT_FAILED
+    else:
+        code = EXIT_OK if result.ok else EXIT_FAILED
     if args.json:
         document = result.to_dict()
         if result.interrupted and stop.signum is not None:
             document["signal"] = stop.name
         stop.reported = True
-        _emit(json.dumps(document, indent=None, sort_keys=False))
+        try:
+            _emit(json.dumps(document, indent=None, sort_keys=False))
+        except _OutputError as exc:
+            return _output_error(exc, code)
     else:
         for failure in result.failed:
-            print(f"s3pump: failed: {failure.key}: {failure.reason}", file=sys.stderr)
+            _say(f"s3pump: failed: {failure.key}: {failure.reason}")
         if not args.quiet:
             rate = result.bytes / result.elapsed if result.elapsed > 0 else 0.0
             what = f"would {verb[0]}" if result.dry_run else verb[1]
@@ -267,10 +293,8 @@ def _report(result: TransferResult, args: argparse.Namespace, verb: tuple[str, s
                 line += f", {len(result.failed)} failed"
             if result.interrupted:
                 line = f"interrupted{' by ' + stop.name if stop.signum else ''}: {line}"
-            print(line, file=sys.stderr)
-    if result.interrupted:
-        return stop.exit_code if stop.signum is not None else EXIT_FAILED
-    return EXIT_OK if result.ok else EXIT_FAILED
+            _say(line)
+    return code
 
 
 def _want_progress(args: argparse.Namespace) -> bool:
@@ -421,7 +445,7 @@ async def _run_cat(args: argparse.Namespace) -> int:
     from . import parse_uri
 
     uri = parse_uri(args.uri)
-    out = sys.stdout.buffer
+    out = _stdout().buffer
     async with _pump(args) as pump:
         async for chunk in pump.iter_bytes(uri):
             await anyio.to_thread.run_sync(_write_bytes, out, chunk)
@@ -442,14 +466,14 @@ def _write_bytes(out: Any, data: bytes) -> None:
 
 def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, 1)  # (fd 1 may be closed: sys.stdout is None then)
     os.close(devnull)
 
 
 def _fatal(message: str, kind: str, args: argparse.Namespace | None, json_output: bool) -> int:
     """Report an error that ends the command: one line on stderr and, with ``--json``, one
     JSON document on stdout (unless a summary was printed already). Returns 2."""
-    print(f"s3pump: error: {message}", file=sys.stderr)
+    _say(f"s3pump: error: {message}")
     stop: SignalStop | None = getattr(args, "stop", None)
     if json_output and not (stop is not None and stop.reported):
         with contextlib.suppress(_OutputError):  # nowhere to put it: the exit code tells
@@ -463,14 +487,15 @@ def _output_error(exc: _OutputError, code: int) -> int:
     _silence_stdout()  # what is still buffered must not fail again at exit
     if exc.errno == errno.EPIPE:
         return code
-    reason = os.strerror(exc.errno) if exc.errno else str(exc)
-    print(f"s3pump: error: cannot write to standard output: {reason}", file=sys.stderr)
+    _say(f"s3pump: error: cannot write to standard output: {exc}")
     return EXIT_FATAL
 
 
 def _flush_stdout(code: int) -> int:
     """Flush stdout before the exit code is final (a failed flush at exit would only
     print a warning and exit 120)."""
+    if sys.stdout is None:
+        return code
     try:
         try:
             sys.stdout.flush()
@@ -495,19 +520,43 @@ def _describe_local(exc: BaseException) -> str:
     return f"local database error: {text}"
 
 
+def _reserve_standard_fds() -> None:
+    """Open /dev/null on a closed fd 0, 1 or 2 (``s3pump ... >&-``): else the next file or
+    socket opened would get that number, and be written to as if it were stdout."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``s3pump`` command; returns the exit code."""
+    _reserve_standard_fds()
     argv = list(sys.argv[1:] if argv is None else argv)
     json_output = "--json" in argv
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except OSError as exc:  # --help into a full or closed stdout
+            raise _OutputError(exc) from exc
     except _UsageError as exc:
         return _flush_stdout(_fatal(str(exc), "UsageError", None, json_output))
+    except _OutputError as exc:
+        return _output_error(exc, EXIT_OK)
+    except SystemExit as done:  # --help: its text must reach stdout too
+        return _flush_stdout(done.code if isinstance(done.code, int) else EXIT_FATAL)
     if args.version:
         from . import __version__
 
-        print(f"s3pump {__version__}")
+        try:
+            _emit(f"s3pump {__version__}")
+        except _OutputError as exc:
+            return _output_error(exc, EXIT_OK)
         return _flush_stdout(EXIT_OK)
     if args.command is None:
         parser.print_help(sys.stderr)
@@ -537,13 +586,14 @@ def _run(args: argparse.Namespace) -> int:
         except S3PumpError as exc:
             return _fatal(str(exc), type(exc).__name__, args, args.json)
         except (OSError, sqlite3.Error) as exc:  # local trouble outside any translation
+            logging.getLogger("s3pump").debug("local error", exc_info=True)
             return _fatal(_describe_local(exc), type(exc).__name__, args, args.json)
         except Exception as exc:  # a bug: one line here, the traceback with -vvv
             logging.getLogger("s3pump").debug("internal error", exc_info=True)
             return _fatal(f"internal error: {type(exc).__name__}: {exc} "
                           "(run with -vvv for details)", type(exc).__name__, args, args.json)
         if code is None:  # a signal cancelled the command outside a run
-            print(f"s3pump: interrupted by {stop.name}", file=sys.stderr)
+            _say(f"s3pump: interrupted by {stop.name}")
             if args.json and not stop.reported:
                 try:
                     _emit(json.dumps(interrupted_document(stop.name)))
@@ -552,5 +602,5 @@ def _run(args: argparse.Namespace) -> int:
             return stop.exit_code
         return code
     except KeyboardInterrupt:  # before or after the event loop: nothing to clean up
-        print("s3pump: interrupted", file=sys.stderr)
+        _say("s3pump: interrupted")
         return EXIT_INTERRUPTED

@@ -105,8 +105,8 @@ class SignalStop:
                 sys.stdout.flush()
             sys.stderr.write(f"s3pump: {message}\n")
             sys.stderr.flush()
-        except (OSError, ValueError):
-            pass  # stdout or stderr gone: the exit code still tells
+        except (OSError, ValueError, AttributeError):
+            pass  # stdout or stderr gone (or None): the exit code still tells
         os._exit(128 + signum)
 
 
