@@ -69,8 +69,12 @@ class Pump(AbstractContextManager["Pump"]):
         ``interrupted`` set, after a clean stop. Call it from any thread but the Pump's own,
         e.g. from a signal handler in the main thread (s3pump installs none itself)."""
         portal = self._portal
-        if portal is not None:
+        if portal is None:
+            return
+        try:
             portal.call(self._pump.stop)
+        except RuntimeError:  # called from the Pump's own thread (a progress callback)
+            self._pump.stop()
 
     @property
     def portal(self) -> BlockingPortal:

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pytest
 from anyio.abc import Process
 
 import s3pump
+from s3pump._progress import NullReporter
 from tests._faults import Fault, FaultProxy
 from tests._stops import HoldingProxy, s3pump_command
 
@@ -214,6 +216,17 @@ async def test_an_ignored_sighup_stays_ignored(
 # -- the Python API -------------------------------------------------------------------------
 
 
+class _HandlerSpy(NullReporter):
+    """A progress reporter that notes the signal handlers while a run is in progress."""
+
+    def __init__(self, signums: list[signal.Signals]) -> None:
+        self.signums = signums
+        self.seen: list[dict[signal.Signals, Any]] = []
+
+    def listed(self, size: int) -> None:
+        self.seen.append({s: signal.getsignal(s) for s in self.signums})
+
+
 def test_the_library_leaves_signal_handlers_alone(endpoint: str, s3: Any, bucket: str,
                                                   tmp_path: Path) -> None:
     s3.put_object(Bucket=bucket, Key="h/a", Body=b"a")
@@ -224,9 +237,11 @@ def test_the_library_leaves_signal_handlers_alone(endpoint: str, s3: Any, bucket
         for signum, handler in mine.items():
             signal.signal(signum, handler)
         before = {s: signal.getsignal(s) for s in saved}
+        spy = _HandlerSpy(list(mine))
         result = s3pump.download_prefix(f"s3://{bucket}/h/", tmp_path / "one",
-                                        endpoint_url=endpoint)
+                                        endpoint_url=endpoint, progress=spy)
         assert result.ok
+        assert spy.seen == [{s: before[s] for s in mine}]  # during the run, too
         with s3pump.Pump(endpoint_url=endpoint) as pump:
             assert pump.download_prefix(f"s3://{bucket}/h/", tmp_path / "two").ok
             assert {s: signal.getsignal(s) for s in saved} == before
@@ -284,3 +299,34 @@ def _stop_when_temp_file(pump: s3pump.Pump, root: Path) -> None:
             pump.stop()
             return
         threading.Event().wait(0.02)
+
+
+_APP = """
+import json, signal, sys
+import s3pump
+
+with s3pump.Pump(endpoint_url=sys.argv[1], concurrency=2) as pump:
+    signal.signal(signal.SIGTERM, lambda signum, frame: pump.stop())  # the app's own handler
+    print("ready", flush=True)
+    result = pump.download_prefix(sys.argv[2], sys.argv[3])
+print(json.dumps(result.to_dict()), flush=True)
+"""
+
+
+async def test_an_application_handler_stops_a_blocking_pump(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    """The documented recipe: the application's SIGTERM handler calls Pump.stop()."""
+    _seed(s3, bucket, "app/", 3)
+    async with FaultProxy(endpoint) as proxy:
+        proxy.add(Fault("slow", key="/app/", delay=0.1))
+        async with await anyio.open_process(
+            [sys.executable, "-c", _APP, proxy.url, f"s3://{bucket}/app/", str(tmp_path)]
+        ) as proc:
+            await _wait_for(lambda: _temp_files(tmp_path), "a temp file")
+            proc.send_signal(signal.SIGTERM)
+            got, out, err = await _finish(proc)
+    assert got == 0, err
+    document = json.loads(out.splitlines()[-1])
+    assert document["interrupted"] is True
+    assert _temp_files(tmp_path) == []
