@@ -10,15 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
+import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 
 from aiohttp import web
 
 from tests._faults import FaultProxy
 
-__all__ = ["DripServer", "HoldingProxy", "SilentServer", "s3pump_command"]
+__all__ = ["DeafServer", "DripServer", "HoldingProxy", "SilentServer", "in_private_tmpfs",
+           "s3pump_command"]
 
 _HOLD_LIMIT = 30.0  # a held request is answered 503 after this long, whatever happens
 
@@ -26,6 +30,35 @@ _HOLD_LIMIT = 30.0  # a held request is answered 503 after this long, whatever h
 def s3pump_command(*args: str) -> list[str]:
     """The command line of ``python -m s3pump`` with ``args``."""
     return [sys.executable, "-m", "s3pump", *args]
+
+
+def in_private_tmpfs(
+    options: str, where: Path, command: list[str], prepare: str = ""
+) -> tuple[subprocess.CompletedProcess[str], dict[str, int]]:
+    """Run ``command`` with a fresh tmpfs (mount ``options``) on ``where``, in a private
+    mount namespace (``unshare``; as a mapped root when not root), so nothing leaks out.
+
+    ``prepare`` is shell run after the mount, with the mount point in ``$W`` (fill the disk,
+    remount read-only, ...). Returns the command's result and the files left in the tmpfs
+    (relative path: size), listed inside the namespace before the tmpfs goes away.
+    """
+    where.mkdir(parents=True, exist_ok=True)
+    listing = where.parent / f"{where.name}.listing"
+    script = (f'W="$1"; mount -t tmpfs -o "$2" s3pump-test "$W" || exit 99; {prepare}\n'
+              'shift 3; "$@"; code=$?; '
+              'find "$W" -type f -printf "%P %s\\n" > "$LISTING"; exit $code')
+    namespace = ["unshare", "--mount", "--propagation", "private"]
+    if os.geteuid() != 0:
+        namespace[1:1] = ["--user", "--map-root-user"]
+    proc = subprocess.run([*namespace, "sh", "-c", script, "sh", str(where), options, "--",
+                           *command], capture_output=True, text=True, timeout=180,
+                          env=dict(os.environ, LISTING=str(listing)), check=False)
+    assert proc.returncode != 99, f"could not mount a tmpfs: {proc.stderr}"
+    left = {}
+    for line in listing.read_text().splitlines():
+        name, _, size = line.rpartition(" ")
+        left[name] = int(size)
+    return proc, left
 
 
 class HoldingProxy(FaultProxy):
@@ -69,6 +102,8 @@ class HoldingProxy(FaultProxy):
 class _RawServer:
     """A raw asyncio server on 127.0.0.1; subclasses answer in :meth:`serve`."""
 
+    read_bodies = True  # read each request's body (by its Content-Length) before serve()
+
     def __init__(self) -> None:
         self.url = ""
         self.requests: list[str] = []  # request lines, as received
@@ -110,7 +145,7 @@ class _RawServer:
                     name, _, value = header.partition(b":")
                     if name.strip().lower() == b"content-length":
                         length = int(value.strip())
-                if length:
+                if length and self.read_bodies:
                     await reader.readexactly(length)
                 await self.serve(line.split(" ", 1)[0], writer)
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
@@ -129,6 +164,13 @@ class SilentServer(_RawServer):
 
     async def serve(self, method: str, writer: asyncio.StreamWriter) -> None:
         await asyncio.Event().wait()
+
+
+class DeafServer(SilentServer):
+    """Reads request heads, never a body, never answers: an upload's writes block once the
+    socket buffers are full."""
+
+    read_bodies = False
 
 
 class DripServer(_RawServer):

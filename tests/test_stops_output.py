@@ -1,8 +1,8 @@
 """Predictable local conditions get one clear line and the right exit code, never a
 traceback; with ``--json`` stdout holds exactly one JSON document, errors included.
 
-Disk full and a read-only manifest location use small tmpfs mounts (this needs root, as
-in the test sandbox and CI containers); closed and full stdout use ``>&-``, a pipe whose
+Disk full and read-only state use small tmpfs mounts in a private mount namespace
+(:func:`tests._stops.in_private_tmpfs`); closed and full stdout use ``>&-``, a pipe whose
 reader is gone, and ``/dev/full``.
 """
 
@@ -12,47 +12,13 @@ import json
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests._rclone import RcloneServer
-from tests._stops import s3pump_command
-
-
-def _mount_tmpfs(where: Path, size: str, *options: str) -> None:
-    where.mkdir(parents=True, exist_ok=True)
-    opts = ",".join((f"size={size}", *options))
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(where)],
-                          capture_output=True, text=True, timeout=30)
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (root needed): {proc.stderr.strip()}")
-
-
-def _umount(where: Path) -> None:
-    subprocess.run(["umount", str(where)], capture_output=True, timeout=30, check=False)
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MiB file system, unmounted after the test."""
-    where = tmp_path / "small"
-    _mount_tmpfs(where, "1m")
-    yield where
-    _umount(where)
-
-
-@pytest.fixture
-def read_only_dir(tmp_path: Path) -> Iterator[Path]:
-    """A read-only file system (a tmpfs remounted ``ro``) holding one file ``a.txt``."""
-    where = tmp_path / "ro"
-    _mount_tmpfs(where, "1m")
-    (where / "a.txt").write_bytes(b"a")
-    subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True, timeout=30)
-    yield where
-    _umount(where)
+from tests._stops import in_private_tmpfs, s3pump_command
 
 
 def run(*args: str, stdout: Any = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
@@ -77,31 +43,35 @@ def _one_document(stdout: str) -> dict[str, Any]:
 # -- disk full, read-only state ------------------------------------------------------------
 
 
-def test_disk_full_during_get(endpoint: str, s3: Any, bucket: str, small_disk: Path) -> None:
+def test_disk_full_during_get(endpoint: str, s3: Any, bucket: str, tmp_path: Path) -> None:
     bodies = {f"d/{i}.bin": os.urandom(400_000) for i in range(5)}
     for key, body in bodies.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
-    proc = run("get", f"s3://{bucket}/d/", str(small_disk / "g"), "--endpoint-url", endpoint,
-               "-j", "1", "--json")
+    disk = tmp_path / "disk"
+    proc, left = in_private_tmpfs("size=1m", disk, s3pump_command(
+        "get", f"s3://{bucket}/d/", str(disk / "g"), "--endpoint-url", endpoint, "-j", "1",
+        "--json"))
     assert proc.returncode == 2
     assert "no space left on device: " in _one_line(proc.stderr)
     document = _one_document(proc.stdout)
     assert document["ok"] is False and "no space left" in document["error"]
-    assert not [p for p in small_disk.rglob("*") if p.name.startswith(".s3pump-")]
-    for path in (small_disk / "g").iterdir():  # what was kept is complete
-        assert path.read_bytes() == bodies[f"d/{path.name}"]
+    assert left  # some fitted
+    for name, size in left.items():  # no temp file; what was kept is complete
+        assert size == len(bodies[f"d/{Path(name).name}"]), name
 
 
 def test_disk_full_under_the_manifest_is_one_clear_line(
-    endpoint: str, s3: Any, bucket: str, small_disk: Path
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path
 ) -> None:
     """Many small files on an almost full disk: SQLite's "database or disk is full" while
     closing the manifest must neither escape as an internal error nor hide the cause."""
     for i in range(120):
         s3.put_object(Bucket=bucket, Key=f"m/{i:04d}.txt", Body=b"x" * 100)
-    (small_disk / "filler").write_bytes(bytes(880_000))
-    proc = run("sync", f"s3://{bucket}/m/", str(small_disk / "m"), "--endpoint-url", endpoint,
-               "--json")
+    disk = tmp_path / "disk"
+    proc, _ = in_private_tmpfs(
+        "size=1m", disk, s3pump_command("sync", f"s3://{bucket}/m/", str(disk / "m"),
+                                        "--endpoint-url", endpoint, "--json"),
+        prepare='head -c 880000 /dev/zero > "$W/filler"')
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.startswith("s3pump:")]
     assert len(lines) == 1, proc.stderr
@@ -110,24 +80,29 @@ def test_disk_full_under_the_manifest_is_one_clear_line(
     assert _one_document(proc.stdout)["error_type"] == "LocalIOError"
 
 
-def test_read_only_manifest_location(
-    endpoint: str, s3: Any, bucket: str, tmp_path: Path, read_only_dir: Path
-) -> None:
+def test_read_only_manifest_location(endpoint: str, s3: Any, bucket: str, tmp_path: Path
+                                     ) -> None:
     s3.put_object(Bucket=bucket, Key="r/a", Body=b"a")
-    proc = run("sync", f"s3://{bucket}/r/", str(tmp_path / "dst"), "--endpoint-url", endpoint,
-               "--manifest", str(read_only_dir / "manifest.sqlite"), "--json")
+    state = tmp_path / "state"
+    proc, _ = in_private_tmpfs("size=1m,ro", state, s3pump_command(
+        "sync", f"s3://{bucket}/r/", str(tmp_path / "dst"), "--endpoint-url", endpoint,
+        "--manifest", str(state / "manifest.sqlite"), "--json"))
     assert proc.returncode == 2
     assert "read-only file system" in _one_line(proc.stderr)
     assert "read-only" in _one_document(proc.stdout)["error"]
 
 
-def test_read_only_source_of_an_upload_sync(
-    endpoint: str, bucket: str, read_only_dir: Path
-) -> None:
+def test_read_only_source_of_an_upload_sync(endpoint: str, bucket: str, tmp_path: Path
+                                            ) -> None:
     """The default manifest lives in SRC/.s3pump/: a read-only SRC is one clear line."""
-    proc = run("sync", str(read_only_dir), f"s3://{bucket}/up/", "--endpoint-url", endpoint)
+    src = tmp_path / "src"
+    proc, left = in_private_tmpfs(
+        "size=1m", src, s3pump_command("sync", str(src), f"s3://{bucket}/up/",
+                                       "--endpoint-url", endpoint),
+        prepare='echo a > "$W/a.txt"; mount -o remount,ro "$W"')
     assert proc.returncode == 2
     assert "read-only file system" in _one_line(proc.stderr)
+    assert left == {"a.txt": 2}
 
 
 # -- stdout closed or full -------------------------------------------------------------------

@@ -15,7 +15,7 @@ import anyio
 import pytest
 
 import s3pump
-from tests._stops import DripServer, SilentServer, s3pump_command
+from tests._stops import DeafServer, DripServer, SilentServer, s3pump_command
 
 _RETRY_LINE = re.compile(r"retrying s3://stall-bucket/dir/key: attempt (\d)/(\d) in [0-9.]+s")
 
@@ -30,10 +30,11 @@ async def test_a_server_that_never_answers_is_given_up_in_bounded_time(
 ) -> None:
     async with SilentServer() as server:
         started = time.monotonic()
-        proc = await anyio.run_process(s3pump_command(
-            "get", "s3://stall-bucket/dir/key", str(tmp_path / "out"), "--endpoint-url",
-            server.url, "--transport", transport, "--connect-timeout", "1",
-            "--read-timeout", "0.5", "-v"), check=False)
+        with anyio.fail_after(90):  # a hang fails, never blocks the suite
+            proc = await anyio.run_process(s3pump_command(
+                "get", "s3://stall-bucket/dir/key", str(tmp_path / "out"), "--endpoint-url",
+                server.url, "--transport", transport, "--connect-timeout", "1",
+                "--read-timeout", "0.5", "-v"), check=False)
         elapsed = time.monotonic() - started
     err = proc.stderr.decode()
     assert proc.returncode == 2, err
@@ -51,9 +52,10 @@ async def test_a_body_dripping_at_10_bytes_a_second_is_abandoned(
 ) -> None:
     async with DripServer(size=100_000, interval=0.1) as server:
         started = time.monotonic()
-        proc = await anyio.run_process(s3pump_command(
-            "get", "s3://stall-bucket/dir/key", str(tmp_path / "out"), "--endpoint-url",
-            server.url, "--transport", transport, "--read-timeout", "0.5", "-v"), check=False)
+        with anyio.fail_after(90):  # a hang fails, never blocks the suite
+            proc = await anyio.run_process(s3pump_command(
+                "get", "s3://stall-bucket/dir/key", str(tmp_path / "out"), "--endpoint-url",
+                server.url, "--transport", transport, "--read-timeout", "0.5", "-v"), check=False)
         elapsed = time.monotonic() - started
     err = proc.stderr.decode()
     assert proc.returncode == 2, err
@@ -97,3 +99,26 @@ def test_timeouts_are_validated_in_the_python_api() -> None:
         s3pump.ClientConfig(min_body_rate=-1)
     with pytest.raises(s3pump.ConfigError, match="connect_timeout"):
         s3pump.AsyncPump(connect_timeout=0)
+
+
+@pytest.mark.parametrize("server_kind", [DeafServer, SilentServer])
+async def test_an_upload_to_a_server_that_stops_listening_is_given_up(
+    server_kind: type[SilentServer], tmp_path: Path
+) -> None:
+    """A server that takes the request and never reads the body (the writes block once
+    the socket buffers are full), or reads it all and never answers. Lean transport: the
+    reference transport leaves request bodies to botocore."""
+    src = tmp_path / "twelve.bin"
+    src.write_bytes(bytes(12 << 20))  # one PutObject, beyond the socket buffers
+    async with server_kind() as server:
+        started = time.monotonic()
+        with anyio.fail_after(90):  # a hang fails, never blocks the suite
+            proc = await anyio.run_process(s3pump_command(
+                "put", str(src), "s3://stall-bucket/dir/key", "--endpoint-url", server.url,
+                "--transport", "lean", "--read-timeout", "0.5", "-v"), check=False)
+        elapsed = time.monotonic() - started
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert elapsed < 40, err
+    assert _retries(err) == [(n, 6) for n in range(2, 7)], err
+    assert "timed out" in err, err

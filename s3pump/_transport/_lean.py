@@ -73,7 +73,6 @@ _MONTHS = {m: i for i, m in enumerate(
 # Refreshable credentials refresh themselves at least 10 minutes before they expire;
 # asking them every 30 s is often enough and keeps their lock off the hot path.
 _CREDENTIAL_CHECK_INTERVAL = 30.0
-_LARGE_BODY = 1 << 20
 # aiohttp (imported on first use: a sixth of a second of start-up) adds its ClientError.
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (asyncio.TimeoutError, OSError)
 
@@ -587,22 +586,38 @@ class LeanTransport:
         signed = self._signer.sign(method, host, path, query, headers or {}, credentials,
                                    payload_hash=payload)
         session = self._aiohttp_session()
-        from aiohttp.payload import BytesPayload
         from yarl import URL
 
         url = URL(f"{self._scheme}://{host}{path}?{query}" if query
                   else f"{self._scheme}://{host}{path}", encoded=True)
-        body: Any = data
-        if data is not None and len(data) > _LARGE_BODY:
-            # aiohttp warns about large bytes bodies (a worry about compression that does not
-            # apply here); writing them costs one buffer copy, like a small one.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ResourceWarning)
-                body = BytesPayload(data)
         self.requests += 1
+        if data is None:
+            try:
+                return await session.request(method, url, headers=signed,
+                                             allow_redirects=False, proxy=self._proxy)
+            except _CONNECTION_ERRORS as exc:
+                raise _transport_error(exc, bucket, key) from exc
+        from ._paced import WatchedBody
+
+        connect_timeout, read_timeout = self._timeouts
+        loop = asyncio.get_running_loop()
         try:
-            return await session.request(method, url, headers=signed, data=body,
-                                               allow_redirects=False, proxy=self._proxy)
+            async with asyncio.timeout(loop.time() + connect_timeout + read_timeout) as due:
+                # aiohttp warns about large bytes bodies (a worry about compression that does
+                # not apply here); writing them costs one buffer copy, like a small one.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ResourceWarning)
+                    body = WatchedBody(data, guard=ProgressGuard(self._min_body_rate,
+                                                                 read_timeout),
+                                       deadline=due, wait=read_timeout)
+                return await session.request(method, url, headers=signed, data=body,
+                                             allow_redirects=False, proxy=self._proxy)
+        except TimeoutError as exc:
+            error = exc
+            if due.expired():
+                error = TimeoutError(f"timed out: the server took more than {read_timeout:g}s "
+                                     "to take the request body or to answer it")
+            raise _transport_error(error, bucket, key) from exc
         except _CONNECTION_ERRORS as exc:
             raise _transport_error(exc, bucket, key) from exc
 
