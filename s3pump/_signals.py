@@ -29,7 +29,9 @@ __all__ = ["STOP_SIGNALS", "SignalStop"]
 
 T = TypeVar("T")
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# (Windows has no SIGHUP, and its event loops take no signal handlers: see run().)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
 
 _log = logging.getLogger("s3pump")
 
@@ -67,6 +69,8 @@ class SignalStop:
         """``await func(*args)`` with the signals handled; ``None`` when a signal cancelled
         it outside a run."""
         wanted = [s for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
+        if sys.platform == "win32":  # no loop signal handlers: Ctrl-C stays KeyboardInterrupt
+            wanted = []
         result: T | None = None
         error: Exception | None = None
         with anyio.open_signal_receiver(*wanted) as signals:

@@ -330,3 +330,29 @@ async def test_an_application_handler_stops_a_blocking_pump(
     document = json.loads(out.splitlines()[-1])
     assert document["interrupted"] is True
     assert _temp_files(tmp_path) == []
+
+
+async def test_sigterm_stops_an_upload_sync_with_its_multipart_upload_aborted(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "small.txt").write_bytes(b"small")
+    (src / "big.bin").write_bytes(os.urandom(17 << 20))
+    hold = HoldingProxy(endpoint, lambda m, p: _part_or_abort(m, p, ("PUT",)))
+    async with hold as proxy, await anyio.open_process(s3pump_command(
+            "sync", str(src), f"s3://{bucket}/sync-up/", "--endpoint-url", proxy.url,
+            "--json")) as proc:
+        with anyio.fail_after(60):
+            await proxy.held.wait()
+        proc.send_signal(signal.SIGTERM)
+        got, out, err = await _finish(proc)
+    assert got == 143, err
+    document = _one_document(out)
+    assert (document["interrupted"], document["signal"]) == (True, "SIGTERM")
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert "sync-up/big.bin" not in keys
+    with sqlite3.connect(src / ".s3pump" / "manifest.sqlite") as db:
+        recorded = {key for (key,) in db.execute("SELECT key FROM entries")}
+    assert recorded <= keys  # only what is really in the bucket is remembered
