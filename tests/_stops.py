@@ -176,13 +176,16 @@ class DeafServer(SilentServer):
 class DripServer(_RawServer):
     """Answers HEAD at once (``size`` bytes of ``x``, their MD5 as ETag); answers GET with a
     correct head, then drips the body ``piece`` bytes every ``interval`` seconds (10 B/s by
-    default)."""
+    default). With ``head_interval``, the head of every answer is sent one byte at a time,
+    that many seconds apart."""
 
-    def __init__(self, size: int = 100_000, interval: float = 0.1, piece: int = 1) -> None:
+    def __init__(self, size: int = 100_000, interval: float = 0.1, piece: int = 1,
+                 head_interval: float = 0.0) -> None:
         super().__init__()
         self.size = size
         self.interval = interval
         self.piece = piece
+        self.head_interval = head_interval
         self.dripped = 0
 
     async def serve(self, method: str, writer: asyncio.StreamWriter) -> None:
@@ -191,8 +194,14 @@ class DripServer(_RawServer):
                 f'ETag: "{etag}"\r\n'
                 "Last-Modified: Tue, 01 Dec 2026 10:00:00 GMT\r\n"
                 "Content-Type: application/octet-stream\r\n\r\n")
-        writer.write(head.encode())
-        await writer.drain()
+        if self.head_interval:
+            for byte in head.encode():
+                writer.write(bytes((byte,)))
+                await writer.drain()
+                await asyncio.sleep(self.head_interval)
+        else:
+            writer.write(head.encode())
+            await writer.drain()
         if method == "HEAD":
             return
         for start in range(0, self.size, self.piece):

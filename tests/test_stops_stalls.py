@@ -69,6 +69,27 @@ async def test_a_body_dripping_at_10_bytes_a_second_is_abandoned(
 
 
 @pytest.mark.parametrize("transport", ["lean", "reference"])
+async def test_a_response_head_sent_a_byte_at_a_time_is_given_up(
+    transport: str, tmp_path: Path
+) -> None:
+    """Each byte of the head comes well within the read timeout; the head as a whole not."""
+    async with DripServer(size=10, head_interval=0.05) as server:
+        started = time.monotonic()
+        with anyio.fail_after(90):
+            proc = await anyio.run_process(s3pump_command(
+                "get", "s3://stall-bucket/dir/key", str(tmp_path / "out"), "--endpoint-url",
+                server.url, "--transport", transport, "--read-timeout", "1",
+                "--connect-timeout", "1", "-v"),  # (reference: both bound the head)
+                check=False)
+        elapsed = time.monotonic() - started
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert elapsed < 40, err  # the head alone would take 8 s a try
+    assert _retries(err) == [(n, 6) for n in range(2, 7)], err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("transport", ["lean", "reference"])
 async def test_a_slow_but_moving_body_is_not_abandoned(transport: str, tmp_path: Path) -> None:
     """100 B/s against a 0.5 s window: above the default minimum of 64 B/s."""
     drip = DripServer(size=250, interval=0.1, piece=10)

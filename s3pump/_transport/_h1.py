@@ -9,7 +9,7 @@ connection holds more than ``_HIGH_WATER`` unread bytes, so memory stays bounded
 
 Bodies framed by Content-Length, chunked transfer coding, or the connection's end are
 understood. Stalls: the whole response head must arrive within ``read_timeout`` of the
-request, every later wait for bytes is bounded by ``read_timeout`` too, and a response must
+request, every later wait for bytes is bounded by ``read_timeout`` too, and a body must
 keep moving at ``min_rate`` bytes per second (:mod:`._stall`). A reused connection that
 the server had closed before our request reached it is replaced once, transparently (GET
 and HEAD are idempotent). Failures raise ``OSError`` subclasses or ``TimeoutError``; the
@@ -357,7 +357,6 @@ class H1Pool:
             if conn is None:
                 conn = await self._connect(host)
             try:
-                conn.guard.reset()
                 conn.send(data)
                 return await self._read_head(conn, method)
             except _StaleConnectionError:
@@ -390,7 +389,10 @@ class H1Pool:
                     raise TimeoutError(f"timed out: the response head took more than "
                                        f"{self._read_timeout:g}s")
                 continue
-            conn.unreceive(data[end + 4:])
+            rest = data[end + 4:]
+            conn.unreceive(rest)
+            conn.guard.reset()  # the rate rule is for the body (the head has its deadline)
+            conn.guard.got(len(rest))
             status, headers = _parse_head(data[:end])
             if 100 <= status < 200:  # an interim answer: the real one follows
                 data = b""

@@ -8,10 +8,10 @@ the same way, and also retries failures while reading a body, which botocore doe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from aiobotocore.config import AioConfig
@@ -77,6 +77,8 @@ def translate_error(exc: BaseException, bucket: str | None, key: str | None) -> 
         return TransientError(f"connection problem with {where}: {exc}", bucket=bucket, key=key)
     return RequestError(f"request to {where} failed: {exc}", bucket=bucket, key=key)
 
+
+T = TypeVar("T")
 
 _READ_PIECE = 256 << 10  # a whole body is read in pieces, so that its rate can be watched
 
@@ -174,11 +176,12 @@ class ReferenceTransport:
 
     def __init__(
         self, client: Any, stack: AsyncExitStack, *, min_body_rate: float = 0.0,
-        read_timeout: float = 60.0,
+        connect_timeout: float = 10.0, read_timeout: float = 60.0,
     ) -> None:
         self._client = client
         self._stack = stack
         self._stall = (min_body_rate, read_timeout)  # a body's minimum rate, its window
+        self._answer_within = connect_timeout + read_timeout
         self.requests = 0
 
     @classmethod
@@ -208,7 +211,20 @@ class ReferenceTransport:
         except Exception as exc:
             raise translate_error(exc, None, None) from exc
         return cls(client, stack, min_body_rate=config.min_body_rate,
-                   read_timeout=config.read_timeout)
+                   connect_timeout=config.connect_timeout, read_timeout=config.read_timeout)
+
+    async def _within(self, call: Awaitable[T]) -> T:
+        """``await call``, a request whose answer (the head, for a GET; the whole small
+        answer, for HEAD and listings) must come within the connect and read timeouts:
+        botocore bounds each read, so a head sent a byte at a time would never time out."""
+        try:
+            async with asyncio.timeout(self._answer_within):
+                return await call
+        except TimeoutError as exc:
+            if str(exc):
+                raise
+            raise TimeoutError(f"timed out: no answer within {self._answer_within:g}s"
+                               ) from exc
 
     @property
     def client(self) -> Any:
@@ -237,7 +253,7 @@ class ReferenceTransport:
             kwargs["StartAfter"] = start_after
         self.requests += 1
         try:
-            resp = await self._client.list_objects_v2(**kwargs)
+            resp = await self._within(self._client.list_objects_v2(**kwargs))
         except Exception as exc:
             raise translate_error(exc, bucket, None) from exc
         return ListPage(
@@ -258,7 +274,7 @@ class ReferenceTransport:
     ) -> tuple[ObjectInfo, dict[str, str]]:
         self.requests += 1
         try:
-            resp = await self._client.head_object(Bucket=bucket, Key=key, **extra)
+            resp = await self._within(self._client.head_object(Bucket=bucket, Key=key, **extra))
         except Exception as exc:
             raise translate_error(exc, bucket, key) from exc
         info = ObjectInfo(
@@ -288,7 +304,7 @@ class ReferenceTransport:
             kwargs["IfMatch"] = f'"{if_match}"'
         self.requests += 1
         try:
-            resp = await self._client.get_object(**kwargs)
+            resp = await self._within(self._client.get_object(**kwargs))
         except Exception as exc:
             raise translate_error(exc, bucket, key) from exc
         body = _BotoBody(resp, bucket, key, ProgressGuard(*self._stall),
