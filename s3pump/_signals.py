@@ -5,7 +5,8 @@ SIGHUP: each stops a command as Ctrl-C does. The first signal stops the pumps' r
 cleanly (:meth:`AsyncPump.stop <s3pump.AsyncPump.stop>`: requests cancelled, temp files
 removed, open multipart uploads aborted, the manifest kept consistent), so the command
 still prints its summary, marked interrupted; outside a run (a HEAD, a listing being
-printed) the command itself is cancelled. A second signal exits at once. The exit code is
+printed) the command itself is cancelled. The same signal again (or Ctrl-C) exits at once;
+another one (systemd may send SIGHUP right after SIGTERM) does not. The exit code is
 128 + the signal's number: 130, 143, 129. Signals the process ignores (``nohup``) stay
 ignored.
 """
@@ -90,7 +91,12 @@ class SignalStop:
     async def _listen(self, signals: Any) -> None:
         async for signum in signals:
             if self.signum is not None:
-                self._exit_now(signum)
+                # The same signal again, or Ctrl-C, means "now". Another one is not a
+                # repeat: systemd's SendSIGHUP=yes sends SIGHUP right after SIGTERM.
+                if signum in (self.signum, signal.SIGINT):
+                    self._exit_now(signum)
+                _log.warning("%s received: already stopping", signal.Signals(signum).name)
+                continue
             self.signum = signum
             _log.warning("%s received: stopping cleanly (send it again to exit at once)",
                          self.name)

@@ -63,7 +63,8 @@ def in_private_tmpfs(
 
 class HoldingProxy(FaultProxy):
     """A :class:`FaultProxy` that holds the requests ``hold(method, raw_path)`` picks: they
-    get no answer until the proxy closes (or ``_HOLD_LIMIT``), then a 503.
+    get no answer until :meth:`release` (then they go on to the upstream), or until the
+    proxy closes (or ``_HOLD_LIMIT``: then a 503).
 
     :attr:`held` is set when the first such request arrives: the moment a test knows that
     the client is inside that request.
@@ -75,6 +76,7 @@ class HoldingProxy(FaultProxy):
         self.held = asyncio.Event()
         self.held_count = 0
         self._release = asyncio.Event()
+        self._forward = False
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if not self._hold(request.method, request.raw_path):
@@ -83,7 +85,14 @@ class HoldingProxy(FaultProxy):
         self.held.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._release.wait(), _HOLD_LIMIT)
+        if self._forward:
+            return await super()._handle(request)
         return web.Response(status=503, text="held")
+
+    def release(self) -> None:
+        """Let the held requests (and later ones) through to the upstream."""
+        self._forward = True
+        self._release.set()
 
     async def __aenter__(self) -> HoldingProxy:
         await super().__aenter__()

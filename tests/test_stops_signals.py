@@ -356,3 +356,29 @@ async def test_sigterm_stops_an_upload_sync_with_its_multipart_upload_aborted(
     with sqlite3.connect(src / ".s3pump" / "manifest.sqlite") as db:
         recorded = {key for (key,) in db.execute("SELECT key FROM entries")}
     assert recorded <= keys  # only what is really in the bucket is remembered
+
+
+async def test_sighup_right_after_sigterm_does_not_cut_the_clean_stop_short(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    """systemd with SendSIGHUP=yes sends SIGTERM then SIGHUP: still a clean stop."""
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(17 << 20))
+    hold = HoldingProxy(endpoint, lambda m, p: _part_or_abort(m, p, ("PUT", "DELETE")))
+    async with hold as proxy, await anyio.open_process(s3pump_command(
+            "put", str(src), f"s3://{bucket}/up/big.bin", "--endpoint-url", proxy.url,
+            "--json")) as proc:
+        with anyio.fail_after(60):
+            await proxy.held.wait()
+        parts_held = proxy.held_count
+        proc.send_signal(signal.SIGTERM)
+        await _wait_for(lambda: proxy.held_count > parts_held, "the abort")
+        proc.send_signal(signal.SIGHUP)
+        await anyio.sleep(0.5)  # a negative check: it must still be stopping
+        assert proc.returncode is None
+        proxy.release()  # the abort goes through
+        got, out, err = await _finish(proc)
+    assert got == 143, err
+    assert "SIGHUP received: already stopping" in err
+    assert _one_document(out)["interrupted"] is True
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
