@@ -1,13 +1,17 @@
 """The ``s3pump`` command line, built on the public API only.
 
 Exit codes: 0 all done; 1 some objects failed or were refused; 2 usage or fatal error
-(bad URI, no such bucket, access denied); 130 interrupted. Heavy imports happen only once a
-command runs, so ``s3pump --help`` starts fast.
+(bad URI, no such bucket, access denied, disk full, stdout unwritable); 130, 143, 129 stopped
+by SIGINT, SIGTERM, SIGHUP (cleanly: see :mod:`s3pump._signals`). With ``--json`` stdout
+carries exactly one JSON document (``ls`` prints JSON lines), errors and interruptions
+included. Heavy imports happen only once a command runs, so ``s3pump --help`` starts fast.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -19,6 +23,7 @@ if TYPE_CHECKING:
     from ._engine import AsyncPump
     from ._events import SyncEvent
     from ._models import ObjectInfo, TransferResult
+    from ._signals import SignalStop
     from ._uri import S3URI
 
 __all__ = ["main"]
@@ -40,9 +45,34 @@ class _UsageError(Exception):
     pass
 
 
+class _OutputError(Exception):
+    """Standard output cannot be written (closed pipe, full disk): ``errno`` says which."""
+
+    def __init__(self, exc: OSError) -> None:
+        super().__init__(exc.strerror or str(exc))
+        self.errno = exc.errno
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # one line, exit 2, no usage dump
-        self.exit(EXIT_FATAL, f"s3pump: error: {message} (see 's3pump --help')\n")
+    def error(self, message: str) -> Any:  # one line, exit 2, no usage dump (see main)
+        raise _UsageError(f"{message} (see 's3pump --help')")
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # argparse swallows write errors: --help into a full stdout would exit 0.
+        target = file or sys.stderr
+        if message and target is not None:
+            target.write(message)
+
+
+def _seconds(text: str) -> float:
+    """A timeout flag's value: a finite number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text!r}")
+    return value
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +86,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
                    help="data plane: lean (aiohttp + own signer) or reference (aiobotocore)")
     g.add_argument("-j", "--concurrency", type=int, default=64, metavar="N",
                    help="requests in flight at once (default 64)")
+    g.add_argument("--connect-timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                   help="give up opening a connection after SECONDS (default 10)")
+    g.add_argument("--read-timeout", type=_seconds, default=60.0, metavar="SECONDS",
+                   help="give up on a server silent for SECONDS, or on a response head not "
+                   "complete after SECONDS; a body slower than 64 B/s over SECONDS of "
+                   "waiting counts as stalled (default 60). Each is retried, and said at -v")
     o = parser.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -80,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="s3pump",
         description="Fast, safe bulk transfers between S3 and local disk.",
         epilog="Exit codes: 0 done, 1 some objects failed, 2 usage or fatal error, "
-        "130 interrupted.",
+        "130/143/129 stopped by SIGINT/SIGTERM/SIGHUP.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -198,13 +234,46 @@ def _human_bytes(n: int) -> str:
     return f"{n} B"
 
 
+def _stdout() -> Any:
+    """``sys.stdout``; raises :class:`_OutputError` when the process started without one."""
+    if sys.stdout is None:
+        raise _OutputError(OSError(errno.EBADF, "standard output is closed"))
+    return sys.stdout
+
+
+def _emit(text: str) -> None:
+    """One line on stdout; a stdout that cannot be written raises :class:`_OutputError`."""
+    try:
+        _stdout().write(text + "\n")
+    except OSError as exc:
+        raise _OutputError(exc) from exc
+
+
+def _say(text: str) -> None:
+    """One line on stderr; a stderr that cannot be written is no reason to fail."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        print(text, file=sys.stderr)
+
+
 def _report(result: TransferResult, args: argparse.Namespace, verb: tuple[str, str]) -> int:
     """Print the summary (JSON on stdout, or a line on stderr); returns the exit code."""
+    stop: SignalStop = args.stop
+    if result.interrupted:
+        code = stop.exit_code if stop.signum is not None else EXIT_FAILED
+    else:
+        code = EXIT_OK if result.ok else EXIT_FAILED
     if args.json:
-        print(json.dumps(result.to_dict(), indent=None, sort_keys=False))
+        document = result.to_dict()
+        if result.interrupted and stop.signum is not None:
+            document["signal"] = stop.name
+        stop.reported = True
+        try:
+            _emit(json.dumps(document, indent=None, sort_keys=False))
+        except _OutputError as exc:
+            return _output_error(exc, code)
     else:
         for failure in result.failed:
-            print(f"s3pump: failed: {failure.key}: {failure.reason}", file=sys.stderr)
+            _say(f"s3pump: failed: {failure.key}: {failure.reason}")
         if not args.quiet:
             rate = result.bytes / result.elapsed if result.elapsed > 0 else 0.0
             what = f"would {verb[0]}" if result.dry_run else verb[1]
@@ -223,8 +292,10 @@ def _report(result: TransferResult, args: argparse.Namespace, verb: tuple[str, s
                 line += f", {'would delete' if result.dry_run else 'deleted'} {result.deleted}"
             if result.failed:
                 line += f", {len(result.failed)} failed"
-            print(line, file=sys.stderr)
-    return EXIT_OK if result.ok else EXIT_FAILED
+            if result.interrupted:
+                line = f"interrupted{' by ' + stop.name if stop.signum else ''}: {line}"
+            _say(line)
+    return code
 
 
 def _want_progress(args: argparse.Namespace) -> bool:
@@ -240,15 +311,19 @@ def _pump(args: argparse.Namespace) -> AsyncPump:
         raise _UsageError(f"--concurrency must be at least 1, not {args.concurrency}")
     from ._config import TransferConfig
 
-    return AsyncPump(
+    pump = AsyncPump(
         endpoint_url=args.endpoint_url,
         region=args.region,
         profile=args.profile,
         concurrency=args.concurrency,
         addressing_style=args.addressing_style,
         transport=args.transport,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
         config=TransferConfig(require_checksum=getattr(args, "require_checksum", False)),
     )
+    args.stop.watch(pump)
+    return pump
 
 
 async def _run_get(args: argparse.Namespace) -> int:
@@ -261,7 +336,7 @@ async def _run_get(args: argparse.Namespace) -> int:
     async with _pump(args) as pump:
         if not src.is_dir and await pump.exists(src):
             if args.dry_run:
-                print(f"(dry run) download {src} -> {args.dst}")
+                _emit(f"(dry run) download {src} -> {args.dst}")
                 return EXIT_OK
             result = await pump.download_file(src, args.dst)
             return _report(result, args, _DOWNLOAD)
@@ -307,7 +382,7 @@ async def _run_put(args: argparse.Namespace) -> int:
             )
             return _report(result, args, _UPLOAD)
         if args.dry_run:
-            print(f"(dry run) upload {src} -> {dst}")
+            _emit(f"(dry run) upload {src} -> {dst}")
             return EXIT_OK
         return _report(await pump.upload_file(src, dst), args, _UPLOAD)
 
@@ -347,9 +422,9 @@ async def _run_sync(args: argparse.Namespace) -> int:
 def _print_plan(event: SyncEvent) -> None:
     """A dry run's plan on stdout: one line per transfer or deletion."""
     if event.event == "transfer":
-        print(f"(dry run) transfer {event.key} ({event.reason})")
+        _emit(f"(dry run) transfer {event.key} ({event.reason})")
     elif event.event == "delete":
-        print(f"(dry run) delete {event.path or event.key}")
+        _emit(f"(dry run) delete {event.path or event.key}")
 
 
 async def _run_ls(args: argparse.Namespace) -> int:
@@ -364,7 +439,7 @@ async def _run_ls(args: argparse.Namespace) -> int:
         folder = uri.as_prefix()
         for sub in await pump.list_subdirs(folder):
             name = sub[len(str(folder)):]
-            print(json.dumps({"prefix": sub}) if args.json else f"{'PRE':>30} {name}")
+            _emit(json.dumps({"prefix": sub}) if args.json else f"{'PRE':>30} {name}")
         async for obj in pump.list_objects(folder, recursive=False):
             _print_object(args, obj, obj.key[len(folder.key):])
     return EXIT_OK
@@ -373,11 +448,11 @@ async def _run_ls(args: argparse.Namespace) -> int:
 def _print_object(args: argparse.Namespace, obj: ObjectInfo, name: str) -> None:
     when = obj.last_modified.strftime("%Y-%m-%d %H:%M:%S") if obj.last_modified else "-"
     if args.json:
-        print(json.dumps({"key": obj.key, "size": obj.size, "etag": obj.etag,
+        _emit(json.dumps({"key": obj.key, "size": obj.size, "etag": obj.etag,
                           "last_modified": obj.last_modified.isoformat()
                           if obj.last_modified else None}))
     else:
-        print(f"{when} {obj.size:>10} {name}")
+        _emit(f"{when} {obj.size:>10} {name}")
 
 
 async def _run_cat_checked(args: argparse.Namespace) -> int:
@@ -388,7 +463,7 @@ async def _run_cat_checked(args: argparse.Namespace) -> int:
     try:
         return await _run_cat(args)
     except IntegrityError as exc:
-        print(f"s3pump: error: {exc}", file=sys.stderr)
+        _say(f"s3pump: error: {exc}")
         try:
             sys.stdout.flush()
         except OSError:  # the reader went away: the verdict still decides the exit code
@@ -402,17 +477,28 @@ async def _run_cat(args: argparse.Namespace) -> int:
     from . import parse_uri
 
     uri = parse_uri(args.uri)
-    out = sys.stdout.buffer
+    out = _stdout().buffer
     async with _pump(args) as pump:
         async for chunk in pump.iter_bytes(uri):
-            await anyio.to_thread.run_sync(out.write, chunk)
-        await anyio.to_thread.run_sync(out.flush)
+            await anyio.to_thread.run_sync(_write_bytes, out, chunk)
+        await anyio.to_thread.run_sync(_write_bytes, out, b"")
     return EXIT_OK
+
+
+def _write_bytes(out: Any, data: bytes) -> None:
+    """Write ``data`` to stdout's buffer (and flush, for ``b""``); see :func:`_emit`."""
+    try:
+        if data:
+            out.write(data)
+        else:
+            out.flush()
+    except OSError as exc:
+        raise _OutputError(exc) from exc
 
 
 def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, 1)  # (fd 1 may be closed: sys.stdout is None then)
     os.close(devnull)
 
 
@@ -427,44 +513,141 @@ def _blank_argument(args: argparse.Namespace) -> str:
     return ""
 
 
+def _fatal(message: str, kind: str, args: argparse.Namespace | None, json_output: bool) -> int:
+    """Report an error that ends the command: one line on stderr and, with ``--json``, one
+    JSON document on stdout (unless a summary was printed already). Returns 2."""
+    _say(f"s3pump: error: {message}")
+    stop: SignalStop | None = getattr(args, "stop", None)
+    if json_output and not (stop is not None and stop.reported):
+        with contextlib.suppress(_OutputError):  # nowhere to put it: the exit code tells
+            _emit(json.dumps({"ok": False, "error": message, "error_type": kind}))
+    return EXIT_FATAL
+
+
+def _output_error(exc: _OutputError, code: int) -> int:
+    """The exit code once stdout failed: a reader that went away (``| head``) is not an
+    error of ours; a full or broken stdout is fatal (the output is incomplete)."""
+    _silence_stdout()  # what is still buffered must not fail again at exit
+    if exc.errno == errno.EPIPE:
+        return code
+    _say(f"s3pump: error: cannot write to standard output: {exc}")
+    return EXIT_FATAL
+
+
+def _flush_stdout(code: int) -> int:
+    """Flush stdout before the exit code is final (a failed flush at exit would only
+    print a warning and exit 120)."""
+    if sys.stdout is None:
+        return code
+    try:
+        try:
+            sys.stdout.flush()
+        except OSError as exc:
+            raise _OutputError(exc) from exc
+    except _OutputError as exc:
+        return _output_error(exc, code)
+    return code
+
+
+def _describe_local(exc: BaseException) -> str:
+    """One line for a local failure that reached the command untranslated."""
+    if isinstance(exc, OSError):
+        from ._errors import error_from_oserror
+
+        return str(error_from_oserror(exc, exc.filename or "a local file"))
+    text = str(exc)
+    if "full" in text:
+        return f"no space left on device (local database: {text})"
+    if "readonly" in text or "read-only" in text:
+        return f"read-only file system (local database: {text})"
+    return f"local database error: {text}"
+
+
+def _reserve_standard_fds() -> None:
+    """Open /dev/null on a closed fd 0, 1 or 2 (``s3pump ... >&-``): else the next file or
+    socket opened would get that number, and be written to as if it were stdout."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``s3pump`` command; returns the exit code."""
+    _reserve_standard_fds()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    json_output = "--json" in argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except OSError as exc:  # --help into a full or closed stdout
+            raise _OutputError(exc) from exc
+    except _UsageError as exc:
+        return _flush_stdout(_fatal(str(exc), "UsageError", None, json_output))
+    except _OutputError as exc:
+        return _output_error(exc, EXIT_OK)
+    except SystemExit as done:  # --help: its text must reach stdout too
+        return _flush_stdout(done.code if isinstance(done.code, int) else EXIT_FATAL)
     if args.version:
         from . import __version__
 
-        print(f"s3pump {__version__}")
-        return EXIT_OK
+        try:
+            _emit(f"s3pump {__version__}")
+        except _OutputError as exc:
+            return _output_error(exc, EXIT_OK)
+        return _flush_stdout(EXIT_OK)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_FATAL
     blank = _blank_argument(args)
     if blank:
-        print(f"s3pump: error: {blank} is empty: give a path or s3:// URI (an unset "
-              "variable?); nothing done", file=sys.stderr)
-        return EXIT_FATAL
+        return _fatal(f"{blank} is empty: give a path or s3:// URI (an unset variable?); "
+                      "nothing done", "BadURIError", args, args.json)
     _configure_logging(args.verbose, args.quiet)
+    return _flush_stdout(_run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
     runner = {"get": _run_get, "put": _run_put, "sync": _run_sync, "ls": _run_ls,
               "cat": _run_cat_checked}[args.command]
     try:
+        import sqlite3
+
         import anyio
 
         from ._errors import S3PumpError
+        from ._signals import SignalStop, interrupted_document
 
+        args.stop = stop = SignalStop(json_output=args.json)
         try:
-            return anyio.run(runner, args)
-        except BrokenPipeError:  # the reader went away (| head): not an error of ours
-            _silence_stdout()
-            return EXIT_OK
-        except (S3PumpError, _UsageError) as exc:
-            print(f"s3pump: error: {exc}", file=sys.stderr)
-            return EXIT_FATAL
+            code = anyio.run(stop.run, runner, args)
+        except _OutputError as exc:
+            return _output_error(exc, EXIT_OK)
+        except _UsageError as exc:
+            return _fatal(str(exc), "UsageError", args, args.json)
+        except S3PumpError as exc:
+            return _fatal(str(exc), type(exc).__name__, args, args.json)
+        except (OSError, sqlite3.Error) as exc:  # local trouble outside any translation
+            logging.getLogger("s3pump").debug("local error", exc_info=True)
+            return _fatal(_describe_local(exc), type(exc).__name__, args, args.json)
         except Exception as exc:  # a bug: one line here, the traceback with -vvv
             logging.getLogger("s3pump").debug("internal error", exc_info=True)
-            print(f"s3pump: internal error: {type(exc).__name__}: {exc} "
-                  "(run with -vvv for details)", file=sys.stderr)
-            return EXIT_FATAL
-    except KeyboardInterrupt:
-        print("s3pump: interrupted", file=sys.stderr)
+            return _fatal(f"internal error: {type(exc).__name__}: {exc} "
+                          "(run with -vvv for details)", type(exc).__name__, args, args.json)
+        if code is None:  # a signal cancelled the command outside a run
+            _say(f"s3pump: interrupted by {stop.name}")
+            if args.json and not stop.reported:
+                try:
+                    _emit(json.dumps(interrupted_document(stop.name)))
+                except _OutputError as exc:
+                    return _output_error(exc, stop.exit_code)
+            return stop.exit_code
+        return code
+    except KeyboardInterrupt:  # before or after the event loop: nothing to clean up
+        _say("s3pump: interrupted")
         return EXIT_INTERRUPTED

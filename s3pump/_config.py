@@ -39,6 +39,18 @@ class ClientConfig:
     ``endpoint_url``/``region``/``profile`` left ``None`` follow the usual AWS chain
     (environment, ``~/.aws/config``, ...), with the endpoint precedence of
     :func:`resolve_endpoint`. ``addressing_style`` is ``"auto"``, ``"path"`` or ``"virtual"``.
+
+    Stalls: ``connect_timeout`` bounds opening a connection; ``read_timeout`` bounds every
+    wait for the server: for the whole response head of a request without a body, and for
+    each piece of any response. A body must also keep moving: one that delivers less than
+    ``min_body_rate`` bytes per second, measured over each ``read_timeout`` seconds spent
+    waiting for it, is abandoned as stalled. Every such failure is transient: the request
+    is retried (``TransferConfig.max_attempts``), and each retry is logged at ``-v``.
+
+    The default minimum, 64 B/s per connection, is far below any link that works: 64
+    connections (the default concurrency) sharing a 56 kbit/s modem still get ~110 B/s
+    each. Only the time spent waiting for the server counts, so a slow disk on our side
+    (reading paused) never looks like a stall. ``min_body_rate=0`` turns the rule off.
     """
 
     endpoint_url: str | None = None
@@ -47,8 +59,18 @@ class ClientConfig:
     addressing_style: str = "auto"
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    min_body_rate: float = 64.0
 
     def __post_init__(self) -> None:
+        for name in ("connect_timeout", "read_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ConfigError(f"{name} must be a number of seconds above 0, not {value!r}")
+        if (isinstance(self.min_body_rate, bool)
+                or not isinstance(self.min_body_rate, int | float)
+                or not self.min_body_rate >= 0):
+            raise ConfigError(f"min_body_rate must be 0 or more bytes per second, "
+                              f"not {self.min_body_rate!r}")
         if self.addressing_style not in _ADDRESSING:
             raise ConfigError(
                 f"addressing_style must be one of {', '.join(_ADDRESSING)}, "

@@ -49,6 +49,8 @@ class PumpCore:
         cache_dir: a local cache for reads (``read_bytes`` and friends); default
             ``S3PUMP_CACHE_DIR``, and no cache when neither is set.
         cache_max_bytes: the cache's size bound (least recently used entries are evicted).
+        connect_timeout, read_timeout, min_body_rate: how long to wait for the server, and
+            how slow a body may be before it counts as stalled (see :class:`ClientConfig`).
 
     Raises:
         ConfigError: invalid options (on construction).
@@ -66,12 +68,18 @@ class PumpCore:
         transport: str = "auto",
         cache_dir: str | os.PathLike[str] | None = None,
         cache_max_bytes: int = 10 * 1024**3,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        min_body_rate: float = 64.0,
     ) -> None:
         self.client_config = ClientConfig(
             endpoint_url=endpoint_url,
             region=region,
             profile=profile,
             addressing_style=addressing_style,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            min_body_rate=min_body_rate,
         )
         base = config or TransferConfig()
         if concurrency is not None:
@@ -86,6 +94,8 @@ class PumpCore:
             raise ConfigError(f"cache_max_bytes must be >= 0, not {cache_max_bytes}")
         self.cache_max_bytes = cache_max_bytes
         self._transport: Transport | None = None
+        self._runs: set[anyio.CancelScope] = set()  # the scopes stop() cancels
+        self._stopped = False
 
     async def __aenter__(self) -> Self:
         self._transport = await open_transport(
@@ -111,17 +121,61 @@ class PumpCore:
             raise S3PumpError("AsyncPump is not open: use 'async with AsyncPump(...) as pump'")
         return self._transport
 
+    def stop(self) -> None:
+        """Stop every run of this pump cleanly, now and from now on.
+
+        Requests in flight are cancelled, temp files removed, open multipart uploads
+        aborted, complete files and the manifest kept; each run (``download_prefix``,
+        ``upload_dir``, ``sync``, ``download_file``, ``upload_file``, ...) then returns its
+        result with ``interrupted`` set, and a run started later returns at once.
+
+        s3pump installs no signal handlers of its own (the process's handlers belong to the
+        application): to stop cleanly on SIGTERM, call this from yours, in the event loop's
+        thread (``loop.add_signal_handler``); :meth:`Pump.stop <s3pump.Pump.stop>` may be
+        called from any thread.
+        """
+        self._stopped = True
+        for scope in self._runs:
+            scope.cancel()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self._stopped
+
+    @property
+    def running(self) -> bool:
+        """Whether a run is in progress (one that :meth:`stop` turns into a result)."""
+        return bool(self._runs)
+
     @contextmanager
     def _accounting(
         self, result: TransferResult, retry: RetryPolicy, reporter: Reporter | None = None
     ) -> Iterator[TransferResult]:
-        """Fill ``result``'s elapsed time, retries and requests when the block ends (and
-        close ``reporter``), however it ends."""
+        """Run the block as one run: fill ``result``'s elapsed time, retries and requests
+        when it ends (and close ``reporter``), however it ends.
+
+        :meth:`stop` cancels the block; it then ends normally with ``result.interrupted``
+        set. A one-object operation counts its object up front
+        (``TransferResult(transferred=1)``); that count is undone when it is interrupted.
+        """
         started = time.monotonic()
         requests_before = self.transport.requests
+        counted_up_front = result.transferred
+        scope = anyio.CancelScope()
+        if self._stopped:
+            scope.cancel()
+        self._runs.add(scope)
         try:
-            yield result
+            with scope:
+                yield result
         finally:
+            self._runs.discard(scope)
+            if scope.cancelled_caught:
+                result.interrupted = True
+                if counted_up_front:
+                    result.transferred -= counted_up_front
+                    result.bytes = 0
             result.elapsed = time.monotonic() - started
             result.retries = retry.retries
             result.requests = self.transport.requests - requests_before

@@ -88,6 +88,13 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         addressing_style: ``"auto"``, ``"path"`` or ``"virtual"``.
         config: full transfer tuning; ``concurrency`` overrides its field when given.
         transport: ``"auto"`` (lean data plane where it applies), ``"lean"`` or ``"reference"``.
+        connect_timeout, read_timeout, min_body_rate: stalls (see :class:`ClientConfig`):
+            seconds to open a connection (10), to wait for the server (60), and the slowest
+            body that does not count as stalled (64 B/s over ``read_timeout`` of waiting).
+
+    :meth:`stop` ends every run cleanly (``interrupted`` in the result); s3pump installs
+    no signal handlers of its own, so an application that wants SIGTERM to stop a run
+    calls :meth:`stop` from its handler.
 
     Raises:
         ConfigError: invalid options (on construction).
@@ -284,7 +291,7 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
                 attempt += 1
                 if attempt >= retry.max_attempts:
                     raise
-                await anyio.sleep(retry.delay(attempt, exc))
+                await retry.backoff(attempt, exc)
                 continue
             if sent == before and sent < size:  # a short answer without an error: give up
                 raise TransientError(f"body of {uri} ended after {sent} of {size} bytes",

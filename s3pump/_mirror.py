@@ -235,7 +235,7 @@ class MirrorRun:
             if await anyio.Path(path).is_file():
                 self.manifest = manifest = await anyio.to_thread.run_sync(
                     self._open_manifest, True)
-                stack.callback(manifest.close)
+                stack.push(self._closing(manifest))
             return
         lock = MirrorLock(path.parent, self.lock_name)
         await anyio.to_thread.run_sync(lock.acquire)
@@ -249,7 +249,25 @@ class MirrorRun:
                           reason=f"removed {self.result.cleaned} leftover temp files")
         lock.share()
         self.manifest = manifest = await anyio.to_thread.run_sync(self._open_manifest, False)
-        stack.callback(manifest.close)
+        stack.push(self._closing(manifest))
+
+    def _closing(self, manifest: Manifest) -> Callable[..., bool]:
+        """An exit callback that closes ``manifest``: a failure to save its last entries
+        (disk full) is a LocalIOError, and never hides the error that ended the run (the
+        entries not saved only make the next run check those keys again)."""
+
+        def close(exc_type: type[BaseException] | None, exc: BaseException | None,
+                  tb: object) -> bool:
+            try:
+                with self._manifest_errors():
+                    manifest.close()
+            except LocalIOError as failure:
+                if exc is None:
+                    raise
+                _log.warning("%s", failure)
+            return False
+
+        return close
 
     def _open_manifest(self, readonly: bool) -> Manifest:
         opener = Manifest.open_readonly if readonly else Manifest.open

@@ -38,12 +38,15 @@ class Failure:
 class TransferResult:
     """What a run did. Per-object failures do not stop a run; they are listed in ``failed``.
 
-    ``ok`` is true when nothing failed. ``bytes`` counts the bytes of transferred objects.
+    ``ok`` is true when nothing failed and the run was not interrupted. ``bytes`` counts the
+    bytes of transferred objects.
     A mirror (``sync``) also counts the keys it ``listed`` (in its shard, past the filters)
     and the temp files a crashed run left behind that it ``cleaned`` up.
     Of the downloaded files, ``verified`` were checked against a checksum or MD5 ETag S3
     offered and ``unverified`` offered nothing that could be checked (directories made for
-    ``dir/`` markers are in neither).
+    ``dir/`` markers are in neither). ``interrupted`` is true when the run was stopped
+    before it was done (:meth:`AsyncPump.stop`, or a signal in the command line): what it
+    counts was done; its temp files were removed and its open multipart uploads aborted.
     """
 
     transferred: int = 0
@@ -59,11 +62,12 @@ class TransferResult:
     cleaned: int = 0
     verified: int = 0
     unverified: int = 0
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
-        """True when no object failed."""
-        return not self.failed
+        """True when the run was not interrupted and no object failed."""
+        return not self.failed and not self.interrupted
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary, the document ``--json`` prints."""
@@ -82,4 +86,5 @@ class TransferResult:
             "cleaned": self.cleaned,
             "verified": self.verified,
             "unverified": self.unverified,
+            "interrupted": self.interrupted,
         }

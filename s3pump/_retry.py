@@ -1,7 +1,8 @@
-"""Retries with capped, fully jittered exponential backoff."""
+"""Retries with capped, fully jittered exponential backoff, each one said at ``-v``."""
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -15,13 +16,17 @@ __all__ = ["RetryPolicy"]
 
 T = TypeVar("T")
 
+_log = logging.getLogger("s3pump")
+
 
 class RetryPolicy:
     """Retries :class:`TransientError` up to ``max_attempts`` tries in all.
 
     The wait before try *n* is uniform in ``[0, min(cap, base * 2^(n-1))]`` ("full jitter"),
     so that many workers failing together do not come back together; throttling waits
-    from a four times larger base.
+    from a four times larger base. ``max_attempts`` is the configuration's
+    (:attr:`TransferConfig.max_attempts`, wherever that came from). Every retry is logged
+    at INFO (``-v``): what is retried, the attempt about to start, the wait and the reason.
     """
 
     def __init__(self, config: TransferConfig, rng: random.Random | None = None) -> None:
@@ -52,7 +57,27 @@ class RetryPolicy:
                 return await attempt_once()
             except retry_on as exc:
                 if attempt >= self.max_attempts:
+                    _log.info("giving up on %s after %d tries: %s", _what(exc), attempt, exc)
                     raise
-                self.retries += 1
-                await anyio.sleep(self.delay(attempt, exc))
+                await self.backoff(attempt, exc)
                 attempt += 1
+
+    async def backoff(self, attempt: int, exc: BaseException) -> None:
+        """Count a retry after failed try ``attempt``, say why at ``-v``, and wait.
+
+        For loops that retry by themselves (they check ``max_attempts`` themselves too).
+        """
+        delay = self.delay(attempt, exc)
+        self.retries += 1
+        _log.info("retrying %s: attempt %d/%d in %.2fs, after: %s", _what(exc), attempt + 1,
+                  self.max_attempts, delay, exc)
+        await anyio.sleep(delay)
+
+
+def _what(exc: BaseException) -> str:
+    """The object (or bucket) a failed request was about."""
+    bucket = getattr(exc, "bucket", None)
+    if not bucket:
+        return "a request"
+    key = getattr(exc, "key", None)
+    return f"s3://{bucket}/{key}" if key else f"s3://{bucket}"

@@ -25,7 +25,8 @@ __all__ = ["Pump", "download_prefix", "sync", "upload_dir"]
 T = TypeVar("T")
 
 _PUMP_OPTIONS = ("endpoint_url", "region", "profile", "concurrency", "addressing_style",
-                 "config", "transport", "cache_dir", "cache_max_bytes")
+                 "config", "transport", "cache_dir", "cache_max_bytes", "connect_timeout",
+                 "read_timeout", "min_body_rate")
 _BATCH = 1000  # items fetched per trip to the event loop by the blocking iterators
 
 URIs = str | S3URI | Sequence[str | S3URI]
@@ -62,6 +63,18 @@ class Pump(AbstractContextManager["Pump"]):
     ) -> None:
         self._portal = None
         self._stack.__exit__(exc_type, exc, tb)
+
+    def stop(self) -> None:
+        """Blocking :meth:`AsyncPump.stop`: the runs in progress return their results with
+        ``interrupted`` set, after a clean stop. Call it from any thread but the Pump's own,
+        e.g. from a signal handler in the main thread (s3pump installs none itself)."""
+        portal = self._portal
+        if portal is None:
+            return
+        try:
+            portal.call(self._pump.stop)
+        except RuntimeError:  # called from the Pump's own thread (a progress callback)
+            self._pump.stop()
 
     @property
     def portal(self) -> BlockingPortal:

@@ -8,9 +8,12 @@ handed on in the pieces the socket delivered (never joined). Reading pauses when
 connection holds more than ``_HIGH_WATER`` unread bytes, so memory stays bounded.
 
 Bodies framed by Content-Length, chunked transfer coding, or the connection's end are
-understood. A reused connection that the server had closed before our request reached it is
-replaced once, transparently (GET and HEAD are idempotent). Failures raise ``OSError``
-subclasses or ``TimeoutError``; the transport translates them.
+understood. Stalls: the whole response head must arrive within ``read_timeout`` of the
+request, every later wait for bytes is bounded by ``read_timeout`` too, and a body must
+keep moving at ``min_rate`` bytes per second (:mod:`._stall`). A reused connection that
+the server had closed before our request reached it is replaced once, transparently (GET
+and HEAD are idempotent). Failures raise ``OSError`` subclasses or ``TimeoutError``; the
+transport translates them.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import re
 import ssl
 from collections import deque
 from typing import Any
+
+from ._stall import ProgressGuard
 
 __all__ = ["H1Pool", "H1Response", "ProtocolError"]
 
@@ -35,10 +40,13 @@ class ProtocolError(ConnectionError):
 class _Connection(asyncio.Protocol):
     """One socket: bytes received wait in ``_pieces`` until the response takes them."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, key: str, read_timeout: float) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, key: str, read_timeout: float, min_rate: float
+    ) -> None:
         self._loop = loop
         self.key = key
         self._read_timeout = read_timeout
+        self.guard = ProgressGuard(min_rate, read_timeout)  # reset for each request
         self.transport: asyncio.Transport | None = None
         self._pieces: deque[bytes] = deque()
         self._buffered = 0
@@ -54,6 +62,7 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        self.guard.got(len(data))
         self._pieces.append(data)
         self._buffered += len(data)
         if self._buffered > _HIGH_WATER and not self._paused and self.transport is not None:
@@ -84,21 +93,29 @@ class _Connection(asyncio.Protocol):
     def has_data(self) -> bool:
         return bool(self._pieces)
 
-    async def receive(self) -> bytes:
-        """The next piece received; ``b""`` once the peer has closed and all is read."""
+    async def receive(self, wait_at_most: float | None = None) -> bytes:
+        """The next piece received; ``b""`` once the peer has closed and all is read.
+
+        Waits at most ``wait_at_most`` seconds (default: the read timeout) for it; raises
+        ``TimeoutError`` after that, or :class:`~._stall.StalledError` when the response
+        moves too slowly."""
         while not self._pieces:
             if self.closed:
                 if self._error is not None:
                     raise ConnectionResetError(str(self._error) or "connection lost")
                 return b""
-            waiter = self._loop.create_future()
+            loop = self._loop
+            waiter = loop.create_future()
             self._waiter = waiter
-            timer = self._loop.call_later(self._read_timeout, _expire, waiter)
+            wait = self._read_timeout if wait_at_most is None else wait_at_most
+            started = loop.time()
+            timer = loop.call_later(wait, _expire, waiter, wait)
             try:
                 await waiter
             finally:
                 timer.cancel()
                 self._waiter = None
+            self.guard.waited(loop.time() - started)
         piece = self._pieces.popleft()
         self._buffered -= len(piece)
         if self._paused and self._buffered <= _HIGH_WATER // 2 and self.transport is not None:
@@ -123,9 +140,9 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-def _expire(waiter: asyncio.Future[None]) -> None:
+def _expire(waiter: asyncio.Future[None], seconds: float) -> None:
     if not waiter.done():
-        waiter.set_exception(TimeoutError("timed out waiting for the server"))
+        waiter.set_exception(TimeoutError(f"timed out: no answer from the server in {seconds:g}s"))
 
 
 class H1Response:
@@ -270,6 +287,7 @@ class H1Pool:
         limit: int,
         connect_timeout: float,
         read_timeout: float,
+        min_rate: float = 0.0,
         keepalive: float = 15.0,
         user_agent: str,
     ) -> None:
@@ -280,6 +298,7 @@ class H1Pool:
         self._limit = limit
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
+        self._min_rate = min_rate
         self._keepalive = keepalive
         self._user_agent = user_agent
         self._idle: dict[str, list[_Connection]] = {}
@@ -313,7 +332,8 @@ class H1Pool:
             ssl_arg = self._ssl if self._ssl is not None else _default_ssl()
         async with asyncio.timeout(self._connect_timeout):
             _, conn = await loop.create_connection(
-                lambda: _Connection(loop, host, self._read_timeout), name, port, ssl=ssl_arg,
+                lambda: _Connection(loop, host, self._read_timeout, self._min_rate), name, port,
+                ssl=ssl_arg,
                 server_hostname=name if self._https else None,
             )
         return conn
@@ -350,8 +370,11 @@ class H1Pool:
 
     async def _read_head(self, conn: _Connection, method: str) -> H1Response:
         data = b""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._read_timeout  # for the whole head, not each piece
+        timeout: float | None = None  # the first wait is bounded by the read timeout anyway
         while True:
-            piece = await conn.receive()
+            piece = await conn.receive(timeout)
             if not piece:
                 if not data:
                     raise _StaleConnectionError
@@ -361,8 +384,15 @@ class H1Pool:
             if end < 0:
                 if len(data) > _MAX_HEAD:
                     raise ProtocolError("response head too long")
+                timeout = deadline - loop.time()
+                if timeout <= 0:
+                    raise TimeoutError(f"timed out: the response head took more than "
+                                       f"{self._read_timeout:g}s")
                 continue
-            conn.unreceive(data[end + 4:])
+            rest = data[end + 4:]
+            conn.unreceive(rest)
+            conn.guard.reset()  # the rate rule is for the body (the head has its deadline)
+            conn.guard.got(len(rest))
             status, headers = _parse_head(data[:end])
             if 100 <= status < 200:  # an interim answer: the real one follows
                 data = b""

@@ -60,6 +60,7 @@ from ._sigv4 import (
     payload_sha256,
     quote_key,
 )
+from ._stall import ProgressGuard
 
 __all__ = ["LeanBody", "LeanTransport", "LeanUnsupportedError"]
 
@@ -73,7 +74,6 @@ _MONTHS = {m: i for i, m in enumerate(
 # Refreshable credentials refresh themselves at least 10 minutes before they expire;
 # asking them every 30 s is often enough and keeps their lock off the hot path.
 _CREDENTIAL_CHECK_INTERVAL = 30.0
-_LARGE_BODY = 1 << 20
 # aiohttp (imported on first use: a sixth of a second of start-up) adds its ClientError.
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (asyncio.TimeoutError, OSError)
 
@@ -155,10 +155,11 @@ async def _error_from_response(
 class _AiohttpExchange:
     """An aiohttp response seen as an :class:`H1Response` (the lean GET path behind a proxy)."""
 
-    __slots__ = ("_resp", "headers", "status")
+    __slots__ = ("_guard", "_resp", "headers", "status")
 
-    def __init__(self, resp: aiohttp.ClientResponse) -> None:
+    def __init__(self, resp: aiohttp.ClientResponse, guard: ProgressGuard) -> None:
         self._resp = resp
+        self._guard = guard  # aiohttp bounds each read, not the rate: the guard does
         self.status = resp.status
         headers: dict[str, str] = {}
         for name, value in resp.headers.items():
@@ -167,11 +168,17 @@ class _AiohttpExchange:
         self.headers = headers
 
     async def read_chunk(self) -> bytes:
+        return await self._guard.read(self._readchunk)
+
+    async def _readchunk(self) -> bytes:
         chunk, _ = await self._resp.content.readchunk()
         return chunk
 
     async def read(self) -> bytes:
-        return await self._resp.read()
+        pieces = []
+        while piece := await self.read_chunk():
+            pieces.append(piece)
+        return b"".join(pieces)
 
     def at_eof(self) -> bool:
         return self._resp.content.at_eof()
@@ -386,6 +393,7 @@ class LeanTransport:
         max_connections: int = 64,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
+        min_body_rate: float = 0.0,
     ) -> None:
         self.requests = 0
         self.region = region
@@ -393,6 +401,7 @@ class LeanTransport:
         self._ssl_context = ssl_context
         self._max_connections = max_connections
         self._timeouts = (connect_timeout, read_timeout)
+        self._min_body_rate = min_body_rate
         self._credentials = credentials
         self._signer = SigV4Signer(region)
         self._sign_payload = sign_payload
@@ -423,7 +432,7 @@ class LeanTransport:
         if self._proxy is None:
             self._h1 = H1Pool(https=self._https, ssl_context=ssl_context, limit=max_connections,
                               connect_timeout=connect_timeout, read_timeout=read_timeout,
-                              user_agent=_USER_AGENT)
+                              min_rate=min_body_rate, user_agent=_USER_AGENT)
 
     @classmethod
     async def open(
@@ -487,6 +496,7 @@ class LeanTransport:
             max_connections=max_connections,
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
+            min_body_rate=config.min_body_rate,
         )
 
     @staticmethod
@@ -568,13 +578,34 @@ class LeanTransport:
 
         url = URL(f"{self._scheme}://{host}{path}?{query}" if query
                   else f"{self._scheme}://{host}{path}", encoded=True)
-        body: Any = data
-        if data is not None and len(data) > _LARGE_BODY:
-            body = _sliced_payload(data)
         self.requests += 1
+        if data is None:
+            try:
+                return await session.request(method, url, headers=signed,
+                                             allow_redirects=False, proxy=self._proxy)
+            except _CONNECTION_ERRORS as exc:
+                raise _transport_error(exc, bucket, key) from exc
+        from ._paced import WatchedBody
+
+        connect_timeout, read_timeout = self._timeouts
+        loop = asyncio.get_running_loop()
         try:
-            return await session.request(method, url, headers=signed, data=body,
-                                               allow_redirects=False, proxy=self._proxy)
+            async with asyncio.timeout(loop.time() + connect_timeout + read_timeout) as due:
+                # aiohttp warns about large bytes bodies (a worry about compression that does
+                # not apply here); writing them costs one buffer copy, like a small one.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ResourceWarning)
+                    body = WatchedBody(data, guard=ProgressGuard(self._min_body_rate,
+                                                                 read_timeout),
+                                       deadline=due, wait=read_timeout)
+                return await session.request(method, url, headers=signed, data=body,
+                                             allow_redirects=False, proxy=self._proxy)
+        except TimeoutError as exc:
+            error = exc
+            if due.expired():
+                error = TimeoutError(f"timed out: the server took more than {read_timeout:g}s "
+                                     "to take the request body or to answer it")
+            raise _transport_error(error, bucket, key) from exc
         except _CONNECTION_ERRORS as exc:
             raise _transport_error(exc, bucket, key) from exc
 
@@ -590,7 +621,8 @@ class LeanTransport:
         """A bodiless request (GET, HEAD) through the lean HTTP/1.1 client."""
         if self._h1 is None:
             return _AiohttpExchange(
-                await self._send(method, bucket, key, query=query, headers=headers)
+                await self._send(method, bucket, key, query=query, headers=headers),
+                ProgressGuard(self._min_body_rate, self._timeouts[1]),
             )
         host, path = self._locate(bucket, key)
         credentials = await self._credentials.get()
@@ -923,36 +955,6 @@ class LeanTransport:
                 raise error
             failed.append((key, f"{error.code or error.status}: {error}"))
         return failed
-
-
-_SLICE = 256 << 10
-
-
-def _sliced_payload(data: bytes | bytearray | memoryview) -> Any:
-    """A large body that aiohttp writes in 256 KiB slices, waiting for each to drain.
-
-    Written whole, a body the socket cannot take at once is copied, rest and all, into the
-    transport's buffer (and its first piece joined to the headers): a second copy of every
-    part in flight. In slices, at most one slice is copied. The slices are views: ``data``
-    must not change until the request is over (upload buffers are given back only then).
-    """
-    from aiohttp.payload import BytesPayload
-
-    class SlicedPayload(BytesPayload):
-        async def write(self, writer: Any) -> None:
-            await self.write_with_length(writer, None)
-
-        async def write_with_length(self, writer: Any, content_length: int | None) -> None:
-            view = memoryview(self._value).cast("B")
-            end = len(view) if content_length is None else min(content_length, len(view))
-            for start in range(0, end, _SLICE):
-                await writer.write(view[start:min(start + _SLICE, end)])
-
-    # aiohttp warns about large bytes bodies (a worry about compression that does not
-    # apply here).
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        return SlicedPayload(data)
 
 
 def _env_proxy(scheme: str, host: str) -> str | None:

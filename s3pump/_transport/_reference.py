@@ -8,10 +8,10 @@ the same way, and also retries failures while reading a body, which botocore doe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from aiobotocore.config import AioConfig
@@ -33,6 +33,7 @@ from .._integrity import evidence
 from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, delete_batch
 from ._framing import Framing, check_pin, count_error, frame_answer
+from ._stall import ProgressGuard
 
 __all__ = ["ReferenceTransport", "translate_error"]
 
@@ -78,6 +79,11 @@ def translate_error(exc: BaseException, bucket: str | None, key: str | None) -> 
     return RequestError(f"request to {where} failed: {exc}", bucket=bucket, key=key)
 
 
+T = TypeVar("T")
+
+_READ_PIECE = 256 << 10  # a whole body is read in pieces, so that its rate can be watched
+
+
 def _strip_etag(etag: str | None) -> str:
     return (etag or "").strip('"')
 
@@ -86,10 +92,11 @@ class _BotoBody:
     """A GET response whose body errors come out translated."""
 
     def __init__(
-        self, response: Mapping[str, Any], bucket: str, key: str, framing: Framing, *,
-        whole: bool = True
+        self, response: Mapping[str, Any], bucket: str, key: str, framing: Framing,
+        guard: ProgressGuard, *, whole: bool = True,
     ) -> None:
         self._stream = response["Body"]
+        self._guard = guard  # botocore bounds each read, not the rate: the guard does
         self._bucket = bucket
         self._key = key
         # What the framing says the body carries (-1: only its end will tell), checked as
@@ -104,7 +111,10 @@ class _BotoBody:
 
     async def read(self) -> bytes:
         try:
-            data: bytes = await self._stream.read()
+            pieces = []
+            while piece := await self._guard.read(self._stream.read, _READ_PIECE):
+                pieces.append(piece)
+            data = b"".join(pieces)
         except Exception as exc:
             raise translate_error(exc, self._bucket, self._key) from exc
         self._check_count(len(data))
@@ -114,7 +124,7 @@ class _BotoBody:
         got = 0
         try:
             while True:
-                chunk: bytes = await self._stream.read(size)
+                chunk = await self._guard.read(self._stream.read, size)
                 if not chunk:
                     break
                 got += len(chunk)
@@ -130,14 +140,14 @@ class _BotoBody:
 
 def _answer(
     response: Mapping[str, Any], bucket: str, key: str, byte_range: tuple[int, int] | None,
-    if_match: str | None,
+    if_match: str | None, guard: ProgressGuard,
 ) -> _BotoBody:
     """The GET's answer as a body, once its framing and version are checked."""
     meta = response.get("ResponseMetadata", {})
     headers = meta.get("HTTPHeaders", {})
     framing = frame_answer(int(meta.get("HTTPStatusCode", 200)), headers.get("content-length"),
                            headers.get("content-range"), byte_range, bucket=bucket, key=key)
-    body = _BotoBody(response, bucket, key, framing, whole=byte_range is None)
+    body = _BotoBody(response, bucket, key, framing, guard, whole=byte_range is None)
     check_pin(if_match, body.etag, bucket=bucket, key=key)
     return body
 
@@ -167,9 +177,14 @@ def _object_info(item: Mapping[str, Any]) -> ObjectInfo:
 class ReferenceTransport:
     """aiobotocore behind the transport seam. Use :meth:`open` to build one."""
 
-    def __init__(self, client: Any, stack: AsyncExitStack) -> None:
+    def __init__(
+        self, client: Any, stack: AsyncExitStack, *, min_body_rate: float = 0.0,
+        connect_timeout: float = 10.0, read_timeout: float = 60.0,
+    ) -> None:
         self._client = client
         self._stack = stack
+        self._stall = (min_body_rate, read_timeout)  # a body's minimum rate, its window
+        self._answer_within = connect_timeout + read_timeout
         self.requests = 0
 
     @classmethod
@@ -198,7 +213,21 @@ class ReferenceTransport:
             client.meta.events.register("before-call.s3.GetObject", _skip_response_validation)
         except Exception as exc:
             raise translate_error(exc, None, None) from exc
-        return cls(client, stack)
+        return cls(client, stack, min_body_rate=config.min_body_rate,
+                   connect_timeout=config.connect_timeout, read_timeout=config.read_timeout)
+
+    async def _within(self, call: Awaitable[T]) -> T:
+        """``await call``, a request whose answer (the head, for a GET; the whole small
+        answer, for HEAD and listings) must come within the connect and read timeouts:
+        botocore bounds each read, so a head sent a byte at a time would never time out."""
+        try:
+            async with asyncio.timeout(self._answer_within):
+                return await call
+        except TimeoutError as exc:
+            if str(exc):
+                raise
+            raise TimeoutError(f"timed out: no answer within {self._answer_within:g}s"
+                               ) from exc
 
     @property
     def client(self) -> Any:
@@ -227,7 +256,7 @@ class ReferenceTransport:
             kwargs["StartAfter"] = start_after
         self.requests += 1
         try:
-            resp = await self._client.list_objects_v2(**kwargs)
+            resp = await self._within(self._client.list_objects_v2(**kwargs))
         except Exception as exc:
             raise translate_error(exc, bucket, None) from exc
         return ListPage(
@@ -261,7 +290,7 @@ class ReferenceTransport:
     ) -> tuple[ObjectInfo, dict[str, str]]:
         self.requests += 1
         try:
-            resp = await self._client.head_object(Bucket=bucket, Key=key, **extra)
+            resp = await self._within(self._client.head_object(Bucket=bucket, Key=key, **extra))
         except Exception as exc:
             raise translate_error(exc, bucket, key) from exc
         info = ObjectInfo(
@@ -291,11 +320,11 @@ class ReferenceTransport:
             kwargs["IfMatch"] = f'"{if_match}"'
         self.requests += 1
         try:
-            resp = await self._client.get_object(**kwargs)
+            resp = await self._within(self._client.get_object(**kwargs))
         except Exception as exc:
             raise translate_error(exc, bucket, key) from exc
         try:
-            body = _answer(resp, bucket, key, byte_range, if_match)
+            body = _answer(resp, bucket, key, byte_range, if_match, ProgressGuard(*self._stall))
             yield body
         finally:
             resp["Body"].close()
