@@ -44,13 +44,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_FATAL, f"s3pump: error: {message} (see 's3pump --help')\n")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("connection")
     g.add_argument("--endpoint-url", metavar="URL",
-                   help="S3 endpoint (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, S3_ENDPOINT)")
+                   help="S3 endpoint (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the "
+                   "profile's endpoint_url, S3_ENDPOINT)")
     g.add_argument("--profile", help="AWS profile (default: AWS_PROFILE)")
     g.add_argument("--region", help="AWS region")
-    g.add_argument("--addressing-style", choices=("auto", "path", "virtual"), default="auto")
+    g.add_argument("--addressing-style", choices=("auto", "path", "virtual"),
+                   help="default: the profile's s3 addressing_style, else auto")
+    g.add_argument("--max-attempts", type=_positive_int, metavar="N",
+                   help="tries per request in all (default: AWS_MAX_ATTEMPTS, the profile's "
+                   "max_attempts, else 6)")
     g.add_argument("--transport", choices=("auto", "lean", "reference"), default="auto",
                    help="data plane: lean (aiohttp + own signer) or reference (aiobotocore)")
     g.add_argument("-j", "--concurrency", type=int, default=64, metavar="N",
@@ -246,7 +261,9 @@ def _pump(args: argparse.Namespace) -> AsyncPump:
         concurrency=args.concurrency,
         addressing_style=args.addressing_style,
         transport=args.transport,
-        config=TransferConfig(require_checksum=getattr(args, "require_checksum", False)),
+        config=TransferConfig(require_checksum=getattr(args, "require_checksum", False),
+                              **({"max_attempts": args.max_attempts} if args.max_attempts
+                                 else {})),
     )
 
 
