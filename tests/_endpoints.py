@@ -20,7 +20,8 @@ from types import TracebackType
 
 import pytest
 
-__all__ = ["AWS_VARIABLES", "CatchAll", "Caught", "aws_files", "clean_aws_environment"]
+__all__ = ["AWS_VARIABLES", "CatchAll", "Caught", "TlsRelay", "aws_files", "clean_aws_environment",
+           "self_signed"]
 
 # Every variable that steers botocore or s3pump; tests start from none of them.
 AWS_VARIABLES = (
@@ -135,3 +136,101 @@ class CatchAll:
         """The request targets caught so far."""
         with self._lock:
             return [c.target for c in self.caught]
+
+
+def self_signed(directory: Path, name: str = "tls") -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (its own CA) and its key: two PEM paths."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / f"{name}-cert.pem", directory / f"{name}-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+class TlsRelay:
+    """``with TlsRelay(cert, key, "127.0.0.1", port) as url:`` HTTPS on 127.0.0.1 in front of
+    a plain HTTP server: TLS is terminated here and the bytes relayed as they are."""
+
+    def __init__(self, cert: str, key: str, host: str, port: int) -> None:
+        import ssl
+
+        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._context.load_cert_chain(cert, key)
+        self._target = (host, port)
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self._sock.settimeout(0.05)
+        self.url = f"https://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        return self.url
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.settimeout(None)
+            threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
+
+    def _relay(self, raw: socket.socket) -> None:
+        import ssl
+
+        try:
+            conn = self._context.wrap_socket(raw, server_side=True)
+        except (ssl.SSLError, OSError):
+            raw.close()  # a client that did not trust us: nothing to relay
+            return
+        upstream = socket.create_connection(self._target)
+
+        def pump(src: socket.socket, dst: socket.socket) -> None:
+            try:
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                with contextlib.suppress(OSError):
+                    dst.shutdown(socket.SHUT_WR)
+
+        back = threading.Thread(target=pump, args=(upstream, conn), daemon=True)
+        back.start()
+        pump(conn, upstream)
+        back.join(timeout=30)
+        conn.close()
+        upstream.close()

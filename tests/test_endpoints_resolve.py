@@ -208,13 +208,14 @@ CASES = [
          env={**KEYS, "HTTP_PROXY": PROXY, "NO_PROXY": "10.0.0.0/8"},
          config=f"[default]\nendpoint_url = {LOCAL}\n"),
     # -- CA bundle -------------------------------------------------------------------------
-    Case("ca-env", env={**KEYS, "AWS_CA_BUNDLE": "/etc/env-ca.pem",
-                        "REQUESTS_CA_BUNDLE": "/etc/requests-ca.pem"},
-         config="[default]\nca_bundle = /etc/config-ca.pem\n"),
-    Case("ca-config", env={**KEYS, "REQUESTS_CA_BUNDLE": "/etc/requests-ca.pem"},
-         config="[default]\nca_bundle = /etc/config-ca.pem\n"),
-    Case("ca-requests", env={**KEYS, "REQUESTS_CA_BUNDLE": "/etc/requests-ca.pem"}),
+    Case("ca-env", env={**KEYS, "AWS_CA_BUNDLE": "@DIR@/env-ca.pem",
+                        "REQUESTS_CA_BUNDLE": "@DIR@/requests-ca.pem"},
+         config="[default]\nca_bundle = @DIR@/config-ca.pem\n"),
+    Case("ca-config", env={**KEYS, "REQUESTS_CA_BUNDLE": "@DIR@/requests-ca.pem"},
+         config="[default]\nca_bundle = @DIR@/config-ca.pem\n"),
+    Case("ca-requests", env={**KEYS, "REQUESTS_CA_BUNDLE": "@DIR@/requests-ca.pem"}),
     Case("ca-empty", env={**KEYS, "AWS_CA_BUNDLE": ""}),
+    Case("ca-missing", env={**KEYS, "AWS_CA_BUNDLE": "@DIR@/nowhere.pem"}, stricter=True),
     # -- max attempts ----------------------------------------------------------------------
     Case("attempts-env", env={**KEYS, "AWS_MAX_ATTEMPTS": "3"},
          config="[default]\nmax_attempts = 9\n"),
@@ -327,10 +328,15 @@ def test_resolution_matches_botocore(case: Case, tmp_path: Path,
     clean_aws_environment(monkeypatch)
     script = tmp_path / "process.py"
     script.write_text(_SCRIPT)
-    process = f"{sys.executable} {script}"
-    files = aws_files(tmp_path, case.config.replace("@PROCESS@", process),
-                      case.credentials.replace("@PROCESS@", process))
-    for name, value in {**files, **case.env}.items():
+    for name in ("env-ca.pem", "config-ca.pem", "requests-ca.pem"):
+        (tmp_path / name).write_text("")
+
+    def fill(text: str) -> str:
+        return text.replace("@PROCESS@", f"{sys.executable} {script}").replace(
+            "@DIR@", str(tmp_path))
+
+    files = aws_files(tmp_path, fill(case.config), fill(case.credentials))
+    for name, value in {**files, **{k: fill(v) for k, v in case.env.items()}}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)  # credential_process runs here
     try:

@@ -53,9 +53,27 @@ def _parse_nested(value: str, path: str) -> dict[str, str]:
             continue
         key, sep, rest = line.partition("=")
         if not sep:
-            raise ConfigError(f"cannot parse {path}: nested line {line!r} has no '='")
+            raise ConfigError(f"cannot parse {path}: a nested setting without '='")
         parsed[key.strip()] = rest.strip()
     return parsed
+
+
+def _parse_error(exc: Exception) -> str:
+    """What is wrong and on which line, never the line itself (it may hold a secret)."""
+    import configparser
+
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"a setting before the first [section] (line {exc.lineno})"
+    if isinstance(exc, configparser.ParsingError):
+        lines = ", ".join(str(number) for number, _ in exc.errors)
+        return f"lines that are not 'key = value' (line {lines})"
+    if isinstance(exc, configparser.DuplicateOptionError):
+        return f"{exc.option!r} set twice in [{exc.section}] (line {exc.lineno})"
+    if isinstance(exc, configparser.DuplicateSectionError):
+        return f"[{exc.section}] appears twice (line {exc.lineno})"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not valid text at byte {exc.start}"
+    return type(exc).__name__
 
 
 def _raw_parse(path: str) -> _Raw:
@@ -77,8 +95,7 @@ def _raw_parse(path: str) -> _Raw:
     try:
         read = parser.read([path])
     except (configparser.Error, UnicodeDecodeError) as exc:
-        detail = " ".join(str(exc).split())
-        raise ConfigError(f"cannot parse {path}: {detail}") from None
+        raise ConfigError(f"cannot parse {path}: {_parse_error(exc)}") from None
     if not read:
         # configparser skips a file it cannot open, and botocore with it; a configuration
         # that exists but cannot be read is not an empty one.

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import logging
 import re
 import ssl
 import time
@@ -433,6 +434,7 @@ class LeanTransport:
         from ._resolve import resolve
 
         settings = resolve(config)
+        logging.getLogger("s3pump").info("lean transport: %s", settings.describe())
         if settings.lean_unsupported is not None or settings.endpoint_url is None:
             raise LeanUnsupportedError(settings.lean_unsupported or "no endpoint")
         source: Any

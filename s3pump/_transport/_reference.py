@@ -8,6 +8,7 @@ the same way, and also retries failures while reading a body, which botocore doe
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
@@ -180,6 +181,7 @@ class ReferenceTransport:
         only when none is configured (AWS's own, including FIPS and dual-stack variants).
         """
         settings = resolve(config)
+        logging.getLogger("s3pump").info("reference transport: %s", settings.describe())
         proxies: dict[str, str] | None = None
         if settings.endpoint_url is not None:
             scheme = settings.endpoint_url.partition(":")[0]

@@ -89,6 +89,19 @@ class Resolved:
     credentials: Credentials | None
     lean_unsupported: str | None
 
+    def describe(self) -> str:
+        """One line for ``-v``: where requests go and why (no credentials, no proxy password).
+        """
+        endpoint = self.endpoint_url or "AWS (chosen by botocore)"
+        proxy = "direct"
+        if self.proxy:
+            parts = urlsplit(self.proxy)
+            proxy = f"proxy {parts.scheme}://{parts.hostname}" + (
+                f":{parts.port}" if parts.port else "")
+        profile = f"profile {self.profile!r}" if self.profile else "default profile"
+        return (f"endpoint {endpoint} (from {self.endpoint_source}), region {self.region}, "
+                f"{self.addressing_style} addressing, {proxy}, {profile}")
+
 
 def _truthy(value: object) -> bool:
     """botocore's ensure_boolean: True, or a string equal to 'true' in any case."""
@@ -248,6 +261,8 @@ def _verify(environ: Mapping[str, str], scoped: Section) -> str | bool:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError("the CA bundle (AWS_CA_BUNDLE, ca_bundle or REQUESTS_CA_BUNDLE) is "
                           "set to an empty path")
+    if not os.path.isfile(value):  # botocore would fail on the first HTTPS request
+        raise ConfigError(f"the CA bundle {value!r} is not a file")
     return value
 
 
