@@ -75,13 +75,28 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("connection")
     g.add_argument("--endpoint-url", metavar="URL",
-                   help="S3 endpoint (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, S3_ENDPOINT)")
+                   help="S3 endpoint (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the "
+                   "profile's endpoint_url, S3_ENDPOINT)")
     g.add_argument("--profile", help="AWS profile (default: AWS_PROFILE)")
     g.add_argument("--region", help="AWS region")
-    g.add_argument("--addressing-style", choices=("auto", "path", "virtual"), default="auto")
+    g.add_argument("--addressing-style", choices=("auto", "path", "virtual"),
+                   help="default: the profile's s3 addressing_style, else auto")
+    g.add_argument("--max-attempts", type=_positive_int, metavar="N",
+                   help="tries per request in all (default: AWS_MAX_ATTEMPTS, the profile's "
+                   "max_attempts, else 6)")
     g.add_argument("--transport", choices=("auto", "lean", "reference"), default="auto",
                    help="data plane: lean (aiohttp + own signer) or reference (aiobotocore)")
     g.add_argument("-j", "--concurrency", type=int, default=64, metavar="N",
@@ -320,7 +335,9 @@ def _pump(args: argparse.Namespace) -> AsyncPump:
         transport=args.transport,
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
-        config=TransferConfig(require_checksum=getattr(args, "require_checksum", False)),
+        config=TransferConfig(require_checksum=getattr(args, "require_checksum", False),
+                              **({"max_attempts": args.max_attempts} if args.max_attempts
+                                 else {})),
     )
     args.stop.watch(pump)
     return pump

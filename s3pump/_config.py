@@ -2,43 +2,42 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ._errors import ConfigError
 
-__all__ = ["ClientConfig", "TransferConfig", "resolve_endpoint"]
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "ClientConfig", "TransferConfig", "max_attempts_is_default"]
 
 KiB = 1024
 MiB = 1024 * KiB
 
-_ENDPOINT_VARS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "S3_ENDPOINT")
 _ADDRESSING = ("auto", "path", "virtual")
 
 
-def resolve_endpoint(
-    explicit: str | None = None, environ: Mapping[str, str] | None = None
-) -> str | None:
-    """The endpoint URL to use: explicit argument > AWS_ENDPOINT_URL_S3 > AWS_ENDPOINT_URL
-    > S3_ENDPOINT; ``None`` means AWS itself."""
-    if explicit:
-        return explicit
-    env = os.environ if environ is None else environ
-    for name in _ENDPOINT_VARS:
-        value = env.get(name, "").strip()
-        if value:
-            return value
-    return None
+class _DefaultAttempts(int):
+    """The default of :attr:`TransferConfig.max_attempts`: an ``int`` like any other, whose
+    type tells that nobody chose it, so the AWS configuration (``AWS_MAX_ATTEMPTS``, the
+    profile's ``max_attempts``) may replace it when the pump opens."""
+
+
+DEFAULT_MAX_ATTEMPTS: int = _DefaultAttempts(6)
+
+
+def max_attempts_is_default(config: TransferConfig) -> bool:
+    """Whether ``config.max_attempts`` is the default (not set by the caller)."""
+    return type(config.max_attempts) is _DefaultAttempts
 
 
 @dataclass(frozen=True, slots=True)
 class ClientConfig:
     """Where and as whom to connect.
 
-    ``endpoint_url``/``region``/``profile`` left ``None`` follow the usual AWS chain
-    (environment, ``~/.aws/config``, ...), with the endpoint precedence of
-    :func:`resolve_endpoint`. ``addressing_style`` is ``"auto"``, ``"path"`` or ``"virtual"``.
+    ``endpoint_url``/``region``/``profile``/``addressing_style`` left ``None`` follow the AWS
+    configuration (environment, the shared config and credentials files), resolved as botocore
+    resolves them, see :mod:`s3pump._transport._resolve`: the endpoint is the argument >
+    ``AWS_ENDPOINT_URL_S3`` > ``AWS_ENDPOINT_URL`` > the profile's ``services`` section >
+    the profile's ``endpoint_url`` > ``S3_ENDPOINT``. ``addressing_style`` is ``"auto"``,
+    ``"path"`` or ``"virtual"`` (default: the profile's ``s3 = addressing_style``, else auto).
 
     Stalls: ``connect_timeout`` bounds opening a connection; ``read_timeout`` bounds every
     wait for the server: for the whole response head of a request without a body, and for
@@ -56,7 +55,7 @@ class ClientConfig:
     endpoint_url: str | None = None
     region: str | None = None
     profile: str | None = None
-    addressing_style: str = "auto"
+    addressing_style: str | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     min_body_rate: float = 64.0
@@ -71,7 +70,7 @@ class ClientConfig:
                 or not self.min_body_rate >= 0):
             raise ConfigError(f"min_body_rate must be 0 or more bytes per second, "
                               f"not {self.min_body_rate!r}")
-        if self.addressing_style not in _ADDRESSING:
+        if self.addressing_style is not None and self.addressing_style not in _ADDRESSING:
             raise ConfigError(
                 f"addressing_style must be one of {', '.join(_ADDRESSING)}, "
                 f"not {self.addressing_style!r}"
@@ -102,7 +101,8 @@ class TransferConfig:
     Objects of at least ``multipart_threshold`` bytes are fetched as ranged parts of
     ``part_size`` bytes (grown so that no object needs more than ``max_parts`` parts), at most
     ``part_concurrency`` of them at once per object, all within the global ``concurrency``.
-    Failed requests are tried up to ``max_attempts`` times with jittered exponential backoff
+    Failed requests are tried up to ``max_attempts`` times in all (default: ``AWS_MAX_ATTEMPTS``,
+    else the AWS profile's ``max_attempts``, else 6) with jittered exponential backoff
     starting at ``backoff_base`` seconds, capped at ``backoff_cap``.
 
     Downloads check what S3 offers (a full-object CRC or SHA checksum, the MD5 ETag of a
@@ -121,7 +121,7 @@ class TransferConfig:
     part_concurrency: int = 16
     upload_buffer_bytes: int = 128 * MiB
     inline_writes: bool = True
-    max_attempts: int = 6
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
     backoff_base: float = 0.1
     backoff_cap: float = 10.0
     require_checksum: bool = False

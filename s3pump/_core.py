@@ -17,7 +17,7 @@ from typing import Self
 
 import anyio
 
-from ._config import ClientConfig, TransferConfig
+from ._config import ClientConfig, TransferConfig, max_attempts_is_default
 from ._errors import ConfigError, S3PumpError
 from ._models import TransferResult
 from ._progress import Reporter
@@ -39,12 +39,16 @@ class PumpCore:
 
     Args:
         endpoint_url: S3 endpoint; default from ``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL``,
-            ``S3_ENDPOINT``, then AWS itself.
-        region: AWS region; default from the AWS configuration.
-        profile: AWS profile name; default ``AWS_PROFILE`` or the default profile.
+            the profile's ``services`` section or ``endpoint_url``, ``S3_ENDPOINT``, then AWS
+            itself (see :class:`ClientConfig`).
+        region: AWS region; default ``AWS_DEFAULT_REGION``, the profile's, or us-east-1.
+        profile: AWS profile name; default ``AWS_DEFAULT_PROFILE``, ``AWS_PROFILE`` or the
+            default profile.
         concurrency: requests in flight at once (see :class:`TransferConfig` for memory).
-        addressing_style: ``"auto"``, ``"path"`` or ``"virtual"``.
-        config: full transfer tuning; ``concurrency`` overrides its field when given.
+        addressing_style: ``"auto"``, ``"path"`` or ``"virtual"``; default the profile's
+            ``s3 = addressing_style``, else auto.
+        config: full transfer tuning; ``concurrency`` overrides its field when given; an
+            unset ``max_attempts`` comes from ``AWS_MAX_ATTEMPTS`` or the profile.
         transport: ``"auto"`` (lean data plane where it applies), ``"lean"`` or ``"reference"``.
         cache_dir: a local cache for reads (``read_bytes`` and friends); default
             ``S3PUMP_CACHE_DIR``, and no cache when neither is set.
@@ -63,7 +67,7 @@ class PumpCore:
         profile: str | None = None,
         concurrency: int | None = None,
         *,
-        addressing_style: str = "auto",
+        addressing_style: str | None = None,
         config: TransferConfig | None = None,
         transport: str = "auto",
         cache_dir: str | os.PathLike[str] | None = None,
@@ -84,6 +88,12 @@ class PumpCore:
         base = config or TransferConfig()
         if concurrency is not None:
             base = dataclasses.replace(base, concurrency=concurrency)
+        if max_attempts_is_default(base):  # AWS_MAX_ATTEMPTS or the profile's max_attempts
+            from ._transport._resolve import resolve_max_attempts
+
+            attempts = resolve_max_attempts(profile)
+            if attempts is not None:
+                base = dataclasses.replace(base, max_attempts=attempts)
         self.config = base
         self._transport_kind = transport
         env_cache = os.environ.get("S3PUMP_CACHE_DIR", "").strip()

@@ -81,11 +81,14 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
 
     Args:
         endpoint_url: S3 endpoint; default from ``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL``,
-            ``S3_ENDPOINT``, then AWS itself.
-        region: AWS region; default from the AWS configuration.
-        profile: AWS profile name; default ``AWS_PROFILE`` or the default profile.
+            the profile's ``services`` section or ``endpoint_url``, ``S3_ENDPOINT``, then AWS
+            itself (see :class:`ClientConfig`).
+        region: AWS region; default ``AWS_DEFAULT_REGION``, the profile's, or us-east-1.
+        profile: AWS profile name; default ``AWS_DEFAULT_PROFILE``, ``AWS_PROFILE`` or the
+            default profile.
         concurrency: requests in flight at once (see :class:`TransferConfig` for memory).
-        addressing_style: ``"auto"``, ``"path"`` or ``"virtual"``.
+        addressing_style: ``"auto"``, ``"path"`` or ``"virtual"``; default the profile's
+            ``s3 = addressing_style``, else auto.
         config: full transfer tuning; ``concurrency`` overrides its field when given.
         transport: ``"auto"`` (lean data plane where it applies), ``"lean"`` or ``"reference"``.
         connect_timeout, read_timeout, min_body_rate: stalls (see :class:`ClientConfig`):

@@ -1,4 +1,4 @@
-"""Unit tests for s3pump._config: endpoint precedence and config validation."""
+"""Unit tests for s3pump._config: config validation."""
 
 from __future__ import annotations
 
@@ -6,56 +6,10 @@ import dataclasses
 
 import pytest
 
-from s3pump._config import ClientConfig, MiB, TransferConfig, resolve_endpoint
+from s3pump._config import ClientConfig, MiB, TransferConfig
 from s3pump._errors import ConfigError, S3PumpError
 
-ALL_VARS = {
-    "AWS_ENDPOINT_URL_S3": "http://s3-specific:1",
-    "AWS_ENDPOINT_URL": "http://generic:2",
-    "S3_ENDPOINT": "http://legacy:3",
-}
-
-
-@pytest.mark.parametrize(
-    ("explicit", "environ", "expected"),
-    [
-        ("http://explicit:0", ALL_VARS, "http://explicit:0"),
-        (None, ALL_VARS, "http://s3-specific:1"),
-        (None, {"AWS_ENDPOINT_URL": "http://generic:2", "S3_ENDPOINT": "http://legacy:3"},
-         "http://generic:2"),
-        (None, {"S3_ENDPOINT": "http://legacy:3"}, "http://legacy:3"),
-        (None, {"AWS_ENDPOINT_URL_S3": "http://s3-specific:1", "S3_ENDPOINT": "http://legacy:3"},
-         "http://s3-specific:1"),
-        (None, {}, None),
-        (None, {"UNRELATED": "http://x:9"}, None),
-        # Empty or blank variables do not count; the next one in line does.
-        (None, {"AWS_ENDPOINT_URL_S3": "", "AWS_ENDPOINT_URL": "http://generic:2"},
-         "http://generic:2"),
-        (None, {"AWS_ENDPOINT_URL_S3": "  ", "S3_ENDPOINT": " http://legacy:3\n"},
-         "http://legacy:3"),
-        ("", {"S3_ENDPOINT": "http://legacy:3"}, "http://legacy:3"),
-        ("http://explicit:0", {}, "http://explicit:0"),
-    ],
-)
-def test_resolve_endpoint_precedence(
-    explicit: str | None, environ: dict[str, str], expected: str | None
-) -> None:
-    assert resolve_endpoint(explicit, environ) == expected
-
-
-def test_resolve_endpoint_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://from-env:4")
-    assert resolve_endpoint() == "http://from-env:4"
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://from-env-s3:5")
-    assert resolve_endpoint() == "http://from-env-s3:5"
-    assert resolve_endpoint("https://arg:6") == "https://arg:6"
-
-
-def test_resolve_endpoint_explicit_environ_ignores_os_environ(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://from-env:4")
-    assert resolve_endpoint(None, {}) is None
+# Endpoint precedence is tested against botocore in tests/test_endpoints_resolve.py.
 
 
 # --- ClientConfig ------------------------------------------------------------------------
@@ -64,7 +18,7 @@ def test_resolve_endpoint_explicit_environ_ignores_os_environ(
 def test_client_config_defaults() -> None:
     config = ClientConfig()
     assert (config.endpoint_url, config.region, config.profile) == (None, None, None)
-    assert config.addressing_style == "auto"
+    assert config.addressing_style is None  # the profile's, else auto
 
 
 @pytest.mark.parametrize("style", ["auto", "path", "virtual"])

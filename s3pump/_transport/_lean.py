@@ -1,7 +1,9 @@
 """The lean data-plane transport: requests signed by our SigV4 signer, sent through aiohttp.
 
-aiobotocore still resolves credentials and region (the control plane), except when the
-environment alone decides them (see ``_environment_only``); the hot operations
+Where requests go (endpoint, region, addressing, proxy, CA bundle) comes from
+:func:`~s3pump._transport._resolve.resolve`, the resolution both transports share; aiobotocore
+finds the credentials only when the environment and the shared files do not decide them
+(SSO, assume-role, web identity, ``credential_process``, containers, IMDS). The hot operations
 (ListObjectsV2, HEAD, GET, ranged GET, PUT, UploadPart) skip botocore's event system, endpoint
 rulesets and response parsing, and cost a fraction of the CPU (see DESIGN.md, §1).
 
@@ -20,10 +22,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import os
+import logging
 import re
 import ssl
-import sys
 import time
 import warnings
 import xml.etree.ElementTree as ET
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     import aiohttp
 
 from .._checksum import Checksum
-from .._config import ClientConfig, resolve_endpoint
+from .._config import ClientConfig
 from .._errors import (
     ConfigError,
     NoSuchBucketError,
@@ -251,32 +252,8 @@ def _parse_list(body: bytes) -> ListPage:
     )
 
 
-def _environment_only(config: ClientConfig) -> tuple[Credentials, str] | None:
-    """Credentials and region when the environment alone decides them, else ``None``.
-
-    botocore's chain starts with the environment's keys unless a profile is named, and reads
-    its config file for everything else; when no profile is named, the keys and the region
-    are in the environment, and there is no config file, the chain's answer is known without
-    importing botocore (a third of a second of start-up for every command).
-    """
-    env = os.environ
-    if config.profile or env.get("AWS_PROFILE"):
-        return None
-    key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
-    region = config.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
-    if not (key and secret and region):
-        return None
-    if any(env.get(name) for name in ("AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT",
-                                      "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT")):
-        return None
-    config_file = env.get("AWS_CONFIG_FILE") or os.path.expanduser("~/.aws/config")
-    if os.path.isfile(config_file) and os.path.getsize(config_file) > 0:
-        return None
-    return Credentials(key, secret, env.get("AWS_SESSION_TOKEN") or None), region
-
-
 class _StaticCredentials:
-    """Credentials that do not change (taken from the environment)."""
+    """Credentials that do not change (static keys from the environment or the files)."""
 
     def __init__(self, credentials: Credentials) -> None:
         self._credentials = credentials
@@ -386,8 +363,10 @@ class LeanTransport:
         credentials: _CredentialSource,
         *,
         region: str,
-        endpoint: str | None,
+        endpoint: str,
+        aws: bool = False,
         addressing_style: str = "auto",
+        proxy: str | None = None,
         sign_payload: bool | None = None,
         ssl_context: ssl.SSLContext | bool = True,
         max_connections: int = 64,
@@ -405,8 +384,8 @@ class LeanTransport:
         self._credentials = credentials
         self._signer = SigV4Signer(region)
         self._sign_payload = sign_payload
-        self._aws = endpoint is None
-        parts = urlsplit(endpoint or f"https://s3.{region}.amazonaws.com")
+        self._aws = aws  # AWS's own endpoint (not a configured one): auto means virtual
+        parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"unsupported endpoint URL: {endpoint!r}")
         self._scheme = parts.scheme
@@ -425,7 +404,7 @@ class LeanTransport:
         else:
             self._virtual = True  # auto on AWS: virtual for DNS-compatible buckets
         self._auto = addressing_style == "auto"
-        self._proxy = _env_proxy(parts.scheme, parts.hostname)
+        self._proxy = proxy
         # Bodiless requests (GET, HEAD, listings) go through our own HTTP/1.1 client, except
         # through a proxy: aiohttp handles proxies (and every request with a body).
         self._h1: H1Pool | None = None
@@ -442,55 +421,39 @@ class LeanTransport:
         *,
         sign_payload: bool | None = None,
     ) -> LeanTransport:
-        """Resolve credentials and region through aiobotocore and open a connection pool.
+        """Resolve ``config`` (see :func:`~s3pump._transport._resolve.resolve`), find the
+        credentials, and open a connection pool.
 
         ``sign_payload`` forces payload signing on or off (default: see the class docstring).
         Raises :class:`LeanUnsupportedError` when the lean path cannot serve ``config``
         (fall back to the reference transport then), or the usual errors of the chain.
         """
-        fast = _environment_only(config)
-        if fast is not None:
-            source: Any = _StaticCredentials(fast[0])
-            region, ca_bundle = fast[1], os.environ.get("AWS_CA_BUNDLE")
-            scoped: dict[str, Any] = {}
-            fips = dualstack = None
+        from ._resolve import resolve
+
+        settings = resolve(config)
+        logging.getLogger("s3pump").info("lean transport: %s", settings.describe())
+        if settings.lean_unsupported is not None or settings.endpoint_url is None:
+            raise LeanUnsupportedError(settings.lean_unsupported or "no endpoint")
+        source: Any
+        if settings.credentials is not None:
+            source = _StaticCredentials(settings.credentials)
         else:
-            try:
-                from aiobotocore.session import AioSession
-
-                session = AioSession(profile=config.profile)
-                source = await session.get_credentials()
-                region = config.region or session.get_config_variable("region") or "us-east-1"
-                scoped = session.get_scoped_config()
-                fips = session.get_config_variable("use_fips_endpoint")
-                dualstack = session.get_config_variable("use_dualstack_endpoint")
-                ca_bundle = session.get_config_variable("ca_bundle")
-            except Exception as exc:
-                from ._reference import translate_error
-
-                raise translate_error(exc, None, None) from exc
+            source = await _chain_credentials(config.profile)
         if source is None:
             raise LeanUnsupportedError("no credentials: anonymous access needs the reference "
                                        "transport")
-        s3_section = scoped.get("s3")
-        s3_options: dict[str, Any] = s3_section if isinstance(s3_section, dict) else {}
-        accelerate = s3_options.get("use_accelerate_endpoint")
-        if _truthy(fips) or _truthy(dualstack) or _truthy(accelerate):
-            raise LeanUnsupportedError("FIPS, dual-stack and accelerate endpoints need the "
-                                       "reference transport")
-        if not isinstance(region, str) or not re.fullmatch(r"[a-z0-9-]+", region):
-            raise LeanUnsupportedError(f"unusual region {region!r}")
         credentials = _CredentialSource(source)
         await credentials.get()  # fail here, not on the first request
-        endpoint = resolve_endpoint(config.endpoint_url)
         ssl_context: ssl.SSLContext | bool = True
-        if ca_bundle and not (endpoint or "https:").startswith("http:"):  # ~50 ms: TLS only
-            ssl_context = ssl.create_default_context(cafile=str(ca_bundle))
+        if isinstance(settings.verify, str) and settings.endpoint_url.startswith("https:"):
+            ssl_context = _ssl_context(settings.verify)  # ~50 ms: TLS only
         return cls(
             credentials,
-            region=region,
-            endpoint=endpoint,
-            addressing_style=config.addressing_style,
+            region=settings.region,
+            endpoint=settings.endpoint_url,
+            aws=not settings.configured_endpoint,
+            addressing_style=settings.addressing_style,
+            proxy=settings.proxy,
             sign_payload=sign_payload,
             ssl_context=ssl_context,
             max_connections=max_connections,
@@ -957,20 +920,22 @@ class LeanTransport:
         return failed
 
 
-def _env_proxy(scheme: str, host: str) -> str | None:
-    """The proxy the environment (``HTTPS_PROXY``, ``NO_PROXY``, ...) names for this host."""
-    if sys.platform not in ("darwin", "win32") and not any(
-        name.lower().endswith("_proxy") for name in os.environ
-    ):
-        return None  # what getproxies() would find, without importing urllib.request (13 ms)
-    import urllib.request
+async def _chain_credentials(profile: str | None) -> Any:
+    """botocore's credential chain, for what the environment and files do not decide."""
+    try:
+        from aiobotocore.session import AioSession
 
-    proxy = urllib.request.getproxies().get(scheme)
-    if not proxy or urllib.request.proxy_bypass(host):
-        return None
-    return proxy
+        return await AioSession(profile=profile).get_credentials()
+    except Exception as exc:
+        from ._reference import translate_error
+
+        raise translate_error(exc, None, None) from exc
 
 
-def _truthy(value: object) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
+def _ssl_context(cafile: str) -> ssl.SSLContext:
+    """A TLS context trusting the CA bundle at ``cafile`` (a clear error when it is not one)."""
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot use the CA bundle {cafile!r}: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None

@@ -8,6 +8,7 @@ the same way, and also retries failures while reading a body, which botocore doe
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
@@ -19,7 +20,7 @@ from aiobotocore.session import AioSession
 from botocore import exceptions as bce
 
 from .._checksum import Checksum
-from .._config import ClientConfig, resolve_endpoint
+from .._config import ClientConfig
 from .._errors import (
     AccessDeniedError,
     ConfigError,
@@ -33,6 +34,7 @@ from .._integrity import evidence
 from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, delete_batch
 from ._framing import Framing, check_pin, count_error, frame_answer
+from ._resolve import resolve
 from ._stall import ProgressGuard
 
 __all__ = ["ReferenceTransport", "translate_error"]
@@ -189,24 +191,40 @@ class ReferenceTransport:
 
     @classmethod
     async def open(cls, config: ClientConfig, max_connections: int) -> ReferenceTransport:
-        """Create the aiobotocore client for ``config``."""
+        """Create the aiobotocore client for ``config``.
+
+        Endpoint, region, addressing style, proxy and CA bundle come from
+        :func:`~s3pump._transport._resolve.resolve` (the lean transport's answers), and are
+        handed to botocore explicitly, with its own lookup of configured endpoints turned
+        off: both transports send requests to the same place. botocore chooses the endpoint
+        only when none is configured (AWS's own, including FIPS and dual-stack variants).
+        """
+        settings = resolve(config)
+        logging.getLogger("s3pump").info("reference transport: %s", settings.describe())
+        proxies: dict[str, str] | None = None
+        if settings.endpoint_url is not None:
+            scheme = settings.endpoint_url.partition(":")[0]
+            proxies = {scheme: settings.proxy} if settings.proxy else {}
         try:
             session = AioSession(profile=config.profile)
             boto_config = AioConfig(
-                s3={"addressing_style": config.addressing_style},
+                s3={"addressing_style": settings.addressing_style},
                 retries={"total_max_attempts": 1},
                 max_pool_connections=max_connections,
                 connect_timeout=config.connect_timeout,
                 read_timeout=config.read_timeout,
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
+                ignore_configured_endpoint_urls=True,
+                proxies=proxies,
             )
             stack = AsyncExitStack()
             client = await stack.enter_async_context(
                 session.create_client(
                     "s3",
-                    endpoint_url=resolve_endpoint(config.endpoint_url),
-                    region_name=config.region,
+                    endpoint_url=settings.endpoint_url if settings.configured_endpoint else None,
+                    region_name=settings.region,
+                    verify=settings.verify,
                     config=boto_config,
                 )
             )
