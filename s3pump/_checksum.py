@@ -15,9 +15,6 @@ Uploads send checksums unless the user's AWS configuration says
 from __future__ import annotations
 
 import base64
-import configparser
-import functools
-import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -99,25 +96,8 @@ def combine(parts: Sequence[tuple[Checksum, int]]) -> Checksum:
 
 def checksums_wanted(profile: str | None = None) -> bool:
     """False when the AWS configuration says ``request_checksum_calculation = when_required``
-    (``AWS_REQUEST_CHECKSUM_CALCULATION``, or the profile's setting in the config file)."""
-    env = os.environ.get("AWS_REQUEST_CHECKSUM_CALCULATION")
-    if env:
-        return env.strip().lower() != "when_required"
-    path = os.environ.get("AWS_CONFIG_FILE") or os.path.expanduser("~/.aws/config")
-    name = profile or os.environ.get("AWS_PROFILE") or "default"
-    return _file_setting(path, name) != "when_required"
+    (``AWS_REQUEST_CHECKSUM_CALCULATION``, or the profile's setting in the config file), read
+    by the one resolver of the AWS configuration."""
+    from ._transport._resolve import resolve_checksum_calculation
 
-
-@functools.cache
-def _file_setting(path: str, profile: str) -> str:
-    parser = configparser.RawConfigParser()
-    try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, OSError, UnicodeDecodeError):
-        return ""  # an unreadable config file is reported by the credential chain
-    section = profile if profile == "default" else f"profile {profile}"
-    if not parser.has_section(section) and parser.has_section(profile):
-        section = profile
-    if not parser.has_section(section):
-        return ""
-    return parser.get(section, "request_checksum_calculation", fallback="").strip().lower()
+    return resolve_checksum_calculation(profile) != "when_required"

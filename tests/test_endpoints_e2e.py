@@ -169,7 +169,6 @@ def test_addressing_style_and_region_from_the_config_file(
                f"s3 =\n  addressing_style = {style}\n",
                credentials=f"[team]\n{KEYS}")
     monkeypatch.setenv("AWS_PROFILE", "team")
-    monkeypatch.setenv("AWS_REGION", "us-west-1")  # not read, as botocore
     monkeypatch.setenv("HTTP_PROXY", trap.url)
     assert _run("ls", "--transport", transport, "s3://data-bucket/x/") != 0
     seen = _where(trap)
@@ -185,8 +184,8 @@ def test_addressing_style_and_region_from_the_config_file(
 def test_aws_region_gives_the_same_answer_with_and_without_a_config_file(
     transport: str, trap: CatchAll, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """AWS_REGION is not read (botocore does not read it), whether or not a config file
-    exists: the region is the same either way (us-east-1 here)."""
+    """AWS_REGION is read (as the AWS CLI v2 reads it) whether or not a config file exists:
+    the region is the same either way (before, it won or lost with the file)."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDENV")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-env")
     monkeypatch.setenv("AWS_REGION", "us-west-1")
@@ -202,7 +201,7 @@ def test_aws_region_gives_the_same_answer_with_and_without_a_config_file(
             _configure(monkeypatch, tmp_path, config, credentials="")
         assert _run("ls", "--transport", transport, "s3://data-bucket/") != 0
         regions.append({region for _, region, _ in _where(trap)})
-    assert regions == [{"us-east-1"}, {"us-east-1"}]
+    assert regions == [{"us-west-1"}, {"us-west-1"}]
 
 
 def test_max_attempts_from_flag_environment_and_profile(

@@ -8,8 +8,9 @@ the same answers. No request is sent: only resolution is compared.
 
 Where s3pump deliberately differs, the case says so and the test checks the difference:
 ``S3_ENDPOINT`` (s3pump's own, below every AWS source), ``NO_PROXY`` CIDR blocks (honoured,
-as ``requests`` does), and ``stricter`` cases where s3pump refuses a configuration botocore
-would accept and act on.
+as ``requests`` does), ``AWS_REGION`` (read first, as the AWS CLI v2 and the other SDKs do:
+botocore is then given that region, which is what the AWS CLI v2 does), and ``stricter``
+cases where s3pump refuses a configuration botocore would accept and act on.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Case:
     stricter: bool = False  # s3pump refuses what botocore accepts
     cidr: bool = False  # a NO_PROXY CIDR block s3pump honours and botocore does not
     lean: bool = True  # the lean path serves it (False: a variant only botocore knows)
+    cli_region: str | None = None  # AWS_REGION, which the AWS CLI v2 reads and botocore not
 
 
 CASES = [
@@ -143,9 +145,15 @@ CASES = [
     Case("empty-aws-profile", env={**KEYS, "AWS_PROFILE": ""}, config="[default]\n"),
     Case("bad-config-file", env=KEYS, config="region = us-east-1\n"),
     # -- region ----------------------------------------------------------------------------
-    Case("aws-region-is-not-read", env={**KEYS, "AWS_REGION": "eu-west-1"}),
-    Case("aws-region-vs-config-region", env={**KEYS, "AWS_REGION": "eu-west-1"},
-         config="[default]\nregion = eu-west-2\n"),
+    Case("aws-region-read-as-the-cli-does", env={**KEYS, "AWS_REGION": "eu-west-1"},
+         cli_region="eu-west-1"),
+    Case("aws-region-beats-config-region", env={**KEYS, "AWS_REGION": "eu-west-1"},
+         config="[default]\nregion = eu-west-2\n", cli_region="eu-west-1"),
+    Case("aws-region-beats-default-region",
+         env={**KEYS, "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "ca-central-1"},
+         cli_region="eu-west-1"),
+    Case("region-argument-beats-aws-region", env={**KEYS, "AWS_REGION": "eu-west-1"},
+         region="ap-south-1"),
     Case("default-region-beats-config", env={**KEYS, "AWS_DEFAULT_REGION": "ca-central-1"},
          config="[default]\nregion = eu-west-2\n"),
     Case("explicit-region", region="ap-northeast-1",
@@ -276,7 +284,7 @@ def _botocore(case: Case) -> tuple[Any, Any] | BaseException:
     config = Config(s3={"addressing_style": case.addressing_style}) \
         if case.addressing_style else None
     try:
-        client = session.create_client("s3", region_name=case.region,
+        client = session.create_client("s3", region_name=case.region or case.cli_region,
                                        endpoint_url=case.endpoint_url, config=config)
     except Exception as exc:
         return exc

@@ -190,6 +190,10 @@ def _region(config: ClientConfig, environ: Mapping[str, str], scoped: Section) -
     region: str | None
     if config.region is not None:
         region, source = config.region, "the region argument"
+    elif "AWS_REGION" in environ:
+        # The AWS CLI v2 and every other SDK read AWS_REGION first (Lambda, ECS and most CI
+        # set only it); botocore alone does not. Configuration is the AWS CLI's (DESIGN §2).
+        region, source = environ["AWS_REGION"], "AWS_REGION"
     elif "AWS_DEFAULT_REGION" in environ:
         region, source = environ["AWS_DEFAULT_REGION"], "AWS_DEFAULT_REGION"
     else:
@@ -370,6 +374,18 @@ def resolve_max_attempts(profile: str | None = None) -> int | None:
     files = load_shared_files(environ)
     scoped = _scoped(files, _profile_name(ClientConfig(profile=profile), environ))
     return _max_attempts(environ, scoped)
+
+
+def resolve_checksum_calculation(profile: str | None = None) -> str:
+    """``AWS_REQUEST_CHECKSUM_CALCULATION``, else the profile's
+    ``request_checksum_calculation``, lower-cased (``when_supported`` when neither is set)."""
+    environ = os.environ
+    files = load_shared_files(environ)
+    scoped = _scoped(files, _profile_name(ClientConfig(profile=profile), environ))
+    value = _setting(environ, "AWS_REQUEST_CHECKSUM_CALCULATION", scoped,
+                     "request_checksum_calculation")
+    text = value.strip().lower() if isinstance(value, str) else ""
+    return text or "when_supported"
 
 
 def resolve(config: ClientConfig) -> Resolved:
