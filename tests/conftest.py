@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
 
+from tests._faults import FaultProxy
 from tests._moto import MotoServer
 
 _CREDS = {
@@ -34,6 +35,19 @@ def _aws_env() -> Iterator[None]:
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture(params=["lean", "reference"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """The transport a test runs on: every behaviour must hold on both."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def proxy(endpoint: str) -> AsyncIterator[FaultProxy]:
+    """A fault-injecting proxy in front of the session's moto server (tests/_faults.py)."""
+    async with FaultProxy(endpoint) as p:
+        yield p
 
 
 @pytest.fixture(scope="session")

@@ -37,11 +37,6 @@ RANGE_SPOILERS = ["wrong_range", "wrong_total", "range_200_whole", "chunked_shor
                   "close_long"]
 
 
-@pytest.fixture(params=["lean", "reference"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def server() -> Iterator[BadS3]:
     with BadS3() as s:

@@ -168,18 +168,6 @@ def test_processes_sharing_a_directory_never_see_torn_entries(tmp_path: Path) ->
 
 # -- reads through the cache, against moto --------------------------------------------------------
 
-@pytest.fixture(params=["lean", "reference"])
-def kind(request: pytest.FixtureRequest) -> str:
-    """Every behaviour holds on both transports."""
-    return str(request.param)
-
-
-@pytest.fixture
-async def proxy(endpoint: str) -> AsyncIterator[FaultProxy]:
-    async with FaultProxy(endpoint) as p:
-        yield p
-
-
 @pytest.fixture
 async def pump(proxy: FaultProxy, kind: str, tmp_path: Path) -> AsyncIterator[AsyncPump]:
     async with AsyncPump(endpoint_url=proxy.url, config=SMALL_PARTS, transport=kind,

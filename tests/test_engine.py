@@ -40,12 +40,6 @@ def temp_files(root: Path) -> list[Path]:
     return [p for p in root.rglob(".s3pump-*")]
 
 
-@pytest.fixture(params=["lean", "reference"])
-def kind(request: pytest.FixtureRequest) -> str:
-    """Every behaviour holds on both transports."""
-    return str(request.param)
-
-
 @pytest.fixture
 async def pump(endpoint: str, kind: str) -> AsyncIterator[AsyncPump]:
     async with AsyncPump(endpoint_url=endpoint, config=SMALL_PARTS, transport=kind) as p:
@@ -237,12 +231,6 @@ async def test_exists(pump: AsyncPump, s3: Any, bucket: str) -> None:
 
 
 # Faults injected over HTTP by a proxy in front of moto.
-
-@pytest.fixture
-async def proxy(endpoint: str) -> AsyncIterator[FaultProxy]:
-    async with FaultProxy(endpoint) as p:
-        yield p
-
 
 async def test_transient_errors_are_retried(
     proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str

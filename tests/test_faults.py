@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +36,6 @@ def client(url: str, attempts: int = 1) -> Any:
                       response_checksum_validation="when_required",
                       retries={"total_max_attempts": attempts, "mode": "standard"}),
     )
-
-
-@pytest.fixture(params=["lean", "reference"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-async def proxy(endpoint: str) -> AsyncIterator[FaultProxy]:
-    async with FaultProxy(endpoint) as p:
-        yield p
 
 
 # -- the harness ------------------------------------------------------------------------------

@@ -36,11 +36,6 @@ def bucket_tree(s3: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
     return out
 
 
-@pytest.fixture(params=["lean", "reference"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 async def pump(endpoint: str) -> AsyncIterator[AsyncPump]:
     async with AsyncPump(endpoint_url=endpoint, config=SMALL_PARTS) as p:

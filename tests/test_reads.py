@@ -29,12 +29,6 @@ SMALL_PARTS = TransferConfig(
 MISSING_BUCKET = "no-such-bucket-for-reads"
 
 
-@pytest.fixture(params=["lean", "reference"])
-def kind(request: pytest.FixtureRequest) -> str:
-    """Every behaviour holds on both transports."""
-    return str(request.param)
-
-
 @pytest.fixture
 async def pump(endpoint: str, kind: str) -> AsyncIterator[AsyncPump]:
     async with AsyncPump(endpoint_url=endpoint, config=SMALL_PARTS, transport=kind) as p:

@@ -75,21 +75,9 @@ def make_tree(root: Path, files: dict[str, bytes]) -> None:
         path.write_bytes(data)
 
 
-@pytest.fixture(params=["lean", "reference"])
-def kind(request: pytest.FixtureRequest) -> str:
-    """Every behaviour holds on both transports."""
-    return str(request.param)
-
-
 @pytest.fixture
 async def pump(endpoint: str, kind: str) -> AsyncIterator[AsyncPump]:
     async with AsyncPump(endpoint_url=endpoint, config=UPLOADS, transport=kind) as p:
-        yield p
-
-
-@pytest.fixture
-async def proxy(endpoint: str) -> AsyncIterator[FaultProxy]:
-    async with FaultProxy(endpoint) as p:
         yield p
 
 

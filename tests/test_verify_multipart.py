@@ -13,7 +13,6 @@ import hashlib
 import io
 import os
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +28,6 @@ MiB = 1 << 20
 CONFIG = TransferConfig(concurrency=8, multipart_threshold=MiB, part_size=MiB,
                         chunk_size=256 << 10, small_object_size=128 << 10,
                         backoff_base=0.001, backoff_cap=0.01, max_attempts=3)
-
-
-@pytest.fixture(params=["lean", "reference"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-async def proxy(endpoint: str) -> AsyncIterator[FaultProxy]:
-    async with FaultProxy(endpoint) as p:
-        yield p
 
 
 def heads(proxy: FaultProxy) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +35,6 @@ def flip_once(proxy: FaultProxy, key: str) -> Fault:
     if key.endswith("ranged.bin"):
         return proxy.add(RangeFault("flip", key=key, times=1, start=SECOND_PART))
     return proxy.add(Fault("flip", key=key, times=1))
-
-
-@pytest.fixture(params=["lean", "reference"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-async def proxy(endpoint: str) -> AsyncIterator[FaultProxy]:
-    async with FaultProxy(endpoint) as p:
-        yield p
 
 
 def seed(s3: Any, bucket: str, checksum: str | None) -> dict[str, bytes]:
