@@ -14,6 +14,7 @@ import contextlib
 import os
 import socket
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -56,6 +57,32 @@ def aws_files(directory: Path, config: str = "", credentials: str = "") -> dict[
     credentials_path.write_text(credentials)
     return {"AWS_CONFIG_FILE": str(config_path),
             "AWS_SHARED_CREDENTIALS_FILE": str(credentials_path)}
+
+
+def use_aws_files(monkeypatch: pytest.MonkeyPatch, directory: Path, config: str,
+                  credentials: str) -> None:
+    """Point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at new files with these texts."""
+    for name, value in aws_files(directory, config, credentials).items():
+        monkeypatch.setenv(name, value)
+
+
+def run_main(argv: list[str]) -> int:
+    """``s3pump._cli.main`` in this process; an exit by SystemExit becomes its code."""
+    from s3pump._cli import main
+
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
+@contextlib.contextmanager
+def trapped(monkeypatch: pytest.MonkeyPatch) -> Iterator[CatchAll]:
+    """A clean AWS environment whose HTTPS proxy is a :class:`CatchAll`."""
+    clean_aws_environment(monkeypatch)
+    with CatchAll() as catch_all:
+        monkeypatch.setenv("HTTPS_PROXY", catch_all.url)
+        yield catch_all
 
 
 @dataclass

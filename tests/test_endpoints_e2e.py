@@ -21,9 +21,13 @@ from typing import Any
 import pytest
 
 from s3pump import AsyncPump
-from s3pump._cli import main
 from s3pump._errors import ConfigError
-from tests._endpoints import CatchAll, aws_files, clean_aws_environment
+from tests._endpoints import (
+    CatchAll,
+    run_main,
+    trapped,
+    use_aws_files,
+)
 
 TRANSPORTS = ("lean", "auto", "reference")
 KEYS = "aws_access_key_id = AKIDFILE\naws_secret_access_key = secret-file\n"
@@ -33,23 +37,17 @@ BIG = 20 * 1024 * 1024  # a multipart upload (the threshold is 16 MiB)
 @pytest.fixture
 def trap(monkeypatch: pytest.MonkeyPatch) -> Iterator[CatchAll]:
     """A clean AWS environment whose HTTPS proxy is the catch-all."""
-    clean_aws_environment(monkeypatch)
-    with CatchAll() as catch_all:
-        monkeypatch.setenv("HTTPS_PROXY", catch_all.url)
+    with trapped(monkeypatch) as catch_all:
         yield catch_all
 
 
 def _configure(monkeypatch: pytest.MonkeyPatch, directory: Path, config: str,
                credentials: str = f"[default]\n{KEYS}") -> None:
-    for name, value in aws_files(directory, config, credentials).items():
-        monkeypatch.setenv(name, value)
+    use_aws_files(monkeypatch, directory, config, credentials)
 
 
 def _main(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as exc:  # argparse's usage errors
-        return int(exc.code or 0)
+    return run_main(argv)
 
 
 def _run(verb: str, *argv: str) -> int:

@@ -18,8 +18,14 @@ from typing import Any
 
 import pytest
 
-from s3pump._cli import main
-from tests._endpoints import CatchAll, TlsRelay, aws_files, clean_aws_environment, self_signed
+from tests._endpoints import (
+    CatchAll,
+    TlsRelay,
+    run_main,
+    self_signed,
+    trapped,
+    use_aws_files,
+)
 
 TRANSPORTS = ("lean", "auto", "reference")
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
@@ -28,23 +34,18 @@ KEYS = f"aws_access_key_id = AKIDFILE\naws_secret_access_key = {SECRET}\n"
 
 @pytest.fixture
 def trap(monkeypatch: pytest.MonkeyPatch) -> Iterator[CatchAll]:
-    clean_aws_environment(monkeypatch)
-    with CatchAll() as catch_all:
-        monkeypatch.setenv("HTTPS_PROXY", catch_all.url)
+    """A clean AWS environment whose HTTPS proxy is the catch-all."""
+    with trapped(monkeypatch) as catch_all:
         yield catch_all
 
 
 def _configure(monkeypatch: pytest.MonkeyPatch, directory: Path, config: str,
                credentials: str = f"[default]\n{KEYS}") -> None:
-    for name, value in aws_files(directory, config, credentials).items():
-        monkeypatch.setenv(name, value)
+    use_aws_files(monkeypatch, directory, config, credentials)
 
 
 def _main(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
+    return run_main(argv)
 
 
 def _ls(transport: str, uri: str) -> int:
