@@ -13,9 +13,11 @@ CRC64NVME, by key) and a quarter of the small ones with only their MD5 ETag, so 
 ``flip`` (one byte inverted, length kept) is caught by download verification on every path:
 whole bodies, streamed ones, and ranged parts whose CRCs are combined. ``change`` (rewrites
 objects) is not in the default kinds; with it the expected content of a changed object is its
-inverse. ``unframed`` (a body cut short and sent chunked, so it looks complete) and
-``misrange`` (a ranged part answered for the range one byte earlier) are in the default kinds
-since issue 10. Not a unit test: it takes minutes (moto serves ~150 GET/s).
+inverse. ``stall`` holds answers back ``--stall`` seconds with the read timeout at a third of
+that, so each one costs a timeout and a retry. ``unframed`` (a body cut short and sent
+chunked, so it looks complete) and ``misrange`` (a ranged part answered for the range one
+byte earlier) are in the default kinds since issue 10. Not a unit test: it takes minutes
+(moto serves ~150 GET/s).
 """
 
 from __future__ import annotations
@@ -89,12 +91,13 @@ def check(dest: Path, names: list[str], changed: set[str]) -> list[str]:
     return bad
 
 
-async def download(url: str, dest: Path, concurrency: int) -> tuple[TransferResult, float]:
+async def download(url: str, dest: Path, concurrency: int,
+                   read_timeout: float = 60.0) -> tuple[TransferResult, float]:
     config = TransferConfig(concurrency=concurrency, multipart_threshold=1 << 20,
                             part_size=256 << 10, max_attempts=10, backoff_base=0.01,
                             backoff_cap=0.5)
     started = time.perf_counter()
-    async with AsyncPump(endpoint_url=url, config=config) as pump:
+    async with AsyncPump(endpoint_url=url, config=config, read_timeout=read_timeout) as pump:
         result = await pump.download_prefix(f"s3://{BUCKET}/soak/", dest)
     return result, time.perf_counter() - started
 
@@ -109,10 +112,13 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         await anyio.to_thread.run_sync(seed, url, names)
         seeded = time.perf_counter() - t0
         base, base_time = await download(url, Path(tmp) / "base", args.concurrency)
-        schedule = RandomFaults(seed=args.seed, rate=args.rate, kinds=tuple(args.kinds))
+        schedule = RandomFaults(seed=args.seed, rate=args.rate, kinds=tuple(args.kinds),
+                                stall=args.stall)
+        # A stall must outlast the read timeout to be one: the client gives up and retries.
+        read_timeout = args.stall / 3 if "stall" in args.kinds else 60.0
         async with FaultProxy(url, random=schedule) as proxy:
             faulted, faulted_time = await download(proxy.url, Path(tmp) / "faulted",
-                                                   args.concurrency)
+                                                   args.concurrency, read_timeout)
         # Each "change" inverts the object's bytes: an odd number of them leaves it inverted.
         flips = Counter(i.path.split("/", 2)[2] for i in proxy.injected if i.kind == "change")
         changed = {key for key, n in flips.items() if n % 2}
@@ -142,7 +148,10 @@ def main() -> int:
     parser.add_argument("--large", type=int, default=8, help="3 MiB objects (ranged parts)")
     parser.add_argument("--rate", type=float, default=0.10)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--kinds", nargs="+", default=list(DEFAULT_KINDS))
+    parser.add_argument("--kinds", nargs="+", default=list(DEFAULT_KINDS),
+                        help=f"default {' '.join(DEFAULT_KINDS)}; also change, stall, slow")
+    parser.add_argument("--stall", type=float, default=3.0,
+                        help="seconds a 'stall' holds an answer back (read timeout: a third)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
