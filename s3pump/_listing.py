@@ -259,14 +259,17 @@ class _Span:
     depth: int  # levels above that had more than one sub-prefix
     chain: int = 0  # levels above that had just one
     tail: bool = False
+    outer: tuple[str, ...] = ()  # levels above whose keys after this one are still unchecked
 
 
 @dataclass(frozen=True, slots=True)
 class _Gap:
-    """The keys of ``parent`` after everything under ``sub``: the parent's own objects (listed
-    with it), or folders its delimiter listing did not name (listed here)."""
+    """The keys after everything under ``sub`` up to the end of ``levels[0]`` (``levels``:
+    nested folders, ``sub`` in the last): the levels' own objects (listed with them), or
+    folders their delimiter listings did not name (listed here). One request covers a whole
+    chain of single folders (``a/b/c/``)."""
 
-    parent: str
+    levels: tuple[str, ...]
     sub: str
 
 
@@ -476,7 +479,7 @@ class _ParallelLister:
                     elif isinstance(item, _Span):
                         await self._span(item)
                     else:
-                        await self._gap(item.parent, item.sub)
+                        await self._gap(item.levels, item.sub)
                 finally:
                     self._outstanding -= 1
                     if not self._outstanding:
@@ -502,7 +505,10 @@ class _ParallelLister:
             await self._emit_page(objects)
 
     async def _level(self, prefix: str, depth: int, chain: int,
-                     opened: tuple[ListPage, _PageChain, str | None] | None = None) -> None:
+                     opened: tuple[ListPage, _PageChain, str | None] | None = None,
+                     outer: tuple[str, ...] = ()) -> None:
+        """List ``prefix`` with the delimiter; ``outer``: the levels above whose keys after
+        this one are still to be checked (a chain passes them down, a fan-out checks them)."""
         self.stats.prefixes += 1
         delimiter = self._delimiter
         cut = len(prefix)
@@ -529,12 +535,15 @@ class _ParallelLister:
                     self._go_plain(prefix, "its delimiter listing returned "
                                            f"{obj.key!r} without naming its folder")
                 own.append(obj)
-            if subs:
-                last_page = token is None
-                if len(subs) == 1 and sent is None and last_page:
-                    self._push(_Span(prefix, subs, 0, 1, depth, chain + 1, tail=True))  # a/b/c/
-                else:
-                    self._push(_Span(prefix, subs, 0, len(subs), depth + 1, tail=last_page))
+            last_page = token is None
+            if len(subs) == 1 and sent is None and last_page:  # a/b/c/...
+                self._push(_Span(prefix, subs, 0, 1, depth, chain + 1, tail=True, outer=outer))
+                outer = ()
+            elif subs:
+                self._push(_Span(prefix, subs, 0, len(subs), depth + 1, tail=last_page))
+            if outer:
+                self._push(_Gap(outer, prefix))
+                outer = ()
             await self._emit(own)
             if token is None:
                 return
@@ -568,19 +577,23 @@ class _ParallelLister:
             for sub in subs[start:stop]:
                 await self._flat(sub)
             if tail:
-                await self._gap(span.parent, subs[stop - 1])
+                await self._gap((*span.outer, span.parent), subs[stop - 1])
+            elif span.outer:
+                await self._gap(span.outer, span.parent)
             return
         if stop - start == 1:
             explore = (span.depth < self._max_depth and span.chain < _MAX_CHAIN
                        and self._hungry())
             if explore:
-                if tail:  # what follows the last folder, while it is explored
-                    self._push(_Gap(span.parent, subs[start]))
-                await self._level(subs[start], span.depth, span.chain)
+                # What follows the last folder is checked once its level is known.
+                outer = (*span.outer, span.parent) if tail else ()
+                await self._level(subs[start], span.depth, span.chain, outer=outer)
                 return
             if not tail:
                 await self._flat(subs[start])
                 return
+        if span.outer:  # the run covers this level's tail; the levels above, this:
+            self._push(_Gap(span.outer, span.parent))
         await self._flat_run(span.parent, subs, start, stop, span.depth, tail)
 
     async def _flat(self, prefix: str) -> None:
@@ -598,24 +611,31 @@ class _ParallelLister:
                 self._ran(1, keys)
                 return
 
-    async def _gap(self, parent: str, sub: str) -> None:
-        """The keys of ``parent`` after ``sub``'s: the parent's own objects are skipped (its
-        level lists them); keys in folders it did not name are listed here."""
+    async def _gap(self, levels: tuple[str, ...], sub: str) -> None:
+        """The keys of ``levels[0]`` after ``sub``'s (``levels``: nested folders, ``sub`` in
+        the last): each level's own objects are skipped (it lists them); keys in folders the
+        levels did not name are listed here."""
         self.stats.ranges += 1
+        parent = levels[0]
         after = sub + _LAST_CHAR
         pages = _PageChain(self._bucket, parent, after)
-        delimiter, cut = self._delimiter, len(parent)
+        delimiter = self._delimiter
         token: str | None = None
         while True:
-            page = await self._page(parent, token, start_after=after)
-            token = pages.check(page, token)
+            sent = token
+            page = await self._page(parent, sent, start_after=after)
+            token = pages.check(page, sent)
             unnamed: list[ObjectInfo] = []
             for obj in page.objects:
-                at = obj.key.find(delimiter, cut)
-                if at < 0 or obj.key.startswith(sub):
+                key = obj.key
+                if key.startswith(sub):
                     continue
-                self._go_plain(parent, "its delimiter listing did not name "
-                                       f"{obj.key[:at + len(delimiter)]!r}")
+                level = next(p for p in reversed(levels) if key.startswith(p))
+                at = key.find(delimiter, len(level))
+                if at < 0:
+                    continue  # the level's own object: listed with it
+                self._go_plain(level, "its delimiter listing did not name "
+                                      f"{key[:at + len(delimiter)]!r}")
                 unnamed.append(obj)
             await self._emit(unnamed)
             if token is None:

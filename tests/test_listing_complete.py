@@ -182,13 +182,15 @@ async def test_divergent_servers_are_listed_completely(
 def test_get_and_sync_against_divergent_servers(
     mode: str, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    server = ListingServer(DIVERGENT, mode=mode, page=1000, max_lists=2000)
+    # Pages of 50 keys: more than one, so that the listing fans out (and is checked).
+    server = ListingServer(DIVERGENT, mode=mode, page=50, max_lists=2000)
     with server as url:
-        code, out, err = _run(["get", "s3://bkt/data/", str(tmp_path / "get"), "--json",
+        code, out, err = _run(["get", "-v", "s3://bkt/data/", str(tmp_path / "get"), "--json",
                                "--endpoint-url", url, "--transport", kind], capsys)
         assert code == 0, err
         summary = json.loads(out)
         assert summary["transferred"] == len(DIVERGENT)
+        assert "listing with plain prefix listings from now on" in err  # said at -v
         mirror = tmp_path / "mirror"
         _seed_local(mirror, {"p/stale.txt": b"old"})
         code, out, err = _run(["sync", "s3://bkt/data/", str(mirror), "--delete", "--json",
