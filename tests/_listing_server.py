@@ -13,6 +13,8 @@ with these faults (``ListingServer(mode=...)``):
 - ``"seaweed"``: start-after is compared with directory names, as SeaweedFS does: a folder
   whose name sorts at or below start-after is skipped whole (``d05`` <= ``d05.``);
 - ``"s3rver"``: delimiter listings leave out folders that hold only folders, as s3rver does;
+- ``"empty_forever"``: after the first page, empty truncated pages, each with a new token;
+- ``"outside_prefix"``: the second page holds a key outside the prefix asked for;
 - ``"good"``: none.
 
 Requests are counted by kind in :attr:`ListingServer.counts`; the listing answers a 500 after
@@ -38,7 +40,7 @@ from aiohttp import web
 __all__ = ["MODES", "ListingServer"]
 
 MODES = ("good", "truncated_no_token", "repeat_token", "duplicate", "backwards",
-         "duplicate_prefix", "seaweed", "s3rver")
+         "duplicate_prefix", "seaweed", "s3rver", "empty_forever", "outside_prefix")
 _NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 _DATE = "2024-01-02T03:04:05.000Z"
 
@@ -78,6 +80,7 @@ class ListingServer:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None]
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -95,27 +98,49 @@ class ListingServer:
         if self._thread is not None:
             self._thread.join(10)
 
+    async def __aenter__(self) -> str:
+        """Serve in the running event loop instead (for async tests)."""
+        self._task = asyncio.get_running_loop().create_task(self._main())
+        while not self._ready.is_set():
+            await asyncio.sleep(0.001)
+        return self.url
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        assert self._stop is not None
+        self._stop.set()
+        await self._task
+
     def _serve(self) -> None:
         asyncio.run(self._main())
 
     async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        self._loop = loop
         self._stop = asyncio.Event()
         app = web.Application(client_max_size=1 << 30)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        handler = runner.server
+        assert handler is not None
+        listener = await loop.create_server(handler, "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
         self._ready.set()
         try:
             await self._stop.wait()
         finally:
+            listener.close()
+            # Connections being accepted finish being accepted; then every connection still
+            # open (one a client dropped mid-request included) is closed before the loop
+            # ends, and its close callbacks run.
+            await asyncio.sleep(0.05)
+            open_now = list(handler._connections.values())
             await runner.cleanup()
+            for transport in open_now:
+                transport.abort()
+            await asyncio.sleep(0.01)
 
     # -- requests ---------------------------------------------------------------------
 
@@ -234,6 +259,11 @@ class ListingServer:
         if self.mode == "backwards" and token:
             page = [(k, p) for k, p in self._entries(prefix, delimiter, "")[:max_keys]]
             truncated, next_token = False, None
+        if self.mode == "empty_forever" and token:
+            page, truncated = [], True
+            next_token = _token(f"{after}#{self.counts['list']}")
+        if self.mode == "outside_prefix" and token:
+            page = [("zzz-elsewhere", False), *page]
         if self.mode == "truncated_no_token":
             truncated = True
             next_token = None
