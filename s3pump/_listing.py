@@ -328,9 +328,9 @@ async def list_objects_parallel(
 
     Completeness is checked, not assumed. Every paginator's pages pass :class:`_PageChain`
     (IsTruncated=false at the end, no token twice, keys advancing); a folder named twice is
-    listed once. The first page of ``prefix`` is also asked for flat, beside the first
-    delimiter page: when it holds every key, it is the listing (one round trip); otherwise
-    the two must agree (every key of the flat page an object of the delimiter page or under
+    listed once. The first page of ``prefix`` is asked for flat, before the first delimiter
+    page: when it holds every key, it is the listing (one request); otherwise the two must
+    agree (every key of the flat page an object of the delimiter page or under
     one of its folders, and the reverse). Each run proves it covered its range: every
     sub-prefix of the run must show keys (SeaweedFS compares start-after with folder names
     and skips whole folders), and keys in the run's range under no known sub-prefix are
@@ -339,8 +339,9 @@ async def list_objects_parallel(
     folders after them are seen too. When a check fails, what the run missed is listed with
     plain prefix listings, and so is everything after, on this transport (logged at INFO,
     ``-v``). On servers that pass, the checks cost no request except the first flat page
-    (sent at the same time as the first delimiter page) and, for a level whose last
-    sub-prefix is explored with the delimiter in turn, one request for what follows it.
+    (and its round trip, when there is more than a page) and one request for what follows
+    the last sub-prefix of a level that is explored with the delimiter in turn (one for a
+    whole chain of single folders, ``a/b/c/``).
 
     ``emit`` is awaited once per page with the objects of that page that are new (pages
     without any are skipped); up to ``fanout`` calls may run at once, and a lister waits for
@@ -419,26 +420,21 @@ class _ParallelLister:
             self._receive.close()
 
     async def _open(self, prefix: str) -> tuple[ListPage, _PageChain, str | None] | None:
-        """Ask for the first page of ``prefix`` flat and with the delimiter, at once. When the
-        flat page holds every key, emit it and return ``None`` (nothing more to list); when
-        the two disagree, list on from the flat page with plain pages (and return ``None``);
-        otherwise return the delimiter page, its chain and its token, for the first level."""
+        """Ask for the first page of ``prefix`` flat. When it holds every key, emit it and
+        return ``None`` (nothing more to list: one request, where a delimiter listing would
+        need more for any folder with sub-folders). Otherwise ask for the first delimiter
+        page: when the two disagree, list on from the flat page with plain pages (and return
+        ``None``); else return the delimiter page, its chain and its token, for the first
+        level (the flat page is not used further: only the listing's own order is trusted)."""
         flat_chain = _PageChain(self._bucket, prefix)
         level_chain = _PageChain(self._bucket, prefix)
-        level: list[ListPage] = []
-
-        async def first_level() -> None:
-            level.append(await self._page(prefix, None, delimiter=self._delimiter))
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(first_level)  # in flight together: one round trip for both
-            flat = await self._page(prefix, None)
-            token = flat_chain.check(flat, None)
+        flat = await self._page(prefix, None)
+        token = flat_chain.check(flat, None)
         if token is None:  # one page holds every key: no level to list
             self.stats.ranges += 1
             await self._emit(flat.objects)
             return None
-        page = level[0]
+        page = await self._page(prefix, None, delimiter=self._delimiter)
         level_token = level_chain.check(page, None)
         problem = _disagreement(prefix, self._delimiter, flat, page, level_token is None)
         if problem is None:
