@@ -71,8 +71,8 @@ class _PageChain:
 
     def _fail(self, what: str) -> ListingError:
         return ListingError(
-            f"the listing of s3://{self._bucket}/{self._prefix} is incomplete: {what}; "
-            "nothing was deleted", bucket=self._bucket)
+            f"the listing of s3://{self._bucket}/{self._prefix} is incomplete: {what}",
+            bucket=self._bucket)
 
     def check(self, page: ListPage, sent: str | None) -> str | None:
         """Check ``page`` (asked for with the token ``sent``): returns the token to continue
@@ -522,6 +522,11 @@ class _ParallelLister:
         while True:
             subs = sorted({p for p in page.prefixes if p not in named})
             named.update(subs)
+            for sub in subs:
+                if sub.find(delimiter, cut) != len(sub) - len(delimiter):
+                    raise ListingError(
+                        f"the listing of s3://{self._bucket}/{prefix} is incomplete: the "
+                        f"server named {sub!r} as a folder, which it is not", bucket=self._bucket)
             own: list[ObjectInfo] = []
             for obj in page.objects:
                 at = obj.key.find(delimiter, cut)

@@ -15,6 +15,7 @@ with these faults (``ListingServer(mode=...)``):
 - ``"s3rver"``: delimiter listings leave out folders that hold only folders, as s3rver does;
 - ``"empty_forever"``: after the first page, empty truncated pages, each with a new token;
 - ``"outside_prefix"``: the second page holds a key outside the prefix asked for;
+- ``"not_a_folder"``: delimiter listings name ``<prefix>zz`` (no delimiter) as a folder;
 - ``"good"``: none.
 
 Requests are counted by kind in :attr:`ListingServer.counts`; the listing answers a 500 after
@@ -40,7 +41,7 @@ from aiohttp import web
 __all__ = ["MODES", "ListingServer"]
 
 MODES = ("good", "truncated_no_token", "repeat_token", "duplicate", "backwards",
-         "duplicate_prefix", "seaweed", "s3rver", "empty_forever", "outside_prefix")
+         "duplicate_prefix", "seaweed", "s3rver", "empty_forever", "outside_prefix", "not_a_folder")
 _NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 _DATE = "2024-01-02T03:04:05.000Z"
 
@@ -264,6 +265,8 @@ class ListingServer:
             next_token = _token(f"{after}#{self.counts['list']}")
         if self.mode == "outside_prefix" and token:
             page = [("zzz-elsewhere", False), *page]
+        if self.mode == "not_a_folder" and delimiter and not truncated:
+            page = [*page, (prefix + "zz", True)]
         if self.mode == "truncated_no_token":
             truncated = True
             next_token = None

@@ -151,6 +151,18 @@ async def test_a_broken_listing_raises_a_listing_error(mode: str, parallel: bool
     assert server.counts["list"] <= (1000 if mode == "empty_forever" else MAX_LISTS // 2)
 
 
+async def test_a_folder_without_the_delimiter_is_refused(kind: str) -> None:
+    objects = {f"q/{i:02d}/{j}.txt": b"x" for i in range(6) for j in range(3)}
+    async with ListingServer(objects, mode="not_a_folder") as url:
+        transport = await open_transport(ClientConfig(endpoint_url=url), 8, kind)
+        try:
+            with pytest.raises(RequestError, match="named 'q/zz' as a folder"):
+                await list_objects_parallel(transport, "bkt", "q/", retry(), Collector(),
+                                            page_size=4)
+        finally:
+            await transport.aclose()
+
+
 @pytest.mark.parametrize("mode", BROKEN + ALSO_BROKEN)
 def test_ls_reports_a_broken_listing(mode: str, kind: str,
                                      capsys: pytest.CaptureFixture[str]) -> None:
