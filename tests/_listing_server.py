@@ -63,7 +63,8 @@ def _untoken(token: str) -> str:
 
 
 class ListingServer:
-    """``with ListingServer(objects, mode=...) as url:`` serves ``bucket`` in a thread."""
+    """``with ListingServer(objects, mode=...) as url:`` serves ``bucket`` in a thread (for
+    the CLI, which runs its own event loop); ``async with`` serves it in the running loop."""
 
     def __init__(self, objects: dict[str, bytes], *, mode: str = "good",
                  bucket: str = "bkt", page: int = 2, max_lists: int = 500) -> None:
