@@ -16,6 +16,7 @@ __all__ = [
     "DestinationExistsError",
     "IntegrityError",
     "InvalidContentError",
+    "ListingError",
     "LocalIOError",
     "MirrorBusyError",
     "MissingDependencyError",
@@ -95,6 +96,13 @@ class ObjectChangedError(RequestError):
 
 class TransientError(RequestError):
     """A failure that may go away when retried: 5xx, connection reset, truncated body."""
+
+
+class ListingError(RequestError):
+    """A listing's answers cannot make a complete listing: a page said it was truncated but
+    gave no continuation token, a token came back again, keys went backwards or repeated, or
+    a key lay outside what was asked for. Nothing is acted on (no delete) after it; it is not
+    retried (the same server would answer the same way)."""
 
 
 class ThrottledError(TransientError):

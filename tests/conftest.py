@@ -83,3 +83,23 @@ def bucket(s3: Any) -> str:
     name = f"test-bucket-{next(_counter)}"
     s3.create_bucket(Bucket=name)
     return name
+
+
+# --- listing ---
+
+
+@pytest.fixture(scope="session")
+def seaweed(_aws_env: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One SeaweedFS (``weed mini``) for the whole session, stopped and removed at its end."""
+    import shutil
+
+    from tests._seaweed import SeaweedServer
+
+    root = tmp_path_factory.mktemp("seaweed")
+    server = SeaweedServer(root)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -29,11 +29,17 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 @dataclass(slots=True)
 class ListPage:
-    """One ListObjectsV2 page: objects, common prefixes (with a delimiter), the next token."""
+    """One ListObjectsV2 page: objects, common prefixes (with a delimiter), the next token.
+
+    ``truncated`` is the page's IsTruncated; ``next_token`` its NextContinuationToken when
+    truncated (``None`` otherwise, or when the server sent none: a page that says it is
+    truncated without a token cannot be continued, which the listing reports as an error).
+    """
 
     objects: list[ObjectInfo] = field(default_factory=list)
     prefixes: list[str] = field(default_factory=list)
     next_token: str | None = None
+    truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

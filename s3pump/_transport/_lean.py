@@ -248,7 +248,8 @@ def _parse_list(body: bytes) -> ListPage:
         objects=[ObjectInfo(key=k, size=s, etag=e, last_modified=m, storage_class=c,
                             checksum_algorithm=a) for k, s, e, m, c, a in objects],
         prefixes=prefixes,
-        next_token=token if truncated else None,
+        next_token=(token or None) if truncated else None,
+        truncated=truncated,
     )
 
 

@@ -277,10 +277,12 @@ class ReferenceTransport:
             resp = await self._within(self._client.list_objects_v2(**kwargs))
         except Exception as exc:
             raise translate_error(exc, bucket, None) from exc
+        truncated = bool(resp.get("IsTruncated"))
         return ListPage(
             objects=[_object_info(item) for item in resp.get("Contents", ())],
             prefixes=[p["Prefix"] for p in resp.get("CommonPrefixes", ())],
-            next_token=resp.get("NextContinuationToken") if resp.get("IsTruncated") else None,
+            next_token=(resp.get("NextContinuationToken") or None) if truncated else None,
+            truncated=truncated,
         )
 
     async def head(self, bucket: str, key: str) -> ObjectInfo:
