@@ -57,12 +57,6 @@ def seeded(s3: Any) -> Iterator[dict[str, bytes]]:
     yield objects
 
 
-@pytest.fixture(params=["lean", "reference"])
-def kind(request: pytest.FixtureRequest) -> str:
-    """Every behaviour holds on both transports."""
-    return str(request.param)
-
-
 @pytest.fixture
 async def pump(endpoint: str, kind: str) -> AsyncIterator[AsyncPump]:
     async with AsyncPump(endpoint_url=endpoint, transport=kind) as p:
