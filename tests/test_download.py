@@ -24,7 +24,7 @@ from s3pump._retry import RetryPolicy
 from s3pump._writer import LocalTree
 from tests._faults import Fault, FaultProxy
 from tests.test_engine import tree
-from tests.test_faults import FAST, kind, proxy  # noqa: F401  (fixtures)
+from tests.test_faults import FAST
 
 ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
 # Sizes for FAST: written whole, streamed (above small_object_size), ranged parts.
@@ -48,7 +48,7 @@ def put_multipart(s3: Any, bucket: str, key: str, body: bytes, **extra: Any) -> 
                                  MultipartUpload={"Parts": parts})
 
 
-async def download(url: str, bucket: str, prefix: str, dest: Path, kind: str,  # noqa: F811
+async def download(url: str, bucket: str, prefix: str, dest: Path, kind: str,
                    config: TransferConfig = FAST) -> Any:
     async with AsyncPump(endpoint_url=url, config=config, transport=kind) as pump:
         return await pump.download_prefix(f"s3://{bucket}/{prefix}", dest)
@@ -56,7 +56,7 @@ async def download(url: str, bucket: str, prefix: str, dest: Path, kind: str,  #
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 async def test_each_checksum_is_verified_and_a_flipped_byte_refetched(
-    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str,  # noqa: F811
+    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str,
     algorithm: str,
 ) -> None:
     objects = {f"c/{name}.bin": os.urandom(size) for name, size in SIZES.items()}
@@ -73,7 +73,7 @@ async def test_each_checksum_is_verified_and_a_flipped_byte_refetched(
 
 
 async def test_verdicts_name_the_checksum_used(
-    endpoint: str, s3: Any, bucket: str, tmp_path: Path, kind: str  # noqa: F811
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path, kind: str
 ) -> None:
     # The reference transport asks for ChecksumMode like the lean one: the algorithm
     # checked is the object's checksum, not its MD5 ETag.
@@ -102,7 +102,7 @@ async def test_verdicts_name_the_checksum_used(
 
 
 async def test_md5_etag_verified_in_the_loop_and_in_threads(
-    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str  # noqa: F811
+    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str
 ) -> None:
     # No checksum: the MD5 ETag of a single-part object. 10 KiB is hashed in the event loop;
     # 300 KiB (written whole) and 700 KiB (streamed) in worker threads.
@@ -119,7 +119,7 @@ async def test_md5_etag_verified_in_the_loop_and_in_threads(
 
 
 async def test_a_flip_on_every_try_fails_the_key_and_keeps_the_old_file(
-    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str  # noqa: F811
+    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str
 ) -> None:
     for name, size in SIZES.items():
         s3.put_object(Bucket=bucket, Key=f"x/{name}", Body=os.urandom(size),
@@ -136,7 +136,7 @@ async def test_a_flip_on_every_try_fails_the_key_and_keeps_the_old_file(
 
 
 async def test_multipart_objects_are_unverifiable(
-    endpoint: str, s3: Any, bucket: str, tmp_path: Path, kind: str  # noqa: F811
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path, kind: str
 ) -> None:
     # A multipart ETag is no MD5; a checksum of the parts (COMPOSITE) is not of the content.
     # Whole GETs leave both unverified; ranged downloads learn the part sizes from S3 and
@@ -163,7 +163,7 @@ async def unverifiable(s3: Any, bucket: str) -> AsyncIterator[dict[str, bytes]]:
 
 
 async def test_require_checksum_fails_unverifiable_objects_without_writing(
-    endpoint: str, bucket: str, tmp_path: Path, kind: str,  # noqa: F811
+    endpoint: str, bucket: str, tmp_path: Path, kind: str,
     unverifiable: dict[str, bytes],
 ) -> None:
     for threshold in (1 << 30,):  # whole GET (ranged ones check the multipart ETag)
@@ -182,7 +182,7 @@ async def test_require_checksum_fails_unverifiable_objects_without_writing(
 
 
 async def test_require_checksum_reads_a_ranged_md5_object_back(
-    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str  # noqa: F811
+    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str
 ) -> None:
     # Parts cannot combine an MD5 (or SHA): the temp file is hashed in order as the parts
     # land, before the rename, so a flipped byte is still caught and refetched.
@@ -200,7 +200,7 @@ async def test_require_checksum_reads_a_ranged_md5_object_back(
 
 
 async def test_download_file_counts_its_verdict(
-    endpoint: str, s3: Any, bucket: str, tmp_path: Path, kind: str  # noqa: F811
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path, kind: str
 ) -> None:
     s3.put_object(Bucket=bucket, Key="one.bin", Body=b"x" * 5000, ChecksumAlgorithm="CRC32C")
     async with AsyncPump(endpoint_url=endpoint, config=FAST, transport=kind) as pump:

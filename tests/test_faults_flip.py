@@ -18,11 +18,11 @@ from typing import Any
 
 from s3pump import AsyncPump
 from tests._faults import Fault, FaultProxy
-from tests.test_faults import FAST, kind, proxy  # noqa: F401  (fixtures)
+from tests.test_faults import FAST
 
 
 async def test_a_flipped_byte_is_refetched_and_never_kept(
-    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str  # noqa: F811
+    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, kind: str
 ) -> None:
     whole = os.urandom(300 << 10)             # one GET (streamed)
     small = os.urandom(10 << 10)              # one GET (written whole)

@@ -36,11 +36,6 @@ SHARED = {"p/a/1.txt": b"one", "p/a/2.txt": b"two", "p/b/3.txt": b"three",
 MAX_LISTS = 60
 
 
-@pytest.fixture(params=["lean", "reference"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def _seed_local(root: Path, objects: dict[str, bytes]) -> None:
     for key, body in objects.items():
         path = root / key.removeprefix("p/")
