@@ -99,24 +99,21 @@ class Caught:
         return parts[1] if len(parts) > 1 else ""
 
 
-class CatchAll:
-    """``with CatchAll() as trap:`` a listener on 127.0.0.1 that records what reaches it."""
+class _Listener:
+    """A listener on 127.0.0.1 whose connections are each handled on a thread of their own
+    (:meth:`_handle`), from ``__enter__`` until ``__exit__``."""
 
     def __init__(self) -> None:
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(64)
         self._sock.settimeout(0.05)  # accept() wakes to notice the stop
-        self._stop = threading.Event()
         self.port = int(self._sock.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.caught: list[Caught] = []
-        self._lock = threading.Lock()
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
-    def __enter__(self) -> CatchAll:
+    def _start(self) -> None:
         self._thread.start()
-        return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -134,6 +131,23 @@ class CatchAll:
                 return
             conn.settimeout(None)
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class CatchAll(_Listener):
+    """``with CatchAll() as trap:`` a listener on 127.0.0.1 that records what reaches it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.caught: list[Caught] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> CatchAll:
+        self._start()
+        return self
 
     def _handle(self, conn: socket.socket) -> None:
         with conn:
@@ -196,46 +210,24 @@ def self_signed(directory: Path, name: str = "tls") -> tuple[str, str]:
     return str(cert_path), str(key_path)
 
 
-class TlsRelay:
+class TlsRelay(_Listener):
     """``with TlsRelay(cert, key, "127.0.0.1", port) as url:`` HTTPS on 127.0.0.1 in front of
     a plain HTTP server: TLS is terminated here and the bytes relayed as they are."""
 
     def __init__(self, cert: str, key: str, host: str, port: int) -> None:
         import ssl
 
+        super().__init__()
         self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._context.load_cert_chain(cert, key)
         self._target = (host, port)
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
-        self._sock.settimeout(0.05)
-        self.url = f"https://127.0.0.1:{self._sock.getsockname()[1]}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.url = f"https://127.0.0.1:{self.port}"
 
     def __enter__(self) -> str:
-        self._thread.start()
+        self._start()
         return self.url
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._sock.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conn.settimeout(None)
-            threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
-
-    def _relay(self, raw: socket.socket) -> None:
+    def _handle(self, raw: socket.socket) -> None:
         import ssl
 
         try:
