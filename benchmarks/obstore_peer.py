@@ -23,13 +23,23 @@ CONCURRENCY = 64
 WHOLE_BODY_LIMIT = 8 * 1024 * 1024
 
 
+def _shared(name: str) -> str:
+    """A key of the default profile in ~/.aws/credentials (obstore reads no such file)."""
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    parser.read(Path.home() / ".aws" / "credentials")
+    return parser.get("default", name)
+
+
 def make_store(uri: str, endpoint: str) -> tuple[S3Store, str]:
     bucket, _, prefix = uri[len("s3://") :].partition("/")
     store = S3Store(
         bucket,
         endpoint=endpoint,
-        access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
-        secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+        access_key_id=os.environ.get("AWS_ACCESS_KEY_ID") or _shared("aws_access_key_id"),
+        secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY")
+        or _shared("aws_secret_access_key"),
         region=os.environ.get("AWS_REGION", "us-east-1"),
         virtual_hosted_style_request=False,
         client_options={"allow_http": True},

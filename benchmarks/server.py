@@ -141,23 +141,35 @@ def start_endpoint(
 
 
 def client_env(base: dict[str, str] | None = None, home: Path | None = None) -> dict[str, str]:
-    """Environment for every client: static credentials, no user config files, no IMDS."""
+    """Environment for every client: no user config, no IMDS, and static credentials.
+
+    With ``home``, the credentials and region live where users keep them, in
+    ``HOME/.aws/credentials`` and ``HOME/.aws/config``, and no ``AWS_*`` credential variable
+    is set: every tool pays what reading those files costs it (for botocore-based tools, the
+    import of botocore). Without ``home``, they come from environment variables.
+    """
     env = dict(os.environ if base is None else base)
     for name in list(env):
         if name.startswith(("AWS_", "RCLONE_")) or name == "S3_ENDPOINT":
             del env[name]
-    env.update(
-        {
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_PAGER": "",
-        }
+    env.update({"AWS_EC2_METADATA_DISABLED": "true", "AWS_PAGER": ""})
+    if home is None:
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+                "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            }
+        )
+        return env
+    aws = home / ".aws"
+    aws.mkdir(parents=True, exist_ok=True)
+    (aws / "credentials").write_text(
+        f"[default]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
     )
-    if home is not None:
-        env["HOME"] = str(home)
+    (aws / "config").write_text(f"[default]\nregion = {REGION}\n")
+    env["HOME"] = str(home)
     return env
