@@ -2,9 +2,9 @@
 to list a prefix.
 
 Every peer runs with its defaults (what a user gets out of the box), quieted where it has a flag
-for it so that per-file log lines do not cost CPU; static credentials come from the environment
-(server.client_env: ~/.aws/credentials and ~/.aws/config in a home of the harness, as users keep
-them). Where a tool has no bulk-download command (obstore, aiobotocore) a small
+for it so that per-file log lines do not cost CPU; static credentials and the region come from
+~/.aws/credentials and ~/.aws/config in a home of the harness, as users keep them
+(server.client_env). Where a tool has no bulk-download command (obstore, aiobotocore) a small
 script in this folder stands in for what a user would write.
 """
 
