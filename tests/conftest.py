@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests._endpoints import CatchAll, trapped
 from tests._faults import FaultProxy
 from tests._moto import MotoServer
 
@@ -48,6 +49,14 @@ async def proxy(endpoint: str) -> AsyncIterator[FaultProxy]:
     """A fault-injecting proxy in front of the session's moto server (tests/_faults.py)."""
     async with FaultProxy(endpoint) as p:
         yield p
+
+
+@pytest.fixture
+def trap(monkeypatch: pytest.MonkeyPatch) -> Iterator[CatchAll]:
+    """A clean AWS environment whose HTTPS proxy is a catch-all listener: a request aimed at
+    any host the test did not configure is caught here, never sent on."""
+    with trapped(monkeypatch) as catch_all:
+        yield catch_all
 
 
 @pytest.fixture(scope="session")

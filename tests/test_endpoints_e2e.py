@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from s3pump._errors import ConfigError
 from tests._endpoints import (
     CatchAll,
     run_main,
-    trapped,
     use_aws_files,
 )
 
@@ -34,25 +32,14 @@ KEYS = "aws_access_key_id = AKIDFILE\naws_secret_access_key = secret-file\n"
 BIG = 20 * 1024 * 1024  # a multipart upload (the threshold is 16 MiB)
 
 
-@pytest.fixture
-def trap(monkeypatch: pytest.MonkeyPatch) -> Iterator[CatchAll]:
-    """A clean AWS environment whose HTTPS proxy is the catch-all."""
-    with trapped(monkeypatch) as catch_all:
-        yield catch_all
-
-
 def _configure(monkeypatch: pytest.MonkeyPatch, directory: Path, config: str,
                credentials: str = f"[default]\n{KEYS}") -> None:
     use_aws_files(monkeypatch, directory, config, credentials)
 
 
-def _main(argv: list[str]) -> int:
-    return run_main(argv)
-
-
 def _run(verb: str, *argv: str) -> int:
     """The s3pump command, one try per request (a request caught by the trap fails fast)."""
-    return _main([verb, "--max-attempts", "1", "--no-progress", *argv])
+    return run_main([verb, "--max-attempts", "1", "--no-progress", *argv])
 
 
 def _profile_config(form: str, url: str) -> str:
@@ -213,7 +200,7 @@ def test_max_attempts_from_flag_environment_and_profile(
 
     def tries(*extra: str) -> int:
         trap.caught.clear()
-        assert _main([*argv[:-1], *extra, argv[-1]]) != 0
+        assert run_main([*argv[:-1], *extra, argv[-1]]) != 0
         return len(trap.caught)
 
     assert tries() == 3
@@ -254,7 +241,7 @@ def test_bad_configuration_is_one_line_exit_2(
 ) -> None:
     _configure(monkeypatch, tmp_path, "[default]\nendpoint_url = http://s3.example.test\n")
     monkeypatch.setenv("HTTP_PROXY", trap.url)
-    assert _main(["ls", *argv, "s3://data-bucket/"]) == 2
+    assert run_main(["ls", *argv, "s3://data-bucket/"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
     assert trap.targets() == []

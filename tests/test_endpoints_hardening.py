@@ -12,7 +12,6 @@ import base64
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from tests._endpoints import (
     TlsRelay,
     run_main,
     self_signed,
-    trapped,
     use_aws_files,
 )
 
@@ -32,24 +30,13 @@ SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
 KEYS = f"aws_access_key_id = AKIDFILE\naws_secret_access_key = {SECRET}\n"
 
 
-@pytest.fixture
-def trap(monkeypatch: pytest.MonkeyPatch) -> Iterator[CatchAll]:
-    """A clean AWS environment whose HTTPS proxy is the catch-all."""
-    with trapped(monkeypatch) as catch_all:
-        yield catch_all
-
-
 def _configure(monkeypatch: pytest.MonkeyPatch, directory: Path, config: str,
                credentials: str = f"[default]\n{KEYS}") -> None:
     use_aws_files(monkeypatch, directory, config, credentials)
 
 
-def _main(argv: list[str]) -> int:
-    return run_main(argv)
-
-
 def _ls(transport: str, uri: str) -> int:
-    return _main(["ls", "--max-attempts", "1", "--no-progress", "--transport", transport, uri])
+    return run_main(["ls", "--max-attempts", "1", "--no-progress", "--transport", transport, uri])
 
 
 @pytest.mark.parametrize(
@@ -139,7 +126,7 @@ def test_proxy_credentials_reach_the_proxy(
     botocore sends it), and the password is not printed."""
     _configure(monkeypatch, tmp_path, "[default]\nendpoint_url = http://s3.example.test\n")
     monkeypatch.setenv("HTTP_PROXY", trap.url.replace("://", "://proxyuser:pr0xy-pass@"))
-    assert _main(["ls", "-v", "--max-attempts", "1", "--no-progress", "--transport",
+    assert run_main(["ls", "-v", "--max-attempts", "1", "--no-progress", "--transport",
                   transport, "s3://data-bucket/"]) != 0
     err = capsys.readouterr().err
     # -v says where requests go, and why
