@@ -1,7 +1,7 @@
 """s3pump's listing functions at library level, for the parallel-listing benchmark.
 
 Run by the project's venv (s3pump is imported from the work tree). Lists a prefix through the
-lean transport, either with s3pump._listing.list_objects_parallel (fan-out on "/") or with
+lean transport, either with s3pump._run.listing.list_objects_parallel (fan-out on "/") or with
 list_objects_sequential (one paginator), writes "SIZE KEY" lines to stdout as the other
 listers do, and one JSON line to stderr: keys, pages, and the seconds spent listing inside
 the process (without the interpreter's start-up and imports).
@@ -18,9 +18,9 @@ import sys
 import time
 
 from s3pump._config import ClientConfig, TransferConfig
-from s3pump._listing import DEFAULT_FANOUT, list_objects_parallel, list_objects_sequential
 from s3pump._models import ObjectInfo
 from s3pump._retry import RetryPolicy
+from s3pump._run.listing import DEFAULT_FANOUT, list_objects_parallel, list_objects_sequential
 from s3pump._transport import open_transport
 
 

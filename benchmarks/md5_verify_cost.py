@@ -7,7 +7,7 @@ commit from before in-order hashing, given with ``--baseline-ref``, extracted wi
 archive``: the same download with no check at all). Each run is a fresh ``python -m s3pump
 get`` into an empty folder; wall time and the child's CPU (user + sys, from ``wait4``) are
 taken, and the medians printed. The MD5 read-back alone (the temp file's pages hashed from
-the page cache, as :class:`s3pump._inorder.FileSpans` does) is timed too.
+the page cache, as :class:`s3pump._transfer.inorder.FileSpans` does) is timed too.
 
     .venv/bin/python -m benchmarks.md5_verify_cost --baseline-ref ca8641b --rounds 3
 

@@ -11,8 +11,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._api import AsyncPump
+    from ._blocking import Pump, download_prefix, sync, upload_dir
     from ._config import ClientConfig, TransferConfig
-    from ._engine import AsyncPump
     from ._errors import (
         AccessDeniedError,
         BadURIError,
@@ -34,10 +35,9 @@ if TYPE_CHECKING:
         TransientError,
         UnsafeKeyError,
     )
-    from ._events import JsonLinesLog, SyncEvent
     from ._models import Failure, ObjectInfo, TransferResult
-    from ._progress import Reporter
-    from ._sync import Pump, download_prefix, sync, upload_dir
+    from ._run.events import JsonLinesLog, SyncEvent
+    from ._run.progress import Reporter
     from ._uri import S3URI, parse_uri
 
 __version__ = "0.1.0"
@@ -45,7 +45,7 @@ __version__ = "0.1.0"
 _ORIGIN = {
     "ClientConfig": "_config",
     "TransferConfig": "_config",
-    "AsyncPump": "_engine",
+    "AsyncPump": "_api",
     "AccessDeniedError": "_errors",
     "BadURIError": "_errors",
     "ConfigError": "_errors",
@@ -68,13 +68,13 @@ _ORIGIN = {
     "Failure": "_models",
     "ObjectInfo": "_models",
     "TransferResult": "_models",
-    "Reporter": "_progress",
-    "Pump": "_sync",
-    "download_prefix": "_sync",
-    "upload_dir": "_sync",
-    "sync": "_sync",
-    "JsonLinesLog": "_events",
-    "SyncEvent": "_events",
+    "Reporter": "_run.progress",
+    "Pump": "_blocking",
+    "download_prefix": "_blocking",
+    "upload_dir": "_blocking",
+    "sync": "_blocking",
+    "JsonLinesLog": "_run.events",
+    "SyncEvent": "_run.events",
     "S3URI": "_uri",
     "parse_uri": "_uri",
 }

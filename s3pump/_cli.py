@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._engine import AsyncPump
-    from ._events import SyncEvent
+    from ._api import AsyncPump
     from ._models import ObjectInfo, TransferResult
+    from ._run.events import SyncEvent
     from ._signals import SignalStop
     from ._uri import S3URI
 
@@ -345,7 +345,7 @@ def _pump(args: argparse.Namespace) -> AsyncPump:
 
 async def _run_get(args: argparse.Namespace) -> int:
     from . import parse_uri
-    from ._progress import NullReporter, Reporter, RichReporter
+    from ._run.progress import NullReporter, Reporter, RichReporter
 
     src = parse_uri(args.src)
     if args.dst == "-":  # the object's bytes on stdout, as `cat` (and `aws s3 cp URI -`)
@@ -382,7 +382,7 @@ async def _run_put(args: argparse.Namespace) -> int:
     import anyio
 
     from . import parse_uri
-    from ._progress import NullReporter, Reporter, RichReporter
+    from ._run.progress import NullReporter, Reporter, RichReporter
 
     dst = parse_uri(args.dst)
     src = Path(args.src)
@@ -407,8 +407,8 @@ async def _run_put(args: argparse.Namespace) -> int:
 async def _run_sync(args: argparse.Namespace) -> int:
     from contextlib import ExitStack
 
-    from ._events import JsonLinesLog
-    from ._progress import NullReporter, Reporter, RichReporter
+    from ._run.events import JsonLinesLog
+    from ._run.progress import NullReporter, Reporter, RichReporter
 
     if args.max_delete is not None and args.max_delete < 0:
         raise _UsageError(f"--max-delete must be 0 or more, not {args.max_delete}")

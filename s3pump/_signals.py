@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 
 if TYPE_CHECKING:
-    from ._core import PumpCore
+    from ._session import PumpCore
 
 __all__ = ["STOP_SIGNALS", "SignalStop"]
 

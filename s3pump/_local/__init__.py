@@ -1,0 +1,1 @@
+"""_local: see DESIGN.md section 4."""

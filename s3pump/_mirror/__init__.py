@@ -1,0 +1,1 @@
+"""_mirror: see DESIGN.md section 4."""

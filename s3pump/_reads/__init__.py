@@ -1,0 +1,1 @@
+"""_reads: see DESIGN.md section 4."""

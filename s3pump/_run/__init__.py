@@ -1,0 +1,1 @@
+"""_run: see DESIGN.md section 4."""

@@ -1,0 +1,1 @@
+"""_transfer: see DESIGN.md section 4."""
