@@ -11,9 +11,12 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from s3pump import AsyncPump, ClientConfig
+from s3pump._transport import Transport, open_transport
 from tests._endpoints import CatchAll, trapped
 from tests._faults import FaultProxy
 from tests._moto import MotoServer
+from tests._rclone import RcloneServer
 
 _CREDS = {
     "AWS_ACCESS_KEY_ID": "testing-key-id",
@@ -52,6 +55,36 @@ async def proxy(endpoint: str) -> AsyncIterator[FaultProxy]:
 
 
 @pytest.fixture
+async def pump(request: pytest.FixtureRequest, kind: str) -> AsyncIterator[AsyncPump]:
+    """An open AsyncPump on moto, on the test's transport (``kind``).
+
+    A module tunes it with a marker instead of a fixture of its own:
+    ``pytestmark = pytest.mark.pump(config=SMALL_PARTS)``; ``via="proxy"`` puts the fault
+    proxy in front of moto (the module then also marks ``usefixtures("proxy")``, so the async
+    proxy is up before the pump asks for it), ``cache=True`` gives it a read cache in the
+    test's tmp_path, and every other keyword goes to AsyncPump as given.
+    """
+    marker = request.node.get_closest_marker("pump")
+    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    if options.pop("via", "moto") == "proxy":
+        url = request.getfixturevalue("proxy").url
+    else:
+        url = request.getfixturevalue("endpoint")
+    if options.pop("cache", False):
+        options["cache_dir"] = request.getfixturevalue("tmp_path") / "cache"
+    async with AsyncPump(endpoint_url=url, transport=kind, **options) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def transport(endpoint: str, kind: str) -> AsyncIterator[Transport]:
+    """A transport of the test's kind, opened on moto and closed after the test."""
+    opened = await open_transport(ClientConfig(endpoint_url=endpoint), 16, kind)
+    yield opened
+    await opened.aclose()
+
+
+@pytest.fixture
 def trap(monkeypatch: pytest.MonkeyPatch) -> Iterator[CatchAll]:
     """A clean AWS environment whose HTTPS proxy is a catch-all listener: a request aimed at
     any host the test did not configure is caught here, never sent on."""
@@ -66,6 +99,28 @@ def moto_server(_aws_env: None) -> Iterator[MotoServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def rclone(tmp_path_factory: pytest.TempPathFactory, _aws_env: None) -> Iterator[RcloneServer]:
+    """One ``rclone serve s3`` for the whole session, checking signatures made with the test
+    credentials (so the pump's default credentials reach it); tests make their own buckets."""
+    server = RcloneServer(tmp_path_factory.mktemp("rclone"), access_key=_CREDS["AWS_ACCESS_KEY_ID"],
+                          secret_key=_CREDS["AWS_SECRET_ACCESS_KEY"])
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def rclone_s3(rclone: RcloneServer) -> Any:
+    """A boto3 client on the session's rclone server."""
+    return boto3.client(
+        "s3", endpoint_url=rclone.url, region_name="us-east-1",
+        aws_access_key_id=rclone.access_key, aws_secret_access_key=rclone.secret_key,
+        config=Config(request_checksum_calculation="when_required",
+                      response_checksum_validation="when_required"),
+    )
 
 
 @pytest.fixture(scope="session")

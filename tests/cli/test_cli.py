@@ -229,7 +229,7 @@ def test_put_missing_source_is_fatal(
 def test_get_require_checksum_fails_unverifiable_objects(
     endpoint: str, seeded: str, s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.functional.test_download import put_multipart
+    from tests._data import put_multipart
 
     put_multipart(s3, seeded, "c/multipart.bin", os.urandom((5 << 20) + 10))
     args = ["get", f"s3://{seeded}/c/", str(tmp_path), "--endpoint-url", endpoint]

@@ -16,9 +16,8 @@ import anyio
 import pytest
 
 from s3pump._cli import main
+from tests._data import local_tree, put_many, temp_files
 from tests._faults import Fault, FaultProxy
-from tests.functional.test_engine import put_many, temp_files
-from tests.functional.test_mirror import local_tree
 
 FILES = {f"m/{i % 5}/f{i:03d}.txt": f"file {i}\n".encode() * (i + 1) for i in range(40)}
 

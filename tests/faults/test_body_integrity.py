@@ -38,13 +38,13 @@ RANGE_SPOILERS = ["wrong_range", "wrong_total", "range_200_whole", "chunked_shor
 
 
 @pytest.fixture
-def server() -> Iterator[BadS3]:
+def bad_s3() -> Iterator[BadS3]:
     with BadS3() as s:
         yield s
 
 
-def pump(server: BadS3, kind: str) -> AsyncPump:
-    return AsyncPump(endpoint_url=server.url, transport=kind, config=FAST)
+def pump(bad_s3: BadS3, kind: str) -> AsyncPump:
+    return AsyncPump(endpoint_url=bad_s3.url, transport=kind, config=FAST)
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -60,9 +60,9 @@ def manifest(dest: Path) -> dict[str, tuple[int, str]]:
     return {key: (size, etag) for key, size, etag in rows}
 
 
-def seed(server: BadS3, objects: dict[str, bytes]) -> None:
+def seed(bad_s3: BadS3, objects: dict[str, bytes]) -> None:
     for key, data in objects.items():
-        server.put(key, data)
+        bad_s3.put(key, data)
 
 
 def local(objects: dict[str, bytes]) -> dict[str, bytes]:
@@ -73,11 +73,11 @@ def local(objects: dict[str, bytes]) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("framing", ["chunked", "close"])
 async def test_complete_bodies_without_content_length_are_kept(
-    server: BadS3, kind: str, framing: str, tmp_path: Path
+    bad_s3: BadS3, kind: str, framing: str, tmp_path: Path
 ) -> None:
-    seed(server, SMALL)
-    server.set_mode(framing)
-    async with pump(server, kind) as p:
+    seed(bad_s3, SMALL)
+    bad_s3.set_mode(framing)
+    async with pump(bad_s3, kind) as p:
         result = await p.download_prefix(f"s3://{BUCKET}/p/", tmp_path)
         assert await p.read_bytes(f"s3://{BUCKET}/p/s1.txt") == SMALL["p/s1.txt"]
         assert b"".join([c async for c in p.iter_bytes(f"s3://{BUCKET}/p/s2.txt")]) == (
@@ -89,11 +89,11 @@ async def test_complete_bodies_without_content_length_are_kept(
 
 @pytest.mark.parametrize("mode", WHOLE_SPOILERS)
 async def test_short_or_long_bodies_are_never_kept(
-    server: BadS3, kind: str, mode: str, tmp_path: Path
+    bad_s3: BadS3, kind: str, mode: str, tmp_path: Path
 ) -> None:
-    seed(server, SMALL)
-    server.set_mode(mode)
-    async with pump(server, kind) as p:
+    seed(bad_s3, SMALL)
+    bad_s3.set_mode(mode)
+    async with pump(bad_s3, kind) as p:
         result = await p.download_prefix(f"s3://{BUCKET}/p/", tmp_path)
         with pytest.raises(TransientError, match=BAD_LENGTH):
             await p.read_bytes(f"s3://{BUCKET}/p/s1.txt")
@@ -110,31 +110,31 @@ async def test_short_or_long_bodies_are_never_kept(
     assert sorted(f.key for f in result.failed) == sorted(SMALL)
     assert result.bytes == 0 and result.transferred == 0
     assert files(tmp_path) == {}
-    assert server.spoiled >= len(SMALL) * FAST.max_attempts  # every try was spoiled
+    assert bad_s3.spoiled >= len(SMALL) * FAST.max_attempts  # every try was spoiled
 
 
 @pytest.mark.parametrize("mode", WHOLE_SPOILERS)
 async def test_a_stream_resumes_or_refetches_a_spoiled_body(
-    server: BadS3, kind: str, mode: str
+    bad_s3: BadS3, kind: str, mode: str
 ) -> None:
-    seed(server, SMALL)
-    async with pump(server, kind) as p:
-        server.set_mode(mode, faults=1)
+    seed(bad_s3, SMALL)
+    async with pump(bad_s3, kind) as p:
+        bad_s3.set_mode(mode, faults=1)
         streamed = b"".join([c async for c in p.iter_bytes(f"s3://{BUCKET}/p/s2.txt")])
-        server.set_mode(mode, faults=1)
+        bad_s3.set_mode(mode, faults=1)
         read = await p.read_bytes(f"s3://{BUCKET}/p/s1.txt")
     assert streamed == SMALL["p/s2.txt"]
     assert read == SMALL["p/s1.txt"]
-    assert server.spoiled == 2
+    assert bad_s3.spoiled == 2
 
 
 @pytest.mark.parametrize("mode", WHOLE_SPOILERS)
 async def test_a_spoiled_body_is_fetched_again(
-    server: BadS3, kind: str, mode: str, tmp_path: Path
+    bad_s3: BadS3, kind: str, mode: str, tmp_path: Path
 ) -> None:
-    seed(server, SMALL)
-    server.set_mode(mode, faults=FAST.max_attempts - 1)  # at worst all on one object
-    async with pump(server, kind) as p:
+    seed(bad_s3, SMALL)
+    bad_s3.set_mode(mode, faults=FAST.max_attempts - 1)  # at worst all on one object
+    async with pump(bad_s3, kind) as p:
         result = await p.download_prefix(f"s3://{BUCKET}/p/", tmp_path)
     assert result.ok, result.failed
     assert result.retries >= 1
@@ -142,23 +142,23 @@ async def test_a_spoiled_body_is_fetched_again(
 
 
 def test_sync_records_no_short_body_and_the_next_run_repairs(
-    server: BadS3, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bad_s3: BadS3, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # One framing per transport here (the CLI retries with its default, slower backoff);
     # the Python API tests above take every framing on both.
     mode = "close_short" if kind == "lean" else "chunked_short"
     objects = {"p/a.txt": b"a" * 1000, "p/b.txt": b"b" * 2000}
-    seed(server, objects)
+    seed(bad_s3, objects)
     dest = tmp_path / "mirror"
-    argv = ["sync", f"s3://{BUCKET}/p/", str(dest), "--endpoint-url", server.url,
+    argv = ["sync", f"s3://{BUCKET}/p/", str(dest), "--endpoint-url", bad_s3.url,
             "--transport", kind, "--json"]
-    server.set_mode(mode)
+    bad_s3.set_mode(mode)
     assert main(argv) == 1
     first = json.loads(capsys.readouterr().out)
     assert first["ok"] is False and first["bytes"] == 0 and first["transferred"] == 0
     assert files(dest) == {}
     assert manifest(dest) == {}
-    server.heal()
+    bad_s3.heal()
     assert main(argv) == 0
     second = json.loads(capsys.readouterr().out)
     assert second["transferred"] == 2 and second["bytes"] == 3000
@@ -166,12 +166,12 @@ def test_sync_records_no_short_body_and_the_next_run_repairs(
 
 
 def test_get_fails_on_a_short_body(
-    server: BadS3, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bad_s3: BadS3, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    server.put("p/a.txt", b"a" * 1000)
-    server.set_mode("chunked_short")
+    bad_s3.put("p/a.txt", b"a" * 1000)
+    bad_s3.set_mode("chunked_short")
     code = main(["get", f"s3://{BUCKET}/p/a.txt", str(tmp_path / "a.txt"), "--endpoint-url",
-                 server.url, "--transport", kind])
+                 bad_s3.url, "--transport", kind])
     assert code == 2  # one object named, and it failed
     assert not (tmp_path / "a.txt").exists()
     assert "1000 bytes" in capsys.readouterr().err
@@ -179,13 +179,13 @@ def test_get_fails_on_a_short_body(
 
 @pytest.mark.parametrize("listed", [-3, 0, 999, 1001, 5000])
 async def test_a_body_that_disagrees_with_the_listed_size_is_never_kept(
-    server: BadS3, kind: str, listed: int, tmp_path: Path
+    bad_s3: BadS3, kind: str, listed: int, tmp_path: Path
 ) -> None:
-    server.put("p/a.txt", b"a" * 1000)
-    server.listed_sizes["p/a.txt"] = listed
+    bad_s3.put("p/a.txt", b"a" * 1000)
+    bad_s3.listed_sizes["p/a.txt"] = listed
     for framing in ("healthy", "chunked", "close"):
-        server.set_mode(framing)
-        async with pump(server, kind) as p:
+        bad_s3.set_mode(framing)
+        async with pump(bad_s3, kind) as p:
             result = await p.download_prefix(f"s3://{BUCKET}/p/", tmp_path)
         assert [f.key for f in result.failed] == ["p/a.txt"], framing
         assert (result.bytes, result.transferred) == (0, 0)
@@ -196,12 +196,12 @@ async def test_a_body_that_disagrees_with_the_listed_size_is_never_kept(
 
 @pytest.mark.parametrize("mode", RANGE_SPOILERS)
 async def test_wrong_ranged_answers_are_never_kept(
-    server: BadS3, kind: str, mode: str, tmp_path: Path
+    bad_s3: BadS3, kind: str, mode: str, tmp_path: Path
 ) -> None:
-    seed(server, BIG)
-    server.set_mode(mode)
-    server.spoil_start = 16 << 10  # the second part only: the others come right
-    async with pump(server, kind) as p:
+    seed(bad_s3, BIG)
+    bad_s3.set_mode(mode)
+    bad_s3.spoil_start = 16 << 10  # the second part only: the others come right
+    async with pump(bad_s3, kind) as p:
         result = await p.download_prefix(f"s3://{BUCKET}/p/", tmp_path)
         with pytest.raises(TransientError, match=rf"came|Range|{BAD_LENGTH}"):
             await p.read_bytes(f"s3://{BUCKET}/p/big.bin")
@@ -212,13 +212,13 @@ async def test_wrong_ranged_answers_are_never_kept(
 
 @pytest.mark.parametrize("mode", RANGE_SPOILERS)
 async def test_a_wrong_ranged_answer_is_fetched_again(
-    server: BadS3, kind: str, mode: str, tmp_path: Path
+    bad_s3: BadS3, kind: str, mode: str, tmp_path: Path
 ) -> None:
-    seed(server, BIG)
-    server.set_mode(mode, faults=2)
-    async with pump(server, kind) as p:
+    seed(bad_s3, BIG)
+    bad_s3.set_mode(mode, faults=2)
+    async with pump(bad_s3, kind) as p:
         result = await p.download_prefix(f"s3://{BUCKET}/p/", tmp_path)
-        server.set_mode(mode, faults=2)
+        bad_s3.set_mode(mode, faults=2)
         data = await p.read_bytes(f"s3://{BUCKET}/p/big.bin")
     assert result.ok, result.failed
     assert files(tmp_path) == local(BIG)
@@ -226,94 +226,94 @@ async def test_a_wrong_ranged_answer_is_fetched_again(
 
 
 async def test_200_with_a_matching_content_range_is_accepted(
-    server: BadS3, kind: str, tmp_path: Path
+    bad_s3: BadS3, kind: str, tmp_path: Path
 ) -> None:
-    seed(server, BIG)
-    server.set_mode("range_200_cr")  # what rclone does
-    async with pump(server, kind) as p:
+    seed(bad_s3, BIG)
+    bad_s3.set_mode("range_200_cr")  # what rclone does
+    async with pump(bad_s3, kind) as p:
         result = await p.download_prefix(f"s3://{BUCKET}/p/", tmp_path)
         data = await p.read_bytes(f"s3://{BUCKET}/p/big.bin")
     assert result.ok, result.failed
     assert files(tmp_path) == local(BIG)
     assert data == BIG["p/big.bin"]
-    assert server.spoiled > 1  # the parts really were answered so
+    assert bad_s3.spoiled > 1  # the parts really were answered so
 
 
 # -- item 13: the version downloaded is the version recorded --------------------------------
 
 def test_every_whole_get_is_pinned_to_the_listed_etag(
-    server: BadS3, kind: str, tmp_path: Path
+    bad_s3: BadS3, kind: str, tmp_path: Path
 ) -> None:
-    seed(server, SMALL)
+    seed(bad_s3, SMALL)
     dest = tmp_path / "mirror"
-    assert main(["sync", f"s3://{BUCKET}/p/", str(dest), "--endpoint-url", server.url,
+    assert main(["sync", f"s3://{BUCKET}/p/", str(dest), "--endpoint-url", bad_s3.url,
                  "--transport", kind]) == 0
-    assert sorted(h.get("if-match", "") for h in server.gets) == sorted(
-        f'"{server.objects[k].etag}"' for k in SMALL)
+    assert sorted(h.get("if-match", "") for h in bad_s3.gets) == sorted(
+        f'"{bad_s3.objects[k].etag}"' for k in SMALL)
 
 
 def test_an_object_changed_since_the_listing_is_fetched_and_recorded_as_it_is_now(
-    server: BadS3, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bad_s3: BadS3, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seed(server, SMALL)
+    seed(bad_s3, SMALL)
     key = "p/s1.txt"
-    new = server.put(key, b"the new version, longer than the old one " * 10)
-    server.listed_versions[key] = server.version(SMALL[key])  # listed before the change
+    new = bad_s3.put(key, b"the new version, longer than the old one " * 10)
+    bad_s3.listed_versions[key] = bad_s3.version(SMALL[key])  # listed before the change
     dest = tmp_path / "mirror"
-    argv = ["sync", f"s3://{BUCKET}/p/", str(dest), "--endpoint-url", server.url,
+    argv = ["sync", f"s3://{BUCKET}/p/", str(dest), "--endpoint-url", bad_s3.url,
             "--transport", kind, "--json"]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
-    assert server.precondition_failures == 1  # the GET pinned to the listed ETag: 412
+    assert bad_s3.precondition_failures == 1  # the GET pinned to the listed ETag: 412
     assert out["bytes"] == sum(len(v) for k, v in SMALL.items() if k != key) + len(new.data)
     assert (dest / "s1.txt").read_bytes() == new.data
     assert manifest(dest)[key] == (len(new.data), new.etag)
-    server.listed_versions.clear()  # the listing catches up: nothing left to do
+    bad_s3.listed_versions.clear()  # the listing catches up: nothing left to do
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["transferred"] == 0
 
 
 @pytest.mark.parametrize("objects", [SMALL, BIG], ids=["whole", "ranged"])
 def test_a_stale_replica_is_not_recorded_as_the_new_version(
-    server: BadS3, kind: str, objects: dict[str, bytes], tmp_path: Path,
+    bad_s3: BadS3, kind: str, objects: dict[str, bytes], tmp_path: Path,
     capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seed(server, objects)
+    seed(bad_s3, objects)
     key = next(iter(objects))
     old = objects[key][::-1][: len(objects[key]) - 7]
-    server.put_stale(key, old)  # GET serves the old version; the listing and HEAD the new
+    bad_s3.put_stale(key, old)  # GET serves the old version; the listing and HEAD the new
     dest = tmp_path / "mirror"
-    argv = ["sync", f"s3://{BUCKET}/p/", str(dest), "--endpoint-url", server.url,
+    argv = ["sync", f"s3://{BUCKET}/p/", str(dest), "--endpoint-url", bad_s3.url,
             "--transport", kind, "--json"]
     assert main(argv) == 1
     out = json.loads(capsys.readouterr().out)
     assert [f["key"] for f in out["failed"]] == [key]
     assert key not in manifest(dest)
     assert local({key: b""}).keys().isdisjoint(files(dest))
-    server.heal()
+    bad_s3.heal()
     assert main(argv) == 0
     assert files(dest) == local(objects)
 
 
 @pytest.mark.parametrize("objects", [SMALL, BIG], ids=["whole", "ranged"])
 def test_a_wholly_stale_replica_is_recorded_as_what_came_and_repaired(
-    server: BadS3, kind: str, objects: dict[str, bytes], tmp_path: Path,
+    bad_s3: BadS3, kind: str, objects: dict[str, bytes], tmp_path: Path,
     capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seed(server, objects)
+    seed(bad_s3, objects)
     key = next(iter(objects))
     old = objects[key][::-1][: len(objects[key]) - 7]
-    stale = server.put_stale(key, old)
-    server.stale_head = True  # HEAD is stale too: only the listing knows the new version
+    stale = bad_s3.put_stale(key, old)
+    bad_s3.stale_head = True  # HEAD is stale too: only the listing knows the new version
     dest = tmp_path / "mirror"
-    argv = ["sync", f"s3://{BUCKET}/p/", str(dest), "--endpoint-url", server.url,
+    argv = ["sync", f"s3://{BUCKET}/p/", str(dest), "--endpoint-url", bad_s3.url,
             "--transport", kind, "--json"]
     assert main(argv) == 0
     capsys.readouterr()
     rel = key[len("p/"):]
     assert (dest / rel).read_bytes() == old
     assert manifest(dest)[key] == (len(old), stale.etag)  # what came, not what was listed
-    server.heal()
+    bad_s3.heal()
     assert main(argv) == 0
     second = json.loads(capsys.readouterr().out)
     assert second["transferred"] == 1
@@ -321,40 +321,40 @@ def test_a_wholly_stale_replica_is_recorded_as_what_came_and_repaired(
 
 
 async def test_download_file_and_reads_refuse_a_stale_answer(
-    server: BadS3, kind: str, tmp_path: Path
+    bad_s3: BadS3, kind: str, tmp_path: Path
 ) -> None:
-    seed(server, SMALL)
-    server.put_stale("p/s0.txt", b"old bytes")
-    async with pump(server, kind) as p:
+    seed(bad_s3, SMALL)
+    bad_s3.put_stale("p/s0.txt", b"old bytes")
+    async with pump(bad_s3, kind) as p:
         with pytest.raises(ObjectChangedError, match="stale replica"):
             await p.download_file(f"s3://{BUCKET}/p/s0.txt", tmp_path / "s0.txt")
     assert not (tmp_path / "s0.txt").exists()
 
 
 async def test_chunked_coding_with_a_content_length_is_refused(
-    server: BadS3, kind: str, tmp_path: Path
+    bad_s3: BadS3, kind: str, tmp_path: Path
 ) -> None:
     # RFC 9112, 6.3: both framings at once hint at response splitting; aiohttp (under the
     # reference transport) refuses such an answer, and so does the lean client.
-    seed(server, SMALL)
-    server.set_mode("chunked_and_length")
-    async with pump(server, kind) as p:
+    seed(bad_s3, SMALL)
+    bad_s3.set_mode("chunked_and_length")
+    async with pump(bad_s3, kind) as p:
         result = await p.download_prefix(f"s3://{BUCKET}/p/", tmp_path)
     assert sorted(f.key for f in result.failed) == sorted(SMALL)
     assert files(tmp_path) == {}
 
 
 async def test_the_read_cache_never_keeps_a_short_body(
-    server: BadS3, kind: str, tmp_path: Path
+    bad_s3: BadS3, kind: str, tmp_path: Path
 ) -> None:
-    seed(server, SMALL)
+    seed(bad_s3, SMALL)
     cache = tmp_path / "cache"
-    server.set_mode("close_short")
-    async with AsyncPump(endpoint_url=server.url, transport=kind, config=FAST,
+    bad_s3.set_mode("close_short")
+    async with AsyncPump(endpoint_url=bad_s3.url, transport=kind, config=FAST,
                          cache_dir=cache) as p:
         with pytest.raises(TransientError, match=BAD_LENGTH):
             await p.read_bytes(f"s3://{BUCKET}/p/s1.txt")
-        server.heal()
+        bad_s3.heal()
         assert await p.read_bytes(f"s3://{BUCKET}/p/s1.txt") == SMALL["p/s1.txt"]
-        server.set_mode("close_short")  # a hit is served from the cache: whole
+        bad_s3.set_mode("close_short")  # a hit is served from the cache: whole
         assert await p.read_bytes(f"s3://{BUCKET}/p/s1.txt") == SMALL["p/s1.txt"]

@@ -17,14 +17,10 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
-from s3pump import AsyncPump, TransferConfig
+from s3pump import AsyncPump
+from tests._data import FAST, put_many, tree
 from tests._faults import ALL_KINDS, Fault, FaultProxy, RandomFaults
-from tests.functional.test_engine import put_many, tree
 
-FAST = TransferConfig(
-    concurrency=8, multipart_threshold=1 << 20, part_size=256 << 10, chunk_size=64 << 10,
-    small_object_size=128 << 10, backoff_base=0.001, backoff_cap=0.01, max_attempts=8,
-)
 HOSTILE_KEYS = ["ds/../../x", "a//b", "/lead", "sp ace/%41?#frag", "dot/./x", "uni/é€😀",
                 "back\\slash", "tail/"]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from s3pump import AsyncPump
+from tests._data import FAST
 from tests._faults import Fault, FaultProxy
-from tests.faults.test_faults import FAST
 
 
 async def test_a_flipped_byte_is_refetched_and_never_kept(

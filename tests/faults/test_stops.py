@@ -27,8 +27,8 @@ from typing import Any
 import anyio
 import pytest
 
+from tests._data import put_many
 from tests._faults import Fault, FaultProxy
-from tests.functional.test_engine import put_many
 
 MiB = 1 << 20
 

@@ -109,7 +109,7 @@ def test_read_only_source_of_an_upload_sync(endpoint: str, bucket: str, tmp_path
 
 
 @pytest.fixture
-def many_keys(s3: Any, bucket: str) -> str:
+def long_listing(s3: Any, bucket: str) -> str:
     """Enough keys that ``ls`` output outgrows a pipe's and stdout's buffers."""
     for i in range(400):
         s3.put_object(Bucket=bucket, Key=f"many/{i:04d}-{'x' * 80}", Body=b"")
@@ -117,8 +117,8 @@ def many_keys(s3: Any, bucket: str) -> str:
 
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])
-def test_ls_into_a_closed_pipe(endpoint: str, many_keys: str, json_flag: list[str]) -> None:
-    shell = (f"{' '.join(s3pump_command('ls', '-r', f's3://{many_keys}/many/'))} "
+def test_ls_into_a_closed_pipe(endpoint: str, long_listing: str, json_flag: list[str]) -> None:
+    shell = (f"{' '.join(s3pump_command('ls', '-r', f's3://{long_listing}/many/'))} "
              f"--endpoint-url {endpoint} {' '.join(json_flag)} | head -1; "
              "echo \"exit=${PIPESTATUS[0]}\"")
     proc = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=120)

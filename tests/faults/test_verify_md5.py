@@ -1,7 +1,7 @@
 """Large objects with only an MD5 ETag are verified, though they arrive as ranged parts.
 
-rclone serves files written straight into its folder as single-part objects with MD5
-ETags and no checksum header: what rclone, MinIO's mc, s3cmd and older SDKs upload. A
+anon_rclone serves files written straight into its folder as single-part objects with MD5
+ETags and no checksum header: what anon_rclone, MinIO's mc, s3cmd and older SDKs upload. A
 40 MiB object is fetched as five 8 MiB ranged parts; MD5 does not combine from parts, so
 the file is hashed in order as the parts land. A byte flipped on the wire in one part is
 caught, the object fetched again, and a flip that never goes away fails the object:
@@ -38,8 +38,9 @@ def big() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def rclone(tmp_path_factory: pytest.TempPathFactory, big: bytes) -> Iterator[AnonRclone]:
-    """rclone serving s3://md5/big.bin (written before the start: rclone caches folders)."""
+def anon_rclone(tmp_path_factory: pytest.TempPathFactory, big: bytes) -> Iterator[AnonRclone]:
+    """rclone serving s3://md5/big.bin anonymously (written before the start: rclone caches
+    folders)."""
     root = tmp_path_factory.mktemp("rclone-md5")
     (root / "md5").mkdir()
     (root / "md5" / "big.bin").write_bytes(big)
@@ -50,8 +51,8 @@ def rclone(tmp_path_factory: pytest.TempPathFactory, big: bytes) -> Iterator[Ano
 
 
 @pytest.fixture
-async def proxy(rclone: AnonRclone) -> AsyncIterator[FaultProxy]:
-    async with FaultProxy(rclone.url) as p:
+async def rclone_proxy(anon_rclone: AnonRclone) -> AsyncIterator[FaultProxy]:
+    async with FaultProxy(anon_rclone.url) as p:
         yield p
 
 
@@ -64,10 +65,10 @@ def _leftovers(folder: Path) -> list[Path]:
 
 
 async def test_get_catches_a_flip_in_one_part_and_refetches(
-    proxy: FaultProxy, big: bytes, tmp_path: Path
+    rclone_proxy: FaultProxy, big: bytes, tmp_path: Path
 ) -> None:
-    fault = proxy.add(RangeFault("flip", key="/md5/big.bin", times=1, start=FLIPPED_PART))
-    async with AsyncPump(endpoint_url=proxy.url, config=CONFIG) as pump:
+    fault = rclone_proxy.add(RangeFault("flip", key="/md5/big.bin", times=1, start=FLIPPED_PART))
+    async with AsyncPump(endpoint_url=rclone_proxy.url, config=CONFIG) as pump:
         result = await pump.download_file("s3://md5/big.bin", tmp_path / "big.bin")
     assert fault.hits == 1
     assert _sha(tmp_path / "big.bin") == hashlib.sha256(big).hexdigest()
@@ -76,12 +77,12 @@ async def test_get_catches_a_flip_in_one_part_and_refetches(
 
 
 async def test_get_fails_when_the_flip_persists_and_keeps_the_old_file(
-    proxy: FaultProxy, big: bytes, tmp_path: Path
+    rclone_proxy: FaultProxy, big: bytes, tmp_path: Path
 ) -> None:
-    fault = proxy.add(RangeFault("flip", key="/md5/big.bin", start=FLIPPED_PART))
+    fault = rclone_proxy.add(RangeFault("flip", key="/md5/big.bin", start=FLIPPED_PART))
     target = tmp_path / "big.bin"
     target.write_bytes(b"the previous version")
-    async with AsyncPump(endpoint_url=proxy.url, config=CONFIG) as pump:
+    async with AsyncPump(endpoint_url=rclone_proxy.url, config=CONFIG) as pump:
         with pytest.raises(IntegrityError, match="MD5 mismatch"):
             await pump.download_file("s3://md5/big.bin", target)
     assert fault.hits == CONFIG.max_attempts  # each try refetched the object
@@ -90,10 +91,10 @@ async def test_get_fails_when_the_flip_persists_and_keeps_the_old_file(
 
 
 async def test_download_prefix_counts_the_flip_as_failed(
-    proxy: FaultProxy, big: bytes, tmp_path: Path
+    rclone_proxy: FaultProxy, big: bytes, tmp_path: Path
 ) -> None:
-    proxy.add(RangeFault("flip", key="/md5/big.bin", start=FLIPPED_PART))
-    async with AsyncPump(endpoint_url=proxy.url, config=CONFIG) as pump:
+    rclone_proxy.add(RangeFault("flip", key="/md5/big.bin", start=FLIPPED_PART))
+    async with AsyncPump(endpoint_url=rclone_proxy.url, config=CONFIG) as pump:
         result = await pump.download_prefix("s3://md5/", tmp_path)
     assert [(f.key, f.error) for f in result.failed] == [("big.bin", "IntegrityError")]
     assert not (tmp_path / "big.bin").exists()
@@ -101,14 +102,14 @@ async def test_download_prefix_counts_the_flip_as_failed(
 
 
 async def test_sync_never_records_a_mismatch_and_the_next_sync_repairs(
-    proxy: FaultProxy, rclone: AnonRclone, big: bytes, tmp_path: Path
+    rclone_proxy: FaultProxy, anon_rclone: AnonRclone, big: bytes, tmp_path: Path
 ) -> None:
-    proxy.add(RangeFault("flip", key="/md5/big.bin", start=FLIPPED_PART))
-    async with AsyncPump(endpoint_url=proxy.url, config=CONFIG) as pump:
+    rclone_proxy.add(RangeFault("flip", key="/md5/big.bin", start=FLIPPED_PART))
+    async with AsyncPump(endpoint_url=rclone_proxy.url, config=CONFIG) as pump:
         first = await pump.sync("s3://md5/", tmp_path)
     assert [(f.key, f.error) for f in first.failed] == [("big.bin", "IntegrityError")]
     assert not (tmp_path / "big.bin").exists()
-    async with AsyncPump(endpoint_url=rclone.url, config=CONFIG) as pump:
+    async with AsyncPump(endpoint_url=anon_rclone.url, config=CONFIG) as pump:
         second = await pump.sync("s3://md5/", tmp_path)
     assert (second.transferred, second.skipped, second.failed) == (1, 0, [])
     assert second.verified == 1
@@ -116,38 +117,38 @@ async def test_sync_never_records_a_mismatch_and_the_next_sync_repairs(
 
 
 async def test_sync_repairs_a_transient_flip_in_the_same_run(
-    proxy: FaultProxy, rclone: AnonRclone, big: bytes, tmp_path: Path
+    rclone_proxy: FaultProxy, anon_rclone: AnonRclone, big: bytes, tmp_path: Path
 ) -> None:
-    fault = proxy.add(RangeFault("flip", key="/md5/big.bin", times=1, start=FLIPPED_PART))
-    async with AsyncPump(endpoint_url=proxy.url, config=CONFIG) as pump:
+    fault = rclone_proxy.add(RangeFault("flip", key="/md5/big.bin", times=1, start=FLIPPED_PART))
+    async with AsyncPump(endpoint_url=rclone_proxy.url, config=CONFIG) as pump:
         first = await pump.sync("s3://md5/", tmp_path)
     assert fault.hits == 1
     assert (first.transferred, first.verified, first.failed) == (1, 1, [])
     assert _sha(tmp_path / "big.bin") == hashlib.sha256(big).hexdigest()
-    async with AsyncPump(endpoint_url=rclone.url, config=CONFIG) as pump:
+    async with AsyncPump(endpoint_url=anon_rclone.url, config=CONFIG) as pump:
         again = await pump.sync("s3://md5/", tmp_path)
     assert (again.transferred, again.skipped) == (0, 1)
 
 
 async def test_small_parts_and_many_of_them_verify_in_order(
-    proxy: FaultProxy, big: bytes, tmp_path: Path
+    rclone_proxy: FaultProxy, big: bytes, tmp_path: Path
 ) -> None:
     # 160 parts of 256 KiB, 16 at a time, finishing in any order: the in-order hash must
     # cover every byte exactly once whatever the order.
     config = dataclasses.replace(CONFIG, part_size=256 << 10)
-    async with AsyncPump(endpoint_url=proxy.url, config=config) as pump:
+    async with AsyncPump(endpoint_url=rclone_proxy.url, config=config) as pump:
         result = await pump.download_file("s3://md5/big.bin", tmp_path / "big.bin")
     assert (result.verified, result.unverified) == (1, 0)
     assert _sha(tmp_path / "big.bin") == hashlib.sha256(big).hexdigest()
 
 
 async def test_cli_sync_exits_1_and_names_the_mismatch(
-    proxy: FaultProxy, tmp_path: Path
+    rclone_proxy: FaultProxy, tmp_path: Path
 ) -> None:
-    proxy.add(RangeFault("flip", key="/md5/big.bin", start=FLIPPED_PART))
+    rclone_proxy.add(RangeFault("flip", key="/md5/big.bin", start=FLIPPED_PART))
     proc = await anyio.run_process(
         [sys.executable, "-m", "s3pump", "sync", "s3://md5/", str(tmp_path / "m"),
-         "--endpoint-url", proxy.url, "--json", "--no-progress"], check=False)
+         "--endpoint-url", rclone_proxy.url, "--json", "--no-progress"], check=False)
     assert proc.returncode == 1, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["ok"] is False and summary["transferred"] == 0

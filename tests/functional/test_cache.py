@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,9 @@ SMALL_PARTS = TransferConfig(
     concurrency=8, multipart_threshold=1 << 20, part_size=256 << 10, chunk_size=64 << 10,
     small_object_size=128 << 10, backoff_base=0.001, backoff_cap=0.01,
 )
+# The proxy is set up first (usefixtures), so that the pump fixture finds it.
+pytestmark = [pytest.mark.usefixtures("proxy"),
+              pytest.mark.pump(config=SMALL_PARTS, via="proxy", cache=True)]
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -167,13 +169,6 @@ def test_processes_sharing_a_directory_never_see_torn_entries(tmp_path: Path) ->
 
 
 # -- reads through the cache, against moto --------------------------------------------------------
-
-@pytest.fixture
-async def pump(proxy: FaultProxy, kind: str, tmp_path: Path) -> AsyncIterator[AsyncPump]:
-    async with AsyncPump(endpoint_url=proxy.url, config=SMALL_PARTS, transport=kind,
-                         cache_dir=tmp_path / "cache") as p:
-        yield p
-
 
 def methods(proxy: FaultProxy, start: int = 0) -> list[str]:
     return [method for method, _ in proxy.requests[start:]]

@@ -22,30 +22,12 @@ from s3pump._local.tree import LocalTree
 from s3pump._retry import RetryPolicy
 from s3pump._run.progress import NullReporter
 from s3pump._transfer.download import Downloader
+from tests._data import FAST, put_multipart, tree
 from tests._faults import Fault, FaultProxy
-from tests.faults.test_faults import FAST
-from tests.functional.test_engine import tree
 
 ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
 # Sizes for FAST: written whole, streamed (above small_object_size), ranged parts.
 SIZES = {"small": 10 << 10, "streamed": 300 << 10, "ranged": (1 << 20) + 12345}
-
-
-def put_multipart(s3: Any, bucket: str, key: str, body: bytes, **extra: Any) -> None:
-    """A two-part upload (the first part 5 MiB, S3's minimum)."""
-    upload = s3.create_multipart_upload(Bucket=bucket, Key=key, **extra)["UploadId"]
-    parts = []
-    for number, chunk in enumerate((body[:5 << 20], body[5 << 20:]), 1):
-        kwargs = {"ChecksumAlgorithm": extra["ChecksumAlgorithm"]} if extra else {}
-        got = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=number,
-                             Body=chunk, **kwargs)
-        part = {"PartNumber": number, "ETag": got["ETag"]}
-        if extra:
-            field = f"Checksum{extra['ChecksumAlgorithm']}"
-            part[field] = got[field]
-        parts.append(part)
-    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
-                                 MultipartUpload={"Parts": parts})
 
 
 async def download(url: str, bucket: str, prefix: str, dest: Path, kind: str,

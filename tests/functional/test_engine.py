@@ -6,8 +6,7 @@ import dataclasses
 import hashlib
 import os
 import random
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,35 +14,11 @@ import anyio
 import pytest
 
 import s3pump
-from s3pump import AsyncPump, TransferConfig
+from s3pump import AsyncPump
+from tests._data import SMALL_PARTS, put_many, temp_files, tree
 from tests._faults import Fault, FaultProxy
 
-SMALL_PARTS = TransferConfig(
-    concurrency=8, multipart_threshold=1 << 20, part_size=256 << 10, chunk_size=64 << 10,
-    small_object_size=128 << 10, backoff_base=0.001, backoff_cap=0.01,
-)
-
-
-def put_many(s3: Any, bucket: str, objects: dict[str, bytes]) -> None:
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda kv: s3.put_object(Bucket=bucket, Key=kv[0], Body=kv[1]),
-                      objects.items()))
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file below ``root`` by its relative POSIX path."""
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in root.rglob("*") if p.is_file()}
-
-
-def temp_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob(".s3pump-*")]
-
-
-@pytest.fixture
-async def pump(endpoint: str, kind: str) -> AsyncIterator[AsyncPump]:
-    async with AsyncPump(endpoint_url=endpoint, config=SMALL_PARTS, transport=kind) as p:
-        yield p
+pytestmark = pytest.mark.pump(config=SMALL_PARTS)
 
 
 @pytest.fixture(scope="module")

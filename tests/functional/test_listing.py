@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -55,12 +55,6 @@ def seeded(s3: Any) -> Iterator[dict[str, bytes]]:
     objects.update(EXTRA)
     put_many(s3, LISTING_BUCKET, objects)
     yield objects
-
-
-@pytest.fixture
-async def pump(endpoint: str, kind: str) -> AsyncIterator[AsyncPump]:
-    async with AsyncPump(endpoint_url=endpoint, transport=kind) as p:
-        yield p
 
 
 def uri(key: str = "") -> str:
@@ -208,13 +202,6 @@ def odd_tree(s3: Any) -> list[str]:
     put_many(s3, PARALLEL_BUCKET, {k: k.encode() for k in keys})
     assert sorted(boto_keys(s3, PARALLEL_BUCKET, "")) == sorted(keys)  # moto kept them all
     return keys
-
-
-@pytest.fixture
-async def transport(endpoint: str, kind: str) -> AsyncIterator[Transport]:
-    opened = await open_transport(ClientConfig(endpoint_url=endpoint), 16, kind)
-    yield opened
-    await opened.aclose()
 
 
 class Collector:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +12,12 @@ import pytest
 
 from s3pump import AsyncPump, BadURIError, ConfigError, MirrorBusyError, SyncEvent
 from s3pump._mirror.lock import MirrorLock
-from tests.functional.test_engine import SMALL_PARTS, put_many, temp_files, tree
+from tests._data import SMALL_PARTS, local_tree, put_many, temp_files
+
+pytestmark = pytest.mark.pump(config=SMALL_PARTS)
 
 DATA = {f"ds/{d}/file-{i:03d}.bin": f"content {d} {i} ".encode() * (i + 1)
         for d in ("a", "b", "c") for i in range(12)}
-
-
-def local_tree(root: Path) -> dict[str, bytes]:
-    """The mirrored files, without s3pump's state folder."""
-    return {k: v for k, v in tree(root).items() if not k.startswith(".s3pump/")}
 
 
 def expected(objects: dict[str, bytes], prefix: str = "ds/") -> dict[str, bytes]:
@@ -34,12 +30,6 @@ def bucket_tree(s3: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
         for item in page.get("Contents", []):
             out[item["Key"]] = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
     return out
-
-
-@pytest.fixture
-async def pump(endpoint: str) -> AsyncIterator[AsyncPump]:
-    async with AsyncPump(endpoint_url=endpoint, config=SMALL_PARTS) as p:
-        yield p
 
 
 @pytest.fixture

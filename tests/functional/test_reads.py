@@ -26,13 +26,8 @@ SMALL_PARTS = TransferConfig(
     concurrency=8, multipart_threshold=1 << 20, part_size=256 << 10, chunk_size=64 << 10,
     small_object_size=128 << 10, backoff_base=0.001, backoff_cap=0.01,
 )
+pytestmark = pytest.mark.pump(config=SMALL_PARTS)
 MISSING_BUCKET = "no-such-bucket-for-reads"
-
-
-@pytest.fixture
-async def pump(endpoint: str, kind: str) -> AsyncIterator[AsyncPump]:
-    async with AsyncPump(endpoint_url=endpoint, config=SMALL_PARTS, transport=kind) as p:
-        yield p
 
 
 def put(s3: Any, bucket: str, objects: dict[str, bytes]) -> None:

@@ -10,7 +10,6 @@ objects through the ranged path too) and through the CLI (exit 1, a line per key
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from s3pump._cli import main
 CONFIG = TransferConfig(concurrency=8, multipart_threshold=256 << 10, part_size=128 << 10,
                         small_object_size=64 << 10, chunk_size=64 << 10,
                         backoff_base=0.001, backoff_cap=0.01)
+pytestmark = pytest.mark.pump(config=CONFIG)
 BIG = os.urandom(300 << 10)  # ranged parts into a temp file, then a rename
 PATH_MAX = os.pathconf("/", "PC_PATH_MAX")
 
@@ -114,12 +114,6 @@ def hostile_bucket(s3: Any, bucket: str) -> str:
         list(pool.map(lambda kv: s3.put_object(Bucket=bucket, Key=kv[0], Body=kv[1]),
                       objects.items()))
     return bucket
-
-
-@pytest.fixture(params=["lean", "reference"])
-async def pump(endpoint: str, request: pytest.FixtureRequest) -> AsyncIterator[AsyncPump]:
-    async with AsyncPump(endpoint_url=endpoint, config=CONFIG, transport=request.param) as p:
-        yield p
 
 
 def check_outcome(result: TransferResult, world: World, before: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,16 +62,8 @@ def _client(url: str, access_key: str, secret_key: str) -> Any:
                                       retries={"total_max_attempts": 3}))
 
 
-@pytest.fixture(scope="module")
-def rclone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RcloneServer]:
-    server = RcloneServer(tmp_path_factory.mktemp("rclone-matrix"))
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=["moto", "rclone", "seaweed"])
-def server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Server:
+def matrix_server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Server:
     """Each server in turn, with s3pump's credentials set for it."""
     name = str(request.param)
     if name == "moto":
@@ -86,36 +78,37 @@ def server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> S
     return Server(name, url, access, secret, _client(url, access, secret))
 
 
-def _seed(server: Server) -> str:
-    bucket = f"matrix-{server.name}-{next(_counter)}"
-    server.s3.create_bucket(Bucket=bucket)
+def _seed(matrix_server: Server) -> str:
+    bucket = f"matrix-{matrix_server.name}-{next(_counter)}"
+    matrix_server.s3.create_bucket(Bucket=bucket)
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda kv: server.s3.put_object(Bucket=bucket, Key=kv[0], Body=kv[1]),
+        list(pool.map(lambda kv: matrix_server.s3.put_object(Bucket=bucket, Key=kv[0], Body=kv[1]),
                       TREE.items()))
     return bucket
 
 
 @pytest.fixture
-def seeded(server: Server) -> str:
+def seeded(matrix_server: Server) -> str:
     """A new bucket holding :data:`TREE`."""
-    return _seed(server)
+    return _seed(matrix_server)
 
 
 _READ_ONLY: dict[str, str] = {}
 
 
 @pytest.fixture
-def tree(server: Server) -> str:
+def tree(matrix_server: Server) -> str:
     """A bucket holding :data:`TREE` for tests that only read it (one per server)."""
-    if server.name not in _READ_ONLY:
-        _READ_ONLY[server.name] = _seed(server)
-    return _READ_ONLY[server.name]
+    if matrix_server.name not in _READ_ONLY:
+        _READ_ONLY[matrix_server.name] = _seed(matrix_server)
+    return _READ_ONLY[matrix_server.name]
 
 
 @pytest.fixture(params=["lean", "reference"])
-async def transport(server: Server, request: pytest.FixtureRequest
+async def matrix_transport(matrix_server: Server, request: pytest.FixtureRequest
                     ) -> AsyncIterator[Transport]:
-    opened = await open_transport(ClientConfig(endpoint_url=server.url), 8, str(request.param))
+    opened = await open_transport(ClientConfig(endpoint_url=matrix_server.url), 8,
+                                  str(request.param))
     try:
         yield opened
     finally:
@@ -130,10 +123,10 @@ class Collector:
         self.keys.extend(obj.key for obj in objects)
 
 
-def _remote(server: Server, bucket: str, prefix: str = "") -> dict[str, bytes]:
-    keys = [o["Key"] for page in server.s3.get_paginator("list_objects_v2").paginate(
+def _remote(matrix_server: Server, bucket: str, prefix: str = "") -> dict[str, bytes]:
+    keys = [o["Key"] for page in matrix_server.s3.get_paginator("list_objects_v2").paginate(
         Bucket=bucket, Prefix=prefix) for o in page.get("Contents", ())]
-    return {k: server.s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
+    return {k: matrix_server.s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -145,8 +138,8 @@ def _under(prefix: str) -> dict[str, bytes]:
     return {k.removeprefix(prefix): v for k, v in TREE.items() if k.startswith(prefix)}
 
 
-def _cli(server: Server, *argv: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
-    code = main([*argv, "--json", "--endpoint-url", server.url])
+def _cli(matrix_server: Server, *argv: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    code = main([*argv, "--json", "--endpoint-url", matrix_server.url])
     out, err = capsys.readouterr()
     assert code == 0, err
     summary: dict[str, Any] = json.loads(out)
@@ -156,13 +149,13 @@ def _cli(server: Server, *argv: str, capsys: pytest.CaptureFixture[str]) -> dict
 
 @pytest.mark.parametrize("page_size", [5, 1000])
 @pytest.mark.parametrize("prefix", ["t/", "t/wide/", "t/only/", ""])
-async def test_listing_is_exact(server: Server, transport: Transport, tree: str,
+async def test_listing_is_exact(matrix_server: Server, matrix_transport: Transport, tree: str,
                                 prefix: str, page_size: int) -> None:
     want = sorted(k for k in TREE if k.startswith(prefix))
     retry = RetryPolicy(TransferConfig())
     flat = Collector()
-    await list_objects_sequential(transport, tree, prefix, retry, flat, page_size=page_size)
-    if server.name == "seaweed":
+    await list_objects_sequential(matrix_transport, tree, prefix, retry, flat, page_size=page_size)
+    if matrix_server.name == "seaweed":
         # SeaweedFS lists in directory-walk order ("t/a/y" before "t/a-b/x"), not in S3's
         # UTF-8 byte order: the listing follows that order, every key once.
         assert sorted(flat.keys) == want and len(flat.keys) == len(want)
@@ -172,25 +165,25 @@ async def test_listing_is_exact(server: Server, transport: Transport, tree: str,
         assert flat.keys == want
     for fanout in (2, 8):
         fanned = Collector()
-        stats = await list_objects_parallel(transport, tree, prefix, retry, fanned,
+        stats = await list_objects_parallel(matrix_transport, tree, prefix, retry, fanned,
                                             fanout=fanout, page_size=page_size)
         assert sorted(fanned.keys) == want, (fanout, page_size)
         assert len(fanned.keys) == len(want)
         # moto and rclone pass every coverage check: the parallel listing stays parallel.
         # SeaweedFS skips folders after start-after: it is caught and listed plainly.
-        assert stats.plain is (server.name == "seaweed" and len(want) > page_size), stats
+        assert stats.plain is (matrix_server.name == "seaweed" and len(want) > page_size), stats
 
 
 @pytest.mark.parametrize("kind", ["lean", "reference"])
-def test_get_downloads_every_object(server: Server, tree: str, kind: str, tmp_path: Path,
+def test_get_downloads_every_object(matrix_server: Server, tree: str, kind: str, tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
-    summary = _cli(server, "get", f"s3://{tree}/t/", str(tmp_path / "out"),
+    summary = _cli(matrix_server, "get", f"s3://{tree}/t/", str(tmp_path / "out"),
                    "--transport", kind, capsys=capsys)
     assert _tree(tmp_path / "out") == _under("t/")
     assert summary["transferred"] == len(_under("t/"))
 
 
-def test_sync_down_with_delete(server: Server, seeded: str, tmp_path: Path,
+def test_sync_down_with_delete(matrix_server: Server, seeded: str, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
     mirror = tmp_path / "mirror"
     (mirror / "wide" / "d03").mkdir(parents=True)
@@ -198,17 +191,17 @@ def test_sync_down_with_delete(server: Server, seeded: str, tmp_path: Path,
     (mirror / "wide" / "gone.txt").write_bytes(b"x")  # not in the bucket: deleted
     (mirror / "gone" / "deeper").mkdir(parents=True)
     (mirror / "gone" / "deeper" / "y.txt").write_bytes(b"y")
-    summary = _cli(server, "sync", f"s3://{seeded}/t/", str(mirror), "--delete",
+    summary = _cli(matrix_server, "sync", f"s3://{seeded}/t/", str(mirror), "--delete",
                    capsys=capsys)
     assert _tree(mirror) == _under("t/")
     assert summary["deleted"] == 2
     assert summary["transferred"] == len(_under("t/"))
-    again = _cli(server, "sync", f"s3://{seeded}/t/", str(mirror), "--delete", capsys=capsys)
+    again = _cli(matrix_server, "sync", f"s3://{seeded}/t/", str(mirror), "--delete", capsys=capsys)
     assert (again["transferred"], again["deleted"]) == (0, 0)
     assert again["skipped"] == len(_under("t/"))
 
 
-def test_sync_up_with_delete(server: Server, seeded: str, tmp_path: Path,
+def test_sync_up_with_delete(matrix_server: Server, seeded: str, tmp_path: Path,
                              capsys: pytest.CaptureFixture[str]) -> None:
     local = tmp_path / "src"
     keep = {rel: body for rel, body in _under("t/").items() if not rel.startswith("only/")}
@@ -217,7 +210,8 @@ def test_sync_up_with_delete(server: Server, seeded: str, tmp_path: Path,
         (local / rel).write_bytes(body)
     (local / "wide" / "d07" / "new.txt").write_bytes(b"new")
     keep["wide/d07/new.txt"] = b"new"
-    summary = _cli(server, "sync", str(local), f"s3://{seeded}/t/", "--delete", capsys=capsys)
-    assert _remote(server, seeded, "t/") == {f"t/{rel}": body for rel, body in keep.items()}
+    summary = _cli(matrix_server, "sync", str(local), f"s3://{seeded}/t/", "--delete",
+                   capsys=capsys)
+    assert _remote(matrix_server, seeded, "t/") == {f"t/{rel}": body for rel, body in keep.items()}
     assert summary["deleted"] == len(_under("t/")) - len(keep) + 1
     assert summary["transferred"] == 1

@@ -8,7 +8,6 @@ import io
 import os
 import random
 import zlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ UPLOADS = TransferConfig(
     concurrency=8, multipart_threshold=5 * MiB, part_size=5 * MiB,
     backoff_base=0.001, backoff_cap=0.01,
 )
+pytestmark = pytest.mark.pump(config=UPLOADS)
 BIG = random.Random(7).randbytes(11 * MiB + 12345)  # three parts: 5 + 5 + 1 MiB and a bit
 
 
@@ -73,12 +73,6 @@ def make_tree(root: Path, files: dict[str, bytes]) -> None:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-
-
-@pytest.fixture
-async def pump(endpoint: str, kind: str) -> AsyncIterator[AsyncPump]:
-    async with AsyncPump(endpoint_url=endpoint, config=UPLOADS, transport=kind) as p:
-        yield p
 
 
 # -- upload_file ------------------------------------------------------------------------------
@@ -349,7 +343,7 @@ async def test_upload_dir_per_file_failures_do_not_stop_the_run(
 async def test_upload_dir_file_vanishing_before_its_read(
     pump: AsyncPump, s3: Any, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from s3pump import _upload
+    from s3pump._transfer import upload as _upload
 
     make_tree(tmp_path, {"keep.txt": b"keep", "vanish.txt": b"gone soon", "big.bin": BIG})
     real_small, real_part = _upload._read_small, _upload._read_part

@@ -16,7 +16,6 @@ import dataclasses
 import io
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,18 +45,10 @@ def big_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def rclone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RcloneServer]:
-    root = tmp_path_factory.mktemp("rclone-checksums")
-    (root / "bkt").mkdir()
-    server = RcloneServer(root)
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def rclone_env(rclone: RcloneServer, monkeypatch: pytest.MonkeyPatch) -> RcloneServer:
+def rclone_env(rclone: RcloneServer, rclone_s3: Any, monkeypatch: pytest.MonkeyPatch
+               ) -> RcloneServer:
+    rclone_s3.create_bucket(Bucket="bkt")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", rclone.access_key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", rclone.secret_key)
     return rclone

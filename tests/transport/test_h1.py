@@ -48,18 +48,10 @@ class _Server:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[_Server]:
+async def h1_server() -> AsyncIterator[_Server]:
     srv = _Server()
     yield srv
     await srv.stop()
-
-
-@pytest.fixture
-async def pool() -> AsyncIterator[H1Pool]:
-    p = H1Pool(https=False, ssl_context=True, limit=4, connect_timeout=2, read_timeout=5,
-               user_agent="test")
-    yield p
-    await p.aclose()
 
 
 def _answer(status: str, headers: dict[str, str], body: bytes = b"") -> bytes:
@@ -75,22 +67,22 @@ async def _get(pool: H1Pool, host: str, method: str = "GET") -> tuple[int, dict[
         resp.release()
 
 
-async def test_content_length_bodies_reuse_one_connection(server: _Server, pool: H1Pool) -> None:
+async def test_content_length_bodies_reuse_one_connection(h1_server: _Server, pool: H1Pool) -> None:
     async def script(head: bytes, writer: asyncio.StreamWriter) -> bool:
         writer.write(_answer("200 OK", {"Content-Length": "5", "ETag": '"e"'}, b"hello"))
         await writer.drain()
         return True
 
-    host = await server.start(script)
+    host = await h1_server.start(script)
     for _ in range(3):
         status, headers, body = await _get(pool, host)
         assert (status, body, headers["etag"]) == (200, b"hello", '"e"')
-    assert server.connections == 1
-    assert server.requests[0].startswith(b"GET /b/k HTTP/1.1\r\nUser-Agent: test\r\n")
-    assert f"host: {host}\r\n".encode() in server.requests[0]
+    assert h1_server.connections == 1
+    assert h1_server.requests[0].startswith(b"GET /b/k HTTP/1.1\r\nUser-Agent: test\r\n")
+    assert f"host: {host}\r\n".encode() in h1_server.requests[0]
 
 
-async def test_chunked_and_close_delimited_bodies(server: _Server, pool: H1Pool) -> None:
+async def test_chunked_and_close_delimited_bodies(h1_server: _Server, pool: H1Pool) -> None:
     answers = iter([
         _answer("200 OK", {"Transfer-Encoding": "chunked"},
                 b"5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nTrailer: x\r\n\r\n"),
@@ -104,13 +96,13 @@ async def test_chunked_and_close_delimited_bodies(server: _Server, pool: H1Pool)
             await writer.drain()
         return b"close" not in data
 
-    host = await server.start(script)
+    host = await h1_server.start(script)
     assert (await _get(pool, host))[2] == b"hello world"
     assert (await _get(pool, host))[2] == b"until the end"
-    assert server.connections == 1
+    assert h1_server.connections == 1
 
 
-async def test_head_and_interim_answers_carry_no_body(server: _Server, pool: H1Pool) -> None:
+async def test_head_and_interim_answers_carry_no_body(h1_server: _Server, pool: H1Pool) -> None:
     async def script(head: bytes, writer: asyncio.StreamWriter) -> bool:
         if head.startswith(b"HEAD"):
             writer.write(_answer("200 OK", {"Content-Length": "1000"}))
@@ -119,40 +111,40 @@ async def test_head_and_interim_answers_carry_no_body(server: _Server, pool: H1P
         await writer.drain()
         return True
 
-    host = await server.start(script)
+    host = await h1_server.start(script)
     status, headers, body = await _get(pool, host, "HEAD")
     assert (status, headers["content-length"], body) == (200, "1000", b"")
     status, _, body = await _get(pool, host)
     assert (status, body) == (204, b"")
-    assert server.connections == 1
+    assert h1_server.connections == 1
 
 
 async def test_a_stale_kept_alive_connection_is_replaced_once(
-    server: _Server, pool: H1Pool
+    h1_server: _Server, pool: H1Pool
 ) -> None:
     async def script(head: bytes, writer: asyncio.StreamWriter) -> bool:
         writer.write(_answer("200 OK", {"Content-Length": "2"}, b"ok"))
         await writer.drain()
         return False  # closes although the answer did not say so
 
-    host = await server.start(script)
+    host = await h1_server.start(script)
     for _ in range(3):
         assert (await _get(pool, host))[2] == b"ok"
-    assert server.connections == 3
+    assert h1_server.connections == 3
 
 
 async def test_a_fresh_connection_closed_without_answer_fails(
-    server: _Server, pool: H1Pool
+    h1_server: _Server, pool: H1Pool
 ) -> None:
     async def script(head: bytes, writer: asyncio.StreamWriter) -> bool:
         return False
 
-    host = await server.start(script)
+    host = await h1_server.start(script)
     with pytest.raises(ConnectionError):
         await _get(pool, host)
 
 
-async def test_cut_body_and_garbage_raise_protocol_errors(server: _Server, pool: H1Pool) -> None:
+async def test_cut_body_and_garbage_raise_protocol_errors(h1_server: _Server, pool: H1Pool) -> None:
     answers = iter([
         _answer("200 OK", {"Content-Length": "100"}, b"x" * 10),
         b"SSH-2.0-OpenSSH\r\n\r\n",
@@ -164,20 +156,20 @@ async def test_cut_body_and_garbage_raise_protocol_errors(server: _Server, pool:
         await writer.drain()
         return False
 
-    host = await server.start(script)
+    host = await h1_server.start(script)
     for _ in range(3):
         with pytest.raises(ProtocolError):
             await _get(pool, host)
 
 
-async def test_read_timeout(server: _Server) -> None:
+async def test_read_timeout(h1_server: _Server) -> None:
     async def script(head: bytes, writer: asyncio.StreamWriter) -> bool:
         writer.write(_answer("200 OK", {"Content-Length": "10"}, b"x"))
         await writer.drain()
         await asyncio.sleep(5)
         return False
 
-    host = await server.start(script)
+    host = await h1_server.start(script)
     quick = H1Pool(https=False, ssl_context=True, limit=1, connect_timeout=2, read_timeout=0.2,
                    user_agent="test")
     try:
@@ -188,7 +180,7 @@ async def test_read_timeout(server: _Server) -> None:
 
 
 async def test_reading_pauses_while_a_large_body_is_not_consumed(
-    server: _Server, pool: H1Pool
+    h1_server: _Server, pool: H1Pool
 ) -> None:
     size = 32 << 20
     sent: list[int] = [0]
@@ -202,12 +194,12 @@ async def test_reading_pauses_while_a_large_body_is_not_consumed(
             sent[0] += len(block)
         return True
 
-    host = await server.start(script)
+    host = await h1_server.start(script)
     resp = await pool.request("GET", host, "/b/k", {"host": host})
     try:
         first = await resp.read_chunk()
         assert first
-        for _ in range(50):  # let the server push as much as the socket takes
+        for _ in range(50):  # let the h1_server push as much as the socket takes
             await asyncio.sleep(0)
         conn: Any = resp._conn
         assert conn._buffered <= (2 << 20)  # high water plus one read, not the whole body

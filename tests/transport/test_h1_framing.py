@@ -9,19 +9,10 @@ bytes handed on as the body. A scripted server on 127.0.0.1 sends each answer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
 from s3pump._transport._h1 import H1Pool, ProtocolError
-
-
-@pytest.fixture
-async def pool() -> AsyncIterator[H1Pool]:
-    p = H1Pool(https=False, ssl_context=True, limit=4, connect_timeout=2, read_timeout=5,
-               user_agent="test")
-    yield p
-    await p.aclose()
 
 
 async def _fetch(pool: H1Pool, answer: bytes) -> bytes:

@@ -9,15 +9,13 @@ import base64
 import hashlib
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from aiobotocore.credentials import AioRefreshableCredentials
 from aiohttp import web
-from botocore.config import Config
 
 from s3pump._config import ClientConfig
 from s3pump._errors import (
@@ -384,26 +382,6 @@ async def test_throttling_and_server_errors_are_mapped(fake_server: Any) -> None
 
 
 # ---- rclone serve s3: every signature is checked --------------------------------------------
-
-@pytest.fixture(scope="module")
-def rclone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RcloneServer]:
-    server = RcloneServer(tmp_path_factory.mktemp("rclone"),
-                          access_key=os.environ["AWS_ACCESS_KEY_ID"],
-                          secret_key=os.environ["AWS_SECRET_ACCESS_KEY"])
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def rclone_s3(rclone: RcloneServer) -> Any:
-    return boto3.client(
-        "s3", endpoint_url=rclone.url, region_name="us-east-1",
-        aws_access_key_id=rclone.access_key, aws_secret_access_key=rclone.secret_key,
-        config=Config(request_checksum_calculation="when_required",
-                      response_checksum_validation="when_required"),
-    )
-
 
 @pytest.fixture
 def rclone_bucket(rclone: RcloneServer, rclone_s3: Any, request: pytest.FixtureRequest) -> str:
