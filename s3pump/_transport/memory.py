@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.lowlevel
@@ -37,7 +38,7 @@ import anyio.lowlevel
 from .._checksum import Checksum
 from .._errors import RequestError, TransientError
 from .._models import ObjectInfo
-from ._base import CompletedPart, Data, ListPage, delete_batch
+from ._base import CompletedPart, Data, ListPage, Transport, delete_batch
 from ._framing import Framing, count_error, frame_answer
 from .memory_faults import ERRORS, Fault, Faults
 from .memory_store import (
@@ -478,3 +479,8 @@ def _answer(etag: str, checksum: Checksum | None, version_id: str | None) -> dic
     if version_id and version_id != "null":
         headers["x-amz-version-id"] = version_id
     return headers
+
+
+if TYPE_CHECKING:
+    def _implements_the_seam(transport: MemoryTransport) -> Transport:
+        return transport  # mypy checks every operation's signature against the protocol
