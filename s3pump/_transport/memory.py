@@ -39,10 +39,9 @@ from .._checksum import Checksum
 from .._errors import RequestError, TransientError
 from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, Transport, delete_batch
-from ._framing import Framing, count_error, frame_answer
-from .memory_faults import ERRORS, Fault, Faults
+from .memory_body import MemoryBody, answer_get
+from .memory_faults import Fault, Faults
 from .memory_store import (
-    ARCHIVED,
     Bucket,
     StoredObject,
     Upload,
@@ -57,52 +56,6 @@ __all__ = ["MemoryBody", "MemoryTransport"]
 MiB = 1 << 20
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 S3_MIN_PART_SIZE = 5 * MiB
-
-
-class MemoryBody:
-    """An open GET answer (the :class:`~s3pump._transport._base.Body` protocol) whose bytes
-    come from memory, as a fault left them: flipped, cut short, or failing at an offset."""
-
-    __slots__ = ("_bucket", "_fault", "_key", "_payload", "_stop", "checksums",
-                 "content_length", "etag", "evidence", "last_modified", "object_size")
-
-    def __init__(self, obj: StoredObject, payload: bytes, framing: Framing, *, whole: bool,
-                 bucket: str, fault: Fault | None = None) -> None:
-        self._bucket, self._key = bucket, obj.key
-        self._payload = payload
-        self._fault = fault
-        self._stop: int | None = None  # where a reset or stall interrupts the body
-        if fault is not None and fault.kind in ("reset", "stall"):
-            half = len(payload) // 2 if fault.kind == "reset" else 0
-            self._stop = min(len(payload), fault.at if fault.at is not None else half)
-        self.content_length, self.object_size = framing
-        self.etag = obj.etag
-        self.last_modified: datetime | None = obj.last_modified
-        headers = obj.checksum_headers() if whole else {}
-        self.checksums: Mapping[str, str] = {
-            name[len("x-amz-checksum-"):]: value for name, value in headers.items()
-            if name != "x-amz-checksum-type"}
-        self.evidence: Mapping[str, str] = headers
-
-    async def read(self) -> bytes:
-        """The whole body; raises TransientError when it arrives short or broken."""
-        return b"".join([piece async for piece in self.iter_chunks(max(1, len(self._payload)))])
-
-    async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
-        """The body in pieces of at most ``size`` bytes; raises as :meth:`read` does."""
-        payload, got = self._payload, 0
-        end = len(payload) if self._stop is None else self._stop
-        while got < end:
-            await anyio.lowlevel.checkpoint()
-            piece = payload[got:min(got + size, end)]
-            got += len(piece)
-            yield piece
-        if self._fault is not None and self._stop is not None:
-            if self._fault.kind == "stall":
-                await anyio.sleep(self._fault.delay)
-            raise self._fault.error(self._bucket, self._key)
-        if self.content_length >= 0 and got != self.content_length:
-            raise count_error(got, self.content_length, bucket=self._bucket, key=self._key)
 
 
 class MemoryTransport:
@@ -291,7 +244,7 @@ class MemoryTransport:
         if fault.call is not None:
             fault.call()
             return None
-        if fault.kind in ERRORS:
+        if fault.answer is not None:
             raise fault.error(bucket, key, head=head)
         if fault.kind in ("reset", "stall") and op != "get":
             if fault.kind == "stall":
@@ -352,30 +305,7 @@ class MemoryTransport:
         obj = self._bucket(bucket).current(key)
         if obj is None:
             raise fail(404, "NoSuchKey", "The specified key does not exist.", bucket, key)
-        if obj.storage_class in ARCHIVED:
-            raise fail(403, "InvalidObjectState", "The operation is not valid for the "
-                       "object's storage class", bucket, key)
-        if if_match and if_match.strip('"') != obj.etag:
-            raise fail(412, "PreconditionFailed", "At least one of the pre-conditions you "
-                       "specified did not hold", bucket, key)
-        status, data, content_range = 200, obj.data, None
-        if byte_range is not None and byte_range[0] <= byte_range[1]:  # else S3 ignores it
-            first, last = byte_range
-            if first >= obj.size:
-                raise fail(416, "InvalidRange", "The requested range is not satisfiable",
-                           bucket, key)
-            last = min(last, obj.size - 1)
-            status, data = 206, obj.data[first:last + 1]
-            content_range = f"bytes {first}-{last}/{obj.size}"
-        framing = frame_answer(status, str(len(data)), content_range, byte_range,
-                               bucket=bucket, key=key)
-        payload = data
-        if fault is not None and fault.kind == "corrupt":
-            payload = fault.flip(data)
-        elif fault is not None and fault.kind == "truncate":
-            payload = data[:fault.at if fault.at is not None else len(data) // 2]
-        yield MemoryBody(obj, payload, framing, whole=byte_range is None, bucket=bucket,
-                         fault=fault)
+        yield answer_get(obj, bucket, byte_range, if_match, fault)
 
     async def put_object(self, bucket: str, key: str, data: Data, *,
                          checksum: Checksum | None = None) -> dict[str, str]:
@@ -442,8 +372,8 @@ class MemoryTransport:
             b = self._bucket(bucket)
             for key in in_xml:
                 fault = self.faults.take("delete", bucket, key, keyed=True)
-                if fault is not None and fault.kind in ERRORS:
-                    _, code, message = ERRORS[fault.kind]
+                if fault is not None and fault.answer is not None:
+                    _, code, message = fault.answer
                     failed.append((key, f"{code}: {message}"))
                     continue
                 if fault is not None and fault.call is not None:

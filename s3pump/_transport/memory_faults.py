@@ -12,13 +12,17 @@ deterministically: which operation, which key, what goes wrong, how many times.
 Kinds:
 
 - ``error500``, ``error503``, ``throttle``, ``denied``: S3 answers 500 InternalError,
-  503 ServiceUnavailable, 503 SlowDown, 403 AccessDenied (raised as the real transports
-  raise them). On ``delete`` with a ``key``, the key is reported as not deleted in the quiet
-  answer (a per-key error); without one, the whole request fails.
+  503 ServiceUnavailable, 503 SlowDown, 403 AccessDenied; ``error``: any ``status`` and
+  ``code``. Raised as the real transports raise them. On ``delete`` with a ``key``, the key
+  is reported as not deleted in the quiet answer (a per-key error); without one, the whole
+  request fails.
 - ``reset``: the connection drops (after ``at`` bytes of a GET's body, half by default).
 - ``stall``: the server goes quiet for ``delay`` seconds, then the read times out (after
   ``at`` bytes of a GET's body, none by default).
-- ``truncate``: a GET's body ends after ``at`` bytes (half by default), short of its length.
+- ``truncate``: a GET's body ends after ``at`` bytes (half by default), short of its length;
+  ``unframed``: the same without a Content-Length (only the caller's size can tell).
+- ``misrange``: a ranged GET is answered for the range one byte earlier (one byte later,
+  for a range from byte 0), with that range's true Content-Range: a shifted part.
 - ``corrupt``: one byte flipped, the length unchanged (at offset ``at``, the middle by
   default): in a GET's body; in a PUT's or UploadPart's body on the way to S3 (S3 refuses
   it with BadDigest when a checksum came along, and stores it otherwise).
@@ -49,9 +53,10 @@ ERRORS: dict[str, tuple[int, str, str]] = {
     "throttle": (503, "SlowDown", "Please reduce your request rate."),
     "denied": (403, "AccessDenied", "Access Denied"),
 }
-_BODY_OPS = {"corrupt": frozenset({"get", "put", "upload_part"}),
-             "truncate": frozenset({"get"})}
-KINDS = frozenset({*ERRORS, *_BODY_OPS, "reset", "stall", "call"})
+_GET = frozenset({"get"})
+_BODY_OPS = {"corrupt": frozenset({"get", "put", "upload_part"}), "truncate": _GET,
+             "unframed": _GET, "misrange": _GET}
+KINDS = frozenset({*ERRORS, "error", *_BODY_OPS, "reset", "stall", "call"})
 
 
 @dataclass(slots=True, eq=False)
@@ -69,8 +74,17 @@ class Fault:
     at: int | None = None
     delay: float = 0.0
     call: Callable[[], object] | None = None
+    status: int = 0
+    code: str = ""
     hits: int = 0
     seen: int = 0
+
+    @property
+    def answer(self) -> tuple[int, str, str] | None:
+        """The error answer (status, code, message) of an error kind, else ``None``."""
+        if self.kind == "error":
+            return self.status, self.code, f"{self.code} (injected)"
+        return ERRORS.get(self.kind)
 
     @property
     def spent(self) -> bool:
@@ -86,8 +100,8 @@ class Fault:
         """The error a request meets (the answer of :data:`ERRORS`, or a connection that
         failed). A HEAD answer has no body, so no error code, as with a real server."""
         where = f"s3://{bucket}/{key}" if key is not None else f"s3://{bucket}"
-        if self.kind in ERRORS:
-            status, code, message = ERRORS[self.kind]
+        if self.answer is not None:
+            status, code, message = self.answer
             if head:
                 return fail(status, None, None, bucket, key)
             return fail(status, code, message, bucket, key)
@@ -113,13 +127,14 @@ class Faults:
     def add(
         self, op: str, key: str | None = None, *, kind: str, bucket: str | None = None,
         times: int | None = 1, after: int = 0, at: int | None = None, delay: float = 0.0,
-        call: Callable[[], object] | None = None,
+        call: Callable[[], object] | None = None, status: int = 0, code: str = "",
     ) -> Fault:
         """Inject a fault; returns it (its ``hits`` tell how often it fired).
 
         Raises:
             ValueError: an unknown ``op`` or ``kind``, a body fault on an operation without
-                that body, ``call`` without a callable, or negative counts.
+                that body, ``call`` without a callable, ``error`` without an error status
+                (400 to 599) and code, or negative counts.
         """
         if op != "*" and op not in OPS:
             raise ValueError(f"op must be '*' or one of {sorted(OPS)}, not {op!r}")
@@ -130,10 +145,14 @@ class Faults:
                              f"{sorted(_BODY_OPS[kind])}, not {op!r}")
         if (kind == "call") != (call is not None):
             raise ValueError("call= goes with kind='call', and only with it")
+        if (kind == "error") != bool(status or code) or (
+                kind == "error" and not (400 <= status <= 599 and code)):
+            raise ValueError("status= (400 to 599) and code= go with kind='error', and only "
+                             "with it")
         if (times is not None and times < 1) or after < 0 or delay < 0 or (
                 at is not None and at < 0):
             raise ValueError("times must be at least 1 (or None); after, at, delay >= 0")
-        fault = Fault(op, kind, bucket, key, times, after, at, delay, call)
+        fault = Fault(op, kind, bucket, key, times, after, at, delay, call, status, code)
         self._faults.append(fault)
         return fault
 

@@ -350,6 +350,39 @@ async def test_truncate_and_reset_break_the_body(memory: MemoryTransport) -> Non
     assert await _get(memory, "k") == data
 
 
+async def test_misrange_and_unframed_answers_are_refused_as_the_real_transports_refuse(
+    memory: MemoryTransport,
+) -> None:
+    data = bytes(range(100))
+    memory.put(BUCKET, "k", data)
+    memory.faults.add("get", "k", kind="misrange")
+    with pytest.raises(TransientError, match="bytes 9-18/100 came for bytes=10-19"):
+        await _get(memory, "k", byte_range=(10, 19))
+    memory.faults.add("get", "k", kind="unframed", at=60)
+    async with memory.get(BUCKET, "k") as body:  # a whole GET: only the caller can tell
+        assert (body.content_length, body.object_size) == (-1, -1)
+        assert await body.read() == data[:60]
+    memory.faults.add("get", "k", kind="unframed", at=5)
+    with pytest.raises(TransientError, match="short body"):  # the range tells
+        await _get(memory, "k", byte_range=(10, 19))
+
+
+async def test_any_error_status_and_code(memory: MemoryTransport) -> None:
+    memory.put(BUCKET, "k", b"data")
+    memory.faults.add("get", "k", kind="error", status=400, code="RequestTimeout")
+    with pytest.raises(TransientError) as caught:
+        await _get(memory, "k")
+    assert (caught.value.status, caught.value.code) == (400, "RequestTimeout")
+    memory.faults.add("delete", "k", kind="error", status=500, code="InternalError")
+    assert await memory.delete_objects(BUCKET, ["k"]) == [
+        ("k", "InternalError: InternalError (injected)")]
+    for bad in ({}, {"status": 200, "code": "OK"}, {"status": 500}):
+        with pytest.raises(ValueError, match="status="):
+            memory.faults.add("get", kind="error", **bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="status="):
+        memory.faults.add("get", kind="denied", status=500, code="X")
+
+
 async def test_stall_hangs_then_times_out(memory: MemoryTransport) -> None:
     memory.put(BUCKET, "k", b"data")
     memory.faults.add("get", "k", kind="stall", delay=0.05)
