@@ -209,8 +209,9 @@ async def test_stop_ends_a_stalled_run_cleanly(tmp_path: Path) -> None:
 
 
 async def _stop_when_stalled(pump: s3pump.AsyncPump, t: MemoryTransport) -> None:
-    while not any(f.hits for f in t.faults):
-        await anyio.sleep(0.001)
+    with anyio.fail_after(5):
+        while not any(f.hits for f in t.faults):
+            await anyio.sleep(0.001)
     await anyio.sleep(0.01)
     pump.stop()
 
