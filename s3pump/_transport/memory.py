@@ -11,7 +11,7 @@ ListObjectsV2 (prefix, delimiter, StartAfter, continuation tokens, pages capped 
 storage classes (archived objects refuse GETs with InvalidObjectState). Errors are the
 exceptions the real transports raise for S3's answers; ``requests`` counts requests as they
 count HTTP requests. Faults are injected at the seam, deterministically (:attr:`faults`,
-see :mod:`s3pump._transport.memory_faults`). Runs on it take microseconds::
+see :mod:`s3pump._transport.memory_faults`). A run on it takes milliseconds::
 
     transport = MemoryTransport(["bucket"], page_size=2)
     transport.put("bucket", "data/a.txt", b"hello")
@@ -120,6 +120,7 @@ class MemoryTransport:
 
         Raises:
             NoSuchBucketError: no such bucket.
+            RequestError: a checksum algorithm or type S3 does not take.
         """
         b = self._bucket(bucket)
         data = bytes(data)
@@ -321,7 +322,7 @@ class MemoryTransport:
             checksum = checksum_of(self.default_checksum, body, bucket, key)
         obj = self._single(b, key, body, checksum)
         b.store(obj)
-        return _answer(obj.etag, checksum, obj.version_id)
+        return _answer(obj.etag, checksum, obj.version_id, whole=True)
 
     async def create_multipart_upload(self, bucket: str, key: str, *,
                                       checksum_algorithm: str | None = None,
@@ -342,7 +343,7 @@ class MemoryTransport:
             body = fault.flip(body)
         _, upload = self._upload(bucket, key, upload_id)
         part = upload.add_part(part_number, body, checksum)
-        return _answer(part.etag, part.checksum if checksum else None, None)
+        return _answer(part.etag, part.checksum if checksum else None, None, whole=False)
 
     async def complete_multipart_upload(self, bucket: str, key: str, upload_id: str,
                                         parts: Sequence[CompletedPart], *,
@@ -401,11 +402,14 @@ def _seconds(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
-def _answer(etag: str, checksum: Checksum | None, version_id: str | None) -> dict[str, str]:
+def _answer(etag: str, checksum: Checksum | None, version_id: str | None, *, whole: bool
+            ) -> dict[str, str]:
+    """The headers of a PUT's (``whole``) or an UploadPart's answer."""
     headers = {"etag": etag}
     if checksum is not None:
         headers[checksum.header] = checksum.value
-        headers["x-amz-checksum-type"] = "FULL_OBJECT"
+        if whole:
+            headers["x-amz-checksum-type"] = "FULL_OBJECT"
     if version_id and version_id != "null":
         headers["x-amz-version-id"] = version_id
     return headers
