@@ -267,14 +267,17 @@ async def test_upload_faults_are_retried(tmp_path: Path, op: str, kind: str) -> 
 
 async def test_a_denied_upload_fails_and_aborts_its_multipart_upload(tmp_path: Path) -> None:
     t = _store()
-    _write(tmp_path, {"a.txt": b"fine", "zz-big.bin": _body(2, 100 * KiB)})
+    # Successes first (one batch of four small files), so that the denial is per object.
+    _write(tmp_path, {**{f"a{i}.txt": b"fine" for i in range(4)},
+                      "zz-big.bin": _body(2, 100 * KiB)})
     t.faults.add("upload_part", kind="denied", times=None)
     config = s3pump.TransferConfig(concurrency=1, multipart_threshold=64 * KiB,
                                    part_size=16 * KiB, backoff_base=0.0, backoff_cap=0.0)
     async with s3pump.AsyncPump(transport=t, config=config) as pump:
         result = await pump.upload_dir(tmp_path, f"s3://{BUCKET}/up/")
-    assert [f.error for f in result.failed] == ["AccessDeniedError"]
-    assert t.keys(BUCKET) == ["up/a.txt"]
+    assert [(f.error, f.key.endswith("zz-big.bin")) for f in result.failed] == [
+        ("AccessDeniedError", True)]
+    assert t.keys(BUCKET) == [f"up/a{i}.txt" for i in range(4)]
     assert t.uploads(BUCKET) == {} and t.calls["abort"] >= 1
 
 
@@ -306,6 +309,23 @@ async def test_sync_down_then_again_with_delete(tmp_path: Path) -> None:
     expected = {k: v for k, v in files.items() if k != "b/c.txt"}
     expected.update({"a.txt": b"changed", "new.txt": b"new"})
     assert _tree(tmp_path) == expected
+
+
+async def test_sync_down_never_replaces_a_good_file_with_a_corrupt_one(tmp_path: Path) -> None:
+    t = _store()
+    files = _seed(t)
+    src = f"s3://{BUCKET}/data/"
+    async with s3pump.AsyncPump(transport=t, config=CONFIG) as pump:
+        assert (await pump.sync(src, tmp_path)).ok
+        t.put(BUCKET, "data/a.txt", b"a new version")
+        t.put(BUCKET, "data/big.bin", _body(10, 200 * KiB), checksum="CRC32C",
+              checksum_type="FULL_OBJECT", part_size=64 * KiB)
+        for key in ("data/a.txt", "data/big.bin"):
+            t.faults.add("get", key, kind="corrupt", times=None)
+        result = await pump.sync(src, tmp_path)
+    assert sorted((f.key, f.error) for f in result.failed) == [
+        ("data/a.txt", "IntegrityError"), ("data/big.bin", "IntegrityError")]
+    assert _tree(tmp_path) == files and _leftovers(tmp_path) == []
 
 
 async def test_sync_down_with_filters(tmp_path: Path) -> None:
