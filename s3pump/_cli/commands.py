@@ -71,11 +71,11 @@ class Invocation:
     def progress(self) -> Reporter | None:
         """A progress bar on stderr, labelled with the verb, when one is wanted (stderr is a
         terminal, or ``--progress``; never with ``--no-progress`` or ``-q``)."""
-        from .. import RichReporter
-
         args = self.args
         if args.no_progress or args.quiet or not (args.progress or sys.stderr.isatty()):
             return None
+        from .. import RichReporter
+
         return RichReporter(args.command)
 
     def report(self, result: TransferResult, verb: Verb) -> int:
