@@ -16,6 +16,7 @@ import PIL.Image
 import pytest
 
 import s3pump
+import s3pump._blocking
 from s3pump import AsyncPump, Pump
 
 # Public members that exist on one side only, on purpose.
@@ -37,8 +38,11 @@ def public_members(cls: type) -> dict[str, Any]:
 
 
 def hints(func: Callable[..., Any]) -> dict[str, Any]:
-    # PIL.Image is imported for type checkers only (read_image's result).
-    return typing.get_type_hints(func, localns={"PIL": PIL})
+    """``func``'s evaluated annotations. A name its module imports for type checkers only
+    is looked up among the blocking module's runtime imports (which name every type of
+    the signatures), and PIL (read_image's result)."""
+    namespace = {**vars(s3pump._blocking), "PIL": PIL, **func.__globals__}
+    return typing.get_type_hints(func, globalns=namespace)
 
 
 def blocking_return(func: Callable[..., Any]) -> Any:
