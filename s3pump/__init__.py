@@ -1,8 +1,13 @@
 """s3pump: an asyncio-first bulk transfer engine for S3.
 
-``AsyncPump`` is the async API, ``Pump`` its blocking twin, and ``download_prefix`` a one-shot
-function. Every error is an :class:`S3PumpError`. Names are imported on first use, so that
-``s3pump --help`` does not pay for aiobotocore.
+``AsyncPump`` is the async API, ``Pump`` its blocking twin with the same methods, and
+``download_prefix``, ``upload_dir`` and ``sync`` one-shot functions. Every error is an
+:class:`S3PumpError`.
+
+The public names are the ones in ``_PUBLIC`` below, and only those: it drives ``__all__``,
+``dir(s3pump)`` and the lazy imports (a name's module is imported on first use, so that
+``import s3pump`` and ``s3pump --help`` do not pay for aiobotocore or aiohttp). The
+``TYPE_CHECKING`` imports repeat it for type checkers; a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -10,112 +15,66 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from ._api import AsyncPump
-    from ._blocking import Pump, download_prefix, sync, upload_dir
-    from ._config import ClientConfig, TransferConfig
-    from ._errors import (
-        AccessDeniedError,
-        BadURIError,
-        ConfigError,
-        DestinationExistsError,
-        IntegrityError,
-        InvalidContentError,
-        ListingError,
-        LocalIOError,
-        MirrorBusyError,
-        MissingDependencyError,
-        NoSuchBucketError,
-        NoSuchKeyError,
-        NotFoundError,
-        ObjectChangedError,
-        RequestError,
-        S3PumpError,
-        ThrottledError,
-        TransientError,
-        UnsafeKeyError,
-    )
-    from ._models import Failure, ObjectInfo, TransferResult
-    from ._run.events import JsonLinesLog, SyncEvent
-    from ._run.progress import Reporter
-    from ._uri import S3URI, parse_uri
+if TYPE_CHECKING:  # the same names as _PUBLIC, module by module ("X as X": re-exported)
+    from ._api import AsyncPump as AsyncPump
+    from ._blocking import Pump as Pump
+    from ._blocking import download_prefix as download_prefix
+    from ._blocking import sync as sync
+    from ._blocking import upload_dir as upload_dir
+    from ._config import ClientConfig as ClientConfig
+    from ._config import TransferConfig as TransferConfig
+    from ._errors import AccessDeniedError as AccessDeniedError
+    from ._errors import BadURIError as BadURIError
+    from ._errors import ConfigError as ConfigError
+    from ._errors import DestinationExistsError as DestinationExistsError
+    from ._errors import IntegrityError as IntegrityError
+    from ._errors import InvalidContentError as InvalidContentError
+    from ._errors import ListingError as ListingError
+    from ._errors import LocalIOError as LocalIOError
+    from ._errors import MirrorBusyError as MirrorBusyError
+    from ._errors import MissingDependencyError as MissingDependencyError
+    from ._errors import NoSuchBucketError as NoSuchBucketError
+    from ._errors import NoSuchKeyError as NoSuchKeyError
+    from ._errors import NotFoundError as NotFoundError
+    from ._errors import ObjectChangedError as ObjectChangedError
+    from ._errors import RequestError as RequestError
+    from ._errors import S3PumpError as S3PumpError
+    from ._errors import ThrottledError as ThrottledError
+    from ._errors import TransientError as TransientError
+    from ._errors import UnsafeKeyError as UnsafeKeyError
+    from ._models import Failure as Failure
+    from ._models import ObjectInfo as ObjectInfo
+    from ._models import TransferResult as TransferResult
+    from ._run.events import JsonLinesLog as JsonLinesLog
+    from ._run.events import SyncEvent as SyncEvent
+    from ._run.progress import Reporter as Reporter
+    from ._run.progress import RichReporter as RichReporter
+    from ._uri import S3URI as S3URI
+    from ._uri import parse_uri as parse_uri
 
 __version__ = "0.1.0"
 
-_ORIGIN = {
-    "ClientConfig": "_config",
-    "TransferConfig": "_config",
-    "AsyncPump": "_api",
-    "AccessDeniedError": "_errors",
-    "BadURIError": "_errors",
-    "ConfigError": "_errors",
-    "DestinationExistsError": "_errors",
-    "IntegrityError": "_errors",
-    "InvalidContentError": "_errors",
-    "ListingError": "_errors",
-    "MirrorBusyError": "_errors",
-    "MissingDependencyError": "_errors",
-    "LocalIOError": "_errors",
-    "NoSuchBucketError": "_errors",
-    "NoSuchKeyError": "_errors",
-    "NotFoundError": "_errors",
-    "ObjectChangedError": "_errors",
-    "RequestError": "_errors",
-    "S3PumpError": "_errors",
-    "ThrottledError": "_errors",
-    "TransientError": "_errors",
-    "UnsafeKeyError": "_errors",
-    "Failure": "_models",
-    "ObjectInfo": "_models",
-    "TransferResult": "_models",
-    "Reporter": "_run.progress",
-    "Pump": "_blocking",
-    "download_prefix": "_blocking",
-    "upload_dir": "_blocking",
-    "sync": "_blocking",
-    "JsonLinesLog": "_run.events",
-    "SyncEvent": "_run.events",
-    "S3URI": "_uri",
-    "parse_uri": "_uri",
+# The one list of public names, by the module that defines each.
+_PUBLIC: dict[str, tuple[str, ...]] = {
+    "_api": ("AsyncPump",),
+    "_blocking": ("Pump", "download_prefix", "sync", "upload_dir"),
+    "_config": ("ClientConfig", "TransferConfig"),
+    "_errors": (
+        "AccessDeniedError", "BadURIError", "ConfigError", "DestinationExistsError",
+        "IntegrityError", "InvalidContentError", "ListingError", "LocalIOError",
+        "MirrorBusyError", "MissingDependencyError", "NoSuchBucketError", "NoSuchKeyError",
+        "NotFoundError", "ObjectChangedError", "RequestError", "S3PumpError",
+        "ThrottledError", "TransientError", "UnsafeKeyError",
+    ),
+    "_models": ("Failure", "ObjectInfo", "TransferResult"),
+    "_run.events": ("JsonLinesLog", "SyncEvent"),
+    "_run.progress": ("Reporter", "RichReporter"),
+    "_uri": ("S3URI", "parse_uri"),
 }
 
-__all__ = [
-    "AccessDeniedError",
-    "AsyncPump",
-    "BadURIError",
-    "ClientConfig",
-    "ConfigError",
-    "DestinationExistsError",
-    "Failure",
-    "IntegrityError",
-    "InvalidContentError",
-    "ListingError",
-    "JsonLinesLog",
-    "LocalIOError",
-    "MirrorBusyError",
-    "MissingDependencyError",
-    "NoSuchBucketError",
-    "NoSuchKeyError",
-    "NotFoundError",
-    "ObjectChangedError",
-    "ObjectInfo",
-    "Pump",
-    "Reporter",
-    "RequestError",
-    "S3PumpError",
-    "S3URI",
-    "SyncEvent",
-    "ThrottledError",
-    "TransferConfig",
-    "TransferResult",
-    "TransientError",
-    "UnsafeKeyError",
-    "__version__",
-    "download_prefix",
-    "parse_uri",
-    "sync",
-    "upload_dir",
-]
+_ORIGIN = {name: module for module, names in _PUBLIC.items() for name in names}
+
+__all__ = ["__version__", *(name for names in _PUBLIC.values() for name in names)]
 
 
 def __getattr__(name: str) -> Any:
@@ -123,7 +82,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 's3pump' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
+    globals()[name] = value  # later lookups skip __getattr__
     return value
 
 

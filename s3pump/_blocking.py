@@ -1,10 +1,18 @@
-"""The blocking facade: ``Pump`` (one event loop for its life) and one-shot functions."""
+"""The blocking API: ``Pump`` (one event loop for its life) and one-shot functions.
+
+Every method of :class:`Pump` has exactly the signature of the :class:`AsyncPump` method of
+the same name (``AsyncIterator[T]`` becomes ``Iterator[T]``, an awaited result a plain
+one), and each one-shot function takes its method's arguments plus AsyncPump's; a test
+compares them with :func:`inspect.signature`. They are written out rather than generated,
+so that type checkers and editors see them.
+"""
 
 from __future__ import annotations
 
 import functools
+import inspect
 import os
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -14,7 +22,12 @@ import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ._api import AsyncPump
+from ._config import TransferConfig
+from ._mirror.decide import Shard
 from ._models import ObjectInfo, TransferResult
+from ._run.events import EventSink
+from ._run.progress import Reporter
+from ._transport import Transport
 from ._uri import S3URI
 
 if TYPE_CHECKING:
@@ -24,25 +37,51 @@ __all__ = ["Pump", "download_prefix", "sync", "upload_dir"]
 
 T = TypeVar("T")
 
-_PUMP_OPTIONS = ("endpoint_url", "region", "profile", "concurrency", "addressing_style",
-                 "config", "transport", "cache_dir", "cache_max_bytes", "connect_timeout",
-                 "read_timeout", "min_body_rate")
 _BATCH = 1000  # items fetched per trip to the event loop by the blocking iterators
-
-URIs = str | S3URI | Sequence[str | S3URI]
+# The one-shot functions' arguments that open the pump; the others go to the method.
+_PUMP_OPTIONS = tuple(inspect.signature(AsyncPump.__init__).parameters)[1:]
 
 
 class Pump(AbstractContextManager["Pump"]):
     """The blocking twin of :class:`AsyncPump`: ``with Pump() as pump: pump.download_prefix(...)``.
 
     It runs one event loop in a background thread (an anyio blocking portal) for its whole
-    life, so connections are reused between calls. Takes the same arguments as AsyncPump;
-    every method has AsyncPump's meaning, errors and results; ``list_objects`` and
-    ``list_keys`` return plain iterators.
+    life, so connections are reused between calls. It takes AsyncPump's arguments, and
+    every method has AsyncPump's signature, meaning, errors and results; ``iter_bytes``,
+    ``list_objects`` and ``list_keys`` return plain iterators. A method called while the
+    Pump is not open raises :class:`RuntimeError`.
+
+    Args:
+        endpoint_url, region, profile, concurrency, addressing_style, config, transport,
+        cache_dir, cache_max_bytes, connect_timeout, read_timeout, min_body_rate: as
+            :class:`AsyncPump`.
+
+    Raises:
+        ConfigError: invalid options (on construction).
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._pump = AsyncPump(*args, **kwargs)
+    def __init__(
+        self,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+        concurrency: int | None = None,
+        *,
+        addressing_style: str | None = None,
+        config: TransferConfig | None = None,
+        transport: str | Transport = "auto",
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache_max_bytes: int = 10 * 1024**3,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        min_body_rate: float = 64.0,
+    ) -> None:
+        self._pump = AsyncPump(
+            endpoint_url, region, profile, concurrency, addressing_style=addressing_style,
+            config=config, transport=transport, cache_dir=cache_dir,
+            cache_max_bytes=cache_max_bytes, connect_timeout=connect_timeout,
+            read_timeout=read_timeout, min_body_rate=min_body_rate,
+        )
         self._stack = ExitStack()
         self._portal: BlockingPortal | None = None
 
@@ -64,6 +103,8 @@ class Pump(AbstractContextManager["Pump"]):
         self._portal = None
         self._stack.__exit__(exc_type, exc, tb)
 
+    # -- the pump itself -----------------------------------------------------------------
+
     def stop(self) -> None:
         """Blocking :meth:`AsyncPump.stop`: the runs in progress return their results with
         ``interrupted`` set, after a clean stop. Call it from any thread but the Pump's own,
@@ -77,14 +118,28 @@ class Pump(AbstractContextManager["Pump"]):
             self._pump.stop()
 
     @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called (:attr:`AsyncPump.stopped`)."""
+        return self._pump.stopped
+
+    @property
+    def running(self) -> bool:
+        """Whether a run is in progress (:attr:`AsyncPump.running`)."""
+        return self._pump.running
+
+    @property
     def portal(self) -> BlockingPortal:
-        """The portal into the Pump's event loop; raises when the Pump is not open."""
+        """The portal into the Pump's event loop (blocking-only: AsyncPump has none).
+
+        Raises:
+            RuntimeError: the Pump is not open.
+        """
         if self._portal is None:
             raise RuntimeError("Pump is not open: use 'with Pump(...) as pump'")
         return self._portal
 
-    def _call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return self.portal.call(functools.partial(func, *args, **kwargs))
+    def _call(self, call: Callable[[], Awaitable[T]]) -> T:
+        return self.portal.call(call)
 
     def _iterate(self, source: AsyncIterator[T]) -> Iterator[T]:
         portal = self.portal
@@ -113,34 +168,55 @@ class Pump(AbstractContextManager["Pump"]):
         dest: str | Path,
         include: list[str] | str | None = None,
         exclude: list[str] | str | None = None,
-        **kwargs: Any,
+        *,
+        progress: Reporter | None = None,
+        dry_run: bool = False,
     ) -> TransferResult:
-        """Blocking :meth:`AsyncPump.download_prefix`."""
-        result: TransferResult = self._call(
-            self._pump.download_prefix, src, dest, include, exclude, **kwargs
-        )
-        return result
+        """Blocking :meth:`AsyncPump.download_prefix`: every object under a prefix into a
+        directory.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.download_prefix`.
+        """
+        return self._call(functools.partial(
+            self._pump.download_prefix, src, dest, include, exclude, progress=progress,
+            dry_run=dry_run))
 
     def download_file(self, src: str | S3URI, dest: str | Path) -> TransferResult:
-        """Blocking :meth:`AsyncPump.download_file`."""
-        result: TransferResult = self._call(self._pump.download_file, src, dest)
-        return result
+        """Blocking :meth:`AsyncPump.download_file`: one object to a file.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.download_file`.
+        """
+        return self._call(functools.partial(self._pump.download_file, src, dest))
 
     def iter_bytes(self, src: str | S3URI, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
-        """Blocking :meth:`AsyncPump.iter_bytes`."""
+        """Blocking :meth:`AsyncPump.iter_bytes`: one object's bytes, piece by piece.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.iter_bytes` (an :class:`IntegrityError` after
+                the last piece).
+        """
         return self._iterate(self._pump.iter_bytes(src, chunk_size))
 
     # -- uploads --------------------------------------------------------------------------
 
     def upload_file(self, path: str | os.PathLike[str], uri: str | S3URI) -> TransferResult:
-        """Blocking :meth:`AsyncPump.upload_file`."""
-        result: TransferResult = self._call(self._pump.upload_file, path, uri)
-        return result
+        """Blocking :meth:`AsyncPump.upload_file`: one local file to an object.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.upload_file`.
+        """
+        return self._call(functools.partial(self._pump.upload_file, path, uri))
 
     def upload_fileobj(self, fileobj: Any, uri: str | S3URI) -> TransferResult:
-        """Blocking :meth:`AsyncPump.upload_fileobj`."""
-        result: TransferResult = self._call(self._pump.upload_fileobj, fileobj, uri)
-        return result
+        """Blocking :meth:`AsyncPump.upload_fileobj`: what a binary file object holds.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.upload_fileobj`.
+            TypeError: ``read()`` returned something other than bytes.
+        """
+        return self._call(functools.partial(self._pump.upload_fileobj, fileobj, uri))
 
     def upload_dir(
         self,
@@ -149,109 +225,252 @@ class Pump(AbstractContextManager["Pump"]):
         exist_ok: bool = False,
         include: list[str] | str | None = None,
         exclude: list[str] | str | None = None,
-        **kwargs: Any,
+        *,
+        follow_symlinks: bool = False,
+        progress: Reporter | None = None,
+        dry_run: bool = False,
     ) -> TransferResult:
-        """Blocking :meth:`AsyncPump.upload_dir`."""
-        result: TransferResult = self._call(
-            self._pump.upload_dir, src, uri, exist_ok, include, exclude, **kwargs
-        )
-        return result
+        """Blocking :meth:`AsyncPump.upload_dir`: every file below a directory to a prefix.
 
-    # -- mirrors ------------------------------------------------------------------------
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.upload_dir`.
+        """
+        return self._call(functools.partial(
+            self._pump.upload_dir, src, uri, exist_ok, include, exclude,
+            follow_symlinks=follow_symlinks, progress=progress, dry_run=dry_run))
 
-    def sync(self, src: str | os.PathLike[str] | S3URI, dest: str | os.PathLike[str] | S3URI,
-             **kwargs: Any) -> TransferResult:
-        """Blocking :meth:`AsyncPump.sync`."""
-        result: TransferResult = self._call(self._pump.sync, src, dest, **kwargs)
-        return result
+    # -- mirrors --------------------------------------------------------------------------
+
+    def sync(
+        self,
+        src: str | os.PathLike[str] | S3URI,
+        dest: str | os.PathLike[str] | S3URI,
+        *,
+        delete: bool = False,
+        dry_run: bool = False,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        max_delete: int | None = None,
+        shard: Shard | str | None = None,
+        manifest: str | os.PathLike[str] | None = None,
+        follow_symlinks: bool = False,
+        progress: Reporter | None = None,
+        events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
+    ) -> TransferResult:
+        """Blocking :meth:`AsyncPump.sync`: mirror a prefix to a folder, or back.
+
+        ``events`` is called in the Pump's thread, not the caller's.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.sync`.
+        """
+        return self._call(functools.partial(
+            self._pump.sync, src, dest, delete=delete, dry_run=dry_run, include=include,
+            exclude=exclude, max_delete=max_delete, shard=shard, manifest=manifest,
+            follow_symlinks=follow_symlinks, progress=progress, events=events,
+            state_files=state_files))
 
     # -- reads and listings ---------------------------------------------------------------
 
     def exists(self, uri: str | S3URI) -> bool:
-        """Blocking :meth:`AsyncPump.exists`."""
-        return bool(self._call(self._pump.exists, uri))
+        """Blocking :meth:`AsyncPump.exists`: whether the object exists.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.exists`.
+        """
+        return self._call(functools.partial(self._pump.exists, uri))
 
     def dir_exists(self, uri: str | S3URI) -> bool:
-        """Blocking :meth:`AsyncPump.dir_exists`."""
-        return bool(self._call(self._pump.dir_exists, uri))
+        """Blocking :meth:`AsyncPump.dir_exists`: whether any object lies under the folder.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.dir_exists`.
+        """
+        return self._call(functools.partial(self._pump.dir_exists, uri))
 
     def read_bytes(self, uri: str | S3URI) -> bytes:
-        """Blocking :meth:`AsyncPump.read_bytes`."""
-        data: bytes = self._call(self._pump.read_bytes, uri)
-        return data
+        """Blocking :meth:`AsyncPump.read_bytes`: the whole object's bytes.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.read_bytes`.
+        """
+        return self._call(functools.partial(self._pump.read_bytes, uri))
 
     def read_text(self, uri: str | S3URI, encoding: str = "utf-8", errors: str = "strict"
                   ) -> str:
-        """Blocking :meth:`AsyncPump.read_text`."""
-        text: str = self._call(self._pump.read_text, uri, encoding, errors)
-        return text
+        """Blocking :meth:`AsyncPump.read_text`: the object decoded as text.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.read_text`.
+        """
+        return self._call(functools.partial(self._pump.read_text, uri, encoding, errors))
 
     def load_json(self, uri: str | S3URI) -> Any:
-        """Blocking :meth:`AsyncPump.load_json`."""
-        return self._call(self._pump.load_json, uri)
+        """Blocking :meth:`AsyncPump.load_json`: the object parsed as JSON.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.load_json`.
+        """
+        return self._call(functools.partial(self._pump.load_json, uri))
 
     def read_image(self, uri: str | S3URI) -> PIL.Image.Image:
-        """Blocking :meth:`AsyncPump.read_image`."""
-        image: PIL.Image.Image = self._call(self._pump.read_image, uri)
-        return image
+        """Blocking :meth:`AsyncPump.read_image`: the object decoded by Pillow.
 
-    def list_objects(self, uri: URIs, suffix: str | tuple[str, ...] | None = None, *,
-                     recursive: bool = True) -> Iterator[ObjectInfo]:
-        """Blocking :meth:`AsyncPump.list_objects`: a plain iterator, fetched page by page."""
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.read_image`.
+        """
+        return self._call(functools.partial(self._pump.read_image, uri))
+
+    def list_objects(
+        self,
+        uri: str | S3URI | Sequence[str | S3URI],
+        suffix: str | tuple[str, ...] | None = None,
+        *,
+        recursive: bool = True,
+    ) -> Iterator[ObjectInfo]:
+        """Blocking :meth:`AsyncPump.list_objects`: a plain iterator, fetched page by page.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.list_objects`.
+        """
         return self._iterate(self._pump.list_objects(uri, suffix, recursive=recursive))
 
-    def list_keys(self, uri: URIs, suffix: str | tuple[str, ...] | None = None
-                  ) -> Iterator[str]:
-        """Blocking :meth:`AsyncPump.list_keys`: a plain iterator."""
+    def list_keys(
+        self,
+        uri: str | S3URI | Sequence[str | S3URI],
+        suffix: str | tuple[str, ...] | None = None,
+    ) -> Iterator[str]:
+        """Blocking :meth:`AsyncPump.list_keys`: a plain iterator of keys.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.list_keys`.
+        """
         return self._iterate(self._pump.list_keys(uri, suffix))
 
     def list_subdirs(self, uri: str | S3URI) -> list[str]:
-        """Blocking :meth:`AsyncPump.list_subdirs`."""
-        subdirs: list[str] = self._call(self._pump.list_subdirs, uri)
-        return subdirs
+        """Blocking :meth:`AsyncPump.list_subdirs`: a folder's sub-folders, as URIs.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.list_subdirs`.
+        """
+        return self._call(functools.partial(self._pump.list_subdirs, uri))
 
 
-def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    pump = {k: kwargs.pop(k) for k in _PUMP_OPTIONS if k in kwargs}
-    return pump, kwargs
+def _one_shot(method: Callable[..., Awaitable[TransferResult]], arguments: dict[str, Any]
+              ) -> TransferResult:
+    """``method(pump, **rest)`` on an AsyncPump opened with the pump's share of
+    ``arguments``, under ``anyio.run``."""
+    pump_options = {name: arguments.pop(name) for name in _PUMP_OPTIONS}
+
+    async def main() -> TransferResult:
+        async with AsyncPump(**pump_options) as pump:
+            return await method(pump, **arguments)
+
+    return anyio.run(main)
 
 
-def download_prefix(src: str | S3URI, dest: str | Path, **options: Any) -> TransferResult:
-    """One-shot :meth:`AsyncPump.download_prefix` under ``anyio.run``.
+def download_prefix(
+    src: str | S3URI,
+    dest: str | Path,
+    include: list[str] | str | None = None,
+    exclude: list[str] | str | None = None,
+    *,
+    progress: Reporter | None = None,
+    dry_run: bool = False,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    concurrency: int | None = None,
+    addressing_style: str | None = None,
+    config: TransferConfig | None = None,
+    transport: str | Transport = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache_max_bytes: int = 10 * 1024**3,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 60.0,
+    min_body_rate: float = 64.0,
+) -> TransferResult:
+    """One-shot :meth:`AsyncPump.download_prefix` on its own pump, under ``anyio.run``.
 
-    ``options`` take AsyncPump's arguments (``endpoint_url``, ``concurrency``, ...) and the
-    method's (``include``, ``exclude``, ``progress``, ``dry_run``).
+    Takes the method's arguments, then AsyncPump's (``endpoint_url``, ``concurrency``, ...)
+    as keywords. Not from inside a running event loop: use AsyncPump there.
+
+    Raises:
+        ConfigError: invalid pump options.
+        S3PumpError: as :meth:`AsyncPump.download_prefix`.
     """
-    pump_kw, call_kw = _split(dict(options))
-
-    async def main() -> TransferResult:
-        async with AsyncPump(**pump_kw) as pump:
-            return await pump.download_prefix(src, dest, **call_kw)
-
-    return anyio.run(main)
+    return _one_shot(AsyncPump.download_prefix, locals())
 
 
-def upload_dir(src: str | os.PathLike[str], uri: str | S3URI, **options: Any
-               ) -> TransferResult:
-    """One-shot :meth:`AsyncPump.upload_dir` under ``anyio.run`` (options as for
-    :func:`download_prefix`, plus ``exist_ok``, ``follow_symlinks``)."""
-    pump_kw, call_kw = _split(dict(options))
+def upload_dir(
+    src: str | os.PathLike[str],
+    uri: str | S3URI,
+    exist_ok: bool = False,
+    include: list[str] | str | None = None,
+    exclude: list[str] | str | None = None,
+    *,
+    follow_symlinks: bool = False,
+    progress: Reporter | None = None,
+    dry_run: bool = False,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    concurrency: int | None = None,
+    addressing_style: str | None = None,
+    config: TransferConfig | None = None,
+    transport: str | Transport = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache_max_bytes: int = 10 * 1024**3,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 60.0,
+    min_body_rate: float = 64.0,
+) -> TransferResult:
+    """One-shot :meth:`AsyncPump.upload_dir` on its own pump, under ``anyio.run``.
 
-    async def main() -> TransferResult:
-        async with AsyncPump(**pump_kw) as pump:
-            return await pump.upload_dir(src, uri, **call_kw)
+    Takes the method's arguments, then AsyncPump's as keywords (see :func:`download_prefix`).
 
-    return anyio.run(main)
+    Raises:
+        ConfigError: invalid pump options.
+        S3PumpError: as :meth:`AsyncPump.upload_dir`.
+    """
+    return _one_shot(AsyncPump.upload_dir, locals())
 
 
-def sync(src: str | os.PathLike[str] | S3URI, dest: str | os.PathLike[str] | S3URI,
-         **options: Any) -> TransferResult:
-    """One-shot :meth:`AsyncPump.sync` under ``anyio.run`` (options as for
-    :func:`download_prefix`, plus ``sync``'s own: ``delete``, ``max_delete``, ``shard``, ...)."""
-    pump_kw, call_kw = _split(dict(options))
+def sync(
+    src: str | os.PathLike[str] | S3URI,
+    dest: str | os.PathLike[str] | S3URI,
+    *,
+    delete: bool = False,
+    dry_run: bool = False,
+    include: list[str] | str | None = None,
+    exclude: list[str] | str | None = None,
+    max_delete: int | None = None,
+    shard: Shard | str | None = None,
+    manifest: str | os.PathLike[str] | None = None,
+    follow_symlinks: bool = False,
+    progress: Reporter | None = None,
+    events: EventSink | None = None,
+    state_files: Iterable[str | os.PathLike[str]] = (),
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    concurrency: int | None = None,
+    addressing_style: str | None = None,
+    config: TransferConfig | None = None,
+    transport: str | Transport = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache_max_bytes: int = 10 * 1024**3,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 60.0,
+    min_body_rate: float = 64.0,
+) -> TransferResult:
+    """One-shot :meth:`AsyncPump.sync` on its own pump, under ``anyio.run``.
 
-    async def main() -> TransferResult:
-        async with AsyncPump(**pump_kw) as pump:
-            return await pump.sync(src, dest, **call_kw)
+    Takes the method's arguments, then AsyncPump's as keywords (see :func:`download_prefix`).
 
-    return anyio.run(main)
+    Raises:
+        ConfigError: invalid pump options, a bad ``shard`` or ``max_delete``.
+        S3PumpError: as :meth:`AsyncPump.sync`.
+    """
+    return _one_shot(AsyncPump.sync, locals())

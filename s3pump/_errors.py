@@ -141,6 +141,12 @@ class LocalIOError(S3PumpError, OSError):
         S3PumpError.__init__(self, message)
         self.errno = err
 
+    @classmethod
+    def from_oserror(cls, exc: OSError, path: str) -> LocalIOError:
+        """The error for ``exc``, in one line that names ``path`` ("no space left on
+        device: /data/x"), with ``exc``'s errno."""
+        return error_from_oserror(exc, path)
+
 
 # Local failures that will fail every following object too: a run stops instead of
 # reporting each object.

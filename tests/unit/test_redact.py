@@ -1,10 +1,10 @@
-"""Unit tests for s3pump._redact: nothing secret survives into a log line."""
+"""Unit tests for s3pump._cli.redact: nothing secret survives into a log line."""
 
 from __future__ import annotations
 
 import pytest
 
-from s3pump._redact import redact
+from s3pump._cli.redact import redact
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TOKEN = "FwoGZXIvYXdzEBYaDH+abc/def==ghiJKLmnop"

@@ -19,14 +19,11 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 
-if TYPE_CHECKING:
-    from ._session import PumpCore
-
-__all__ = ["STOP_SIGNALS", "SignalStop"]
+__all__ = ["STOP_SIGNALS", "SignalStop", "Stoppable", "interrupted_document"]
 
 T = TypeVar("T")
 
@@ -35,6 +32,17 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
                      if hasattr(signal, name))
 
 _log = logging.getLogger("s3pump")
+
+
+class Stoppable(Protocol):
+    """What a signal stops: an :class:`~s3pump.AsyncPump`."""
+
+    def stop(self) -> None:
+        """Stop every run cleanly."""
+
+    @property
+    def running(self) -> bool:
+        """Whether a run is in progress (one that :meth:`stop` turns into a result)."""
 
 
 class SignalStop:
@@ -47,7 +55,7 @@ class SignalStop:
         self.signum: int | None = None
         self.reported = False  # a summary was printed: an immediate exit prints no other
         self._json = json_output
-        self._pumps: list[PumpCore] = []
+        self._pumps: list[Stoppable] = []
         self._scope: anyio.CancelScope | None = None
 
     @property
@@ -60,7 +68,7 @@ class SignalStop:
         """128 + the signal's number, as a shell reports a process the signal ended."""
         return 128 + (self.signum or 0)
 
-    def watch(self, pump: PumpCore) -> None:
+    def watch(self, pump: Stoppable) -> None:
         """Stop ``pump``'s runs on a signal (at once, if one already came)."""
         self._pumps.append(pump)
         if self.signum is not None:
@@ -122,7 +130,7 @@ class SignalStop:
 
 def interrupted_document(name: str, error: str = "") -> dict[str, Any]:
     """The ``--json`` document of a command a signal stopped before it had a result."""
-    from ._models import TransferResult
+    from .. import TransferResult
 
     document = TransferResult(interrupted=True).to_dict()
     document["signal"] = name

@@ -1,0 +1,249 @@
+"""The verbs: ``get``, ``put``, ``sync``, ``ls``, ``cat``, each on the public API only.
+
+A verb reads its arguments, opens one :class:`~s3pump.AsyncPump` (:meth:`Invocation.pump`:
+the connection options, the signal stop) and hands its result to :meth:`Invocation.report`,
+which prints the summary and picks the exit code. Errors are raised, and turned into exit
+codes in one place (:func:`s3pump._cli.main.exit_code`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .options import UsageError
+from .output import (
+    DOWNLOAD,
+    EXIT_FAILED,
+    EXIT_OK,
+    SYNC,
+    UPLOAD,
+    Verb,
+    emit,
+    report,
+    say,
+    silence_stdout,
+    stdout,
+    write_bytes,
+)
+
+if TYPE_CHECKING:
+    from .. import S3URI, AsyncPump, ObjectInfo, Reporter, SyncEvent, TransferResult
+    from .signals import SignalStop
+
+__all__ = ["COMMANDS", "Invocation"]
+
+
+@dataclass
+class Invocation:
+    """One run of a verb: its parsed arguments, and the stop its signals trigger."""
+
+    args: argparse.Namespace
+    stop: SignalStop
+
+    def pump(self) -> AsyncPump:
+        """An AsyncPump set up by the connection options, stopped by the signals."""
+        from .. import AsyncPump, TransferConfig
+
+        args = self.args
+        config = TransferConfig(require_checksum=getattr(args, "require_checksum", False),
+                                **({"max_attempts": args.max_attempts} if args.max_attempts
+                                   else {}))
+        pump = AsyncPump(
+            endpoint_url=args.endpoint_url,
+            region=args.region,
+            profile=args.profile,
+            concurrency=args.concurrency,
+            addressing_style=args.addressing_style,
+            transport=args.transport,
+            connect_timeout=args.connect_timeout,
+            read_timeout=args.read_timeout,
+            config=config,
+        )
+        self.stop.watch(pump)
+        return pump
+
+    def progress(self) -> Reporter | None:
+        """A progress bar on stderr, labelled with the verb, when one is wanted (stderr is a
+        terminal, or ``--progress``; never with ``--no-progress`` or ``-q``)."""
+        args = self.args
+        if args.no_progress or args.quiet or not (args.progress or sys.stderr.isatty()):
+            return None
+        from .. import RichReporter
+
+        return RichReporter(args.command)
+
+    def report(self, result: TransferResult, verb: Verb) -> int:
+        """Print the run's summary; returns the exit code."""
+        return report(result, verb, self.stop, json_output=self.args.json,
+                      quiet=self.args.quiet)
+
+    def planned(self, verb: Verb, src: object, dst: object) -> int:
+        """A one-object dry run: the plan on stdout; returns 0."""
+        emit(f"(dry run) {verb.present} {src} -> {dst}")
+        return EXIT_OK
+
+
+async def get(run: Invocation) -> int:
+    """``get SRC DST``: one object, or every object under a prefix; ``DST`` ``-`` is stdout."""
+    from .. import parse_uri
+
+    args = run.args
+    src = parse_uri(args.src)
+    if args.dst == "-":  # the object's bytes on stdout, as `cat` (and `aws s3 cp URI -`)
+        return await _stream(run, args.src)
+    async with run.pump() as pump:
+        if not src.is_dir and await pump.exists(src):
+            if args.dry_run:
+                return run.planned(DOWNLOAD, src, args.dst)
+            return run.report(await pump.download_file(src, args.dst), DOWNLOAD)
+        await _refuse_nothing(pump, src)
+        result = await pump.download_prefix(src, args.dst, args.include, args.exclude,
+                                            progress=run.progress(), dry_run=args.dry_run)
+        return run.report(result, DOWNLOAD)
+
+
+async def _refuse_nothing(pump: AsyncPump, src: S3URI) -> None:
+    """Raise NoSuchKeyError when ``src`` (not a whole bucket) names neither an object nor a
+    folder holding one: a `get` of nothing is an error, not "downloaded 0 objects" (and no
+    destination folder is made for it). One ListObjectsV2 with MaxKeys=1."""
+    from .. import NoSuchKeyError
+
+    if src.key and not await pump.dir_exists(src):
+        what = f"nothing under {src}" if src.is_dir else f"{src} (nor any key under {src}/)"
+        raise NoSuchKeyError(f"no such key: {what}", bucket=src.bucket, key=src.key)
+
+
+async def put(run: Invocation) -> int:
+    """``put SRC DST``: a directory under a prefix, a file to a key, or stdin (``-``)."""
+    from pathlib import Path
+
+    import anyio
+
+    from .. import parse_uri
+
+    args = run.args
+    dst = parse_uri(args.dst)
+    src = Path(args.src)
+    if args.src == "-" and dst.is_dir:
+        raise UsageError("uploading stdin needs a key, not a prefix ending in '/'")
+    async with run.pump() as pump:
+        if args.src == "-":
+            return run.report(await pump.upload_fileobj(sys.stdin.buffer, dst), UPLOAD)
+        if await anyio.Path(src).is_dir():
+            result = await pump.upload_dir(
+                src, dst, args.exist_ok, args.include, args.exclude,
+                follow_symlinks=args.follow_symlinks, progress=run.progress(),
+                dry_run=args.dry_run,
+            )
+            return run.report(result, UPLOAD)
+        if args.dry_run:
+            return run.planned(UPLOAD, src, dst)
+        return run.report(await pump.upload_file(src, dst), UPLOAD)
+
+
+async def sync(run: Invocation) -> int:
+    """``sync SRC DST``: mirror, either way; ``--log-json`` and a dry run's plan get the
+    run's events."""
+    from .. import JsonLinesLog
+
+    args = run.args
+    with ExitStack() as stack:
+        sinks: list[Callable[[SyncEvent], None]] = []
+        if args.log_json:
+            sinks.append(stack.enter_context(JsonLinesLog(args.log_json)))
+        if args.dry_run and not args.json:
+            sinks.append(_print_plan)
+
+        def events(event: SyncEvent) -> None:
+            for sink in sinks:
+                sink(event)
+
+        async with run.pump() as pump:
+            result = await pump.sync(
+                args.src, args.dst, delete=args.delete, dry_run=args.dry_run,
+                include=args.include, exclude=args.exclude, max_delete=args.max_delete,
+                shard=args.shard, manifest=args.manifest,
+                follow_symlinks=args.follow_symlinks, progress=run.progress(),
+                events=events if sinks else None,
+                state_files=[args.log_json] if args.log_json else [],
+            )
+        return run.report(result, SYNC)
+
+
+def _print_plan(event: SyncEvent) -> None:
+    """A dry run's plan on stdout: one line per transfer or deletion."""
+    if event.event == "transfer":
+        emit(f"(dry run) transfer {event.key} ({event.reason})")
+    elif event.event == "delete":
+        emit(f"(dry run) delete {event.path or event.key}")
+
+
+async def ls(run: Invocation) -> int:
+    """``ls URI``: sub-folders and objects at one level; with ``-r`` every object below."""
+    from .. import parse_uri
+
+    args = run.args
+    uri = parse_uri(args.uri)
+    async with run.pump() as pump:
+        if args.recursive:
+            async for obj in pump.list_objects(uri):
+                _print_object(args.json, obj, obj.key)
+            return EXIT_OK
+        folder = uri.as_prefix()
+        for sub in await pump.list_subdirs(folder):
+            name = sub[len(str(folder)):]
+            emit(json.dumps({"prefix": sub}) if args.json else f"{'PRE':>30} {name}")
+        async for obj in pump.list_objects(folder, recursive=False):
+            _print_object(args.json, obj, obj.key[len(folder.key):])
+    return EXIT_OK
+
+
+def _print_object(json_output: bool, obj: ObjectInfo, name: str) -> None:
+    if json_output:
+        emit(json.dumps({"key": obj.key, "size": obj.size, "etag": obj.etag,
+                         "last_modified": obj.last_modified.isoformat()
+                         if obj.last_modified else None}))
+    else:
+        when = obj.last_modified.strftime("%Y-%m-%d %H:%M:%S") if obj.last_modified else "-"
+        emit(f"{when} {obj.size:>10} {name}")
+
+
+async def cat(run: Invocation) -> int:
+    """``cat URI``: the object's bytes on stdout as they arrive."""
+    return await _stream(run, run.args.uri)
+
+
+async def _stream(run: Invocation, uri_text: str) -> int:
+    """Write one object to stdout. A stream that fails its check (judged after the last
+    byte, so the bytes are already out) is reported by exit code 1 and one line, not as a
+    fatal error."""
+    import anyio
+
+    from .. import IntegrityError, parse_uri
+
+    uri = parse_uri(uri_text)
+    out = stdout().buffer
+    try:
+        async with run.pump() as pump:
+            async for chunk in pump.iter_bytes(uri):
+                await anyio.to_thread.run_sync(write_bytes, out, chunk)
+            await anyio.to_thread.run_sync(write_bytes, out, b"")
+    except IntegrityError as exc:
+        say(f"s3pump: error: {exc}")
+        try:
+            sys.stdout.flush()
+        except OSError:  # the reader went away: the verdict still decides the exit code
+            silence_stdout()
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[Invocation], Awaitable[int]]] = {
+    "get": get, "put": put, "sync": sync, "ls": ls, "cat": cat,
+}

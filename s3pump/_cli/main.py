@@ -1,0 +1,141 @@
+"""``main(argv)``: parse, run one verb under the signal stop, map what it raised to an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .logs import configure_logging
+from .options import UsageError, blank_argument, build_parser, check_values
+from .output import (
+    EXIT_FATAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    OutputError,
+    emit,
+    fatal,
+    flush_stdout,
+    interrupted,
+    output_error,
+    say,
+)
+
+if TYPE_CHECKING:
+    from .signals import SignalStop
+
+__all__ = ["exit_code", "main"]
+
+_log = logging.getLogger("s3pump")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``s3pump`` command; returns the exit code."""
+    _reserve_standard_fds()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    json_output = "--json" in argv
+    parser = build_parser()
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except OSError as exc:  # --help into a full or closed stdout
+            raise OutputError(exc) from exc
+    except UsageError as exc:
+        return flush_stdout(fatal(str(exc), "UsageError", None, json_output))
+    except OutputError as exc:
+        return output_error(exc, EXIT_OK)
+    except SystemExit as done:  # --help: its text must reach stdout too
+        return flush_stdout(done.code if isinstance(done.code, int) else EXIT_FATAL)
+    if args.version:
+        from .. import __version__
+
+        try:
+            emit(f"s3pump {__version__}")
+        except OutputError as exc:
+            return output_error(exc, EXIT_OK)
+        return flush_stdout(EXIT_OK)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_FATAL
+    blank = blank_argument(args)
+    if blank:
+        return flush_stdout(fatal(f"{blank} is empty: give a path or s3:// URI (an unset "
+                                  "variable?); nothing done", "BadURIError", None, args.json))
+    try:
+        check_values(args)
+    except UsageError as exc:
+        return flush_stdout(fatal(str(exc), "UsageError", None, args.json))
+    configure_logging(args.verbose, args.quiet)
+    return flush_stdout(_run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        import anyio
+
+        from .commands import COMMANDS, Invocation
+        from .signals import SignalStop
+
+        stop = SignalStop(json_output=args.json)
+        try:
+            code = anyio.run(stop.run, COMMANDS[args.command], Invocation(args, stop))
+        except Exception as exc:
+            return exit_code(exc, stop, args.json)
+        if code is None:  # a signal cancelled the command outside a run
+            return interrupted(stop, args.json)
+        return code
+    except KeyboardInterrupt:  # before or after the event loop: nothing to clean up
+        say("s3pump: interrupted")
+        return EXIT_INTERRUPTED
+
+
+def exit_code(exc: Exception, stop: SignalStop, json_output: bool) -> int:
+    """The one mapping from what a command raised to its exit code (2, but for a stdout
+    whose reader went away), with the error reported once."""
+    import sqlite3
+
+    from .. import S3PumpError
+
+    if isinstance(exc, OutputError):
+        return output_error(exc, EXIT_OK)
+    if isinstance(exc, UsageError):
+        return fatal(str(exc), "UsageError", stop, json_output)
+    if isinstance(exc, S3PumpError):
+        return fatal(str(exc), type(exc).__name__, stop, json_output)
+    if isinstance(exc, OSError | sqlite3.Error):  # local trouble outside any translation
+        _log.debug("local error", exc_info=exc)
+        return fatal(_describe_local(exc), type(exc).__name__, stop, json_output)
+    # A bug: one line here, the traceback with -vvv.
+    _log.debug("internal error", exc_info=exc)
+    return fatal(f"internal error: {type(exc).__name__}: {exc} (run with -vvv for details)",
+                 type(exc).__name__, stop, json_output)
+
+
+def _describe_local(exc: BaseException) -> str:
+    """One line for a local failure that reached the command untranslated."""
+    if isinstance(exc, OSError):
+        from .. import LocalIOError
+
+        return str(LocalIOError.from_oserror(exc, exc.filename or "a local file"))
+    text = str(exc)
+    if "full" in text:
+        return f"no space left on device (local database: {text})"
+    if "readonly" in text or "read-only" in text:
+        return f"read-only file system (local database: {text})"
+    return f"local database error: {text}"
+
+
+def _reserve_standard_fds() -> None:
+    """Open /dev/null on a closed fd 0, 1 or 2 (``s3pump ... >&-``): else the next file or
+    socket opened would get that number, and be written to as if it were stdout."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)

@@ -1,0 +1,198 @@
+"""The command line's grammar: the verbs, their options, and the checks argparse cannot make.
+
+Imports nothing heavy: ``s3pump --help`` builds this parser and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["UsageError", "blank_argument", "build_parser", "check_values"]
+
+
+class UsageError(Exception):
+    """The command line is wrong: one line on stderr, exit 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (raised, not printed with a usage dump)."""
+
+    def error(self, message: str) -> Any:  # one line, exit 2, no usage dump (see main)
+        raise UsageError(f"{message} (see 's3pump --help')")
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # argparse swallows write errors: --help into a full stdout would exit 0.
+        target = file or sys.stderr
+        if message and target is not None:
+            target.write(message)
+
+
+def _seconds(text: str) -> float:
+    """A timeout flag's value: a finite number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("connection")
+    g.add_argument("--endpoint-url", metavar="URL",
+                   help="S3 endpoint (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the "
+                   "profile's endpoint_url, S3_ENDPOINT)")
+    g.add_argument("--profile", help="AWS profile (default: AWS_PROFILE)")
+    g.add_argument("--region", help="AWS region")
+    g.add_argument("--addressing-style", choices=("auto", "path", "virtual"),
+                   help="default: the profile's s3 addressing_style, else auto")
+    g.add_argument("--max-attempts", type=_positive_int, metavar="N",
+                   help="tries per request in all (default: AWS_MAX_ATTEMPTS, the profile's "
+                   "max_attempts, else 6)")
+    g.add_argument("--transport", choices=("auto", "lean", "reference"), default="auto",
+                   help="data plane: lean (aiohttp + own signer) or reference (aiobotocore)")
+    g.add_argument("-j", "--concurrency", type=int, default=64, metavar="N",
+                   help="requests in flight at once (default 64)")
+    g.add_argument("--connect-timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                   help="give up opening a connection after SECONDS (default 10)")
+    g.add_argument("--read-timeout", type=_seconds, default=60.0, metavar="SECONDS",
+                   help="give up on a server silent for SECONDS, or on a response head not "
+                   "complete after SECONDS; a body slower than 64 B/s over SECONDS of "
+                   "waiting counts as stalled (default 60). Each is retried, and said at -v")
+    o = parser.add_argument_group("output")
+    o.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("--progress", action="store_true",
+                   help="a progress bar even when stderr is not a terminal")
+    o.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    o.add_argument("-v", "--verbose", action="count", default=0,
+                   help="more logging (-vvv: debug; secrets are always redacted)")
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--include", action="append", default=[], metavar="GLOB",
+                        help="only keys (relative to SRC) matching GLOB; repeatable")
+    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                        help="skip keys (relative to SRC) matching GLOB; repeatable")
+    parser.add_argument("--dry-run", action="store_true", help="show what would be done")
+
+
+def _verb(sub: Any, name: str, summary: str, description: str,
+          positionals: tuple[tuple[str, str], ...]) -> argparse.ArgumentParser:
+    """A verb's parser with its positional arguments, (metavar, help) each; the attribute
+    is the metavar in lower case. The common options are added last, by the caller."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=summary,
+                                                     description=description)
+    for metavar, text in positionals:
+        parser.add_argument(metavar.lower(), metavar=metavar, help=text)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``s3pump`` command."""
+    parser = Parser(
+        prog="s3pump",
+        description="Fast, safe bulk transfers between S3 and local disk.",
+        epilog="Exit codes: 0 done, 1 some objects failed, 2 usage or fatal error, "
+        "130/143/129 stopped by SIGINT/SIGTERM/SIGHUP.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    get = _verb(sub, "get", "download an object or every object under a prefix",
+                "Download s3://bucket/prefix/ into the directory DST (or one object into "
+                "DST).",
+                (("SRC", "s3://bucket/prefix/ or s3://bucket/key"),
+                 ("DST", "local directory (or file, for one object)")))
+    get.add_argument("--require-checksum", action="store_true",
+                     help="fail objects that offer no checksum or MD5 ETag to verify "
+                     "(multipart uploads without a full-object checksum)")
+    _filters(get)
+    put = _verb(sub, "put", "upload a file or a directory",
+                "Upload the directory SRC under s3://bucket/prefix/, the file SRC to DST "
+                "(into DST when it ends with '/'), or standard input ('-').",
+                (("SRC", "local directory or file, or - for stdin"),
+                 ("DST", "s3://bucket/prefix/ or s3://bucket/key")))
+    put.add_argument("--exist-ok", action="store_true",
+                     help="upload a directory even when the prefix already holds objects")
+    put.add_argument("--follow-symlinks", action="store_true",
+                     help="follow symbolic links (skipped by default)")
+    _filters(put)
+    sync = _verb(
+        sub, "sync", "mirror a prefix to a folder, or a folder to a prefix",
+        "Mirror SRC to DST (one of them s3://bucket/prefix/, the other a local "
+        "folder), transferring only what changed. A manifest in DST/.s3pump/ (SRC/.s3pump/ "
+        "for uploads) remembers what was transferred, so unchanged objects cost nothing but "
+        "the listing; same-size rewrites are caught by ETag. Re-running after a crash "
+        "resumes: leftover temp files are removed and only what is missing is transferred.",
+        (("SRC", "s3://bucket/prefix/ or a local folder"),
+         ("DST", "a local folder or s3://bucket/prefix/")))
+    sync.add_argument("--delete", action="store_true",
+                      help="delete what SRC no longer has from DST (never after a listing "
+                      "or walk error, never when SRC lists nothing)")
+    sync.add_argument("--max-delete", type=int, metavar="N",
+                      help="with --delete: delete nothing (and exit 1) when more than N "
+                      "deletions are planned")
+    sync.add_argument("--shard", metavar="I/N",
+                      help="mirror only shard I of N (keys split by a hash; I from 0), e.g. "
+                      "--shard $JOB_COMPLETION_INDEX/4")
+    sync.add_argument("--manifest", metavar="PATH",
+                      help="the manifest file (default: .s3pump/manifest.sqlite in the local "
+                      "folder)")
+    sync.add_argument("--log-json", metavar="FILE",
+                      help="append one JSON line per key (transfer, skip, delete, fail) to FILE")
+    sync.add_argument("--follow-symlinks", action="store_true",
+                      help="uploads: follow symbolic links (skipped by default)")
+    sync.add_argument("--require-checksum", action="store_true",
+                      help="downloads: fail objects S3 offers no checksum or MD5 ETag for")
+    _filters(sync)
+    ls = _verb(sub, "ls", "list objects and sub-folders",
+               "List a folder: its sub-folders (PRE) and the objects directly in it; with -r, "
+               "every object whose key starts with the URI's key.",
+               (("URI", "s3://bucket[/prefix]"),))
+    ls.add_argument("-r", "--recursive", action="store_true", help="every object below")
+    _verb(sub, "cat", "stream one object to stdout",
+          "Write the object's bytes to stdout as they arrive.", (("URI", "s3://bucket/key"),))
+    for verb in sub.choices.values():
+        _common(verb)
+    return parser
+
+
+# Arguments that name a path or URI: an empty or blank one is refused before anything runs.
+_PATHS = (("src", "SRC"), ("dst", "DST"), ("uri", "URI"), ("manifest", "--manifest"),
+          ("log_json", "--log-json"))
+
+
+def blank_argument(args: argparse.Namespace) -> str:
+    """The name of a path argument that is empty or blank ("" if none is): an unset shell
+    variable must never mean the current directory."""
+    for name, shown in _PATHS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and not value.strip():
+            return shown
+    return ""
+
+
+def check_values(args: argparse.Namespace) -> None:
+    """The checks of option values argparse does not make.
+
+    Raises:
+        UsageError: a value out of range.
+    """
+    if args.concurrency < 1:
+        raise UsageError(f"--concurrency must be at least 1, not {args.concurrency}")
+    max_delete = getattr(args, "max_delete", None)
+    if max_delete is not None and max_delete < 0:
+        raise UsageError(f"--max-delete must be 0 or more, not {max_delete}")
