@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 
 if TYPE_CHECKING:
-    from ._session import PumpCore
+    from ._api import AsyncPump
 
 __all__ = ["STOP_SIGNALS", "SignalStop"]
 
@@ -47,7 +47,7 @@ class SignalStop:
         self.signum: int | None = None
         self.reported = False  # a summary was printed: an immediate exit prints no other
         self._json = json_output
-        self._pumps: list[PumpCore] = []
+        self._pumps: list[AsyncPump] = []
         self._scope: anyio.CancelScope | None = None
 
     @property
@@ -60,7 +60,7 @@ class SignalStop:
         """128 + the signal's number, as a shell reports a process the signal ended."""
         return 128 + (self.signum or 0)
 
-    def watch(self, pump: PumpCore) -> None:
+    def watch(self, pump: AsyncPump) -> None:
         """Stop ``pump``'s runs on a signal (at once, if one already came)."""
         self._pumps.append(pump)
         if self.signum is not None:

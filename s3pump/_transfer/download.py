@@ -28,11 +28,17 @@ from .._integrity import Expectation, Verdict, Verifier, expect
 from .._local.tree import LocalTree, PartFile
 from .._models import ObjectInfo
 from .._retry import RetryPolicy
-from .._run.progress import Reporter
 from .._transport import Transport
 from .inorder import FileSpans, InOrderHasher
 from .mpetag import Layout, exact_layout, probe_layout, rehash_file, verifier_for
-from .ranges import collect_body, expected_length, fetch_ranges, first_error, stream_body
+from .ranges import (
+    Progress,
+    collect_body,
+    expected_length,
+    fetch_ranges,
+    first_error,
+    stream_body,
+)
 
 __all__ = ["Downloader", "VerdictCallback", "first_error"]
 
@@ -83,7 +89,7 @@ class Downloader:
         config: TransferConfig,
         limiter: anyio.Semaphore,
         retry: RetryPolicy,
-        reporter: Reporter,
+        reporter: Progress,
         on_verdict: VerdictCallback | None = None,
     ) -> None:
         self._transport = transport
