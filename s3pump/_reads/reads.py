@@ -23,11 +23,10 @@ from .._errors import (
     MissingDependencyError,
     NoSuchKeyError,
     NotFoundError,
-    ObjectChangedError,
 )
 from .._integrity import Verdict, Verifier, expect
 from .._models import ObjectInfo
-from .._retry import RetryPolicy
+from .._retry import RetryPolicy, restart_on_change
 from .._run.listing import has_any_object, iter_common_prefixes, iter_pages
 from .._session import Session
 from .._transfer.inorder import InOrderHasher, buffer_spans
@@ -42,8 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["dir_exists", "exists", "list_keys", "list_objects", "list_subdirs", "load_json",
            "read_bytes", "read_image", "read_text"]
-
-_RESTARTS = 3  # fresh versions tried when an object keeps changing under a ranged read
 
 
 def _object_uri(uri: str | S3URI) -> S3URI:
@@ -61,6 +58,7 @@ def _parse_many(uri: str | S3URI | Sequence[str | S3URI]) -> list[S3URI]:
 
 
 # -- existence ----------------------------------------------------------------------------
+
 
 async def exists(session: Session, uri: str | S3URI) -> bool:
     """True when the object exists (a HEAD request; a prefix of a key is not a key).
@@ -82,6 +80,7 @@ async def exists(session: Session, uri: str | S3URI) -> bool:
         return False
     return True
 
+
 async def dir_exists(session: Session, uri: str | S3URI) -> bool:
     """True when any object lies under the "directory" ``uri`` (one ListObjectsV2, MaxKeys=1).
 
@@ -99,7 +98,9 @@ async def dir_exists(session: Session, uri: str | S3URI) -> bool:
     return await has_any_object(session.transport, folder.bucket, folder.key,
                                 session.retry_policy())
 
+
 # -- reads ----------------------------------------------------------------------------------
+
 
 async def read_bytes(session: Session, uri: str | S3URI) -> bytes:
     """The whole object's bytes.
@@ -144,6 +145,7 @@ async def read_bytes(session: Session, uri: str | S3URI) -> bytes:
         return data
     return await _read_through(session, cache, parsed)
 
+
 async def read_text(
     session: Session, uri: str | S3URI, encoding: str = "utf-8", errors: str = "strict"
 ) -> str:
@@ -168,6 +170,7 @@ async def read_text(
             f"{parsed} is not valid {encoding} text: {exc}", uri=str(parsed)
         ) from exc
 
+
 async def load_json(session: Session, uri: str | S3URI) -> Any:
     """The object parsed as JSON (UTF-8, -16 or -32, as :func:`json.loads` detects).
 
@@ -184,6 +187,7 @@ async def load_json(session: Session, uri: str | S3URI) -> Any:
     except (ValueError, RecursionError) as exc:
         raise InvalidContentError(f"invalid JSON in {parsed}: {exc}",
                                   uri=str(parsed)) from exc
+
 
 async def read_image(session: Session, uri: str | S3URI) -> PIL.Image.Image:
     """The object decoded by Pillow into a loaded :class:`PIL.Image.Image`.
@@ -220,7 +224,9 @@ async def read_image(session: Session, uri: str | S3URI) -> PIL.Image.Image:
         raise InvalidContentError(f"{parsed} is not a readable image: {exc}",
                                   uri=str(parsed)) from exc
 
+
 # -- listings -------------------------------------------------------------------------------
+
 
 async def list_objects(session: Session,
     uri: str | S3URI | Sequence[str | S3URI],
@@ -263,6 +269,7 @@ async def list_objects(session: Session,
                 if wanted is None or obj.key.endswith(wanted):
                     yield obj
 
+
 async def list_keys(session: Session,
     uri: str | S3URI | Sequence[str | S3URI],
     suffix: str | tuple[str, ...] | None = None,
@@ -275,6 +282,7 @@ async def list_keys(session: Session,
     """
     async for obj in list_objects(session, uri, suffix):
         yield obj.key
+
 
 async def list_subdirs(session: Session, uri: str | S3URI) -> list[str]:
     """The immediate "sub-directories" of a folder, as full URIs ending in ``/``.
@@ -296,12 +304,15 @@ async def list_subdirs(session: Session, uri: str | S3URI) -> list[str]:
         )
     ]
 
+
 # -- internals ------------------------------------------------------------------------------
+
 
 def _read_cache(session: Session) -> ReadCache | None:
     if session.cache_dir is None or session.cache_max_bytes <= 0:
         return None
     return ReadCache(session.cache_dir, session.cache_max_bytes)
+
 
 async def _read_through(session: Session, cache: ReadCache, uri: S3URI) -> bytes:
     info: ObjectInfo | None
@@ -323,6 +334,7 @@ async def _read_through(session: Session, cache: ReadCache, uri: S3URI) -> bytes
         await anyio.to_thread.run_sync(cache.put, entry, data)
     return data
 
+
 async def _fetch(
     session: Session, uri: S3URI, info: ObjectInfo | None,
     evidence: Mapping[str, str] | None = None,
@@ -339,6 +351,7 @@ async def _fetch(
         return await _fetch_checked(session, uri, info, evidence or {})
     except CorruptedBodyError as exc:
         raise IntegrityError(f"{exc} (after {session.config.max_attempts} tries)") from None
+
 
 async def _fetch_checked(
     session: Session, uri: S3URI, info: ObjectInfo | None, evidence: Mapping[str, str]
@@ -361,26 +374,26 @@ async def _fetch_checked(
     async def head() -> tuple[ObjectInfo, Mapping[str, str]]:
         return await session.transport.head_evidence(uri.bucket, uri.key)
 
-    for restart in range(_RESTARTS + 1):
+    async def fetch(restart: int) -> tuple[bytes, ObjectInfo]:
+        nonlocal info, evidence
+        if restart:  # the object changed: its current version, from a HEAD
+            info, evidence = await retry.run(head)
         if info is None or info.size < threshold:
             data, got, evidence = await retry.run(whole)
             if data is not None:
                 return data, got
             info = got
+        pinned, pinned_evidence = info, evidence
 
-        async def ranged(info: ObjectInfo = info, evidence: Mapping[str, str] = evidence
-                         ) -> bytearray:
-            return await _ranged_once(session, uri, info, evidence, retry)
+        async def ranged() -> bytearray:
+            return await _ranged_once(session, uri, pinned, pinned_evidence, retry)
 
-        try:
-            # Parts retry their own failures; only a whole that does not match is
-            # fetched again here.
-            return bytes(await retry.run(ranged, retry_on=CorruptedBodyError)), info
-        except ObjectChangedError:
-            if restart == _RESTARTS:
-                raise
-        info, evidence = await retry.run(head)
-    raise AssertionError("unreachable")
+        # Parts retry their own failures; only a whole that does not match is fetched
+        # again here.
+        return bytes(await retry.run(ranged, retry_on=CorruptedBodyError)), pinned
+
+    return await restart_on_change(fetch)
+
 
 async def _ranged_once(
     session: Session, uri: S3URI, info: ObjectInfo, evidence: Mapping[str, str],

@@ -48,7 +48,7 @@ _NEW_DIR = Decision(Action.TRANSFER, "new directory")
 _A_DIRECTORY = LocalState(-1, -1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per key, and frozen inits cost more
 class DownJob:
     """One object to download to ``target``, and why."""
 

@@ -119,8 +119,9 @@ class Outcomes:
         result.transferred += 1
         result.bytes += size
         self.any_success = True
-        _log.info("%s %s%s", "would transfer" if self._dry_run else "transferred", key,
-                  f" ({reason})" if reason else "")
+        if _log.isEnabledFor(logging.INFO):  # the hot path pays one cached check
+            _log.info("%s %s%s", "would transfer" if self._dry_run else "transferred", key,
+                      f" ({reason})" if reason else "")
         if self._sink is not None:
             self.emit("transfer", key, path, size, reason)
 

@@ -49,7 +49,7 @@ _COPY = Decision(Action.TRANSFER, "")
 _Walked = list[tuple[WalkEntry, LocalState | None]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per key, and frozen inits cost more
 class UpJob:
     """One file to upload as ``key``, and why (``remote``: the object it replaces)."""
 

@@ -29,12 +29,14 @@ THREAD_HASH = 256 << 10  # from this size on, non-CRC hashes run in a worker thr
 class CorruptedBodyError(TransientError):
     """A body that does not hash to what S3 says: read again like a broken body."""
 
-    def __init__(self, where: str, verdict: Verdict) -> None:
-        super().__init__(f"{where}: {verdict}")
+    def __init__(self, where: str, verdict: Verdict, bucket: str | None = None,
+                 key: str | None = None) -> None:
+        super().__init__(f"{where}: {verdict}", bucket=bucket, key=key)
         self.verdict = verdict
 
 
-def judge(verdict: Verdict, where: str, require_checksum: bool) -> None:
+def judge(verdict: Verdict, where: str, require_checksum: bool, bucket: str | None = None,
+          key: str | None = None) -> None:
     """Raise unless bytes with this ``verdict`` may be returned (or cached).
 
     Raises:
@@ -42,7 +44,7 @@ def judge(verdict: Verdict, where: str, require_checksum: bool) -> None:
         IntegrityError: nothing could be checked and a checksum is required.
     """
     if verdict.status == "mismatch":
-        raise CorruptedBodyError(where, verdict)
+        raise CorruptedBodyError(where, verdict, bucket, key)
     if verdict.status == "unverifiable" and require_checksum:
         raise IntegrityError(f"{where}: {verdict} (a checksum is required)")
 
