@@ -101,8 +101,8 @@ class DownRun:
 
     def __init__(self, session: Session, uri: S3URI, root: Path, options: RunOptions,
                  outcomes: Outcomes, state: RunState, retry: RetryPolicy) -> None:
-        self.source = str(uri)
-        self.dest = os.path.abspath(root)
+        self.source = state.source
+        self.dest = state.dest
         self._session = session
         self._uri = uri
         self._root = root

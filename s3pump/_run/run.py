@@ -26,7 +26,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-from .._errors import S3PumpError
+from .._errors import BadURIError, S3PumpError
 from .._mirror.state import RunState
 from .._models import TransferResult
 from .._session import Session
@@ -41,6 +41,7 @@ from .up import UpRun
 
 __all__ = ["run_transfer"]
 
+
 async def run_transfer(
     session: Session,
     source: S3URI | Path,
@@ -53,18 +54,26 @@ async def run_transfer(
     until :meth:`Session.stop`; returns what it did.
 
     Raises:
+        BadURIError: the sides are not one ``s3://`` prefix and one local folder.
         S3PumpError: an error that stops the run (see :func:`~.outcome.stops_run`), a
             listing that cannot be completed, a state that cannot be used.
     """
+    if isinstance(source, S3URI) and isinstance(dest, Path):
+        direction: Direction = "down"
+        root, source_name, dest_name = dest, str(source), _absolute(dest)
+    elif isinstance(source, Path) and isinstance(dest, S3URI):
+        direction = "up"
+        root, source_name, dest_name = source, _absolute(source), str(dest)
+    else:  # S3 to S3 (a Copier) and local to local are not runs yet
+        raise BadURIError(f"a run needs one s3:// side and one local folder, not {source} "
+                          f"and {dest}")
     result = TransferResult(dry_run=options.dry_run)
-    direction: Direction = "down" if isinstance(source, S3URI) else "up"
     outcomes = Outcomes(result, progress or NullReporter(), events, direction)
     retry = session.retry_policy()
-    leg: DirectionRun
-    root, source_name, dest_name = _sides(source, dest)
     state = RunState(root, mirror=options.mirror, shard=options.shard,
                      dry_run=options.dry_run, source=source_name, dest=dest_name,
                      manifest=options.manifest, state_files=options.state_files)
+    leg: DirectionRun
     if isinstance(source, S3URI):
         leg = DownRun(session, source, root, options, outcomes, state, retry)
     else:
@@ -79,13 +88,9 @@ async def run_transfer(
     return result
 
 
-def _sides(source: S3URI | Path, dest: S3URI | Path) -> tuple[Path, str, str]:
-    """The local root, and the two sides as the manifest and the events name them."""
-    if isinstance(source, S3URI):
-        assert isinstance(dest, Path)
-        return dest, str(source), os.path.abspath(dest)
-    assert isinstance(dest, S3URI)
-    return source, os.path.abspath(source), str(dest)
+def _absolute(path: Path) -> str:
+    """The local side as the manifest and the events name it."""
+    return os.path.abspath(path)
 
 
 async def _run(session: Session, leg: DirectionRun, options: RunOptions,

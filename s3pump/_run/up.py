@@ -93,8 +93,8 @@ class UpRun:
 
     def __init__(self, session: Session, root: Path, uri: S3URI, options: RunOptions,
                  outcomes: Outcomes, state: RunState, retry: RetryPolicy) -> None:
-        self.source = os.path.abspath(root)
-        self.dest = str(uri)
+        self.source = state.source
+        self.dest = state.dest
         self._session = session
         self._uri = uri
         self._root = root
