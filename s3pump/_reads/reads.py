@@ -3,7 +3,7 @@
 Small whole-object reads land in memory; objects of at least ``multipart_threshold`` bytes are
 fetched as ranged parts pinned with ``If-Match`` into one preallocated buffer, like the
 downloader does into a preallocated file. When a cache directory is configured, the reads go
-through :class:`~s3pump._cache.ReadCache` (see :func:`read_bytes`).
+through :class:`~s3pump._reads.cache.ReadCache` (see :func:`read_bytes`).
 """
 
 from __future__ import annotations
@@ -345,7 +345,7 @@ async def _fetch(
     once for a large object; without them, a whole GET is started and, when its
     Content-Length reaches the threshold, dropped in favour of ranged parts pinned to
     its ETag. Bodies that do not match their checksum or MD5 ETag are read again
-    (:mod:`s3pump._readcheck`); when the tries run out, :class:`IntegrityError`.
+    (:mod:`s3pump._transfer.readcheck`); when the tries run out, :class:`IntegrityError`.
     """
     try:
         return await _fetch_checked(session, uri, info, evidence or {})

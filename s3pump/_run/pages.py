@@ -94,10 +94,6 @@ class PageChain:
                 raise self._fail(f"{_MAX_EMPTY_PAGES} truncated pages in a row held nothing")
         return token
 
-    @property
-    def by_folders(self) -> bool:
-        """Whether the server lists in directory-walk order rather than S3's."""
-        return self._folders
 
 
 async def iter_pages(

@@ -268,9 +268,9 @@ class Downloader:
         self, bucket: str, info: ObjectInfo, evidence: Mapping[str, str],
         combined: Verifier | None, expectation: Expectation,
     ) -> tuple[Verifier | None, Layout | None]:
-        """A verifier for the whole file, fed in order as parts land (:mod:`s3pump._inorder`),
-        when the parts' CRCs cannot be combined: an MD5 ETag (or a SHA) is then checked that
-        way, and so is a multipart ETag whose part sizes S3 tells (:mod:`s3pump._mpetag`).
+        """A verifier for the whole file, fed in order as parts land (:mod:`.inorder`), when
+        the parts' CRCs cannot be combined: an MD5 ETag (or a SHA) is then checked that way,
+        and so is a multipart ETag whose part sizes S3 tells (:mod:`.mpetag`).
         A mismatch refetches the whole object: which part was wrong cannot be known."""
         if combined is not None:
             return None, None

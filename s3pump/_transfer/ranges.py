@@ -250,7 +250,7 @@ async def fetch_ranges(
     At most ``config.part_concurrency`` parts run at once (each also within ``limiter``);
     each is retried on its own. ``verifier`` hashes each part that arrives whole (see
     :meth:`Verifier.part`). ``on_part(start, end)`` is awaited once per part that landed
-    whole (``end`` exclusive), outside the request slots (see :mod:`s3pump._inorder`).
+    whole (``end`` exclusive), outside the request slots (see :mod:`s3pump._transfer.inorder`).
     Returns the object's LastModified as the parts saw it.
 
     Raises:

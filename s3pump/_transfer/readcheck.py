@@ -3,7 +3,7 @@
 Reads land in memory, so a body is checked before it is returned or cached: a whole GET
 against its checksum header (checksum mode) or the MD5 ETag of a single-part object; ranged
 parts against the combined CRCs, or, for an MD5 or SHA, the buffer hashed in order as the
-parts land (:mod:`s3pump._inorder`). A mismatch raises :class:`CorruptedBodyError`, a
+parts land (:mod:`s3pump._transfer.inorder`). A mismatch raises :class:`CorruptedBodyError`, a
 :class:`TransientError`, so the read is retried like a broken body; when the tries run out
 it becomes :class:`IntegrityError`. A stream (:class:`StreamCheck`) can only give its verdict
 after the last byte: the consumer has seen the bytes by then.

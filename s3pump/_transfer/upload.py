@@ -14,13 +14,14 @@ fails the upload with "source file is being updated" (as rclone says), so no obj
 made of two versions of a file, and ``sync`` records the state the upload saw.
 
 Memory bound: bodies (whole files, parts, stream parts) are read into buffers of a
-:class:`~s3pump._budget.BufferPool` only once the run's byte budget
+:class:`~s3pump._transfer.budget.BufferPool` only once the run's byte budget
 (``TransferConfig.upload_buffer_bytes``, 128 MiB by default) has room for them, and are held
 while they are sent and retried: the buffers never add up to more than the budget, whatever
 the number and size of the files (a single body larger than the budget waits until it is
 alone). Bodies go to the socket in 256 KiB slices, so the transport copies at most one slice
 per request. Peak RSS is the process's baseline plus the budget plus a few MiB (measured in
-tests/test_upload_memory.py); the reference transport (botocore) copies each body once more.
+tests/functional/test_upload_memory.py); the reference transport (botocore) copies each
+body once more.
 ``upload_fileobj`` reads its first ``multipart_threshold`` bytes to choose between one PUT
 and a multipart upload (that buffer is then its first part).
 """
