@@ -114,7 +114,7 @@ class DownRun:
         self._tree = LocalTree(root)
         self._downloader = Downloader(
             session.transport, self._tree, session.config, session.request_slots(), retry,
-            outcomes.reporter, on_verdict=outcomes.verdict,
+            outcomes, on_verdict=outcomes.verdict,
         )
         self._guard = DeleteGuard(outcomes, state, options.keep, options.shard,
                                   options.max_delete, self.source, self._key_of)

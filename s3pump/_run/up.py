@@ -104,7 +104,7 @@ class UpRun:
         self._retry = retry
         self._mirror = options.mirror
         self._uploader = Uploader(session.transport, session.config, session.request_slots(),
-                                  retry, outcomes.reporter, session.send_checksums,
+                                  retry, outcomes, session.send_checksums,
                                   session.server_checksums)
         self._guard = DeleteGuard(outcomes, state, options.keep, options.shard,
                                   options.max_delete, self.source, self._key_of)
