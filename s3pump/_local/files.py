@@ -32,6 +32,11 @@ Compute = Callable[[bytes | bytearray | memoryview], Checksum]
 
 
 def stat_regular(path: Path) -> os.stat_result:
+    """The stat of the file to upload at ``path``.
+
+    Raises:
+        LocalIOError: it does not exist, cannot be read, or is not a regular file.
+    """
     try:
         st = os.stat(path)
     except FileNotFoundError as exc:
@@ -46,6 +51,11 @@ def stat_regular(path: Path) -> os.stat_result:
 
 
 def check_dir(path: Path) -> None:
+    """Check that ``path`` is a folder (a run's local source).
+
+    Raises:
+        LocalIOError: it does not exist, cannot be read, or is not a folder.
+    """
     try:
         st = os.stat(path)
     except FileNotFoundError as exc:
@@ -57,7 +67,7 @@ def check_dir(path: Path) -> None:
 
 
 def being_updated(path: str, detail: str) -> LocalIOError:
-    # rclone's words for the same refusal.
+    """The error of a file that changed while it was read (rclone's words for it)."""
     return LocalIOError(f"source file is being updated ({detail}): {path}")
 
 
@@ -78,7 +88,12 @@ _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 
 def open_source(path: str, size: int, follow: bool = True) -> tuple[int, os.stat_result]:
     """Open a file to upload; it must still be a regular file of the ``size`` it was listed
-    with, and not a symlink unless ``follow`` (the caller closes the descriptor)."""
+    with, and not a symlink unless ``follow`` (the caller closes the descriptor).
+
+    Raises:
+        LocalIOError: it cannot be opened, is no longer a regular file of that size, or is a
+            symlink now and ``follow`` is false.
+    """
     nofollow = 0 if follow else getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, _OPEN_FLAGS | nofollow)
@@ -123,7 +138,12 @@ def _fill(fd: int, path: str, view: memoryview, offset: int, before: os.stat_res
 
 def read_small(path: str, size: int, compute: Compute | None, follow: bool = True
                 ) -> tuple[bytes, Checksum | None, os.stat_result]:
-    """A whole small file, its checksum and its stat, in one thread hop."""
+    """A whole small file, its checksum and its stat, in one thread hop.
+
+    Raises:
+        LocalIOError: the file cannot be opened or read, is not a regular file, or changed
+            while it was read ("source file is being updated").
+    """
     fd, st = open_source(path, size, follow)
     try:
         data = os.pread(fd, size, 0) if size else b""
@@ -145,7 +165,12 @@ def read_small(path: str, size: int, compute: Compute | None, follow: bool = Tru
 
 def read_into(path: str, view: memoryview, compute: Compute | None, follow: bool = True
                ) -> tuple[Checksum | None, os.stat_result]:
-    """A whole file read into ``view`` (its size), its checksum and its stat."""
+    """A whole file read into ``view`` (its size), its checksum and its stat.
+
+    Raises:
+        LocalIOError: the file cannot be opened or read, is not a regular file, or changed
+            while it was read ("source file is being updated").
+    """
     fd, st = open_source(path, len(view), follow)
     try:
         _fill(fd, path, view, 0, st)
@@ -156,7 +181,12 @@ def read_into(path: str, view: memoryview, compute: Compute | None, follow: bool
 
 def read_part(fd: int, path: str, view: memoryview, offset: int, before: os.stat_result,
                compute: Compute | None) -> Checksum | None:
-    """One part of an open file read into ``view``, and its checksum."""
+    """One part of an open file read into ``view``, and its checksum.
+
+    Raises:
+        LocalIOError: the file cannot be opened or read, is not a regular file, or changed
+            while it was read ("source file is being updated").
+    """
     _fill(fd, path, view, offset, before)
     return compute(view) if compute else None
 
