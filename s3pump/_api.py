@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -352,8 +353,11 @@ class AsyncPump:
     async def iter_bytes(
         self, src: str | S3URI, chunk_size: int = 1024 * 1024
     ) -> AsyncIterator[bytes]:
-        async for chunk in single.iter_bytes(self._session, src, chunk_size):
-            yield chunk
+        # Closed with the façade's generator, so that a consumer that stops early closes
+        # the body at once (not whenever the inner generator is collected).
+        async with aclosing(single.iter_bytes(self._session, src, chunk_size)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     @_documented_by(single.upload_file)
     async def upload_file(self, path: str | os.PathLike[str], uri: str | S3URI
@@ -400,8 +404,10 @@ class AsyncPump:
         *,
         recursive: bool = True,
     ) -> AsyncIterator[ObjectInfo]:
-        async for obj in reads.list_objects(self._session, uri, suffix, recursive=recursive):
-            yield obj
+        async with aclosing(reads.list_objects(self._session, uri, suffix,
+                                               recursive=recursive)) as objects:
+            async for obj in objects:
+                yield obj
 
     @_documented_by(reads.list_keys)
     async def list_keys(
@@ -409,8 +415,9 @@ class AsyncPump:
         uri: str | S3URI | Sequence[str | S3URI],
         suffix: str | tuple[str, ...] | None = None,
     ) -> AsyncIterator[str]:
-        async for key in reads.list_keys(self._session, uri, suffix):
-            yield key
+        async with aclosing(reads.list_keys(self._session, uri, suffix)) as keys:
+            async for key in keys:
+                yield key
 
     @_documented_by(reads.list_subdirs)
     async def list_subdirs(self, uri: str | S3URI) -> list[str]:

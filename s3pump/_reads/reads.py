@@ -11,7 +11,8 @@ from __future__ import annotations
 import codecs
 import io
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -228,12 +229,13 @@ async def read_image(session: Session, uri: str | S3URI) -> PIL.Image.Image:
 # -- listings -------------------------------------------------------------------------------
 
 
-async def list_objects(session: Session,
+async def list_objects(
+    session: Session,
     uri: str | S3URI | Sequence[str | S3URI],
     suffix: str | tuple[str, ...] | None = None,
     *,
     recursive: bool = True,
-) -> AsyncIterator[ObjectInfo]:
+) -> AsyncGenerator[ObjectInfo, None]:
     """Every object under one prefix or several, in key order per prefix.
 
     With ``recursive=False`` only the objects directly at the prefix's level are listed
@@ -263,25 +265,28 @@ async def list_objects(session: Session,
     retry = session.retry_policy()
     delimiter = None if recursive else "/"
     for prefix in prefixes:
-        async for page in iter_pages(transport, prefix.bucket, prefix.key, retry,
-                                     delimiter=delimiter):
-            for obj in page.objects:
-                if wanted is None or obj.key.endswith(wanted):
-                    yield obj
+        async with aclosing(iter_pages(transport, prefix.bucket, prefix.key, retry,
+                                       delimiter=delimiter)) as pages:
+            async for page in pages:
+                for obj in page.objects:
+                    if wanted is None or obj.key.endswith(wanted):
+                        yield obj
 
 
-async def list_keys(session: Session,
+async def list_keys(
+    session: Session,
     uri: str | S3URI | Sequence[str | S3URI],
     suffix: str | tuple[str, ...] | None = None,
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """The keys :meth:`list_objects` lists (plain keys, not URIs), with the same rules.
 
     Raises:
         BadURIError, NoSuchBucketError, AccessDeniedError, TransientError: as
         :meth:`list_objects`.
     """
-    async for obj in list_objects(session, uri, suffix):
-        yield obj.key
+    async with aclosing(list_objects(session, uri, suffix)) as objects:
+        async for obj in objects:
+            yield obj.key
 
 
 async def list_subdirs(session: Session, uri: str | S3URI) -> list[str]:

@@ -5,7 +5,7 @@ one run of it (``stop`` ends it cleanly)."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,7 @@ async def download_file(session: Session, src: str | S3URI, dest: str | Path
 
 
 async def iter_bytes(session: Session, src: str | S3URI, chunk_size: int = 1024 * 1024
-                     ) -> AsyncIterator[bytes]:
+                     ) -> AsyncGenerator[bytes, None]:
     """Stream one object's bytes in pieces of at most ``chunk_size`` (what ``cat`` does).
 
     A body that breaks off is resumed from where it stopped with a ranged GET pinned to
