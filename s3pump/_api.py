@@ -1,82 +1,66 @@
-"""``AsyncPump``: the async API, and the pipeline behind ``download_prefix``.
+"""``AsyncPump``: the async API, a façade over one :class:`~s3pump._session.Session`.
 
-One task group per run: a listing producer sends :class:`ObjectInfo` into a bounded anyio
-memory object stream; ``concurrency`` workers receive from clones of it. Every request of
-the run goes through one capacity limiter, so ranged parts of large objects share the same
-budget as whole small objects.
+Each public method parses its arguments and hands them to one run
+(:func:`~s3pump._run.run.run_transfer`: ``download_prefix``, ``upload_dir``, ``sync``) or
+one single-object operation (:mod:`s3pump._transfer.single`, :mod:`s3pump._reads.reads`),
+which take the Session. Nothing below calls back into the façade.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import AsyncIterator
-from contextlib import suppress
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import aclosing
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-import anyio
-
-from ._errors import (
-    FATAL_ERRNOS,
-    LocalIOError,
-    NoSuchKeyError,
-    S3PumpError,
-    TransientError,
-    UnsafeKeyError,
-    error_from_oserror,
-)
-from ._integrity import Verdict
-from ._local.tree import TEMP_PREFIX, TEMP_SUFFIX, LocalTree
-from ._mirror.run import MirrorMixin
-from ._models import Failure, ObjectInfo, TransferResult
-from ._reads.reads import ReadsMixin
-from ._run.listing import list_objects_parallel
-from ._run.pipeline import Batches, run_batched
-from ._run.plan import KeyFilter, plan_target, relative_key
-from ._run.progress import NullReporter, Reporter
-from ._session import PumpCore, request_slots
-from ._transfer.download import Downloader, VerdictCallback
-from ._transfer.ranges import whole_size
-from ._transfer.readcheck import StreamCheck
-from ._transfer.stream_out import stream_kind, write_stream
-from ._transfer.upload import UploadMixin
+from ._config import ClientConfig, TransferConfig
+from ._errors import BadURIError, ConfigError
+from ._mirror.decide import Shard
+from ._models import ObjectInfo, TransferResult
+from ._reads import reads
+from ._run.events import EventSink, JsonLinesLog
+from ._run.options import RunOptions
+from ._run.plan import KeyFilter
+from ._run.progress import Reporter
+from ._run.run import run_transfer
+from ._session import Session
+from ._transfer import single
+from ._transport import Transport
 from ._uri import S3URI, local_path, parse_uri
+
+if TYPE_CHECKING:
+    import PIL.Image
 
 __all__ = ["AsyncPump"]
 
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _prepare_root(tree: LocalTree) -> None:
-    """Create the destination, and stop at once when it refuses new files (permission
-    denied, read-only): otherwise every key would fail the same way, one GET each.
+def _documented_by(operation: Callable[..., Any]) -> Callable[[F], F]:
+    """Give a façade method the docstring of the operation it delegates to (one text, kept
+    beside the code it describes)."""
 
-    Raises:
-        LocalIOError: the root cannot be created, or a file cannot be created in it.
-    """
-    tree.create_root()
-    root = tree.root
-    probe = root / f"{TEMP_PREFIX}probe-{secrets.token_hex(4)}{TEMP_SUFFIX}"
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        with suppress(FileNotFoundError):  # a concurrent sync's cleanup may take it first
-            os.unlink(probe)
-    except OSError as exc:
-        raise error_from_oserror(exc, str(root)) from exc
+    def apply(method: F) -> F:
+        method.__doc__ = operation.__doc__
+        return method
+
+    return apply
 
 
-def count_verdicts(result: TransferResult) -> VerdictCallback:
-    """Counts verified and unverified files into ``result``."""
-
-    def count(key: str, verdict: Verdict) -> None:
-        if verdict.status == "verified":
-            result.verified += 1
-        else:
-            result.unverified += 1
-
-    return count
+def _state_files(files: Iterable[str | os.PathLike[str]], events: EventSink | None
+                 ) -> tuple[Path, ...]:
+    """The run's own files: those named, and the event log's file."""
+    logged = [events.path] if isinstance(events, JsonLinesLog) else []
+    return tuple(Path(p) for p in (*files, *logged))
 
 
-class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
+def _is_s3(location: str | os.PathLike[str] | S3URI) -> bool:
+    return isinstance(location, S3URI) or (isinstance(location, str) and "://" in location)
+
+
+class AsyncPump:
     """The async API: ``async with AsyncPump() as pump: await pump.download_prefix(src, dest)``.
 
     Args:
@@ -89,8 +73,14 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         concurrency: requests in flight at once (see :class:`TransferConfig` for memory).
         addressing_style: ``"auto"``, ``"path"`` or ``"virtual"``; default the profile's
             ``s3 = addressing_style``, else auto.
-        config: full transfer tuning; ``concurrency`` overrides its field when given.
-        transport: ``"auto"`` (lean data plane where it applies), ``"lean"`` or ``"reference"``.
+        config: full transfer tuning; ``concurrency`` overrides its field when given; an
+            unset ``max_attempts`` comes from ``AWS_MAX_ATTEMPTS`` or the profile.
+        transport: ``"auto"`` (lean data plane where it applies), ``"lean"``, ``"reference"``,
+            or an open :class:`Transport` instance (for example a ``MemoryTransport``), which
+            the pump uses as given and does not close: its owner does.
+        cache_dir: a local cache for reads (``read_bytes`` and friends); default
+            ``S3PUMP_CACHE_DIR``, and no cache when neither is set.
+        cache_max_bytes: the cache's size bound (least recently used entries are evicted).
         connect_timeout, read_timeout, min_body_rate: stalls (see :class:`ClientConfig`):
             seconds to open a connection (10), to wait for the server (60), and the slowest
             body that does not count as stalled (64 B/s over ``read_timeout`` of waiting).
@@ -103,6 +93,95 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         ConfigError: invalid options (on construction).
     """
 
+    def __init__(
+        self,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+        concurrency: int | None = None,
+        *,
+        addressing_style: str | None = None,
+        config: TransferConfig | None = None,
+        transport: str | Transport = "auto",
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache_max_bytes: int = 10 * 1024**3,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        min_body_rate: float = 64.0,
+    ) -> None:
+        self._session = Session(
+            endpoint_url, region, profile, concurrency, addressing_style=addressing_style,
+            config=config, transport=transport, cache_dir=cache_dir,
+            cache_max_bytes=cache_max_bytes, connect_timeout=connect_timeout,
+            read_timeout=read_timeout, min_body_rate=min_body_rate,
+        )
+
+    async def __aenter__(self) -> Self:
+        await self._session.open()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self._session.aclose()
+
+    # -- the session's face --------------------------------------------------------------
+
+    @property
+    def transport(self) -> Transport:
+        """The open transport; raises S3PumpError when used outside ``async with``."""
+        return self._session.transport
+
+    @property
+    def config(self) -> TransferConfig:
+        """The transfer configuration in force."""
+        return self._session.config
+
+    @property
+    def client_config(self) -> ClientConfig:
+        """The client configuration (endpoint, region, profile, timeouts)."""
+        return self._session.client_config
+
+    @property
+    def cache_dir(self) -> Path | None:
+        """The read cache's folder, or ``None`` (no cache)."""
+        return self._session.cache_dir
+
+    @property
+    def cache_max_bytes(self) -> int:
+        """The read cache's size bound."""
+        return self._session.cache_max_bytes
+
+    @cache_max_bytes.setter
+    def cache_max_bytes(self, value: int) -> None:
+        self._session.cache_max_bytes = value
+
+    def stop(self) -> None:
+        """Stop every run of this pump cleanly, now and from now on.
+
+        Requests in flight are cancelled, temp files removed, open multipart uploads
+        aborted, complete files and the manifest kept; each run (``download_prefix``,
+        ``upload_dir``, ``sync``, ``download_file``, ``upload_file``, ...) then returns its
+        result with ``interrupted`` set, and a run started later returns at once.
+
+        s3pump installs no signal handlers of its own (the process's handlers belong to the
+        application): to stop cleanly on SIGTERM, call this from yours, in the event loop's
+        thread (``loop.add_signal_handler``); :meth:`Pump.stop <s3pump.Pump.stop>` may be
+        called from any thread.
+        """
+        self._session.stop()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self._session.stopped
+
+    @property
+    def running(self) -> bool:
+        """Whether a run is in progress (one that :meth:`stop` turns into a result)."""
+        return self._session.running
+
+    # -- runs ----------------------------------------------------------------------------
+
     async def download_prefix(
         self,
         src: str | S3URI,
@@ -112,191 +191,234 @@ class AsyncPump(MirrorMixin, ReadsMixin, UploadMixin, PumpCore):
         *,
         progress: Reporter | None = None,
         dry_run: bool = False,
+        events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
     ) -> TransferResult:
         """Download every object under the prefix ``src`` into the directory ``dest``.
 
         ``src`` is treated as a "directory": ``s3://b/data`` means the keys under ``data/``.
         Key paths below the prefix become paths below ``dest``; keys that would land outside
-        it are refused and reported in ``failed``; ``dir/`` markers become directories.
-        Existing files are replaced only by complete downloads. With ``dry_run`` nothing is
-        written: the result counts what would be downloaded (unsafe keys still fail).
+        it are refused and reported in ``failed``; ``dir/`` markers become directories (the
+        prefix's own marker is ``dest`` itself). Existing files are replaced only by
+        complete downloads. With ``dry_run`` nothing is written: the result counts what
+        would be downloaded (unsafe keys still fail). ``events`` receives a
+        :class:`~s3pump.SyncEvent` per key (see ``JsonLinesLog``); a key that would land on
+        one of ``state_files`` (or the event log's file) fails.
 
         Raises:
             BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank.
             NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
-            LocalIOError: ``dest`` cannot be created, or the disk is full.
+            LocalIOError: ``dest`` cannot be created or written, or the disk is full.
         """
         uri = parse_uri(src).as_prefix()
-        reporter: Reporter = progress or NullReporter()
-        result = TransferResult(dry_run=dry_run)
-        transport = self.transport
-        tree = LocalTree(local_path(dest, "destination folder"))
-        if not dry_run:
-            await anyio.to_thread.run_sync(_prepare_root, tree)
-        retry = self._retry()
-        keep = KeyFilter.of(include, exclude)
-        downloader = Downloader(
-            transport, tree, self.config, request_slots(self.config.concurrency),
-            retry, reporter, on_verdict=count_verdicts(result),
-        )
+        root = local_path(dest, "destination folder")
+        options = RunOptions(mode="copy", dry_run=dry_run, keep=KeyFilter.of(include, exclude),
+                             state_files=_state_files(state_files, events))
+        return await run_transfer(self._session, uri, root, options, progress, events)
 
-        async def produce(batches: Batches[ObjectInfo]) -> None:
-            async def page(objects: list[ObjectInfo]) -> None:
-                for obj in objects:
-                    if not keep(relative_key(obj.key, uri.key)):
-                        continue
-                    reporter.listed(obj.size)
-                    await batches.add(obj, alone=obj.size > self.config.small_object_size)
-
-            await list_objects_parallel(transport, uri.bucket, uri.key, retry, page)
-            reporter.listing_done()
-
-        async def handle(obj: ObjectInfo) -> None:
-            await self._download_one(downloader, tree, uri, obj, result, reporter, dry_run)
-
-        with self._accounting(result, retry, reporter):
-            await run_batched(produce, handle, workers=self.config.concurrency,
-                              buffer=self.config.stream_buffer)
-        return result
-
-    async def _download_one(
+    async def upload_dir(
         self,
-        downloader: Downloader,
-        tree: LocalTree,
-        uri: S3URI,
-        obj: ObjectInfo,
-        result: TransferResult,
-        reporter: Reporter,
-        dry_run: bool,
-    ) -> None:
-        ok = False
-        try:
-            target = plan_target(obj.key, uri.key, tree.root)
-            if dry_run:
-                if target is not None and target.is_dir and obj.size:
-                    raise UnsafeKeyError(
-                        obj.key, f"key ends with '/' but holds {obj.size} bytes"
-                    )
-                result.transferred += 1
-                result.bytes += obj.size
-            elif target is None or target.is_dir:
-                if obj.size:
-                    raise UnsafeKeyError(
-                        obj.key, f"key ends with '/' but holds {obj.size} bytes"
-                    )
-                await tree.amake_dir(target.path if target else tree.root, obj.key)
-                result.transferred += 1
-            else:
-                # Await first: "result.bytes += await ..." would lose concurrent updates.
-                size = await downloader.fetch(uri.bucket, obj, target.path)
-                result.bytes += size
-                result.transferred += 1
-            ok = True
-        except LocalIOError as exc:
-            if exc.errno in FATAL_ERRNOS:
-                raise
-            result.failed.append(Failure(obj.key, str(exc), type(exc).__name__))
-        except S3PumpError as exc:
-            result.failed.append(Failure(obj.key, str(exc), type(exc).__name__))
-        finally:
-            reporter.finished(ok)
+        src: str | os.PathLike[str],
+        uri: str | S3URI,
+        exist_ok: bool = False,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        *,
+        follow_symlinks: bool = False,
+        progress: Reporter | None = None,
+        dry_run: bool = False,
+        events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
+    ) -> TransferResult:
+        """Upload every file below the directory ``src`` to the prefix ``uri``.
 
-    async def download_file(self, src: str | S3URI, dest: str | Path) -> TransferResult:
-        """Download one object to the file ``dest`` (or into it, when ``dest`` is a directory).
+        ``uri`` is treated as a "directory": ``s3://b/data`` means keys under ``data/``; a
+        file's key is the prefix plus its path below ``src`` (POSIX separators). Filters
+        apply to that relative path. When the prefix already holds an object (other than
+        its own ``prefix/`` marker), nothing is uploaded unless ``exist_ok``.
 
-        A FIFO or a character device (``/dev/stdout``, ``/dev/null``; symlinks followed) is
-        written into as the bytes arrive, never replaced by a file.
+        Symlinks (to files or directories) are skipped and counted in ``skipped`` unless
+        ``follow_symlinks``; followed directory symlinks that lead back up the tree (cycles)
+        are skipped too. FIFOs, sockets and devices, dangling symlinks, unreadable files and
+        files that vanish during the run are reported in ``failed`` (by local path, with a
+        one-line reason) and the run goes on. s3pump's own temp files are left out, and so
+        are ``state_files`` and the event log's file. With ``dry_run`` nothing is uploaded:
+        the result counts what would be. ``events`` receives a :class:`~s3pump.SyncEvent`
+        per key.
+
+        A walk of the tree in a worker thread (512 entries per hop) feeds a bounded
+        stream read by ``concurrency`` workers; see :class:`TransferConfig` for the memory
+        bound.
 
         Raises:
-            BadURIError: ``src`` is not an object URI, or ``dest`` is empty or blank.
-            NoSuchKeyError, NoSuchBucketError, AccessDeniedError: as S3 answers.
-            LocalIOError: the file cannot be written (``dest`` is a block device or a
-                socket; a device refused the bytes: no space left on ``/dev/full``).
+            BadURIError: ``uri`` is not an ``s3://`` URI, or ``src`` is empty or blank.
+            LocalIOError: ``src`` does not exist or is not a directory.
+            DestinationExistsError: the prefix holds objects and ``exist_ok`` is false.
+            NoSuchBucketError: the bucket does not exist.
+            AccessDeniedError: the first request (or every upload so far) was refused.
         """
-        uri = parse_uri(src)
-        if uri.is_dir:
-            raise NoSuchKeyError(f"not an object URI (ends with '/'): {uri}",
-                                 bucket=uri.bucket, key=uri.key)
-        path = local_path(dest, "destination")
-        if await anyio.Path(path).is_dir() or str(dest).endswith(("/", "\\")):
-            path = path / uri.name
-        retry = self._retry()
-        transport = self.transport
-        if await anyio.to_thread.run_sync(stream_kind, path):  # a FIFO, /dev/stdout, ...
-            with self._accounting(TransferResult(transferred=1), retry) as result:
-                result.bytes = await write_stream(self.iter_bytes(uri), path)
-            return result
+        dest = parse_uri(uri).as_prefix()
+        root = local_path(src, "folder to upload")
+        options = RunOptions(mode="copy", dry_run=dry_run, keep=KeyFilter.of(include, exclude),
+                             follow_symlinks=follow_symlinks, exist_ok=exist_ok,
+                             state_files=_state_files(state_files, events))
+        return await run_transfer(self._session, root, dest, options, progress, events)
 
-        async def head() -> ObjectInfo:
-            return await transport.head(uri.bucket, uri.key)
+    async def sync(
+        self,
+        src: str | os.PathLike[str] | S3URI,
+        dest: str | os.PathLike[str] | S3URI,
+        *,
+        delete: bool = False,
+        dry_run: bool = False,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        max_delete: int | None = None,
+        shard: Shard | str | None = None,
+        manifest: str | os.PathLike[str] | None = None,
+        follow_symlinks: bool = False,
+        progress: Reporter | None = None,
+        events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
+    ) -> TransferResult:
+        """Mirror ``src`` to ``dest``: an ``s3://`` prefix to a local folder, or back.
 
-        with self._accounting(TransferResult(transferred=1), retry) as result:
-            info = await retry.run(head)
-            tree = LocalTree(path.parent)
-            await anyio.to_thread.run_sync(tree.create_root)
-            downloader = Downloader(
-                transport, tree, self.config, request_slots(self.config.concurrency),
-                retry, NullReporter(), on_verdict=count_verdicts(result),
+        Only what changed is transferred. A manifest on the local side (``.s3pump/`` in the
+        folder, or ``manifest``) remembers each transferred object's size and ETag and the
+        local file's size and mtime, so an unchanged object costs no request beyond the
+        listing; an object rewritten in place (even with the same size), a new one, or a
+        local file that was changed or removed is transferred. Without a manifest entry a
+        local file of the right size is compared by content (the MD5 ETag), not by time.
+
+        With ``delete``, what the source no longer has is removed from the destination
+        (local files, or objects), within the filters and the shard; deletions are refused
+        when the source lists nothing or they would exceed ``max_delete``. With ``dry_run``
+        nothing changes: the result and ``events`` describe the plan. ``shard="I/N"`` takes
+        only the keys whose hash falls on shard I of N, so N machines mirror one prefix
+        together. A crashed run's temp files are removed by the next run; the manifest is
+        written only for files safely in place. ``events`` receives a
+        :class:`~s3pump.SyncEvent` per key (see ``JsonLinesLog``).
+
+        What the run writes itself is never transferred, deleted or overwritten, even
+        inside the local folder: the manifest with its SQLite and lock files, the file of a
+        ``JsonLinesLog`` given as ``events``, the files named in ``state_files`` (another
+        log, a report), the files stdout and stderr are redirected to, the scratch index.
+        A key that would land on one of them fails. Any error of the walk of the local
+        folder (an unreadable sub-folder, say) refuses the run's deletions: what could not
+        be seen is never taken as deleted.
+
+        Raises:
+            BadURIError: neither or both of ``src`` and ``dest`` are ``s3://`` URIs, or one
+                of them is empty or blank (never taken for the current directory).
+            ConfigError: a bad ``shard`` or ``max_delete``.
+            MirrorBusyError: another run of the same shard is using the folder.
+            NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
+            LocalIOError: the local folder cannot be read or written, or the disk is full.
+        """
+        if isinstance(shard, str):
+            shard = Shard.parse(shard)
+        if max_delete is not None and max_delete < 0:
+            raise ConfigError(f"max_delete must be 0 or more, not {max_delete}")
+        options = RunOptions(
+            mode="mirror", delete=delete, dry_run=dry_run, keep=KeyFilter.of(include, exclude),
+            shard=shard or Shard(), max_delete=max_delete,
+            manifest=Path(manifest) if manifest is not None else None,
+            follow_symlinks=follow_symlinks, state_files=_state_files(state_files, events),
+        )
+        for name, location in (("source", src), ("destination", dest)):
+            if not isinstance(location, S3URI):
+                local_path(location, name)  # an empty one is refused, not the current dir
+        up, down = _is_s3(dest), _is_s3(src)
+        if up == down:
+            raise BadURIError(
+                "sync needs one s3:// URI and one local folder, "
+                f"not {os.fspath(src) if not isinstance(src, S3URI) else src} and "
+                f"{os.fspath(dest) if not isinstance(dest, S3URI) else dest}"
             )
-            result.bytes = await downloader.fetch(uri.bucket, info, path)
-        return result
+        if down:
+            uri = parse_uri(src if isinstance(src, S3URI) else os.fspath(src)).as_prefix()
+            root = local_path(dest, "destination folder")  # type: ignore[arg-type]
+            return await run_transfer(self._session, uri, root, options, progress, events)
+        uri = parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)).as_prefix()
+        root = local_path(src, "source folder")  # type: ignore[arg-type]
+        return await run_transfer(self._session, root, uri, options, progress, events)
 
+    # -- one object ----------------------------------------------------------------------
+
+    @_documented_by(single.download_file)
+    async def download_file(self, src: str | S3URI, dest: str | Path) -> TransferResult:
+        return await single.download_file(self._session, src, dest)
+
+    @_documented_by(single.iter_bytes)
     async def iter_bytes(
         self, src: str | S3URI, chunk_size: int = 1024 * 1024
     ) -> AsyncIterator[bytes]:
-        """Stream one object's bytes in pieces of at most ``chunk_size`` (what ``cat`` does).
+        # Closed with the façade's generator, so that a consumer that stops early closes
+        # the body at once (not whenever the inner generator is collected).
+        async with aclosing(single.iter_bytes(self._session, src, chunk_size)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
-        A body that breaks off is resumed from where it stopped with a ranged GET pinned to
-        the first response's ETag, so the stream is never mixed from two versions.
+    @_documented_by(single.upload_file)
+    async def upload_file(self, path: str | os.PathLike[str], uri: str | S3URI
+                          ) -> TransferResult:
+        return await single.upload_file(self._session, path, uri)
 
-        The bytes are checked against what the first response offers (a full-object
-        checksum, the MD5 ETag of a single-part object), but a stream can only be judged
-        at its end: the consumer has already seen every byte when a mismatch raises
-        :class:`IntegrityError` after the last piece. Treat the data as provisional until
-        the iteration ends without an error (or use :meth:`read_bytes`, which retries).
+    @_documented_by(single.upload_fileobj)
+    async def upload_fileobj(self, fileobj: Any, uri: str | S3URI) -> TransferResult:
+        return await single.upload_fileobj(self._session, fileobj, uri)
 
-        Raises:
-            NoSuchKeyError, NoSuchBucketError, AccessDeniedError: as S3 answers.
-            ObjectChangedError: the object was replaced while it was being streamed.
-            IntegrityError: after the last piece, when the bytes do not match (or nothing
-                could be checked and ``config.require_checksum`` is set).
-            TransientError: the retries ran out.
-        """
-        uri = parse_uri(src)
-        if uri.is_dir:
-            raise NoSuchKeyError(f"not an object URI (ends with '/'): {uri}",
-                                 bucket=uri.bucket, key=uri.key)
-        transport = self.transport
-        retry = self._retry()
-        check = StreamCheck(str(uri))
-        sent = 0
-        etag: str | None = None
-        size: int | None = None
-        attempt = 0
-        while size is None or sent < size:
-            byte_range = (sent, size - 1) if size is not None and sent else None
-            before = sent
-            try:
-                async with transport.get(uri.bucket, uri.key, byte_range=byte_range,
-                                         if_match=etag) as body:
-                    check.first(body.evidence, body.etag)  # the first answer's evidence
-                    if size is None:
-                        etag = body.etag or None
-                        size = await whole_size(transport, uri.bucket, uri.key, body)
-                    async for chunk in body.iter_chunks(chunk_size):
-                        if sent + len(chunk) > size:  # never hand on bytes past the end
-                            raise TransientError(f"body of {uri} ran past its {size} bytes",
-                                                 bucket=uri.bucket, key=uri.key)
-                        sent += len(chunk)
-                        await check.feed(chunk)
-                        yield chunk
-            except TransientError as exc:
-                attempt += 1
-                if attempt >= retry.max_attempts:
-                    raise
-                await retry.backoff(attempt, exc)
-                continue
-            if sent == before and sent < size:  # a short answer without an error: give up
-                raise TransientError(f"body of {uri} ended after {sent} of {size} bytes",
-                                     bucket=uri.bucket, key=uri.key)
-        check.finish(size, self.config.require_checksum)
+    # -- reads and listings --------------------------------------------------------------
+
+    @_documented_by(reads.exists)
+    async def exists(self, uri: str | S3URI) -> bool:
+        return await reads.exists(self._session, uri)
+
+    @_documented_by(reads.dir_exists)
+    async def dir_exists(self, uri: str | S3URI) -> bool:
+        return await reads.dir_exists(self._session, uri)
+
+    @_documented_by(reads.read_bytes)
+    async def read_bytes(self, uri: str | S3URI) -> bytes:
+        return await reads.read_bytes(self._session, uri)
+
+    @_documented_by(reads.read_text)
+    async def read_text(
+        self, uri: str | S3URI, encoding: str = "utf-8", errors: str = "strict"
+    ) -> str:
+        return await reads.read_text(self._session, uri, encoding, errors)
+
+    @_documented_by(reads.load_json)
+    async def load_json(self, uri: str | S3URI) -> Any:
+        return await reads.load_json(self._session, uri)
+
+    @_documented_by(reads.read_image)
+    async def read_image(self, uri: str | S3URI) -> PIL.Image.Image:
+        return await reads.read_image(self._session, uri)
+
+    @_documented_by(reads.list_objects)
+    async def list_objects(
+        self,
+        uri: str | S3URI | Sequence[str | S3URI],
+        suffix: str | tuple[str, ...] | None = None,
+        *,
+        recursive: bool = True,
+    ) -> AsyncIterator[ObjectInfo]:
+        async with aclosing(reads.list_objects(self._session, uri, suffix,
+                                               recursive=recursive)) as objects:
+            async for obj in objects:
+                yield obj
+
+    @_documented_by(reads.list_keys)
+    async def list_keys(
+        self,
+        uri: str | S3URI | Sequence[str | S3URI],
+        suffix: str | tuple[str, ...] | None = None,
+    ) -> AsyncIterator[str]:
+        async with aclosing(reads.list_keys(self._session, uri, suffix)) as keys:
+            async for key in keys:
+                yield key
+
+    @_documented_by(reads.list_subdirs)
+    async def list_subdirs(self, uri: str | S3URI) -> list[str]:
+        return await reads.list_subdirs(self._session, uri)

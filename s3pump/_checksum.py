@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from ._integrity import crc_combine
 
-__all__ = ["CRC32", "CRC64NVME", "Checksum", "checksums_wanted", "combine", "crc32",
-           "crc64nvme", "upload_checksum"]
+__all__ = ["CRC32", "CRC64NVME", "Checksum", "ServerChecksums", "checksums_wanted", "combine",
+           "crc32", "crc64nvme", "upload_checksum"]
 
 CRC32 = "CRC32"
 CRC64NVME = "CRC64NVME"
@@ -101,3 +101,15 @@ def checksums_wanted(profile: str | None = None) -> bool:
     from ._transport._resolve import resolve_checksum_calculation
 
     return resolve_checksum_calculation(profile) != "when_required"
+
+
+class ServerChecksums:
+    """The checksums a server takes: CRC64NVME FULL_OBJECT until it refuses them (then CRC32
+    FULL_OBJECT, then COMPOSITE CRC32, each step taken once and remembered). One per
+    session, shared by its uploads, so that a refusal is met once."""
+
+    __slots__ = ("algorithm", "full_object")
+
+    def __init__(self) -> None:
+        self.algorithm = CRC64NVME
+        self.full_object = True

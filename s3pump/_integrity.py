@@ -16,8 +16,9 @@ fed in order, parts in any order) and gives a :class:`Verdict`. CRCs of parts ar
 into the CRC of the whole (:func:`crc_combine`, arithmetic over GF(2)), so ranged downloads
 are checked without reading the file again; MD5 and SHA digests cannot be combined, so a
 ranged download that only has those is fed in order as its parts land
-(:mod:`s3pump._inorder`). A multipart ETag (:func:`multipart_etag`) is checked by a
-:class:`MultipartEtagHasher` once the upload's part sizes are known (:mod:`s3pump._mpetag`).
+(:mod:`s3pump._transfer.inorder`). A multipart ETag (:func:`multipart_etag`) is checked by
+a :class:`MultipartEtagHasher` once the upload's part sizes are known
+(:mod:`s3pump._transfer.mpetag`).
 """
 
 from __future__ import annotations

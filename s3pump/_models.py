@@ -40,8 +40,9 @@ class TransferResult:
 
     ``ok`` is true when nothing failed and the run was not interrupted. ``bytes`` counts the
     bytes of transferred objects.
-    A mirror (``sync``) also counts the keys it ``listed`` (in its shard, past the filters)
-    and the temp files a crashed run left behind that it ``cleaned`` up.
+    Every run counts the keys it ``listed`` (in its shard, past the filters; the source
+    prefix's own ``dir/`` marker is the destination folder, not a key); a mirror (``sync``)
+    also counts the temp files a crashed run left behind that it ``cleaned`` up.
     Of the downloaded files, ``verified`` were checked against a checksum or MD5 ETag S3
     offered and ``unverified`` offered nothing that could be checked (directories made for
     ``dir/`` markers are in neither). ``interrupted`` is true when the run was stopped

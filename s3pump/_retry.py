@@ -10,13 +10,15 @@ from typing import TypeVar
 import anyio
 
 from ._config import TransferConfig
-from ._errors import ThrottledError, TransientError
+from ._errors import ObjectChangedError, ThrottledError, TransientError
 
-__all__ = ["RetryPolicy"]
+__all__ = ["RESTARTS", "RetryPolicy", "restart_on_change"]
 
 T = TypeVar("T")
 
 _log = logging.getLogger("s3pump")
+
+RESTARTS = 3  # fresh versions tried when an object keeps changing under a transfer
 
 
 class RetryPolicy:
@@ -72,6 +74,24 @@ class RetryPolicy:
         _log.info("retrying %s: attempt %d/%d in %.2fs, after: %s", _what(exc), attempt + 1,
                   self.max_attempts, delay, exc)
         await anyio.sleep(delay)
+
+
+async def restart_on_change(fetch: Callable[[int], Awaitable[T]], restarts: int = RESTARTS
+                            ) -> T:
+    """Await ``fetch(n)`` for n = 0, 1, ... until it does not raise ObjectChangedError: the
+    object changed under it, so try ``n`` > 0 fetches its current version. The one restart
+    loop of downloads and reads (each try retries its own transient errors).
+
+    Raises:
+        ObjectChangedError: the object still changed after ``restarts`` restarts.
+    """
+    for n in range(restarts + 1):
+        try:
+            return await fetch(n)
+        except ObjectChangedError:
+            if n == restarts:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _what(exc: BaseException) -> str:

@@ -1,7 +1,10 @@
-"""The core of ``AsyncPump``: configuration, the open transport, retries.
+"""``Session``: what every run and every one-object operation of one pump shares.
 
-AsyncPump is assembled from this core and one mixin per job (downloads in ``_engine``,
-uploads in ``_upload``, reads and listings in ``_reads``), each in its own small module.
+The open transport, the client and transfer configurations, a fresh retry policy per run,
+the request slots, the accounting of a run (elapsed time, requests, retries) and the cancel
+scopes that :meth:`Session.stop` cancels. Runs and operations take a Session; none of them
+reaches back into :class:`~s3pump.AsyncPump`, which owns one Session and only parses
+arguments.
 """
 
 from __future__ import annotations
@@ -12,19 +15,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import anyio
 
+from ._checksum import ServerChecksums, checksums_wanted
 from ._config import ClientConfig, TransferConfig, max_attempts_is_default
 from ._errors import ConfigError, S3PumpError
 from ._models import TransferResult
 from ._retry import RetryPolicy
-from ._run.progress import Reporter
 from ._transport import Transport, open_transport
 
-__all__ = ["PumpCore", "request_slots"]
+__all__ = ["Session", "request_slots"]
 
 
 def request_slots(concurrency: int) -> anyio.Semaphore:
@@ -34,29 +35,9 @@ def request_slots(concurrency: int) -> anyio.Semaphore:
     return anyio.Semaphore(concurrency, fast_acquire=True)
 
 
-class PumpCore:
-    """Connection and configuration shared by every part of :class:`AsyncPump`.
-
-    Args:
-        endpoint_url: S3 endpoint; default from ``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL``,
-            the profile's ``services`` section or ``endpoint_url``, ``S3_ENDPOINT``, then AWS
-            itself (see :class:`ClientConfig`).
-        region: AWS region; default ``AWS_DEFAULT_REGION``, the profile's, or us-east-1.
-        profile: AWS profile name; default ``AWS_DEFAULT_PROFILE``, ``AWS_PROFILE`` or the
-            default profile.
-        concurrency: requests in flight at once (see :class:`TransferConfig` for memory).
-        addressing_style: ``"auto"``, ``"path"`` or ``"virtual"``; default the profile's
-            ``s3 = addressing_style``, else auto.
-        config: full transfer tuning; ``concurrency`` overrides its field when given; an
-            unset ``max_attempts`` comes from ``AWS_MAX_ATTEMPTS`` or the profile.
-        transport: ``"auto"`` (lean data plane where it applies), ``"lean"``, ``"reference"``,
-            or an open :class:`Transport` instance (for example a ``MemoryTransport``), which
-            the pump uses as given and does not close: its owner does.
-        cache_dir: a local cache for reads (``read_bytes`` and friends); default
-            ``S3PUMP_CACHE_DIR``, and no cache when neither is set.
-        cache_max_bytes: the cache's size bound (least recently used entries are evicted).
-        connect_timeout, read_timeout, min_body_rate: how long to wait for the server, and
-            how slow a body may be before it counts as stalled (see :class:`ClientConfig`).
+class Session:
+    """Connection, configuration and stop control of one pump (see :class:`AsyncPump` for
+    the arguments, which it passes on as they are).
 
     Raises:
         ConfigError: invalid options (on construction).
@@ -105,26 +86,24 @@ class PumpCore:
         if cache_max_bytes < 0:
             raise ConfigError(f"cache_max_bytes must be >= 0, not {cache_max_bytes}")
         self.cache_max_bytes = cache_max_bytes
+        # The checksums the server takes, learnt by the first upload that meets a refusal.
+        self.server_checksums = ServerChecksums()
         self._transport: Transport | None = None
         self._given: Transport | None = None if isinstance(transport, str) else transport
         self._runs: set[anyio.CancelScope] = set()  # the scopes stop() cancels
         self._stopped = False
 
-    async def __aenter__(self) -> Self:
+    async def open(self) -> None:
+        """Open the transport (a given one is used as it is)."""
         if self._given is not None:
             self._transport = self._given
-            return self
+            return
         self._transport = await open_transport(
             self.client_config, self.config.concurrency, self._transport_kind
         )
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
+        """Close the transport the session opened (never a given one), shielded."""
         if self._transport is not None and self._given is None:
             with anyio.CancelScope(shield=True):
                 await self._transport.aclose()
@@ -132,24 +111,30 @@ class PumpCore:
 
     @property
     def transport(self) -> Transport:
-        """The open transport; raises when used outside ``async with``."""
+        """The open transport.
+
+        Raises:
+            S3PumpError: the pump is not open (used outside ``async with``).
+        """
         if self._transport is None:
             raise S3PumpError("AsyncPump is not open: use 'async with AsyncPump(...) as pump'")
         return self._transport
 
+    @property
+    def send_checksums(self) -> bool:
+        """Whether uploads send checksums (unless the profile says ``when_required``)."""
+        return checksums_wanted(self.client_config.profile)
+
+    def retry_policy(self) -> RetryPolicy:
+        """A fresh retry policy (it counts the retries of one run)."""
+        return RetryPolicy(self.config)
+
+    def request_slots(self) -> anyio.Semaphore:
+        """A fresh bound on one run's requests in flight (``concurrency``)."""
+        return request_slots(self.config.concurrency)
+
     def stop(self) -> None:
-        """Stop every run of this pump cleanly, now and from now on.
-
-        Requests in flight are cancelled, temp files removed, open multipart uploads
-        aborted, complete files and the manifest kept; each run (``download_prefix``,
-        ``upload_dir``, ``sync``, ``download_file``, ``upload_file``, ...) then returns its
-        result with ``interrupted`` set, and a run started later returns at once.
-
-        s3pump installs no signal handlers of its own (the process's handlers belong to the
-        application): to stop cleanly on SIGTERM, call this from yours, in the event loop's
-        thread (``loop.add_signal_handler``); :meth:`Pump.stop <s3pump.Pump.stop>` may be
-        called from any thread.
-        """
+        """Cancel every run's scope, now and from now on (see :meth:`AsyncPump.stop`)."""
         self._stopped = True
         for scope in self._runs:
             scope.cancel()
@@ -161,15 +146,13 @@ class PumpCore:
 
     @property
     def running(self) -> bool:
-        """Whether a run is in progress (one that :meth:`stop` turns into a result)."""
+        """Whether a run is in progress."""
         return bool(self._runs)
 
     @contextmanager
-    def _accounting(
-        self, result: TransferResult, retry: RetryPolicy, reporter: Reporter | None = None
-    ) -> Iterator[TransferResult]:
+    def accounting(self, result: TransferResult, retry: RetryPolicy) -> Iterator[TransferResult]:
         """Run the block as one run: fill ``result``'s elapsed time, retries and requests
-        when it ends (and close ``reporter``), however it ends.
+        when it ends, however it ends.
 
         :meth:`stop` cancels the block; it then ends normally with ``result.interrupted``
         set. A one-object operation counts its object up front
@@ -195,9 +178,3 @@ class PumpCore:
             result.elapsed = time.monotonic() - started
             result.retries = retry.retries
             result.requests = self.transport.requests - requests_before
-            if reporter is not None:
-                reporter.close()
-
-    def _retry(self) -> RetryPolicy:
-        return RetryPolicy(self.config)
-

@@ -58,6 +58,8 @@ class StateFiles:
         patterns: state files by name: ``(folder/prefix, suffix)`` pairs.
         folders: folders whose whole content is state (the scratch index's).
         fds: open descriptors whose regular files are state (stdout and stderr by default).
+        default_dir: whether the default state folder ``.s3pump/`` is state (a mirror's;
+            a copy keeps no state of its own there).
 
     Building one resolves each path (``realpath``): do it once per run, in a worker thread.
     A lookup is a set membership test and a ``startswith`` on a short tuple.
@@ -65,10 +67,11 @@ class StateFiles:
 
     def __init__(self, root: Path, exact: Iterable[Path] = (),
                  patterns: Iterable[tuple[Path, str]] = (), folders: Iterable[Path] = (),
-                 fds: Iterable[int] = (1, 2)) -> None:
+                 fds: Iterable[int] = (1, 2), default_dir: bool = True) -> None:
         self._root = os.path.realpath(root)
         self._exact = frozenset(r for r in map(self._rel, exact) if r)
-        pairs = [(STATE_DIR + "/", "")]
+        pairs = [(STATE_DIR + "/", "")] if default_dir else []
+        self._default_dir = default_dir
         pairs += [(r, suffix) for r, suffix in
                   ((self._rel(p), suffix) for p, suffix in patterns) if r]
         pairs += [(r + "/", "") for r in map(self._rel, folders) if r]
@@ -93,7 +96,7 @@ class StateFiles:
 
     def covers(self, rel: str) -> bool:
         """True when ``rel`` (a path below the root, POSIX, no trailing ``/``) is state."""
-        if rel == STATE_DIR or rel in self._exact:
+        if (rel == STATE_DIR and self._default_dir) or rel in self._exact:
             return True
         if not rel.startswith(self._starts):  # the usual case: one C call
             return False

@@ -48,7 +48,7 @@ class RunIndex(Closing):
     The database lives in a new directory made by :func:`tempfile.mkdtemp` inside
     ``directory`` (the system's temporary directory by default); :meth:`close` (or leaving
     the ``with`` block, or garbage collection) removes it. Memory stays flat whatever the
-    number of keys. Like :class:`~s3pump._manifest.Manifest`, one object may be used from
+    number of keys. Like :class:`~s3pump._mirror.manifest.Manifest`, one object may be used from
     several threads but one call at a time. Keys come back in S3's (UTF-8 byte) order.
     """
 

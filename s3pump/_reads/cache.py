@@ -17,7 +17,7 @@ never a torn mix, even while other processes write the same entry. A reader stil
 header (bucket, key, ETag, size), the body's length and its CRC32 (``zlib.crc32``, ~0.3 ms per
 MiB) before it trusts an entry: an entry damaged on disk (a flipped bit, a truncated body) is
 removed and the read goes to S3. Only verified bodies are put (see
-:meth:`~s3pump._reads.ReadsMixin.read_bytes`). Entries of format 1 (no CRC) are misses.
+:meth:`~s3pump._reads.AsyncPump.read_bytes`). Entries of format 1 (no CRC) are misses.
 
 Least-recently-used eviction: a hit sets the entry's mtime to now (explicit nanoseconds: the
 kernel's own timestamps are too coarse to order quick hits), and after each write the entries

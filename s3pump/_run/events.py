@@ -1,4 +1,5 @@
-"""Per-object events of a mirror run, and the JSON-lines log ``--log-json`` writes.
+"""Per-object events of a run (``sync``, ``download_prefix``, ``upload_dir``), and the
+JSON-lines log ``--log-json`` writes.
 
 A run reports what it does with each key as a :class:`SyncEvent`: ``transfer``, ``skip``,
 ``delete`` or ``fail`` (and, around them, ``start`` and ``end``). In a dry run the same events
@@ -23,7 +24,7 @@ __all__ = ["EventSink", "JsonLinesLog", "SyncEvent"]
 
 @dataclass(frozen=True, slots=True)
 class SyncEvent:
-    """One thing a mirror run did (or, in a dry run, would do) with one key."""
+    """One thing a run did (or, in a dry run, would do) with one key."""
 
     event: str
     key: str = ""

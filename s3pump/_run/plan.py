@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from .._transfer.ranges import split_ranges
 from .._uri import key_to_relpath
 
 __all__ = ["KeyFilter", "Target", "plan_target", "relative_key", "split_ranges"]
@@ -66,12 +67,3 @@ def plan_target(key: str, prefix: str, dest: Path) -> Target | None:
 def relative_key(key: str, prefix: str) -> str:
     """The key below ``prefix`` (what filters see)."""
     return key[len(prefix):] if key.startswith(prefix) else key
-
-
-def split_ranges(size: int, part_size: int) -> Sequence[tuple[int, int]]:
-    """Inclusive byte ranges covering ``size`` bytes in parts of ``part_size``."""
-    if size <= 0:
-        raise ValueError(f"cannot split {size} bytes into ranges")
-    if part_size <= 0:
-        raise ValueError(f"part size must be positive, not {part_size}")
-    return [(start, min(start + part_size, size) - 1) for start in range(0, size, part_size)]

@@ -23,34 +23,28 @@ from typing import Any
 import anyio
 
 from .._config import TransferConfig
-from .._errors import IntegrityError, ObjectChangedError, TransientError
+from .._errors import IntegrityError
 from .._integrity import Expectation, Verdict, Verifier, expect
 from .._local.tree import LocalTree, PartFile
 from .._models import ObjectInfo
-from .._retry import RetryPolicy
-from .._run.progress import Reporter
+from .._retry import RetryPolicy, restart_on_change
 from .._transport import Transport
 from .inorder import FileSpans, InOrderHasher
 from .mpetag import Layout, exact_layout, probe_layout, rehash_file, verifier_for
-from .ranges import collect_body, expected_length, fetch_ranges, first_error, stream_body
+from .ranges import (
+    Progress,
+    collect_body,
+    expected_length,
+    fetch_ranges,
+    first_error,
+    stream_body,
+)
+from .readcheck import THREAD_HASH, CorruptedBodyError, judge
 
 __all__ = ["Downloader", "VerdictCallback", "first_error"]
 
-_RESTARTS = 3  # fresh versions tried when an object keeps changing under a ranged download
-# Bodies from this size on are hashed in a worker thread when the hash is not a CRC: MD5
-# runs at ~600 MiB/s here, 1.6 ms of event loop per MiB; a thread hop costs ~0.1 ms.
-_THREAD_HASH = 256 << 10
-
 VerdictCallback = Callable[[str, Verdict], None]
 """Hears ``(key, verdict)`` for every object once its file is in place."""
-
-
-class _CorruptedError(TransientError):
-    """A body that does not hash to what S3 says: fetched again like a broken body."""
-
-    def __init__(self, verdict: Verdict, bucket: str, key: str) -> None:
-        super().__init__(f"s3://{bucket}/{key}: {verdict}", bucket=bucket, key=key)
-        self.verdict = verdict
 
 
 class _ThreadHashingWriter:
@@ -83,7 +77,7 @@ class Downloader:
         config: TransferConfig,
         limiter: anyio.Semaphore,
         retry: RetryPolicy,
-        reporter: Reporter,
+        reporter: Progress,
         on_verdict: VerdictCallback | None = None,
     ) -> None:
         self._transport = transport
@@ -116,20 +110,16 @@ class Downloader:
             ObjectChangedError: the object kept changing, or the server kept answering with
                 another version than the one asked for.
         """
-        info: ObjectInfo | None = obj
+        async def fetch(restart: int) -> ObjectInfo:
+            # A restart asks S3 for the current version.
+            return await self._fetch_once(bucket, obj.key, None if restart else obj, target)
+
         try:
-            for restart in range(_RESTARTS + 1):
-                try:
-                    return await self._fetch_once(bucket, obj.key, info, target)
-                except ObjectChangedError:
-                    if restart == _RESTARTS:
-                        raise
-                info = None  # ask S3 for the current version
-        except _CorruptedError as exc:
+            return await restart_on_change(fetch)
+        except CorruptedBodyError as exc:
             raise IntegrityError(
                 f"{exc} (after {self._config.max_attempts} tries)"
             ) from None
-        raise AssertionError("unreachable")
 
     async def _fetch_once(
         self, bucket: str, key: str, info: ObjectInfo | None, target: Path
@@ -150,11 +140,8 @@ class Downloader:
         return info
 
     def _judge(self, verdict: Verdict, bucket: str, key: str) -> None:
-        """Raise unless the bytes may be renamed into place."""
-        if verdict.status == "mismatch":
-            raise _CorruptedError(verdict, bucket, key)
-        if verdict.status == "unverifiable" and self._config.require_checksum:
-            raise IntegrityError(f"s3://{bucket}/{key}: {verdict} (a checksum is required)")
+        """Raise unless the bytes may be renamed into place (a mismatch is retried)."""
+        judge(verdict, f"s3://{bucket}/{key}", self._config.require_checksum, bucket, key)
 
     def _done(self, key: str, verdict: Verdict) -> None:
         if self._on_verdict is not None:
@@ -178,7 +165,7 @@ class Downloader:
             # CRCs are hashed as the pieces arrive; MD5 and SHA of larger bodies in a thread.
             in_loop = expectation.combinable or expectation.algorithm is None
             if size <= self._config.small_object_size:
-                in_loop = in_loop or size < _THREAD_HASH
+                in_loop = in_loop or size < THREAD_HASH
                 # The pieces as they arrived, written by one writev: no joined copy.
                 pieces = await collect_body(body, verifier.feed if in_loop else None, size)
                 if in_loop:
@@ -233,7 +220,7 @@ class Downloader:
 
         # Parts retry their own failures; only a whole that does not match is fetched
         # again here.
-        await self._retry.run(attempt, retry_on=_CorruptedError)
+        await self._retry.run(attempt, retry_on=CorruptedBodyError)
         return info
 
     async def _ranged_once(
@@ -281,9 +268,9 @@ class Downloader:
         self, bucket: str, info: ObjectInfo, evidence: Mapping[str, str],
         combined: Verifier | None, expectation: Expectation,
     ) -> tuple[Verifier | None, Layout | None]:
-        """A verifier for the whole file, fed in order as parts land (:mod:`s3pump._inorder`),
-        when the parts' CRCs cannot be combined: an MD5 ETag (or a SHA) is then checked that
-        way, and so is a multipart ETag whose part sizes S3 tells (:mod:`s3pump._mpetag`).
+        """A verifier for the whole file, fed in order as parts land (:mod:`.inorder`), when
+        the parts' CRCs cannot be combined: an MD5 ETag (or a SHA) is then checked that way,
+        and so is a multipart ETag whose part sizes S3 tells (:mod:`.mpetag`).
         A mismatch refetches the whole object: which part was wrong cannot be known."""
         if combined is not None:
             return None, None

@@ -7,7 +7,7 @@ to another version raises :class:`ObjectChangedError` so the caller can start ov
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,12 +19,28 @@ from .._errors import ObjectChangedError, RequestError, TransientError
 from .._integrity import Verifier
 from .._models import ObjectInfo
 from .._retry import RetryPolicy
-from .._run.plan import split_ranges
 from .._transport import Body, Transport
 from .._transport._framing import count_error
 
-__all__ = ["BufferSink", "RangeSink", "check_length", "collect_body", "expected_length",
-           "fetch_ranges", "first_error", "stream_body", "whole_size"]
+__all__ = ["BufferSink", "Progress", "RangeSink", "check_length", "collect_body",
+           "expected_length", "fetch_ranges", "first_error", "split_ranges", "stream_body",
+           "whole_size"]
+
+
+class Progress(Protocol):
+    """Hears the bytes a mover puts in place (a run's progress reporter is one)."""
+
+    def advance(self, nbytes: int) -> None:
+        """``nbytes`` more bytes are on disk (or in the bucket); negative to take back."""
+
+
+def split_ranges(size: int, part_size: int) -> Sequence[tuple[int, int]]:
+    """Inclusive byte ranges covering ``size`` bytes in parts of ``part_size``."""
+    if size <= 0:
+        raise ValueError(f"cannot split {size} bytes into ranges")
+    if part_size <= 0:
+        raise ValueError(f"part size must be positive, not {part_size}")
+    return [(start, min(start + part_size, size) - 1) for start in range(0, size, part_size)]
 
 
 class _Writer(Protocol):
@@ -234,7 +250,7 @@ async def fetch_ranges(
     At most ``config.part_concurrency`` parts run at once (each also within ``limiter``);
     each is retried on its own. ``verifier`` hashes each part that arrives whole (see
     :meth:`Verifier.part`). ``on_part(start, end)`` is awaited once per part that landed
-    whole (``end`` exclusive), outside the request slots (see :mod:`s3pump._inorder`).
+    whole (``end`` exclusive), outside the request slots (see :mod:`s3pump._transfer.inorder`).
     Returns the object's LastModified as the parts saw it.
 
     Raises:

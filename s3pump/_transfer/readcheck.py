@@ -3,7 +3,7 @@
 Reads land in memory, so a body is checked before it is returned or cached: a whole GET
 against its checksum header (checksum mode) or the MD5 ETag of a single-part object; ranged
 parts against the combined CRCs, or, for an MD5 or SHA, the buffer hashed in order as the
-parts land (:mod:`s3pump._inorder`). A mismatch raises :class:`CorruptedBodyError`, a
+parts land (:mod:`s3pump._transfer.inorder`). A mismatch raises :class:`CorruptedBodyError`, a
 :class:`TransientError`, so the read is retried like a broken body; when the tries run out
 it becomes :class:`IntegrityError`. A stream (:class:`StreamCheck`) can only give its verdict
 after the last byte: the consumer has seen the bytes by then.
@@ -29,12 +29,14 @@ THREAD_HASH = 256 << 10  # from this size on, non-CRC hashes run in a worker thr
 class CorruptedBodyError(TransientError):
     """A body that does not hash to what S3 says: read again like a broken body."""
 
-    def __init__(self, where: str, verdict: Verdict) -> None:
-        super().__init__(f"{where}: {verdict}")
+    def __init__(self, where: str, verdict: Verdict, bucket: str | None = None,
+                 key: str | None = None) -> None:
+        super().__init__(f"{where}: {verdict}", bucket=bucket, key=key)
         self.verdict = verdict
 
 
-def judge(verdict: Verdict, where: str, require_checksum: bool) -> None:
+def judge(verdict: Verdict, where: str, require_checksum: bool, bucket: str | None = None,
+          key: str | None = None) -> None:
     """Raise unless bytes with this ``verdict`` may be returned (or cached).
 
     Raises:
@@ -42,7 +44,7 @@ def judge(verdict: Verdict, where: str, require_checksum: bool) -> None:
         IntegrityError: nothing could be checked and a checksum is required.
     """
     if verdict.status == "mismatch":
-        raise CorruptedBodyError(where, verdict)
+        raise CorruptedBodyError(where, verdict, bucket, key)
     if verdict.status == "unverifiable" and require_checksum:
         raise IntegrityError(f"{where}: {verdict} (a checksum is required)")
 

@@ -137,7 +137,7 @@ async def test_a_file_that_stays_put_uploads_through_the_held_part(
 def test_a_fifo_or_symlink_swapped_in_after_the_walk_is_refused(tmp_path: Path) -> None:
     """Opening what the walk saw as a regular file never blocks on a FIFO, and never
     follows a symlink when the walk does not."""
-    from s3pump._transfer.upload import _open_source
+    from s3pump._local.files import open_source as _open_source
 
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)

@@ -172,11 +172,11 @@ async def test_object_replaced_during_a_ranged_read_is_read_again_whole(
     second = os.urandom((1 << 20) + 100)
     put(s3, bucket, {"v.bin": first})
     sequential = dataclasses.replace(SMALL_PARTS, part_concurrency=1)
-    async with AsyncPump(endpoint_url=endpoint, config=sequential, transport=kind) as pump:
+    async with AsyncPump(endpoint_url=endpoint, config=sequential, transport=kind) as inner:
         wrapper = OverwritingTransport(
-            pump.transport, lambda: s3.put_object(Bucket=bucket, Key="v.bin", Body=second))
-        pump._transport = wrapper  # type: ignore[assignment]
-        assert await pump.read_bytes(f"s3://{bucket}/v.bin") == second
+            inner.transport, lambda: s3.put_object(Bucket=bucket, Key="v.bin", Body=second))
+        async with AsyncPump(config=sequential, transport=wrapper) as pump:  # type: ignore[arg-type]
+            assert await pump.read_bytes(f"s3://{bucket}/v.bin") == second
     assert wrapper.ranged > 4 + 1  # the first version's parts, then the second's
 
 

@@ -346,7 +346,7 @@ async def test_upload_dir_file_vanishing_before_its_read(
     from s3pump._transfer import upload as _upload
 
     make_tree(tmp_path, {"keep.txt": b"keep", "vanish.txt": b"gone soon", "big.bin": BIG})
-    real_small, real_part = _upload._read_small, _upload._read_part
+    real_small, real_part = _upload.read_small, _upload.read_part
 
     def whole(path: str, *args: Any) -> Any:
         if path.endswith("vanish.txt"):
@@ -357,8 +357,8 @@ async def test_upload_dir_file_vanishing_before_its_read(
         os.truncate(path, 6 * MiB)  # the file shrinks under the upload
         return real_part(fd, path, *args)
 
-    monkeypatch.setattr(_upload, "_read_small", whole)
-    monkeypatch.setattr(_upload, "_read_part", ranged)
+    monkeypatch.setattr(_upload, "read_small", whole)
+    monkeypatch.setattr(_upload, "read_part", ranged)
     result = await pump.upload_dir(tmp_path, f"s3://{bucket}/v/")
     failed = {f.key: f.reason for f in result.failed}
     assert set(failed) == {str(tmp_path / "vanish.txt"), str(tmp_path / "big.bin")}

@@ -1,0 +1,80 @@
+"""What a run is asked to do (:class:`RunOptions`), and what a direction brings to it
+(:class:`DirectionRun`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from .._mirror.decide import Shard
+from .plan import KeyFilter
+
+__all__ = ["DirectionRun", "Job", "Mode", "RunOptions"]
+
+Mode = Literal["copy", "mirror"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What the caller of a run asked for (``exist_ok`` is a copy up's; the deletes and the
+    manifest a mirror's)."""
+
+    mode: Mode = "copy"
+    delete: bool = False
+    dry_run: bool = False
+    keep: KeyFilter = field(default_factory=KeyFilter)
+    shard: Shard = field(default_factory=Shard)
+    max_delete: int | None = None
+    manifest: Path | None = None
+    follow_symlinks: bool = False
+    state_files: tuple[Path, ...] = ()
+    exist_ok: bool = True
+
+    @property
+    def mirror(self) -> bool:
+        """Whether this run compares with the destination (and may delete)."""
+        return self.mode == "mirror"
+
+
+class Job(Protocol):
+    """One object the planner hands to the workers."""
+
+    @property
+    def size(self) -> int:
+        """Its bytes (large objects travel alone)."""
+
+
+class DirectionRun(Protocol):
+    """What one direction brings to a run: its sides, its listing, its decisions, its mover
+    and its deletions. Implementations: :class:`~.down.DownRun`, :class:`~.up.UpRun`."""
+
+    source: str
+    dest: str
+
+    async def prepare(self) -> None:
+        """Check the sides before anything is listed (the local root, ``exist_ok``)."""
+
+    def clean_leftovers(self) -> int:
+        """Remove a crashed run's temp files on the destination (blocking)."""
+
+    async def index_destination(self) -> None:
+        """A mirror's look at the destination before the source is planned, if needed."""
+
+    def pages(self) -> AbstractAsyncContextManager[AsyncIterator[Any]]:
+        """The source side's listing: an async iterator of pages."""
+
+    def plan(self, page: Any) -> list[Any]:
+        """Decide each key of ``page``: skipped and refused keys are recorded; the jobs
+        for the workers are returned."""
+
+    async def move(self, job: Any) -> None:
+        """Move one object (or compare it, then skip), and record it."""
+
+    def describe(self, job: Any) -> tuple[str, str, str]:
+        """``(name, key, path)`` of a failed job: the name is what ``failed`` lists."""
+
+    async def delete_extra(self) -> None:
+        """Delete from the destination what the source no longer holds (guarded)."""

@@ -1,0 +1,135 @@
+"""The one run: every bulk operation, in either direction, copy or mirror.
+
+A run moves objects from a source side to a destination side (an S3 prefix and a local
+folder, for now either way round) in one of two modes: ``copy`` (no state: everything
+selected is transferred; ``download_prefix``, ``upload_dir``) or ``mirror`` (``sync``: a
+manifest and the destination's state decide what changed; optional guarded deletes). Copy
+is a mirror without state and without deletes, as rclone's ``CopyDir`` and ``Sync``.
+
+The stages, each calling only down::
+
+    listing of the source (async iterator of pages)
+      -> planner (one task: filter, shard, decide against destination state + manifest)
+      -> Batches (small objects in fours, large alone)
+      -> N workers, each with the direction's mover (Downloader | Uploader)
+      -> Outcomes (result, progress, events, verdicts; which errors stop the run)
+
+What differs by direction lives in :mod:`.down` and :mod:`.up`, behind
+:class:`~.options.DirectionRun`; an across direction (S3 to S3, a Copier) is a third implementation,
+and a partition of the key space a narrower source side of the same run.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from .._errors import BadURIError, S3PumpError
+from .._mirror.state import RunState
+from .._models import TransferResult
+from .._session import Session
+from .._uri import S3URI
+from .down import DownRun
+from .events import EventSink
+from .options import DirectionRun, RunOptions
+from .outcome import Direction, Outcomes
+from .pipeline import Batches, run_batched
+from .progress import NullReporter, Reporter
+from .up import UpRun
+
+__all__ = ["run_transfer"]
+
+
+async def run_transfer(
+    session: Session,
+    source: S3URI | Path,
+    dest: S3URI | Path,
+    options: RunOptions,
+    progress: Reporter | None = None,
+    events: EventSink | None = None,
+) -> TransferResult:
+    """Run ``source`` -> ``dest`` (one ``s3://`` side, one local folder) to its end, or
+    until :meth:`Session.stop`; returns what it did.
+
+    Raises:
+        BadURIError: the sides are not one ``s3://`` prefix and one local folder.
+        S3PumpError: an error that stops the run (see :func:`~.outcome.stops_run`), a
+            listing that cannot be completed, a state that cannot be used.
+    """
+    if isinstance(source, S3URI) and isinstance(dest, Path):
+        direction: Direction = "down"
+        root, source_name, dest_name = dest, str(source), _absolute(dest)
+    elif isinstance(source, Path) and isinstance(dest, S3URI):
+        direction = "up"
+        root, source_name, dest_name = source, _absolute(source), str(dest)
+    else:  # S3 to S3 (a Copier) and local to local are not runs yet
+        raise BadURIError(f"a run needs one s3:// side and one local folder, not {source} "
+                          f"and {dest}")
+    result = TransferResult(dry_run=options.dry_run)
+    outcomes = Outcomes(result, progress or NullReporter(), events, direction)
+    retry = session.retry_policy()
+    state = RunState(root, mirror=options.mirror, shard=options.shard,
+                     dry_run=options.dry_run, source=source_name, dest=dest_name,
+                     manifest=options.manifest, state_files=options.state_files)
+    leg: DirectionRun
+    if isinstance(source, S3URI):
+        leg = DownRun(session, source, root, options, outcomes, state, retry)
+    else:
+        assert isinstance(dest, S3URI)
+        leg = UpRun(session, root, dest, options, outcomes, state, retry)
+    outcomes.start(leg.source, leg.dest)
+    try:
+        with session.accounting(result, retry):
+            await _run(session, leg, options, outcomes, state)
+    finally:
+        outcomes.end()
+    return result
+
+
+def _absolute(path: Path) -> str:
+    """The local side as the manifest and the events name it."""
+    return os.path.abspath(path)
+
+
+async def _run(session: Session, leg: DirectionRun, options: RunOptions,
+               outcomes: Outcomes, state: RunState) -> None:
+    config = session.config
+    await leg.prepare()
+    async with AsyncExitStack() as stack:
+        await state.open(stack, leg.clean_leftovers)
+        outcomes.result.cleaned = state.cleaned
+        for event, path, reason in state.notices:
+            outcomes.emit(event, path=path, reason=reason)
+        await leg.index_destination()
+        small = config.small_object_size
+
+        async def planner(batches: Batches[Any]) -> None:
+            plan, planned = leg.plan, outcomes.planned
+            async with leg.pages() as pages:
+                async for page in pages:
+                    for job in plan(page):
+                        planned(job.size)
+                        await batches.add(job, alone=job.size > small)
+            outcomes.planning_done()
+
+        move, finished = leg.move, outcomes.finished
+
+        async def worker(job: Any) -> None:
+            ok = False
+            try:
+                await move(job)
+                ok = True
+            except S3PumpError as exc:
+                name, key, path = leg.describe(job)
+                outcomes.error(exc, name, key=key, path=path)
+            finally:
+                finished(ok)
+
+        await run_batched(planner, worker, workers=config.concurrency,
+                          buffer=config.stream_buffer)
+        await state.flush()
+        if options.delete:
+            await leg.delete_extra()
+            await state.flush()
