@@ -22,7 +22,7 @@ import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ._api import AsyncPump
-from ._config import TransferConfig
+from ._config import ClientConfig, TransferConfig
 from ._mirror.decide import Shard
 from ._models import ObjectInfo, TransferResult
 from ._run.events import EventSink
@@ -128,6 +128,30 @@ class Pump(AbstractContextManager["Pump"]):
         return self._pump.running
 
     @property
+    def config(self) -> TransferConfig:
+        """The transfer configuration in force (:attr:`AsyncPump.config`)."""
+        return self._pump.config
+
+    @property
+    def client_config(self) -> ClientConfig:
+        """The client configuration (:attr:`AsyncPump.client_config`)."""
+        return self._pump.client_config
+
+    @property
+    def cache_dir(self) -> Path | None:
+        """The read cache's folder, or ``None`` (:attr:`AsyncPump.cache_dir`)."""
+        return self._pump.cache_dir
+
+    @property
+    def cache_max_bytes(self) -> int:
+        """The read cache's size bound (:attr:`AsyncPump.cache_max_bytes`)."""
+        return self._pump.cache_max_bytes
+
+    @cache_max_bytes.setter
+    def cache_max_bytes(self, value: int) -> None:
+        self._pump.cache_max_bytes = value
+
+    @property
     def portal(self) -> BlockingPortal:
         """The portal into the Pump's event loop (blocking-only: AsyncPump has none).
 
@@ -171,16 +195,18 @@ class Pump(AbstractContextManager["Pump"]):
         *,
         progress: Reporter | None = None,
         dry_run: bool = False,
+        events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.download_prefix`: every object under a prefix into a
-        directory.
+        directory. ``events`` is called in the Pump's thread, not the caller's.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.download_prefix`.
         """
         return self._call(functools.partial(
             self._pump.download_prefix, src, dest, include, exclude, progress=progress,
-            dry_run=dry_run))
+            dry_run=dry_run, events=events, state_files=state_files))
 
     def download_file(self, src: str | S3URI, dest: str | Path) -> TransferResult:
         """Blocking :meth:`AsyncPump.download_file`: one object to a file.
@@ -229,15 +255,19 @@ class Pump(AbstractContextManager["Pump"]):
         follow_symlinks: bool = False,
         progress: Reporter | None = None,
         dry_run: bool = False,
+        events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.upload_dir`: every file below a directory to a prefix.
+        ``events`` is called in the Pump's thread, not the caller's.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.upload_dir`.
         """
         return self._call(functools.partial(
             self._pump.upload_dir, src, uri, exist_ok, include, exclude,
-            follow_symlinks=follow_symlinks, progress=progress, dry_run=dry_run))
+            follow_symlinks=follow_symlinks, progress=progress, dry_run=dry_run, events=events,
+            state_files=state_files))
 
     # -- mirrors --------------------------------------------------------------------------
 
@@ -378,6 +408,8 @@ def download_prefix(
     *,
     progress: Reporter | None = None,
     dry_run: bool = False,
+    events: EventSink | None = None,
+    state_files: Iterable[str | os.PathLike[str]] = (),
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,
@@ -413,6 +445,8 @@ def upload_dir(
     follow_symlinks: bool = False,
     progress: Reporter | None = None,
     dry_run: bool = False,
+    events: EventSink | None = None,
+    state_files: Iterable[str | os.PathLike[str]] = (),
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,

@@ -83,6 +83,27 @@ class Invocation:
         return report(result, verb, self.stop, json_output=self.args.json,
                       quiet=self.args.quiet)
 
+    def events(self, stack: ExitStack, *, plan: bool = False
+               ) -> tuple[Callable[[SyncEvent], None] | None, list[str]]:
+        """The run's event sink (``--log-json``, and a dry run's plan on stdout when ``plan``)
+        and the files the run writes itself (never to be transferred or overwritten)."""
+        from .. import JsonLinesLog
+
+        args = self.args
+        sinks: list[Callable[[SyncEvent], None]] = []
+        if args.log_json:
+            sinks.append(stack.enter_context(JsonLinesLog(args.log_json)))
+        if plan and args.dry_run and not args.json:
+            sinks.append(_print_plan)
+        if not sinks:
+            return None, []
+
+        def events(event: SyncEvent) -> None:
+            for sink in sinks:
+                sink(event)
+
+        return events, [args.log_json] if args.log_json else []
+
     def planned(self, verb: Verb, src: object, dst: object) -> int:
         """A one-object dry run: the plan on stdout; returns 0."""
         emit(f"(dry run) {verb.present} {src} -> {dst}")
@@ -97,14 +118,17 @@ async def get(run: Invocation) -> int:
     src = parse_uri(args.src)
     if args.dst == "-":  # the object's bytes on stdout, as `cat` (and `aws s3 cp URI -`)
         return await _stream(run, args.src)
-    async with run.pump() as pump:
-        if not src.is_dir and await pump.exists(src):
-            if args.dry_run:
-                return run.planned(DOWNLOAD, src, args.dst)
-            return run.report(await pump.download_file(src, args.dst), DOWNLOAD)
-        await _refuse_nothing(pump, src)
-        result = await pump.download_prefix(src, args.dst, args.include, args.exclude,
-                                            progress=run.progress(), dry_run=args.dry_run)
+    with ExitStack() as stack:
+        async with run.pump() as pump:
+            if not src.is_dir and await pump.exists(src):
+                if args.dry_run:
+                    return run.planned(DOWNLOAD, src, args.dst)
+                return run.report(await pump.download_file(src, args.dst), DOWNLOAD)
+            await _refuse_nothing(pump, src)
+            events, own = run.events(stack)
+            result = await pump.download_prefix(
+                src, args.dst, args.include, args.exclude, progress=run.progress(),
+                dry_run=args.dry_run, events=events, state_files=own)
         return run.report(result, DOWNLOAD)
 
 
@@ -132,46 +156,36 @@ async def put(run: Invocation) -> int:
     src = Path(args.src)
     if args.src == "-" and dst.is_dir:
         raise UsageError("uploading stdin needs a key, not a prefix ending in '/'")
-    async with run.pump() as pump:
-        if args.src == "-":
-            return run.report(await pump.upload_fileobj(sys.stdin.buffer, dst), UPLOAD)
-        if await anyio.Path(src).is_dir():
-            result = await pump.upload_dir(
-                src, dst, args.exist_ok, args.include, args.exclude,
-                follow_symlinks=args.follow_symlinks, progress=run.progress(),
-                dry_run=args.dry_run,
-            )
-            return run.report(result, UPLOAD)
-        if args.dry_run:
-            return run.planned(UPLOAD, src, dst)
-        return run.report(await pump.upload_file(src, dst), UPLOAD)
+    with ExitStack() as stack:
+        async with run.pump() as pump:
+            if args.src == "-":
+                return run.report(await pump.upload_fileobj(sys.stdin.buffer, dst), UPLOAD)
+            if await anyio.Path(src).is_dir():
+                events, own = run.events(stack)
+                result = await pump.upload_dir(
+                    src, dst, args.exist_ok, args.include, args.exclude,
+                    follow_symlinks=args.follow_symlinks, progress=run.progress(),
+                    dry_run=args.dry_run, events=events, state_files=own,
+                )
+                return run.report(result, UPLOAD)
+            if args.dry_run:
+                return run.planned(UPLOAD, src, dst)
+            return run.report(await pump.upload_file(src, dst), UPLOAD)
 
 
 async def sync(run: Invocation) -> int:
     """``sync SRC DST``: mirror, either way; ``--log-json`` and a dry run's plan get the
     run's events."""
-    from .. import JsonLinesLog
-
     args = run.args
     with ExitStack() as stack:
-        sinks: list[Callable[[SyncEvent], None]] = []
-        if args.log_json:
-            sinks.append(stack.enter_context(JsonLinesLog(args.log_json)))
-        if args.dry_run and not args.json:
-            sinks.append(_print_plan)
-
-        def events(event: SyncEvent) -> None:
-            for sink in sinks:
-                sink(event)
-
+        events, own = run.events(stack, plan=True)
         async with run.pump() as pump:
             result = await pump.sync(
                 args.src, args.dst, delete=args.delete, dry_run=args.dry_run,
                 include=args.include, exclude=args.exclude, max_delete=args.max_delete,
                 shard=args.shard, manifest=args.manifest,
                 follow_symlinks=args.follow_symlinks, progress=run.progress(),
-                events=events if sinks else None,
-                state_files=[args.log_json] if args.log_json else [],
+                events=events, state_files=own,
             )
         return run.report(result, SYNC)
 

@@ -101,6 +101,12 @@ def _verb(sub: Any, name: str, summary: str, description: str,
     return parser
 
 
+def _log_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-json", metavar="FILE",
+                        help="append one JSON line per key (transfer, skip, delete, fail) to "
+                        "FILE, between a start and an end line (runs over a prefix or folder)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``s3pump`` command."""
     parser = Parser(
@@ -120,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fail objects that offer no checksum or MD5 ETag to verify "
                      "(multipart uploads without a full-object checksum)")
     _filters(get)
+    _log_json(get)
     put = _verb(sub, "put", "upload a file or a directory",
                 "Upload the directory SRC under s3://bucket/prefix/, the file SRC to DST "
                 "(into DST when it ends with '/'), or standard input ('-').",
@@ -130,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     put.add_argument("--follow-symlinks", action="store_true",
                      help="follow symbolic links (skipped by default)")
     _filters(put)
+    _log_json(put)
     sync = _verb(
         sub, "sync", "mirror a prefix to a folder, or a folder to a prefix",
         "Mirror SRC to DST (one of them s3://bucket/prefix/, the other a local "
@@ -151,13 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--manifest", metavar="PATH",
                       help="the manifest file (default: .s3pump/manifest.sqlite in the local "
                       "folder)")
-    sync.add_argument("--log-json", metavar="FILE",
-                      help="append one JSON line per key (transfer, skip, delete, fail) to FILE")
     sync.add_argument("--follow-symlinks", action="store_true",
                       help="uploads: follow symbolic links (skipped by default)")
     sync.add_argument("--require-checksum", action="store_true",
                       help="downloads: fail objects S3 offers no checksum or MD5 ETag for")
     _filters(sync)
+    _log_json(sync)
     ls = _verb(sub, "ls", "list objects and sub-folders",
                "List a folder: its sub-folders (PRE) and the objects directly in it; with -r, "
                "every object whose key starts with the URI's key.",
