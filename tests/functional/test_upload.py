@@ -340,34 +340,6 @@ async def test_upload_dir_per_file_failures_do_not_stop_the_run(
     assert stored(s3, bucket) == {"p/good.txt": b"good", "p/sub/also.txt": b"also"}
 
 
-async def test_upload_dir_file_vanishing_before_its_read(
-    pump: AsyncPump, s3: Any, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from s3pump._transfer import upload as _upload
-
-    make_tree(tmp_path, {"keep.txt": b"keep", "vanish.txt": b"gone soon", "big.bin": BIG})
-    real_small, real_part = _upload.read_small, _upload.read_part
-
-    def whole(path: str, *args: Any) -> Any:
-        if path.endswith("vanish.txt"):
-            os.unlink(path)
-        return real_small(path, *args)
-
-    def ranged(fd: int, path: str, *args: Any) -> Any:
-        os.truncate(path, 6 * MiB)  # the file shrinks under the upload
-        return real_part(fd, path, *args)
-
-    monkeypatch.setattr(_upload, "read_small", whole)
-    monkeypatch.setattr(_upload, "read_part", ranged)
-    result = await pump.upload_dir(tmp_path, f"s3://{bucket}/v/")
-    failed = {f.key: f.reason for f in result.failed}
-    assert set(failed) == {str(tmp_path / "vanish.txt"), str(tmp_path / "big.bin")}
-    assert "vanish.txt" in failed[str(tmp_path / "vanish.txt")]
-    assert "being updated" in failed[str(tmp_path / "big.bin")]
-    assert stored(s3, bucket) == {"v/keep.txt": b"keep"}
-    assert uploads_in_progress(s3, bucket) == []
-
-
 async def test_upload_dir_dry_run_uploads_nothing(
     pump: AsyncPump, s3: Any, bucket: str, tmp_path: Path
 ) -> None:
