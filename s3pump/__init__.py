@@ -18,9 +18,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the same names as _PUBLIC, module by module ("X as X": re-exported)
     from ._api import AsyncPump as AsyncPump
     from ._blocking import Pump as Pump
-    from ._blocking import download_prefix as download_prefix
-    from ._blocking import sync as sync
-    from ._blocking import upload_dir as upload_dir
     from ._config import ClientConfig as ClientConfig
     from ._config import TransferConfig as TransferConfig
     from ._errors import AccessDeniedError as AccessDeniedError
@@ -45,6 +42,9 @@ if TYPE_CHECKING:  # the same names as _PUBLIC, module by module ("X as X": re-e
     from ._models import Failure as Failure
     from ._models import ObjectInfo as ObjectInfo
     from ._models import TransferResult as TransferResult
+    from ._oneshot import download_prefix as download_prefix
+    from ._oneshot import sync as sync
+    from ._oneshot import upload_dir as upload_dir
     from ._run.events import JsonLinesLog as JsonLinesLog
     from ._run.events import SyncEvent as SyncEvent
     from ._run.progress import Reporter as Reporter
@@ -57,7 +57,8 @@ __version__ = "0.1.0"
 # The one list of public names, by the module that defines each.
 _PUBLIC: dict[str, tuple[str, ...]] = {
     "_api": ("AsyncPump",),
-    "_blocking": ("Pump", "download_prefix", "sync", "upload_dir"),
+    "_blocking": ("Pump",),
+    "_oneshot": ("download_prefix", "sync", "upload_dir"),
     "_config": ("ClientConfig", "TransferConfig"),
     "_errors": (
         "AccessDeniedError", "BadURIError", "ConfigError", "DestinationExistsError",

@@ -5,7 +5,6 @@ folders, access denied on uploads). Against moto."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from s3pump import AsyncPump, JsonLinesLog, SyncEvent, TransferConfig
 from tests._faults import Fault, FaultProxy
 
 CONFIG = TransferConfig(max_attempts=2, backoff_base=0.01, backoff_cap=0.05)
+pytestmark = pytest.mark.pump(config=CONFIG)
 
 
 def put(s3: Any, bucket: str, objects: dict[str, bytes]) -> None:
@@ -33,12 +33,6 @@ def make_tree(root: Path, files: dict[str, bytes]) -> None:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-
-
-@pytest.fixture
-async def pump(endpoint: str, kind: str) -> AsyncIterator[AsyncPump]:
-    async with AsyncPump(endpoint_url=endpoint, config=CONFIG, transport=kind) as p:
-        yield p
 
 
 async def test_download_prefix_sends_events_like_sync(
