@@ -11,7 +11,7 @@ from .._config import ClientConfig
 from .._errors import ConfigError
 from ._auto import AutoTransport
 from ._base import Body, ListPage, Transport
-from ._lean import LeanTransport, LeanUnsupportedError
+from .lean import LeanTransport, LeanUnsupportedError
 
 if TYPE_CHECKING:
     from ._reference import ReferenceTransport

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from s3pump._transport._h1 import H1Pool, ProtocolError
+from s3pump._transport.lean.http11 import H1Pool, ProtocolError
 
 
 @pytest.fixture
