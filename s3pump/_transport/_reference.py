@@ -206,11 +206,6 @@ class ReferenceTransport:
         with map_errors(bucket, key):
             return await (self._within(call) if bounded else call)
 
-    @property
-    def client(self) -> Any:
-        """The aiobotocore S3 client (for operations the seam does not cover)."""
-        return self._client
-
     async def aclose(self) -> None:
         await self._stack.aclose()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -20,8 +21,18 @@ import pytest
 from botocore import exceptions as bce
 
 from s3pump._config import ClientConfig
-from s3pump._errors import AccessDeniedError, RequestError, ThrottledError, TransientError
+from s3pump._errors import (
+    AccessDeniedError,
+    LocalIOError,
+    RequestError,
+    ThrottledError,
+    TransientError,
+)
 from s3pump._transport import Transport, open_transport
+from s3pump._transport._botocore import map_errors as botocore_errors
+from s3pump._transport._stall import StalledError
+from s3pump._transport.lean.errors import map_errors as lean_errors
+from s3pump._transport.lean.http11 import ProtocolError
 from tests._server import free_port
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -262,3 +273,42 @@ async def test_no_credentials_at_all_is_access_denied_with_the_cause(
         await transport.aclose()
     assert "no AWS credentials found" in str(info.value)
     assert isinstance(info.value.__cause__, bce.NoCredentialsError)
+
+
+# The classes each mapping takes, beside the real failures above: what the libraries raise
+# for a failed connection becomes a TransientError; nothing else is touched.
+LEAN_TAKES = [OSError("x"), TimeoutError(), ConnectionResetError(), ConnectionRefusedError(),
+              ssl.SSLError(), ProtocolError("x"), StalledError("x"),
+              aiohttp.ServerDisconnectedError(), aiohttp.ClientPayloadError("x")]
+BOTOCORE_TAKES = [bce.EndpointConnectionError(endpoint_url="u"),
+                  bce.ConnectionClosedError(endpoint_url="u"),
+                  bce.ReadTimeoutError(endpoint_url="u"),
+                  bce.ConnectTimeoutError(endpoint_url="u"),
+                  bce.ResponseStreamingError(error="x"),
+                  bce.IncompleteReadError(actual_bytes=1, expected_bytes=2),
+                  aiohttp.ClientPayloadError("x"), TimeoutError(), ConnectionResetError()]
+UNTOUCHED = [asyncio.CancelledError(), KeyboardInterrupt(), LocalIOError("disk full"),
+             TransientError("already ours")]
+
+
+@pytest.mark.parametrize("library", ["lean", "botocore"])
+def test_each_mapping_takes_the_connection_errors_and_leaves_the_rest(library: str) -> None:
+    mapping = lean_errors if library == "lean" else botocore_errors
+    for exc in LEAN_TAKES if library == "lean" else BOTOCORE_TAKES:
+        with pytest.raises(TransientError) as info, mapping("bkt", "k"):
+            raise exc
+        assert info.value.__cause__ is exc
+        assert (info.value.bucket, info.value.key) == ("bkt", "k")
+    for exc in UNTOUCHED:
+        with pytest.raises(type(exc)) as untouched, mapping("bkt", "k"):
+            raise exc
+        assert untouched.value is exc
+    bug = ValueError("a bug")
+    if library == "lean":  # not a failure of the connection: it is not retried as one
+        with pytest.raises(ValueError) as untouched, mapping("bkt", "k"):
+            raise bug
+        assert untouched.value is bug
+    else:  # botocore's others (a parameter it refused, ...): a request that failed
+        with pytest.raises(RequestError) as info, mapping("bkt", "k"):
+            raise bug
+        assert type(info.value) is RequestError and info.value.__cause__ is bug

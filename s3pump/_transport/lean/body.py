@@ -51,20 +51,12 @@ class AiohttpExchange:
             pieces.append(piece)
         return b"".join(pieces)
 
-    def at_eof(self) -> bool:
-        """Whether the whole body has been read."""
-        return self._resp.content.at_eof()
-
     def release(self) -> None:
         """Done with the response: its connection is reused when the body was read whole."""
         if self._resp.content.at_eof():
             self._resp.release()
         else:
             self._resp.close()
-
-    def close(self) -> None:
-        """Drop the connection."""
-        self._resp.close()
 
 
 Exchange = H1Response | AiohttpExchange

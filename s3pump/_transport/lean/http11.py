@@ -180,10 +180,6 @@ class H1Response:
         if self._left == 0:
             self._finish()
 
-    def at_eof(self) -> bool:
-        """Whether the whole body has been read."""
-        return self._left == 0
-
     def _finish(self) -> None:
         self._left = 0
         conn, self._conn = self._conn, None
