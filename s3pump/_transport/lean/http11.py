@@ -19,6 +19,7 @@ transparently (GET and HEAD are idempotent). Failures raise ``OSError`` subclass
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import ssl
 from collections import deque
@@ -455,10 +456,7 @@ def _split_host(host: str, default_port: int) -> tuple[str, int]:
     return host, default_port
 
 
-_DEFAULT_SSL: list[ssl.SSLContext] = []
-
-
+@functools.cache
 def _default_ssl() -> ssl.SSLContext:
-    if not _DEFAULT_SSL:
-        _DEFAULT_SSL.append(ssl.create_default_context())
-    return _DEFAULT_SSL[0]
+    # Made once (~50 ms: the system's trust store), on the first HTTPS connection.
+    return ssl.create_default_context()
