@@ -1,5 +1,11 @@
 """The transport seam (see :mod:`s3pump._transport._base`) and the choice between transports.
 
+Layout: ``_base`` (the seam), ``_auto`` (lean, with the reference behind it), ``_reference``
+(aiobotocore) and ``_botocore`` (its errors translated), ``lean/`` (our own signer and
+HTTP/1.1 client, split by concern); shared by both transports: ``_resolve`` and
+``_awsfiles`` (where requests go, as whom), ``_framing`` (a GET's answer checked against the
+request) and ``_stall`` (the minimum body rate).
+
 The reference transport (and with it botocore) is imported only when it is used.
 """
 
@@ -11,7 +17,7 @@ from .._config import ClientConfig
 from .._errors import ConfigError
 from ._auto import AutoTransport
 from ._base import Body, ListPage, Transport
-from ._lean import LeanTransport, LeanUnsupportedError
+from .lean import LeanTransport, LeanUnsupportedError
 
 if TYPE_CHECKING:
     from ._reference import ReferenceTransport

@@ -19,7 +19,7 @@ from .._config import ClientConfig
 from .._errors import RequestError
 from .._models import ObjectInfo
 from ._base import Body, CompletedPart, Data, ListPage, Transport
-from ._lean import LeanTransport
+from .lean import LeanTransport
 
 if TYPE_CHECKING:
     from ._reference import ReferenceTransport

@@ -1,7 +1,9 @@
 """The reference transport: every operation through aiobotocore.
 
-It owns the configuration, the credential chain, region and endpoint resolution and error
-decoding. botocore's own retries are off (one attempt): the engine retries every transport
+It owns the configuration and the credential chain; where requests go comes from
+:func:`~._resolve.resolve`, as for the lean transport, and every call into aiobotocore runs
+inside :func:`~._botocore.map_errors`, its one translation of errors. botocore's own retries
+are off (one attempt): the engine retries every transport
 the same way, and also retries failures while reading a body, which botocore does not.
 """
 
@@ -14,71 +16,24 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
-import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
-from botocore import exceptions as bce
 
 from .._checksum import Checksum
 from .._config import ClientConfig
-from .._errors import (
-    AccessDeniedError,
-    ConfigError,
-    NoSuchBucketError,
-    RequestError,
-    S3PumpError,
-    TransientError,
-    error_from_response,
-)
+from .._errors import NoSuchBucketError, RequestError, TransientError
 from .._integrity import evidence
 from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, delete_batch
+from ._botocore import map_errors
 from ._framing import Framing, check_pin, count_error, frame_answer
 from ._resolve import resolve
 from ._stall import ProgressGuard
 
-__all__ = ["ReferenceTransport", "translate_error"]
+__all__ = ["ReferenceTransport"]
 
 _CHECKSUM_FIELDS = ("ChecksumCRC64NVME", "ChecksumCRC32C", "ChecksumCRC32", "ChecksumSHA256",
                     "ChecksumSHA1")
-
-
-def translate_error(exc: BaseException, bucket: str | None, key: str | None) -> S3PumpError:
-    """Translate a botocore/aiohttp/asyncio error into the s3pump exception tree."""
-    if isinstance(exc, S3PumpError):
-        return exc
-    if isinstance(exc, bce.ClientError):
-        err = exc.response.get("Error", {})
-        meta = exc.response.get("ResponseMetadata", {})
-        status = int(meta.get("HTTPStatusCode") or 0)
-        code = err.get("Code")
-        if code is not None and code.isdigit():
-            status = status or int(code)
-            code = {"404": "NotFound", "403": "AccessDenied", "412": "PreconditionFailed"}.get(code)
-        return error_from_response(status, code, err.get("Message"), bucket=bucket, key=key)
-    if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
-        return AccessDeniedError(
-            "no AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
-        )
-    if isinstance(exc, bce.ProfileNotFound):
-        return ConfigError(str(exc))
-    if isinstance(exc, bce.NoRegionError):
-        return ConfigError("no AWS region configured: pass --region or set AWS_REGION")
-    transient = (
-        bce.EndpointConnectionError,
-        bce.ConnectionClosedError,
-        bce.ReadTimeoutError,
-        bce.ConnectTimeoutError,
-        bce.ResponseStreamingError,
-        bce.IncompleteReadError,
-        aiohttp.ClientError,
-        asyncio.TimeoutError,
-        ConnectionError,
-    )
-    where = f"s3://{bucket}/{key or ''}" if bucket else "S3"
-    if isinstance(exc, transient):
-        return TransientError(f"connection problem with {where}: {exc}", bucket=bucket, key=key)
-    return RequestError(f"request to {where} failed: {exc}", bucket=bucket, key=key)
 
 
 T = TypeVar("T")
@@ -112,27 +67,25 @@ class _BotoBody:
         self.evidence: Mapping[str, str] = _evidence(response) if whole else {}
 
     async def read(self) -> bytes:
-        try:
+        """The whole body; raises TransientError when it arrives short or broken."""
+        with map_errors(self._bucket, self._key):
             pieces = []
             while piece := await self._guard.read(self._stream.read, _READ_PIECE):
                 pieces.append(piece)
             data = b"".join(pieces)
-        except Exception as exc:
-            raise translate_error(exc, self._bucket, self._key) from exc
         self._check_count(len(data))
         return data
 
     async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
+        """The body in pieces of at most ``size`` bytes; raises as :meth:`read` does."""
         got = 0
-        try:
+        with map_errors(self._bucket, self._key):  # once per body, not per piece
             while True:
                 chunk = await self._guard.read(self._stream.read, size)
                 if not chunk:
                     break
                 got += len(chunk)
                 yield chunk
-        except Exception as exc:
-            raise translate_error(exc, self._bucket, self._key) from exc
         self._check_count(got)
 
     def _check_count(self, got: int) -> None:
@@ -205,7 +158,7 @@ class ReferenceTransport:
         if settings.endpoint_url is not None:
             scheme = settings.endpoint_url.partition(":")[0]
             proxies = {scheme: settings.proxy} if settings.proxy else {}
-        try:
+        with map_errors(None, None):
             session = AioSession(profile=config.profile)
             boto_config = AioConfig(
                 s3={"addressing_style": settings.addressing_style},
@@ -229,8 +182,6 @@ class ReferenceTransport:
                 )
             )
             client.meta.events.register("before-call.s3.GetObject", _skip_response_validation)
-        except Exception as exc:
-            raise translate_error(exc, None, None) from exc
         return cls(client, stack, min_body_rate=config.min_body_rate,
                    connect_timeout=config.connect_timeout, read_timeout=config.read_timeout)
 
@@ -247,10 +198,13 @@ class ReferenceTransport:
             raise TimeoutError(f"timed out: no answer within {self._answer_within:g}s"
                                ) from exc
 
-    @property
-    def client(self) -> Any:
-        """The aiobotocore S3 client (for operations the seam does not cover)."""
-        return self._client
+    async def _call(self, bucket: str, key: str | None, call: Awaitable[T], *,
+                    bounded: bool = False) -> T:
+        """``await call``, one request (counted), its errors translated; ``bounded``: its
+        answer must come within the timeouts (:meth:`_within`)."""
+        self.requests += 1
+        with map_errors(bucket, key):
+            return await (self._within(call) if bounded else call)
 
     async def aclose(self) -> None:
         await self._stack.aclose()
@@ -272,11 +226,8 @@ class ReferenceTransport:
             kwargs["Delimiter"] = delimiter
         if start_after:
             kwargs["StartAfter"] = start_after
-        self.requests += 1
-        try:
-            resp = await self._within(self._client.list_objects_v2(**kwargs))
-        except Exception as exc:
-            raise translate_error(exc, bucket, None) from exc
+        resp = await self._call(bucket, None, self._client.list_objects_v2(**kwargs),
+                                bounded=True)
         truncated = bool(resp.get("IsTruncated"))
         return ListPage(
             objects=[_object_info(item) for item in resp.get("Contents", ())],
@@ -296,23 +247,16 @@ class ReferenceTransport:
         self, bucket: str, key: str, part_number: int
     ) -> tuple[int, int | None]:
         """HEAD with ``PartNumber``: the part's size and the upload's part count."""
-        self.requests += 1
-        try:
-            resp = await self._client.head_object(Bucket=bucket, Key=key,
-                                                  PartNumber=part_number)
-        except Exception as exc:
-            raise translate_error(exc, bucket, key) from exc
+        resp = await self._call(bucket, key, self._client.head_object(
+            Bucket=bucket, Key=key, PartNumber=part_number))
         count = resp.get("PartsCount")
         return int(resp.get("ContentLength", -1)), int(count) if count is not None else None
 
     async def _head(
         self, bucket: str, key: str, extra: dict[str, str]
     ) -> tuple[ObjectInfo, dict[str, str]]:
-        self.requests += 1
-        try:
-            resp = await self._within(self._client.head_object(Bucket=bucket, Key=key, **extra))
-        except Exception as exc:
-            raise translate_error(exc, bucket, key) from exc
+        resp = await self._call(bucket, key, self._client.head_object(
+            Bucket=bucket, Key=key, **extra), bounded=True)
         info = ObjectInfo(
             key=key,
             size=int(resp.get("ContentLength", 0)),
@@ -338,11 +282,7 @@ class ReferenceTransport:
             kwargs["ChecksumMode"] = "ENABLED"
         if if_match:
             kwargs["IfMatch"] = f'"{if_match}"'
-        self.requests += 1
-        try:
-            resp = await self._within(self._client.get_object(**kwargs))
-        except Exception as exc:
-            raise translate_error(exc, bucket, key) from exc
+        resp = await self._call(bucket, key, self._client.get_object(**kwargs), bounded=True)
         try:
             body = _answer(resp, bucket, key, byte_range, if_match, ProgressGuard(*self._stall))
             yield body
@@ -370,14 +310,10 @@ class ReferenceTransport:
         self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None
     ) -> dict[str, str]:
         """PutObject; returns the response headers (lower-case names, ``etag`` unquoted)."""
-        self.requests += 1
-        try:
-            resp = await self._client.put_object(
-                Bucket=bucket, Key=key, Body=bytes(data) if isinstance(data, memoryview)
-                else data, **self._checksum_args(checksum),
-            )
-        except Exception as exc:
-            raise translate_error(exc, bucket, key) from exc
+        resp = await self._call(bucket, key, self._client.put_object(
+            Bucket=bucket, Key=key, Body=bytes(data) if isinstance(data, memoryview) else data,
+            **self._checksum_args(checksum),
+        ))
         return self._headers(resp)
 
     async def create_multipart_upload(
@@ -391,11 +327,7 @@ class ReferenceTransport:
             kwargs["ChecksumAlgorithm"] = checksum_algorithm
             if checksum_type:
                 kwargs["ChecksumType"] = checksum_type
-        self.requests += 1
-        try:
-            resp = await self._client.create_multipart_upload(**kwargs)
-        except Exception as exc:
-            raise translate_error(exc, bucket, key) from exc
+        resp = await self._call(bucket, key, self._client.create_multipart_upload(**kwargs))
         return str(resp["UploadId"])
 
     async def upload_part(
@@ -409,15 +341,11 @@ class ReferenceTransport:
         checksum: Checksum | None = None,
     ) -> dict[str, str]:
         """UploadPart; returns the response headers as :meth:`put_object` does."""
-        self.requests += 1
-        try:
-            resp = await self._client.upload_part(
-                Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=part_number,
-                Body=bytes(data) if isinstance(data, memoryview) else data,
-                **self._checksum_args(checksum),
-            )
-        except Exception as exc:
-            raise translate_error(exc, bucket, key) from exc
+        resp = await self._call(bucket, key, self._client.upload_part(
+            Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=part_number,
+            Body=bytes(data) if isinstance(data, memoryview) else data,
+            **self._checksum_args(checksum),
+        ))
         return self._headers(resp)
 
     async def complete_multipart_upload(
@@ -435,27 +363,20 @@ class ReferenceTransport:
         extra: dict[str, str] = {}
         if checksum is not None:
             extra = {checksum.field: checksum.value, "ChecksumType": "FULL_OBJECT"}
-        self.requests += 1
-        try:
-            resp = await self._client.complete_multipart_upload(
-                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed},
-                **extra,
-            )
-        except Exception as exc:
-            raise translate_error(exc, bucket, key) from exc
+        resp = await self._call(bucket, key, self._client.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed},
+            **extra,
+        ))
         return _strip_etag(resp.get("ETag"))
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         """AbortMultipartUpload; an upload already gone is not an error."""
-        self.requests += 1
         try:
-            await self._client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-        except bce.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
-                return
-            raise translate_error(exc, bucket, key) from exc
-        except Exception as exc:
-            raise translate_error(exc, bucket, key) from exc
+            await self._call(bucket, key, self._client.abort_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id))
+        except RequestError as exc:
+            if exc.code != "NoSuchUpload":
+                raise
 
     # -- deletes ----------------------------------------------------------------------------
 
@@ -465,24 +386,17 @@ class ReferenceTransport:
         in_xml, one_by_one = delete_batch(keys)
         failed: list[tuple[str, str]] = []
         if in_xml:
-            self.requests += 1
-            try:
-                resp = await self._client.delete_objects(
-                    Bucket=bucket,
-                    Delete={"Objects": [{"Key": key} for key in in_xml], "Quiet": True},
-                )
-            except Exception as exc:
-                raise translate_error(exc, bucket, None) from exc
+            resp = await self._call(bucket, None, self._client.delete_objects(
+                Bucket=bucket,
+                Delete={"Objects": [{"Key": key} for key in in_xml], "Quiet": True},
+            ))
             failed += [(e.get("Key", ""), f"{e.get('Code')}: {e.get('Message')}")
                        for e in resp.get("Errors", ())]
         for key in one_by_one:
-            self.requests += 1
             try:
-                await self._client.delete_object(Bucket=bucket, Key=key)
-            except Exception as exc:
-                error = translate_error(exc, bucket, key)
-                if not isinstance(error, RequestError) or isinstance(
-                        error, TransientError | NoSuchBucketError):
-                    raise error from exc
+                await self._call(bucket, key, self._client.delete_object(Bucket=bucket, Key=key))
+            except RequestError as error:
+                if isinstance(error, TransientError | NoSuchBucketError):
+                    raise
                 failed.append((key, f"{error.code or error.status}: {error}"))
         return failed

@@ -1,5 +1,6 @@
 """Where requests go, and as whom: one resolution, used by both transports, that gives the
-answers botocore gives (checked case by case against botocore in tests/test_endpoints_resolve.py).
+answers botocore gives (checked case by case against botocore in
+tests/transport/test_endpoints_resolve.py).
 
 Read from the environment and the shared files (:mod:`._awsfiles`), never by importing
 botocore:
@@ -46,9 +47,8 @@ from urllib.parse import urlsplit
 from .._config import ClientConfig
 from .._errors import AccessDeniedError, ConfigError
 from ._awsfiles import Section, SharedFiles, load_shared_files
-from ._sigv4 import Credentials
 
-__all__ = ["Resolved", "proxy_for", "resolve", "resolve_max_attempts"]
+__all__ = ["Credentials", "Resolved", "proxy_for", "resolve", "resolve_max_attempts"]
 
 # botocore.utils.validate_region_name
 _REGION = re.compile(r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{,63}(?<!-)$")
@@ -63,6 +63,20 @@ _ADDRESSING = ("auto", "path", "virtual")
 _CHAIN_ONLY = ("role_arn", "credential_source", "source_profile", "web_identity_token_file",
                "sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "sso_region",
                "login_session", "credential_process")
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A frozen set of AWS credentials; ``token`` is the session token, if any. (Defined
+    here, with the resolution that finds static keys, so that the lean transport's modules
+    import it from below.)"""
+
+    access_key: str
+    secret_key: str
+    token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Credentials(access_key={self.access_key!r}, secret_key='***', token=...)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The lean HTTP/1.1 client (``_transport/_h1.py``) against a scripted loopback server:
+"""The lean HTTP/1.1 client (``_transport/lean/http11.py``) against a scripted loopback server:
 body framings, keep-alive reuse, a stale kept-alive connection, interim answers, cut bodies,
 read timeouts and flow control."""
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from s3pump._transport._h1 import H1Pool, ProtocolError
+from s3pump._transport.lean.http11 import H1Pool, ProtocolError
 
 # A handler gets the request head and the writer; returns False to close the connection.
 Script = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]

@@ -12,7 +12,7 @@ import asyncio
 
 import pytest
 
-from s3pump._transport._h1 import H1Pool, ProtocolError
+from s3pump._transport.lean.http11 import H1Pool, ProtocolError
 
 
 async def _fetch(pool: H1Pool, answer: bytes) -> bytes:

@@ -28,12 +28,9 @@ from s3pump._errors import (
     TransientError,
 )
 from s3pump._transport import Transport, open_transport
-from s3pump._transport._lean import (
-    LeanTransport,
-    LeanUnsupportedError,
-    _CredentialSource,
-)
 from s3pump._transport._reference import ReferenceTransport
+from s3pump._transport.lean import LeanTransport, LeanUnsupportedError
+from s3pump._transport.lean.credentials import CredentialSource
 from tests._rclone import RcloneServer
 
 # Keys moto must keep byte for byte (it does not normalise paths).
@@ -219,16 +216,16 @@ async def test_region_and_endpoint_default_to_aws(monkeypatch: pytest.MonkeyPatc
     transport = await LeanTransport.open(ClientConfig(), 4)
     try:
         assert transport.region == "eu-central-1"
-        assert transport._locate("my-bucket", "a b") == (
+        assert transport._client.locate("my-bucket", "a b") == (
             "my-bucket.s3.eu-central-1.amazonaws.com", "/a%20b")
-        assert transport._locate("dotted.bucket", "k") == (
+        assert transport._client.locate("dotted.bucket", "k") == (
             "s3.eu-central-1.amazonaws.com", "/dotted.bucket/k")
     finally:
         await transport.aclose()
     transport = await LeanTransport.open(ClientConfig(region="us-west-2",
                                                       addressing_style="path"), 4)
     try:
-        assert transport._locate("my-bucket", None) == ("s3.us-west-2.amazonaws.com",
+        assert transport._client.locate("my-bucket", None) == ("s3.us-west-2.amazonaws.com",
                                                         "/my-bucket")
     finally:
         await transport.aclose()
@@ -238,14 +235,14 @@ async def test_custom_endpoint_addressing(endpoint: str) -> None:
     transport = await LeanTransport.open(ClientConfig(endpoint_url=endpoint + "/base/"), 4)
     try:
         host = endpoint.removeprefix("http://")
-        assert transport._locate("bkt", "a/../b") == (host, "/base/bkt/a/../b")
+        assert transport._client.locate("bkt", "a/../b") == (host, "/base/bkt/a/../b")
     finally:
         await transport.aclose()
     transport = await LeanTransport.open(
         ClientConfig(endpoint_url="https://objects.example:443", addressing_style="virtual"), 4)
     try:
-        assert transport._locate("bkt", "k") == ("bkt.objects.example", "/k")
-        assert transport._locate("bkt", None) == ("bkt.objects.example", "/")
+        assert transport._client.locate("bkt", "k") == ("bkt.objects.example", "/k")
+        assert transport._client.locate("bkt", None) == ("bkt.objects.example", "/")
     finally:
         await transport.aclose()
 
@@ -269,7 +266,7 @@ async def test_refreshable_credentials_are_reread_when_expired() -> None:
 
     source = AioRefreshableCredentials.create_from_metadata(
         await refresh(), refresh_using=refresh, method="test")
-    credentials = _CredentialSource(source)
+    credentials = CredentialSource(source)
     first = await credentials.get()
     assert await credentials.get() is first  # not asked again within the interval
     credentials.expire()

@@ -23,7 +23,7 @@ from botocore.credentials import ReadOnlyCredentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from s3pump._transport._sigv4 import (
+from s3pump._transport.lean.sigv4 import (
     EMPTY_SHA256,
     Credentials,
     SigV4Signer,

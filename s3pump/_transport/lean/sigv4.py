@@ -1,8 +1,8 @@
 """AWS Signature Version 4 for S3, small and fast enough for the data plane's hot path.
 
 It produces the same ``Authorization`` header as botocore's ``S3SigV4Auth`` for the same
-request, credentials and time (``tests/test_sigv4.py`` checks that over generated keys,
-query parameters and headers). What differs from botocore is cost: the signing key is derived
+request, credentials and time (``tests/transport/test_sigv4.py`` checks that over generated
+keys, query parameters and headers). What differs from botocore is cost: the signing key is derived
 once per (date, region, service, secret), the timestamp string once per second, and a
 signature is one SHA-256 of the canonical request plus one HMAC, a few microseconds.
 
@@ -16,9 +16,10 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote
+
+from .._resolve import Credentials
 
 __all__ = [
     "EMPTY_SHA256",
@@ -60,18 +61,6 @@ _UNSIGNED_HEADERS = frozenset(
 )
 # Headers the signer sets itself; a caller's copies are dropped.
 _OWN_HEADERS = frozenset({"host", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"})
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """A frozen set of AWS credentials; ``token`` is the session token, if any."""
-
-    access_key: str
-    secret_key: str
-    token: str | None = None
-
-    def __repr__(self) -> str:
-        return f"Credentials(access_key={self.access_key!r}, secret_key='***', token=...)"
 
 
 def quote_key(key: str) -> str:

@@ -4,8 +4,8 @@ aiohttp starts its read timeout only once a request's body is written: a server 
 accepts a PUT and stops reading it blocks the write for ever. :class:`WatchedBody` writes
 the body in pieces; each piece must leave within the read timeout (``deadline`` is
 pushed forward after each) and the body must move at the minimum rate of
-:class:`~._stall.ProgressGuard`; after the last piece the answer's head must come within
-the read timeout too. It stays a ``BytesPayload``, so aiohttp can send it again.
+:class:`~s3pump._transport._stall.ProgressGuard`; after the last piece the answer's head
+must come within the read timeout too. It stays a ``BytesPayload``, so aiohttp can send it again.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import BytesPayload
 
-from ._stall import ProgressGuard
+from .._stall import ProgressGuard
 
 __all__ = ["WatchedBody"]
 

@@ -10,21 +10,22 @@ connection holds more than ``_HIGH_WATER`` unread bytes, so memory stays bounded
 Bodies framed by Content-Length, chunked transfer coding, or the connection's end are
 understood. Stalls: the whole response head must arrive within ``read_timeout`` of the
 request, every later wait for bytes is bounded by ``read_timeout`` too, and a body must
-keep moving at ``min_rate`` bytes per second (:mod:`._stall`). A reused connection that
-the server had closed before our request reached it is replaced once, transparently (GET
-and HEAD are idempotent). Failures raise ``OSError`` subclasses or ``TimeoutError``; the
-transport translates them.
+keep moving at ``min_rate`` bytes per second (:mod:`s3pump._transport._stall`). A reused
+connection that the server had closed before our request reached it is replaced once,
+transparently (GET and HEAD are idempotent). Failures raise ``OSError`` subclasses or
+``TimeoutError``; the transport translates them (:func:`.errors.map_errors`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import ssl
 from collections import deque
 from typing import Any
 
-from ._stall import ProgressGuard
+from .._stall import ProgressGuard
 
 __all__ = ["H1Pool", "H1Response", "ProtocolError"]
 
@@ -97,8 +98,8 @@ class _Connection(asyncio.Protocol):
         """The next piece received; ``b""`` once the peer has closed and all is read.
 
         Waits at most ``wait_at_most`` seconds (default: the read timeout) for it; raises
-        ``TimeoutError`` after that, or :class:`~._stall.StalledError` when the response
-        moves too slowly."""
+        ``TimeoutError`` after that, or :class:`~s3pump._transport._stall.StalledError` when
+        the response moves too slowly."""
         while not self._pieces:
             if self.closed:
                 if self._error is not None:
@@ -179,10 +180,6 @@ class H1Response:
             self._mode, self._left, self._reusable = "close", -1, False
         if self._left == 0:
             self._finish()
-
-    def at_eof(self) -> bool:
-        """Whether the whole body has been read."""
-        return self._left == 0
 
     def _finish(self) -> None:
         self._left = 0
@@ -459,10 +456,7 @@ def _split_host(host: str, default_port: int) -> tuple[str, int]:
     return host, default_port
 
 
-_DEFAULT_SSL: list[ssl.SSLContext] = []
-
-
+@functools.cache
 def _default_ssl() -> ssl.SSLContext:
-    if not _DEFAULT_SSL:
-        _DEFAULT_SSL.append(ssl.create_default_context())
-    return _DEFAULT_SSL[0]
+    # Made once (~50 ms: the system's trust store), on the first HTTPS connection.
+    return ssl.create_default_context()

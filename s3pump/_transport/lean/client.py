@@ -1,0 +1,273 @@
+"""Signed requests of the lean transport: where they go, how they are signed, which HTTP
+stack carries them.
+
+Bodiless requests (GET, HEAD, listings) go through our own HTTP/1.1 client (:mod:`.http11`),
+except through a proxy; requests with a body (and every request through a proxy) go through
+aiohttp, imported on first use. Keys reach the server byte for byte: the path is
+percent-encoded once by :func:`~.sigv4.quote_key` and handed to yarl as already encoded, so
+neither yarl nor aiohttp normalises ``..`` or ``//`` or re-encodes ``%``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit
+
+from ..._errors import ConfigError, RequestError
+from .._stall import ProgressGuard
+from .body import AiohttpExchange, Exchange
+from .credentials import CredentialSource
+from .errors import error_from_answer, map_errors
+from .http11 import H1Pool
+from .sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, SigV4Signer, payload_sha256, quote_key
+
+if TYPE_CHECKING:
+    import aiohttp
+    from yarl import URL
+
+__all__ = ["LeanClient", "ssl_context"]
+
+_USER_AGENT = "s3pump-lean/0.1"
+_DNS_LABELS = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]")
+
+
+def _dns_compatible(bucket: str) -> bool:
+    # As botocore's check_dns_name: dotted names break TLS wildcard certificates.
+    return (3 <= len(bucket) <= 63 and "." not in bucket
+            and _DNS_LABELS.fullmatch(bucket) is not None)
+
+
+def ssl_context(cafile: str) -> ssl.SSLContext:
+    """A TLS context trusting the CA bundle at ``cafile``; raises :class:`ConfigError` when
+    it is not one."""
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot use the CA bundle {cafile!r}: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
+
+
+class LeanClient:
+    """Signs requests to one endpoint and sends them; ``requests`` counts those sent.
+
+    Payload signing: see :class:`~.transport.LeanTransport`.
+    """
+
+    def __init__(
+        self,
+        credentials: CredentialSource,
+        *,
+        region: str,
+        endpoint: str,
+        aws: bool = False,
+        addressing_style: str = "auto",
+        proxy: str | None = None,
+        sign_payload: bool | None = None,
+        ssl_context: ssl.SSLContext | bool = True,
+        max_connections: int = 64,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        min_body_rate: float = 0.0,
+    ) -> None:
+        self.requests = 0
+        self._session: aiohttp.ClientSession | None = None
+        self._ssl_context = ssl_context
+        self._max_connections = max_connections
+        self._timeouts = (connect_timeout, read_timeout)
+        self._min_body_rate = min_body_rate
+        self._credentials = credentials
+        self._signer = SigV4Signer(region)
+        self._sign_payload = sign_payload
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"unsupported endpoint URL: {endpoint!r}")
+        self._scheme = parts.scheme
+        self._https = parts.scheme == "https"
+        hostname = parts.hostname
+        if ":" in hostname:
+            hostname = f"[{hostname}]"
+        default_port = 443 if self._https else 80
+        port = parts.port
+        self._host = hostname if port in (None, default_port) else f"{hostname}:{port}"
+        self._base_path = parts.path.rstrip("/")
+        if addressing_style == "virtual":
+            self._virtual = True
+        elif addressing_style == "path" or not aws:
+            self._virtual = False
+        else:
+            self._virtual = True  # auto on AWS's own endpoint: virtual for DNS-compatible names
+        self._auto = addressing_style == "auto"
+        self._proxy = proxy
+        # Bodiless requests go through our own HTTP/1.1 client, except through a proxy:
+        # aiohttp handles proxies (and every request with a body).
+        self._h1: H1Pool | None = None
+        if self._proxy is None:
+            self._h1 = H1Pool(https=self._https, ssl_context=ssl_context, limit=max_connections,
+                              connect_timeout=connect_timeout, read_timeout=read_timeout,
+                              min_rate=min_body_rate, user_agent=_USER_AGENT)
+
+    async def aclose(self) -> None:
+        """Close the connection pools."""
+        if self._h1 is not None:
+            await self._h1.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _aiohttp_session(self) -> aiohttp.ClientSession:
+        """The aiohttp session for requests with bodies (and proxies), made on first use."""
+        if self._session is None:
+            import aiohttp
+
+            connect_timeout, read_timeout = self._timeouts
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                limit_per_host=0,
+                ttl_dns_cache=300,
+                keepalive_timeout=15,
+                ssl=self._ssl_context,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=connect_timeout, sock_read=read_timeout
+                ),
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+                headers={"User-Agent": _USER_AGENT},
+                # trust_env would cost two thread hops per request (netrc, proxy lookup): the
+                # proxy is looked up once, in __init__, instead.
+                trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                read_bufsize=256 * 1024,
+            )
+        return self._session
+
+    def locate(self, bucket: str, key: str | None) -> tuple[str, str]:
+        """Host header and encoded path for ``bucket``/``key`` (``key`` None: the bucket)."""
+        tail = "" if key is None else "/" + quote_key(key)
+        if self._virtual and (not self._auto or _dns_compatible(bucket)):
+            return f"{bucket}.{self._host}", (self._base_path + tail) or "/"
+        return self._host, f"{self._base_path}/{quote(bucket, safe='')}{tail}"
+
+    def _should_sign_payload(self, headers: Mapping[str, str] | None) -> bool:
+        if self._sign_payload is not None:
+            return self._sign_payload
+        if not self._https or not headers:
+            return True
+        return not any(
+            name.lower() == "content-md5" or name.lower().startswith("x-amz-checksum-")
+            for name in headers
+        )
+
+    async def send(
+        self,
+        method: str,
+        bucket: str,
+        key: str | None,
+        *,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+        data: bytes | bytearray | memoryview | None = None,
+    ) -> aiohttp.ClientResponse:
+        """A request through aiohttp; the answer's head (its body is the caller's to read).
+        Raises :class:`TransientError` when the connection fails."""
+        host, path = self.locate(bucket, key)
+        if data is None:
+            payload = EMPTY_SHA256
+        elif self._should_sign_payload(headers):
+            payload = payload_sha256(data)
+        else:
+            payload = UNSIGNED_PAYLOAD
+        credentials = await self._credentials.get()
+        signed = self._signer.sign(method, host, path, query, headers or {}, credentials,
+                                   payload_hash=payload)
+        session = self._aiohttp_session()
+        from yarl import URL
+
+        url = URL(f"{self._scheme}://{host}{path}?{query}" if query
+                  else f"{self._scheme}://{host}{path}", encoded=True)
+        self.requests += 1
+        with map_errors(bucket, key):
+            if data is None:
+                return await session.request(method, url, headers=signed,
+                                             allow_redirects=False, proxy=self._proxy)
+            return await self._send_body(method, url, signed, data, session)
+
+    async def _send_body(
+        self, method: str, url: URL, signed: dict[str, str],
+        data: bytes | bytearray | memoryview, session: aiohttp.ClientSession,
+    ) -> aiohttp.ClientResponse:
+        from .paced import WatchedBody
+
+        connect_timeout, read_timeout = self._timeouts
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(loop.time() + connect_timeout + read_timeout) as due:
+                # aiohttp warns about large bytes bodies (a worry about compression that does
+                # not apply here); writing them costs one buffer copy, like a small one.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ResourceWarning)
+                    body = WatchedBody(data, guard=ProgressGuard(self._min_body_rate,
+                                                                 read_timeout),
+                                       deadline=due, wait=read_timeout)
+                return await session.request(method, url, headers=signed, data=body,
+                                             allow_redirects=False, proxy=self._proxy)
+        except TimeoutError as exc:
+            if not due.expired():
+                raise
+            raise TimeoutError(f"timed out: the server took more than {read_timeout:g}s "
+                               "to take the request body or to answer it") from exc
+
+    async def exchange(
+        self,
+        method: str,
+        bucket: str,
+        key: str | None,
+        *,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> Exchange:
+        """A bodiless request (GET, HEAD) through the lean HTTP/1.1 client (through aiohttp
+        behind a proxy); the answer's head. Raises :class:`TransientError` when the
+        connection fails."""
+        if self._h1 is None:
+            return AiohttpExchange(
+                await self.send(method, bucket, key, query=query, headers=headers),
+                ProgressGuard(self._min_body_rate, self._timeouts[1]),
+            )
+        host, path = self.locate(bucket, key)
+        credentials = await self._credentials.get()
+        signed = self._signer.sign(method, host, path, query, headers or {}, credentials,
+                                   payload_hash=EMPTY_SHA256)
+        self.requests += 1
+        with map_errors(bucket, key):
+            return await self._h1.request(method, host, f"{path}?{query}" if query else path,
+                                          signed)
+
+    async def fail(
+        self, resp: aiohttp.ClientResponse | Exchange, bucket: str, key: str | None
+    ) -> RequestError:
+        """The error an answer with an error status stands for (the answer is released).
+        An expired token makes the credentials be read again."""
+        error = await error_from_answer(resp, bucket, key)
+        if error.code in ("ExpiredToken", "TokenRefreshRequired"):
+            self._credentials.expire()
+        return error
+
+    @staticmethod
+    async def read_answer(
+        resp: aiohttp.ClientResponse | Exchange, bucket: str, key: str | None
+    ) -> bytes:
+        """The whole body of a successful answer (released after); raises
+        :class:`TransientError` when it does not arrive."""
+        try:
+            with map_errors(bucket, key):
+                return await resp.read()
+        finally:
+            resp.release()
