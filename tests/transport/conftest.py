@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from s3pump._transport._h1 import H1Pool
+from s3pump._transport.lean.http11 import H1Pool
 
 
 @pytest.fixture
