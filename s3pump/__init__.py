@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # the same names as _PUBLIC, module by module ("X as X": re-e
     from ._run.events import SyncEvent as SyncEvent
     from ._run.progress import Reporter as Reporter
     from ._run.progress import RichReporter as RichReporter
+    from ._transport.memory import MemoryTransport as MemoryTransport
     from ._uri import S3URI as S3URI
     from ._uri import parse_uri as parse_uri
 
@@ -70,6 +71,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "_models": ("Failure", "ObjectInfo", "TransferResult"),
     "_run.events": ("JsonLinesLog", "SyncEvent"),
     "_run.progress": ("Reporter", "RichReporter"),
+    "_transport.memory": ("MemoryTransport",),
     "_uri": ("S3URI", "parse_uri"),
 }
 

@@ -25,7 +25,7 @@ from ._run.options import RunOptions
 from ._run.plan import KeyFilter
 from ._run.progress import Reporter
 from ._run.run import run_transfer
-from ._session import Session
+from ._session import Session, transfer_config
 from ._transfer import single
 from ._transport import Transport
 from ._uri import S3URI, local_path, parse_uri
@@ -109,11 +109,14 @@ class AsyncPump:
         read_timeout: float = 60.0,
         min_body_rate: float = 64.0,
     ) -> None:
-        self._session = Session(
-            endpoint_url, region, profile, concurrency, addressing_style=addressing_style,
-            config=config, transport=transport, cache_dir=cache_dir,
-            cache_max_bytes=cache_max_bytes, connect_timeout=connect_timeout,
+        client = ClientConfig(
+            endpoint_url=endpoint_url, region=region, profile=profile,
+            addressing_style=addressing_style, connect_timeout=connect_timeout,
             read_timeout=read_timeout, min_body_rate=min_body_rate,
+        )
+        self._session = Session(
+            client, transfer_config(config, concurrency, profile), transport=transport,
+            cache_dir=cache_dir, cache_max_bytes=cache_max_bytes,
         )
 
     async def __aenter__(self) -> Self:

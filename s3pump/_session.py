@@ -35,9 +35,27 @@ def request_slots(concurrency: int) -> anyio.Semaphore:
     return anyio.Semaphore(concurrency, fast_acquire=True)
 
 
+def transfer_config(config: TransferConfig | None, concurrency: int | None,
+                    profile: str | None) -> TransferConfig:
+    """The transfer configuration in force: ``config`` (or the defaults), ``concurrency``
+    over its field when given, an unset ``max_attempts`` from ``AWS_MAX_ATTEMPTS`` or the
+    profile's ``max_attempts``."""
+    base = config or TransferConfig()
+    if concurrency is not None:
+        base = dataclasses.replace(base, concurrency=concurrency)
+    if max_attempts_is_default(base):
+        from ._transport._resolve import resolve_max_attempts
+
+        attempts = resolve_max_attempts(profile)
+        if attempts is not None:
+            base = dataclasses.replace(base, max_attempts=attempts)
+    return base
+
+
 class Session:
-    """Connection, configuration and stop control of one pump (see :class:`AsyncPump` for
-    the arguments, which it passes on as they are).
+    """Connection, configuration and stop control of one pump: built from the two plain
+    configuration objects (so that a session can be rebuilt from them anywhere, in another
+    process too), with a transport opened by name or given (see :class:`AsyncPump`).
 
     Raises:
         ConfigError: invalid options (on construction).
@@ -45,39 +63,15 @@ class Session:
 
     def __init__(
         self,
-        endpoint_url: str | None = None,
-        region: str | None = None,
-        profile: str | None = None,
-        concurrency: int | None = None,
+        client_config: ClientConfig,
+        config: TransferConfig,
         *,
-        addressing_style: str | None = None,
-        config: TransferConfig | None = None,
         transport: str | Transport = "auto",
         cache_dir: str | os.PathLike[str] | None = None,
         cache_max_bytes: int = 10 * 1024**3,
-        connect_timeout: float = 10.0,
-        read_timeout: float = 60.0,
-        min_body_rate: float = 64.0,
     ) -> None:
-        self.client_config = ClientConfig(
-            endpoint_url=endpoint_url,
-            region=region,
-            profile=profile,
-            addressing_style=addressing_style,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            min_body_rate=min_body_rate,
-        )
-        base = config or TransferConfig()
-        if concurrency is not None:
-            base = dataclasses.replace(base, concurrency=concurrency)
-        if max_attempts_is_default(base):  # AWS_MAX_ATTEMPTS or the profile's max_attempts
-            from ._transport._resolve import resolve_max_attempts
-
-            attempts = resolve_max_attempts(profile)
-            if attempts is not None:
-                base = dataclasses.replace(base, max_attempts=attempts)
-        self.config = base
+        self.client_config = client_config
+        self.config = config
         self._transport_kind = transport if isinstance(transport, str) else "given"
         env_cache = os.environ.get("S3PUMP_CACHE_DIR", "").strip()
         self.cache_dir: Path | None = (

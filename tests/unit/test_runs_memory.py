@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 import s3pump
-from s3pump._transport.memory import MemoryTransport
+from s3pump import MemoryTransport
 
 BUCKET = "run-bucket"
 KiB = 1024
