@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 import s3pump._local.tree as writer_module
 from s3pump._errors import LocalIOError, UnsafeKeyError
 from s3pump._local.tree import TEMP_PREFIX, TEMP_SUFFIX, LocalTree, PartFile, is_temp_name
+from tests._stops import in_private_tmpfs
 
 MTIME = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
 
@@ -143,22 +145,33 @@ def test_write_whole_writes_through_a_temp_file_in_the_target_dir(
     assert is_temp_name(Path(src).name)
 
 
-def test_write_whole_failure_keeps_existing_file_and_removes_temp(
-    tree: LocalTree, dest: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    target = dest / "f"
-    target.write_bytes(b"precious")
+# On a real full disk (a 256 KiB tmpfs in a private mount namespace), not a patched function.
+_FULL_DISK = """
+import errno, sys
+from pathlib import Path
+from s3pump._errors import LocalIOError
+from s3pump._local.tree import LocalTree
+root = Path(sys.argv[1])
+target = root / "f"
+target.write_bytes(b"precious")
+(root / "filler").write_bytes(b"x" * (200 << 10))
+try:
+    LocalTree(root).write_whole(target, b"n" * (100 << 10), None, "f")
+except LocalIOError as exc:
+    assert exc.errno == errno.ENOSPC, exc.errno
+    assert isinstance(exc.__cause__, OSError)
+    print(exc)
+    sys.exit(3)
+"""
 
-    def no_space(path: object, mtime: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(writer_module, "_set_mtime", no_space)
-    with pytest.raises(LocalIOError, match=f"no space left on device: {target}") as info:
-        tree.write_whole(target, b"new data", MTIME, "f")
-    assert info.value.errno == errno.ENOSPC
-    assert isinstance(info.value.__cause__, OSError)
-    assert target.read_bytes() == b"precious"
-    assert all_entries(dest) == ["f"]
+def test_write_whole_failure_keeps_existing_file_and_removes_temp(tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    proc, left = in_private_tmpfs("size=256k", disk,
+                                  [sys.executable, "-c", _FULL_DISK, str(disk)])
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.strip() == f"no space left on device: {disk / 'f'}"
+    assert left == {"f": len(b"precious"), "filler": 200 << 10}  # no temp file left
 
 
 def test_write_whole_interrupted_removes_temp(
