@@ -147,6 +147,19 @@ class MemoryTransport:
         """
         self._bucket(bucket).remove(key, _seconds(self._clock()))
 
+    def restore(self, bucket: str, key: str) -> None:
+        """Give the archived current version of ``key`` a readable copy, as a completed
+        RestoreObject does: its GETs then succeed (the listing still shows its class).
+
+        Raises:
+            NoSuchBucketError: no such bucket.
+            KeyError: no such key.
+        """
+        versions = self._bucket(bucket).history.get(key)
+        if not versions or versions[-1].delete_marker:
+            raise KeyError(key)
+        versions[-1] = replace(versions[-1], restored=True)
+
     def stored(self, bucket: str, key: str) -> StoredObject | None:
         """The current version of ``key`` (``None``: absent or deleted).
 
