@@ -75,6 +75,7 @@ class StoredObject:
     delete_marker: bool = False
     is_latest: bool = True
     restored: bool = False  # an archived object with a readable copy (RestoreObject)
+    content_type: str = "binary/octet-stream"  # S3's when the upload sent none
 
     @property
     def size(self) -> int:
@@ -116,6 +117,7 @@ class Upload:
     algorithm: str | None
     checksum_type: str | None
     parts: dict[int, _Part] = field(default_factory=dict)
+    content_type: str = "binary/octet-stream"
 
     def _refuse(self, code: str, message: str) -> RequestError:
         return fail(400, code, message, self.bucket, self.key)
