@@ -171,8 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync = _verb(
         sub, "sync", "mirror a prefix to a folder, or a folder to a prefix",
         "Mirror SRC to DST (one of them s3://bucket/prefix/, the other a local "
-        "folder), transferring only what changed. A manifest in DST/.s3pump/ (SRC/.s3pump/ "
-        "for uploads) remembers what was transferred, so unchanged objects cost nothing but "
+        "folder), transferring only what changed. A manifest in DST/.s3pump/ (for uploads, "
+        "in $XDG_STATE_HOME/s3pump/: the source is never written) remembers what was transferred, so unchanged objects cost nothing but "
         "the listing; same-size rewrites are caught by ETag. Re-running after a crash "
         "resumes: leftover temp files are removed and only what is missing is transferred.",
         (("SRC", "s3://bucket/prefix/ or a local folder"),
@@ -187,8 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="mirror only shard I of N (keys split by a hash; I from 0), e.g. "
                       "--shard $JOB_COMPLETION_INDEX/4")
     sync.add_argument("--manifest", metavar="PATH",
-                      help="the manifest file (default: .s3pump/manifest.sqlite in the local "
-                      "folder)")
+                      help="the manifest file; its locks beside it (default: "
+                      ".s3pump/manifest.sqlite in the local folder of a download; "
+                      "$XDG_STATE_HOME/s3pump/uploads/<name>-<hash>/ for an upload)")
     sync.add_argument("--follow-symlinks", action="store_true",
                       help="uploads: follow symbolic links (skipped by default)")
     sync.add_argument("--require-checksum", action="store_true",
