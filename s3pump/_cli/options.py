@@ -172,8 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub, "sync", "mirror a prefix to a folder, or a folder to a prefix",
         "Mirror SRC to DST (one of them s3://bucket/prefix/, the other a local "
         "folder), transferring only what changed. A manifest in DST/.s3pump/ (for uploads, "
-        "in $XDG_STATE_HOME/s3pump/: the source is never written) remembers what was transferred, so unchanged objects cost nothing but "
-        "the listing; same-size rewrites are caught by ETag. Re-running after a crash "
+        "in $XDG_STATE_HOME/s3pump/: the source is never written) remembers what was "
+        "transferred, so unchanged objects cost nothing but the listing; same-size "
+        "rewrites are caught by ETag. Re-running after a crash "
         "resumes: leftover temp files are removed and only what is missing is transferred.",
         (("SRC", "s3://bucket/prefix/ or a local folder"),
          ("DST", "a local folder or s3://bucket/prefix/")))
