@@ -74,3 +74,11 @@ def test_sync_delete_keeps_copies_of_archived_objects(
     assert (summary["deleted"], summary["archived"]) == (1, 2)
     assert sorted(p.name for p in dest.iterdir() if p.name != ".s3pump") == [
         "cold.txt", "hot.txt"]
+
+
+def test_the_summary_line_counts_the_archived(endpoint: str, cold: str, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["get", f"s3://{cold}/p/", str(tmp_path / "out"), "--endpoint-url",
+                 endpoint, "--no-progress"]) == 0
+    out = capsys.readouterr()
+    assert "2 unchanged or skipped (2 archived)" in out.out + out.err
