@@ -57,7 +57,7 @@ def test_one_archived_object_says_so(endpoint: str, cold: str, tmp_path: Path,
     code = main(["get", f"s3://{cold}/p/deep.txt", str(tmp_path / "d"), "--endpoint-url",
                  endpoint])
     err = capsys.readouterr().err
-    assert code != 0 and "archived object, restore it" in err
+    assert code == 2 and "archived object, restore it" in err
     assert "access denied" not in err
 
 
