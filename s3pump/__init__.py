@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the same names as _PUBLIC, module by module ("X as X": re-e
     from ._config import ClientConfig as ClientConfig
     from ._config import TransferConfig as TransferConfig
     from ._errors import AccessDeniedError as AccessDeniedError
+    from ._errors import ArchivedObjectError as ArchivedObjectError
     from ._errors import BadURIError as BadURIError
     from ._errors import ConfigError as ConfigError
     from ._errors import DestinationExistsError as DestinationExistsError
@@ -62,8 +63,9 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "_oneshot": ("download_prefix", "sync", "upload_dir"),
     "_config": ("ClientConfig", "TransferConfig"),
     "_errors": (
-        "AccessDeniedError", "BadURIError", "ConfigError", "DestinationExistsError",
-        "IntegrityError", "InvalidContentError", "ListingError", "LocalIOError",
+        "AccessDeniedError", "ArchivedObjectError", "BadURIError", "ConfigError",
+        "DestinationExistsError", "IntegrityError", "InvalidContentError", "ListingError",
+        "LocalIOError",
         "MirrorBusyError", "MissingDependencyError", "NoSuchBucketError", "NoSuchKeyError",
         "NotFoundError", "ObjectChangedError", "RequestError", "S3PumpError",
         "ThrottledError", "TransientError", "UnsafeKeyError",

@@ -109,6 +109,13 @@ class TransferConfig:
     single-part object); a body that does not match is fetched again (within
     ``max_attempts``) and never renamed into place. Objects that offer nothing checkable are
     counted as unverified; with ``require_checksum`` they fail instead (nothing is written).
+
+    Objects the listing shows in an archived storage class (GLACIER, DEEP_ARCHIVE: a GET
+    needs a restore first) are skipped by runs and counted as ``archived``, unless
+    ``force_glacier_transfer`` (then restored ones come, the others fail with
+    :class:`~s3pump.ArchivedObjectError`). Uploads send a Content-Type guessed from the
+    file name (``mimetypes``) when ``guess_content_type``; ``content_type`` forces one for
+    every upload.
     """
 
     concurrency: int = 64
@@ -125,6 +132,9 @@ class TransferConfig:
     backoff_base: float = 0.1
     backoff_cap: float = 10.0
     require_checksum: bool = False
+    force_glacier_transfer: bool = False
+    content_type: str | None = None
+    guess_content_type: bool = True
 
     def __post_init__(self) -> None:
         positive = {
@@ -147,6 +157,9 @@ class TransferConfig:
             raise ConfigError(f"queue_size must be >= 0, not {self.queue_size}")
         if self.backoff_base < 0 or self.backoff_cap < 0:
             raise ConfigError("backoff times must be >= 0")
+        if self.content_type is not None and (
+                not self.content_type.strip() or any(c in self.content_type for c in "\r\n")):
+            raise ConfigError(f"content_type must be a media type, not {self.content_type!r}")
 
     @property
     def stream_buffer(self) -> int:

@@ -11,6 +11,7 @@ import errno
 
 __all__ = [
     "AccessDeniedError",
+    "ArchivedObjectError",
     "BadURIError",
     "ConfigError",
     "DestinationExistsError",
@@ -88,6 +89,12 @@ class NoSuchKeyError(NotFoundError):
 
 class AccessDeniedError(RequestError):
     """The credentials are not allowed to do this (403), or are invalid."""
+
+
+class ArchivedObjectError(RequestError):
+    """The object is archived (S3's 403 ``InvalidObjectState``: the GLACIER or DEEP_ARCHIVE
+    storage class, or an Intelligent-Tiering archive tier) and must be restored before it
+    can be read. Not an access denial: the credentials are fine."""
 
 
 class ObjectChangedError(RequestError):
@@ -193,6 +200,9 @@ def error_from_response(
         return make(ThrottledError, f"throttled by S3: {where} ({detail})")
     if code in _TRANSIENT_CODES:  # before 403: S3 sends RequestTimeTooSkewed as a 403
         return make(TransientError, f"server error: {where} ({detail})")
+    if code == "InvalidObjectState":  # a 403, but not a denial: restore the object first
+        return make(ArchivedObjectError, f"archived object, restore it before reading it "
+                    f"(aws s3api restore-object): {where} ({detail})")
     if status in (401, 403) or code in ("AccessDenied", "InvalidAccessKeyId",
                                         "SignatureDoesNotMatch"):
         return make(AccessDeniedError, f"access denied: {where} ({detail})")

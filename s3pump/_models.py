@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Failure", "ObjectInfo", "TransferResult"]
+__all__ = ["ARCHIVED_STORAGE_CLASSES", "Failure", "ObjectInfo", "TransferResult"]
+
+# Storage classes whose objects must be restored before a GET (S3 answers 403
+# InvalidObjectState). GLACIER_IR is read at once; INTELLIGENT_TIERING objects in its
+# archive tiers look like any other in a listing, and fail their GET as archived.
+ARCHIVED_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +24,11 @@ class ObjectInfo:
     last_modified: datetime | None = None
     storage_class: str | None = None
     checksum_algorithm: str | None = None
+
+    @property
+    def archived(self) -> bool:
+        """Whether the listing shows a storage class that needs a restore before a GET."""
+        return self.storage_class in ARCHIVED_STORAGE_CLASSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +50,8 @@ class TransferResult:
 
     ``ok`` is true when nothing failed and the run was not interrupted. ``bytes`` counts the
     bytes of transferred objects.
+    Of the ``skipped`` keys, ``archived`` were left because their storage class (GLACIER,
+    DEEP_ARCHIVE) needs a restore before a GET (see ``force_glacier_transfer``).
     Every run counts the keys it ``listed`` (in its shard, past the filters; the source
     prefix's own ``dir/`` marker is the destination folder, not a key); a mirror (``sync``)
     also counts the temp files a crashed run left behind that it ``cleaned`` up.
@@ -64,6 +76,7 @@ class TransferResult:
     verified: int = 0
     unverified: int = 0
     interrupted: bool = False
+    archived: int = 0
 
     @property
     def ok(self) -> bool:
@@ -77,6 +90,7 @@ class TransferResult:
             "transferred": self.transferred,
             "bytes": self.bytes,
             "skipped": self.skipped,
+            "archived": self.archived,
             "deleted": self.deleted,
             "failed": [f.to_dict() for f in self.failed],
             "elapsed": round(self.elapsed, 3),

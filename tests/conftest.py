@@ -27,9 +27,11 @@ _counter = itertools.count()
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _aws_env() -> Iterator[None]:
-    """Fake credentials, and no endpoint or profile leaking in from the developer's shell."""
+def _aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fake credentials, and no endpoint or profile leaking in from the developer's shell;
+    upload mirrors keep their state in a temp folder, not in the user's ~/.local/state."""
     saved = dict(os.environ)
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "S3_ENDPOINT",
                  "AWS_SESSION_TOKEN", "S3PUMP_CACHE_DIR"):
         os.environ.pop(name, None)

@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .options import UsageError
+from .options import UsageError, object_settings
 from .output import (
     DOWNLOAD,
     EXIT_FAILED,
@@ -52,6 +52,7 @@ class Invocation:
 
         args = self.args
         config = TransferConfig(require_checksum=getattr(args, "require_checksum", False),
+                                **object_settings(args),
                                 **({"max_attempts": args.max_attempts} if args.max_attempts
                                    else {}))
         pump = AsyncPump(

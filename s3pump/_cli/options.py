@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["UsageError", "blank_argument", "build_parser", "check_values"]
+__all__ = ["UsageError", "blank_argument", "build_parser", "check_values",
+           "object_settings"]
 
 
 class UsageError(Exception):
@@ -107,6 +109,34 @@ def _log_json(parser: argparse.ArgumentParser) -> None:
                         "FILE, between a start and an end line (runs over a prefix or folder)")
 
 
+def _object_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
+    """Archived objects (downloads) and Content-Type (uploads), by aws's names."""
+    for name in ("get", "sync"):
+        verbs[name].add_argument(
+            "--force-glacier-transfer", action="store_true",
+            help="downloads: try objects in the GLACIER and DEEP_ARCHIVE storage classes "
+            "(restored ones succeed); by default they are skipped with a warning")
+    for name in ("put", "sync"):
+        g = verbs[name].add_argument_group("content type (uploads)")
+        g.add_argument("--content-type", metavar="TYPE",
+                       help="the Content-Type of every object uploaded (default: guessed "
+                       "from the file name)")
+        g.add_argument("--no-guess-mime-type", action="store_true",
+                       help="do not guess the Content-Type from the file name")
+
+
+def object_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The TransferConfig fields the options of :func:`_object_options` set."""
+    settings: dict[str, Any] = {}
+    if getattr(args, "force_glacier_transfer", False):
+        settings["force_glacier_transfer"] = True
+    if getattr(args, "content_type", None) is not None:
+        settings["content_type"] = args.content_type
+    if getattr(args, "no_guess_mime_type", False):
+        settings["guess_content_type"] = False
+    return settings
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``s3pump`` command."""
     parser = Parser(
@@ -141,9 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     sync = _verb(
         sub, "sync", "mirror a prefix to a folder, or a folder to a prefix",
         "Mirror SRC to DST (one of them s3://bucket/prefix/, the other a local "
-        "folder), transferring only what changed. A manifest in DST/.s3pump/ (SRC/.s3pump/ "
-        "for uploads) remembers what was transferred, so unchanged objects cost nothing but "
-        "the listing; same-size rewrites are caught by ETag. Re-running after a crash "
+        "folder), transferring only what changed. A manifest in DST/.s3pump/ (for uploads, "
+        "in $XDG_STATE_HOME/s3pump/: the source is never written) remembers what was "
+        "transferred, so unchanged objects cost nothing but the listing; same-size "
+        "rewrites are caught by ETag. Re-running after a crash "
         "resumes: leftover temp files are removed and only what is missing is transferred.",
         (("SRC", "s3://bucket/prefix/ or a local folder"),
          ("DST", "a local folder or s3://bucket/prefix/")))
@@ -157,8 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="mirror only shard I of N (keys split by a hash; I from 0), e.g. "
                       "--shard $JOB_COMPLETION_INDEX/4")
     sync.add_argument("--manifest", metavar="PATH",
-                      help="the manifest file (default: .s3pump/manifest.sqlite in the local "
-                      "folder)")
+                      help="the manifest file; its locks beside it (default: "
+                      ".s3pump/manifest.sqlite in the local folder of a download; "
+                      "$XDG_STATE_HOME/s3pump/uploads/<name>-<hash>/ for an upload)")
     sync.add_argument("--follow-symlinks", action="store_true",
                       help="uploads: follow symbolic links (skipped by default)")
     sync.add_argument("--require-checksum", action="store_true",
@@ -172,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("-r", "--recursive", action="store_true", help="every object below")
     _verb(sub, "cat", "stream one object to stdout",
           "Write the object's bytes to stdout as they arrive.", (("URI", "s3://bucket/key"),))
+    _object_options(sub.choices)
     for verb in sub.choices.values():
         _common(verb)
     return parser

@@ -139,6 +139,8 @@ def _summary_line(result: TransferResult, verb: Verb, signal_name: str) -> str:
             line += f", {result.unverified} unverified"
     if result.skipped:
         line += f", {result.skipped} unchanged or skipped"
+        if result.archived:  # (restore them, or --force-glacier-transfer: the warning)
+            line += f" ({result.archived} archived)"
     if result.deleted:
         line += f", {'would delete' if result.dry_run else 'deleted'} {result.deleted}"
     if result.failed:

@@ -24,8 +24,9 @@ __all__ = ["MirrorLock"]
 class MirrorLock:
     """The locks of one run on ``state_dir`` (blocking; run it in a worker thread)."""
 
-    def __init__(self, state_dir: Path, name: str) -> None:
+    def __init__(self, state_dir: Path, name: str, what: str | None = None) -> None:
         self.state_dir = state_dir
+        self.what = what or str(state_dir.parent)  # the mirror, as its busy error names it
         self.name = name
         self.alone = False
         self._fds: list[int] = []
@@ -49,8 +50,7 @@ class MirrorLock:
             except BlockingIOError:
                 self.release()
                 raise MirrorBusyError(
-                    f"another s3pump sync ({self.name}) is running on "
-                    f"{self.state_dir.parent}"
+                    f"another s3pump sync ({self.name}) is running on {self.what}"
                 ) from None
             self._shared = self._open("run.lock")
             try:

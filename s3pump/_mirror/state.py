@@ -1,8 +1,11 @@
 """A run's state on its local side: the run's own files, locks, the manifest, the scratch
 index.
 
-A mirror keeps ``<local root>/.s3pump/`` (or ``--manifest``): the manifest
+A download mirror keeps ``<local root>/.s3pump/`` (or ``--manifest``): the manifest
 (``manifest.sqlite``, or ``manifest-shard-I-of-N.sqlite`` for a shard) and the run locks.
+An upload mirror never writes into its source: its state folder is in the user's state
+directory (:func:`upload_state_dir`), and a manifest an earlier version left in
+``<source>/.s3pump/`` is copied from there once (read only) and then no longer used.
 Keys and files under ``.s3pump/``, and the run's other own files wherever they are (a
 ``--manifest`` and its SQLite and lock files, the event log, stdout and stderr redirected
 into the folder, the scratch index: :mod:`s3pump._local.statefiles`), are never transferred
@@ -13,24 +16,51 @@ the event log, stdout and stderr) are left alone.
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import logging
+import os
+import re
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AsyncExitStack, closing, contextmanager
 from pathlib import Path
 
 import anyio
 
-from .._errors import LocalIOError
+from .._errors import ConfigError, LocalIOError
 from .._local.statefiles import STATE_DIR, StateFiles, manifest_family
 from .decide import Shard
 from .lock import MirrorLock
 from .manifest import Manifest, ManifestEntry
 from .runindex import RunIndex
 
-__all__ = ["STATE_DIR", "RunState"]
+__all__ = ["STATE_DIR", "RunState", "upload_state_dir"]
 
 _log = logging.getLogger("s3pump")
+
+
+def upload_state_dir(source: Path, bucket: str, prefix: str, endpoint: str,
+                     environ: Mapping[str, str] = os.environ) -> Path:
+    """The state folder of the upload mirror of ``source`` to ``s3://bucket/prefix`` at
+    ``endpoint``: ``$XDG_STATE_HOME/s3pump/uploads/<hint>-<hash>/`` (the XDG default
+    ``~/.local/state``), named by a hash of the resolved source path, the bucket, the
+    prefix and the endpoint (stable from run to run), with a readable hint in front.
+
+    Raises:
+        ConfigError: no state directory can be found (no home directory).
+    """
+    base = environ.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(base):  # the XDG spec: a relative path is invalid, ignore it
+        try:
+            base = str(Path.home() / ".local" / "state")
+        except RuntimeError as exc:
+            raise ConfigError("no state directory for the upload mirror's manifest: set "
+                              "XDG_STATE_HOME or pass --manifest") from exc
+    real = os.path.realpath(source)
+    digest = hashlib.sha256(json.dumps([real, bucket, prefix, endpoint]).encode())
+    hint = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{os.path.basename(real) or 'root'}-{bucket}")
+    return Path(base) / "s3pump" / "uploads" / f"{hint[:48]}-{digest.hexdigest()[:16]}"
 
 
 def _state_names(shard: Shard) -> tuple[str, str]:
@@ -52,14 +82,17 @@ class RunState:
 
     def __init__(self, root: Path, *, mirror: bool, shard: Shard, dry_run: bool,
                  source: str, dest: str, manifest: Path | None = None,
-                 state_files: Sequence[Path] = ()) -> None:
+                 state_files: Sequence[Path] = (), state_dir: Path | None = None) -> None:
         self.root = root
         self.source = source  # the run's two sides, as the manifest records them
         self.dest = dest
         self.mirror = mirror
         self.dry_run = dry_run
         manifest_name, self.lock_name = _state_names(shard)
-        self.manifest_path = manifest or root / STATE_DIR / manifest_name
+        self.manifest_path = manifest or (state_dir or root / STATE_DIR) / manifest_name
+        # An upload mirror's manifest as an earlier version kept it, in the source.
+        self._legacy = (root / STATE_DIR / manifest_name
+                        if state_dir is not None and manifest is None else None)
         self.manifest: Manifest | None = None
         # The scratch index of keys seen and objects listed: a mirror's (a temp SQLite).
         self._index = RunIndex() if mirror else None
@@ -104,13 +137,19 @@ class RunState:
         if not self.mirror:
             return
         path = self.manifest_path
+        legacy = self._legacy
+        if legacy is not None and (self.dry_run or await anyio.Path(path).exists()
+                                   or not await anyio.Path(legacy).is_file()):
+            # Nothing to adopt. A dry run leaves it for the real run (SQLite may write
+            # beside a database it only reads): it compares what it finds instead.
+            legacy = None
         if self.dry_run:
             if await anyio.Path(path).is_file():
                 self.manifest = manifest = await anyio.to_thread.run_sync(
                     self._open_manifest, True)
                 stack.push(self._closing(manifest))
             return
-        lock = MirrorLock(path.parent, self.lock_name)
+        lock = MirrorLock(path.parent, self.lock_name, str(self.root))
         await anyio.to_thread.run_sync(lock.acquire)
         stack.callback(lock.release)
         if lock.alone and clean is not None:
@@ -120,8 +159,37 @@ class RunState:
                 self.notices.append(("clean", str(self.root),
                                      f"removed {self.cleaned} leftover temp files"))
         lock.share()
+        if legacy is not None:  # under the lock: one copy, whatever runs at once
+            await anyio.to_thread.run_sync(self._adopt, legacy)
         self.manifest = manifest = await anyio.to_thread.run_sync(self._open_manifest, False)
         stack.push(self._closing(manifest))
+
+    def _adopt(self, legacy: Path) -> None:
+        """Copy the manifest an earlier version kept in the source (``legacy``) to the
+        state folder, reading it only (blocking). A copy that fails is not an error: the
+        run starts without a manifest and compares what it finds."""
+        path = self.manifest_path
+        if path.exists():  # a concurrent run adopted it first
+            return
+        partial = path.with_name(path.name + ".adopting")
+        try:
+            # Immutable: SQLite writes nothing beside it (no -shm). Only a crashed run's
+            # WAL needs a reader that may write there: what it holds is kept, if it can.
+            wal = legacy.with_name(legacy.name + "-wal")
+            mode = "mode=ro" if wal.is_file() and wal.stat().st_size else "immutable=1"
+            src = sqlite3.connect(f"{legacy.resolve().as_uri()}?{mode}", uri=True)
+            with closing(src), closing(sqlite3.connect(partial)) as dst:
+                src.backup(dst)
+            os.replace(partial, path)
+        except (OSError, sqlite3.Error) as exc:
+            _log.warning("could not copy the manifest %s (%s): starting without it",
+                         legacy, exc)
+            partial.unlink(missing_ok=True)
+            return
+        _log.warning("the upload mirror's manifest moved out of the source: %s was copied "
+                     "to %s; %s is no longer used and may be removed", legacy, path,
+                     legacy.parent)
+        self.notices.append(("manifest-moved", str(path), f"copied from {legacy}"))
 
     def _closing(self, manifest: Manifest) -> Callable[..., bool]:
         """An exit callback that closes ``manifest``: a failure to save its last entries

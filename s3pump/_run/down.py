@@ -154,6 +154,9 @@ class DownRun:
             return []
         outcomes, state, root = self._outcomes, self._state, self._root
         outcomes.listed(len(chosen))
+        # Archived objects are seen (a mirror's --delete keeps their local copies) and
+        # decided like any other, but not fetched: their GET would fail until restored.
+        archived_skip = not self._session.config.force_glacier_transfer
         remembered = {}
         if self._mirror:
             keys = [obj.key for obj in chosen]
@@ -186,6 +189,9 @@ class DownRun:
                         continue
                 else:
                     decision = _COPY
+                if archived_skip and obj.archived and not target.is_dir:
+                    outcomes.archived(obj.key, str(target.path), str(obj.storage_class))
+                    continue
             except S3PumpError as exc:
                 outcomes.error(exc, obj.key, key=obj.key)
                 continue

@@ -97,7 +97,13 @@ class Outcomes:
         self.emit("start", reason=f"{source} -> {dest}")
 
     def end(self) -> None:
-        """The run is over: the ``end`` event with the summary, and the reporter closed."""
+        """The run is over: one warning for the archived objects it skipped, the ``end``
+        event with the summary, and the reporter closed."""
+        if self.result.archived:
+            _log.warning("skipped %d archived objects (storage class GLACIER or "
+                         "DEEP_ARCHIVE): restore them first, or pass "
+                         "--force-glacier-transfer (force_glacier_transfer=True) to try "
+                         "them", self.result.archived)
         try:
             self.emit("end", detail={"summary": self.result.to_dict()})
         finally:
@@ -134,6 +140,13 @@ class Outcomes:
         self.result.skipped += 1
         if self._sink is not None:
             self.emit("skip", key, path, reason=reason)
+
+    def archived(self, key: str, path: str, storage_class: str) -> None:
+        """Count and report a key skipped because its storage class needs a restore (one
+        warning for all of them at the end, a line at INFO for each)."""
+        self.result.archived += 1
+        _log.info("skipped %s: archived (%s)", key, storage_class)
+        self.skipped(key, path, f"archived ({storage_class}): restore it first")
 
     def deleted(self, key: str, path: str) -> None:
         """Count and report a deletion (planned, in a dry run)."""

@@ -26,8 +26,10 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from .._errors import BadURIError, S3PumpError
-from .._mirror.state import RunState
+from .._mirror.state import RunState, upload_state_dir
 from .._models import TransferResult
 from .._session import Session
 from .._uri import S3URI
@@ -70,9 +72,16 @@ async def run_transfer(
     result = TransferResult(dry_run=options.dry_run)
     outcomes = Outcomes(result, progress or NullReporter(), events, direction)
     retry = session.retry_policy()
+    state_dir = None
+    if direction == "up" and options.mirror and options.manifest is None:
+        # An upload mirror never writes into its source: its state is the user's.
+        assert isinstance(dest, S3URI)
+        state_dir = await anyio.to_thread.run_sync(
+            upload_state_dir, root, dest.bucket, dest.key, _endpoint(session))
     state = RunState(root, mirror=options.mirror, shard=options.shard,
                      dry_run=options.dry_run, source=source_name, dest=dest_name,
-                     manifest=options.manifest, state_files=options.state_files)
+                     manifest=options.manifest, state_files=options.state_files,
+                     state_dir=state_dir)
     leg: DirectionRun
     if isinstance(source, S3URI):
         leg = DownRun(session, source, root, options, outcomes, state, retry)
@@ -86,6 +95,20 @@ async def run_transfer(
     finally:
         outcomes.end()
     return result
+
+
+def _endpoint(session: Session) -> str:
+    """Where the session's requests go (AWS's region when no endpoint is configured), as
+    the name of an upload mirror's state folder includes it."""
+    if session.client_config.endpoint_url:
+        return session.client_config.endpoint_url
+    from .._transport._resolve import resolve
+
+    try:
+        resolved = resolve(session.client_config)
+    except S3PumpError:  # the transport, given or opened, decides; the name needs a value
+        return ""
+    return resolved.endpoint_url or f"aws:{resolved.region}"
 
 
 def _absolute(path: Path) -> str:

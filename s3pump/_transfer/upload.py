@@ -59,6 +59,7 @@ from .._retry import RetryPolicy
 from .._transport import Transport
 from .._transport._base import CompletedPart
 from .budget import BufferPool, ByteBudget, Lease
+from .content_type import guess_content_type
 from .ranges import Progress, first_error, split_ranges
 
 __all__ = ["Sent", "Uploader"]
@@ -126,6 +127,13 @@ class Uploader:
         self._checksums = checksums
         self._server = server or ServerChecksums()
         self.uploaded_any = False
+        self._guess = config.guess_content_type and config.content_type is None
+
+    def _content_type(self, path: str | None) -> str | None:
+        """What an upload of ``path`` (None: a stream) sends as its Content-Type."""
+        if self._guess and path is not None:
+            return guess_content_type(path)
+        return self._config.content_type
 
     def _single(self) -> Compute | None:
         """How a single PUT's body is checksummed (None: no checksum)."""
@@ -139,20 +147,22 @@ class Uploader:
             return await self._retry.run(call)
 
     async def _put(self, bucket: str, key: str, data: bytes | memoryview,
-                   checksum: Checksum | None) -> str:
+                   checksum: Checksum | None, content_type: str | None) -> str:
         """One PutObject of ``data`` (the caller holds a request slot); returns the ETag.
 
         A server that refuses a CRC64NVME is sent CRC32 instead (for the rest of the run)."""
         try:
             headers = await self._retry.run(
-                lambda: self._transport.put_object(bucket, key, data, checksum=checksum))
+                lambda: self._transport.put_object(bucket, key, data, checksum=checksum,
+                                                   content_type=content_type))
         except RequestError as exc:
             if checksum is None or checksum.algorithm != CRC64NVME or not _refused_checksum(
                     exc):
                 raise
             fallback = await _checksum(data, crc32)
             headers = await self._retry.run(
-                lambda: self._transport.put_object(bucket, key, data, checksum=fallback))
+                lambda: self._transport.put_object(bucket, key, data, checksum=fallback,
+                                                   content_type=content_type))
             if self._server.algorithm == CRC64NVME:  # remembered only once CRC32 worked
                 _log.info("the server refused a CRC64NVME checksum (%s): sending CRC32", exc)
                 self._server.algorithm = CRC32
@@ -179,12 +189,13 @@ class Uploader:
                 # One thread hop opens, reads, checks and checksums the file.
                 data, checksum, st = await anyio.to_thread.run_sync(
                     read_small, path, size, self._single(), follow)
-                etag = await self._put(bucket, key, data, checksum)
+                etag = await self._put(bucket, key, data, checksum, self._content_type(path))
             return Sent(size, etag, st.st_mtime_ns)
         async with self._pool.lease(size) as lease, self._limiter:
             checksum, st = await anyio.to_thread.run_sync(
                 read_into, path, lease.view, self._single(), follow)
-            etag = await self._put(bucket, key, lease.view, checksum)
+            etag = await self._put(bucket, key, lease.view, checksum,
+                                   self._content_type(path))
         return Sent(size, etag, st.st_mtime_ns)
 
     async def _put_file_multipart(self, bucket: str, key: str, path: str, size: int,
@@ -197,7 +208,7 @@ class Uploader:
                 # after it does not matter: every byte sent was read from one version.
                 await self._file_parts(bucket, key, path, fd, st, upload_id, done, compute)
 
-            etag = await self._multipart(bucket, key, parts)
+            etag = await self._multipart(bucket, key, parts, self._content_type(path))
         finally:
             os.close(fd)
         return Sent(size, etag, st.st_mtime_ns)
@@ -209,12 +220,13 @@ class Uploader:
         bucket: str,
         key: str,
         send_parts: Callable[[str, _Done, Compute | None], Awaitable[None]],
+        content_type: str | None,
     ) -> str:
         transport = self._transport
         # Shielded: an upload created by a cancelled request would be unknown, and never
         # aborted; cancellation takes effect right after, and aborts it.
         with anyio.CancelScope(shield=True):
-            upload_id, algorithm, full_object = await self._create(bucket, key)
+            upload_id, algorithm, full_object = await self._create(bucket, key, content_type)
         compute: Compute | None = None
         if algorithm is not None:
             compute = crc64nvme if algorithm == CRC64NVME else crc32
@@ -241,7 +253,8 @@ class Uploader:
             await self._check_stored(bucket, key, etag, whole)
         return etag
 
-    async def _create(self, bucket: str, key: str) -> tuple[str, str | None, bool]:
+    async def _create(self, bucket: str, key: str, content_type: str | None
+                      ) -> tuple[str, str | None, bool]:
         """CreateMultipartUpload with the checksum this server takes (see ``__init__``);
         returns the upload id, the algorithm declared and whether FULL_OBJECT."""
         transport, server = self._transport, self._server
@@ -252,7 +265,8 @@ class Uploader:
             try:
                 upload_id = await self._request(
                     lambda a=algorithm, k=kind: transport.create_multipart_upload(  # type: ignore[misc]
-                        bucket, key, checksum_algorithm=a, checksum_type=k))
+                        bucket, key, checksum_algorithm=a, checksum_type=k,
+                        content_type=content_type))
             except RequestError as exc:
                 if algorithm is None or kind is None or not _refused_checksum(exc):
                     raise
@@ -425,7 +439,7 @@ class Uploader:
                 compute = self._single()
                 checksum = await _checksum(view, compute) if compute else None
                 async with self._limiter:
-                    await self._put(bucket, key, view, checksum)
+                    await self._put(bucket, key, view, checksum, self._content_type(None))
                 return got
             sent = 0
 
@@ -434,7 +448,7 @@ class Uploader:
                 sent = await self._stream_parts(bucket, key, reader, upload_id, done, first,
                                                 compute)
 
-            await self._multipart(bucket, key, parts)
+            await self._multipart(bucket, key, parts, self._content_type(None))
             return sent
         finally:
             self._pool.give(first)

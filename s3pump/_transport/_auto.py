@@ -147,11 +147,12 @@ class AutoTransport:
             yield body
 
     async def put_object(
-        self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None
+        self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None,
+        content_type: str | None = None,
     ) -> dict[str, str]:
         """PutObject through the bucket's path."""
-        return await self._call(bucket, lambda t: t.put_object(bucket, key, data,
-                                                               checksum=checksum))
+        return await self._call(bucket, lambda t: t.put_object(
+            bucket, key, data, checksum=checksum, content_type=content_type))
 
     async def upload_part(
         self,
@@ -169,12 +170,13 @@ class AutoTransport:
 
     async def create_multipart_upload(
         self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
-        checksum_type: str | None = None,
+        checksum_type: str | None = None, content_type: str | None = None,
     ) -> str:
         """CreateMultipartUpload through the reference transport."""
         reference = await self.reference()
         return await reference.create_multipart_upload(
-            bucket, key, checksum_algorithm=checksum_algorithm, checksum_type=checksum_type)
+            bucket, key, checksum_algorithm=checksum_algorithm, checksum_type=checksum_type,
+            content_type=content_type)
 
     async def complete_multipart_upload(
         self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart], *,

@@ -155,17 +155,20 @@ class Transport(Protocol):
     # lower case and ``etag`` unquoted (the ETag, and the checksum S3 echoes).
 
     async def put_object(
-        self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None
+        self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None,
+        content_type: str | None = None,
     ) -> dict[str, str]:
-        """PutObject of ``data``, sending ``checksum`` for S3 to verify and store."""
+        """PutObject of ``data``, sending ``checksum`` for S3 to verify and store, and
+        ``content_type`` (else S3 stores ``binary/octet-stream``)."""
         ...
 
     async def create_multipart_upload(
         self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
-        checksum_type: str | None = None,
+        checksum_type: str | None = None, content_type: str | None = None,
     ) -> str:
         """CreateMultipartUpload (declaring ``checksum_algorithm`` and ``checksum_type``,
-        ``FULL_OBJECT`` or ``COMPOSITE``); returns the upload id."""
+        ``FULL_OBJECT`` or ``COMPOSITE``, and the object's ``content_type``); returns the
+        upload id."""
         ...
 
     async def upload_part(

@@ -307,22 +307,26 @@ class ReferenceTransport:
         return headers
 
     async def put_object(
-        self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None
+        self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None,
+        content_type: str | None = None,
     ) -> dict[str, str]:
         """PutObject; returns the response headers (lower-case names, ``etag`` unquoted)."""
         resp = await self._call(bucket, key, self._client.put_object(
             Bucket=bucket, Key=key, Body=bytes(data) if isinstance(data, memoryview) else data,
             **self._checksum_args(checksum),
+            **({"ContentType": content_type} if content_type else {}),
         ))
         return self._headers(resp)
 
     async def create_multipart_upload(
         self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
-        checksum_type: str | None = None,
+        checksum_type: str | None = None, content_type: str | None = None,
     ) -> str:
-        """CreateMultipartUpload declaring the checksum algorithm and type; returns the
-        upload id."""
+        """CreateMultipartUpload declaring the checksum algorithm and type and the object's
+        Content-Type; returns the upload id."""
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if content_type:
+            kwargs["ContentType"] = content_type
         if checksum_algorithm:
             kwargs["ChecksumAlgorithm"] = checksum_algorithm
             if checksum_type:

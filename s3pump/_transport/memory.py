@@ -147,6 +147,19 @@ class MemoryTransport:
         """
         self._bucket(bucket).remove(key, _seconds(self._clock()))
 
+    def restore(self, bucket: str, key: str) -> None:
+        """Give the archived current version of ``key`` a readable copy, as a completed
+        RestoreObject does: its GETs then succeed (the listing still shows its class).
+
+        Raises:
+            NoSuchBucketError: no such bucket.
+            KeyError: no such key.
+        """
+        versions = self._bucket(bucket).history.get(key)
+        if not versions or versions[-1].delete_marker:
+            raise KeyError(key)
+        versions[-1] = replace(versions[-1], restored=True)
+
     def stored(self, bucket: str, key: str) -> StoredObject | None:
         """The current version of ``key`` (``None``: absent or deleted).
 
@@ -218,7 +231,7 @@ class MemoryTransport:
         data, etag, stored, sizes = upload.assemble(list(parts), min_part_size, checksum)
         return StoredObject(upload.key, data, etag, self._now(), b.new_version_id(),
                             checksum=stored, checksum_type=upload.checksum_type,
-                            part_sizes=sizes)
+                            part_sizes=sizes, content_type=upload.content_type)
 
     def _upload(self, bucket: str, key: str, upload_id: str) -> tuple[Bucket, Upload]:
         b = self._bucket(bucket)
@@ -309,7 +322,8 @@ class MemoryTransport:
         yield answer_get(obj, bucket, byte_range, if_match, fault)
 
     async def put_object(self, bucket: str, key: str, data: Data, *,
-                         checksum: Checksum | None = None) -> dict[str, str]:
+                         checksum: Checksum | None = None, content_type: str | None = None
+                         ) -> dict[str, str]:
         """PutObject; returns the headers S3 answers (``etag`` unquoted, the checksum)."""
         fault = await self._request("put", bucket, key)
         body = bytes(data)  # the caller's buffer is reused once the request ends
@@ -321,17 +335,23 @@ class MemoryTransport:
         elif self.default_checksum:
             checksum = checksum_of(self.default_checksum, body, bucket, key)
         obj = self._single(b, key, body, checksum)
+        if content_type:
+            obj = replace(obj, content_type=content_type)
         b.store(obj)
         return _answer(obj.etag, checksum, obj.version_id, whole=True)
 
     async def create_multipart_upload(self, bucket: str, key: str, *,
                                       checksum_algorithm: str | None = None,
-                                      checksum_type: str | None = None) -> str:
+                                      checksum_type: str | None = None,
+                                      content_type: str | None = None) -> str:
         """CreateMultipartUpload; returns the upload id."""
         await self._request("create_multipart", bucket, key)
         b = self._bucket(bucket)
         upload_id = f"{next(self._upload_ids):032x}"
-        b.uploads[upload_id] = self._new_upload(b, key, checksum_algorithm, checksum_type)
+        upload = self._new_upload(b, key, checksum_algorithm, checksum_type)
+        if content_type:
+            upload.content_type = content_type
+        b.uploads[upload_id] = upload
         return upload_id
 
     async def upload_part(self, bucket: str, key: str, upload_id: str, part_number: int,

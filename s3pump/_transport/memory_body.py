@@ -28,7 +28,7 @@ def answer_get(obj: StoredObject, bucket: str, byte_range: tuple[int, int] | Non
             transports raise them, a ranged answer for other bytes (``misrange``).
     """
     key = obj.key
-    if obj.storage_class in ARCHIVED:
+    if obj.storage_class in ARCHIVED and not obj.restored:
         raise fail(403, "InvalidObjectState", "The operation is not valid for the object's "
                    "storage class", bucket, key)
     if if_match and if_match.strip('"') != obj.etag:

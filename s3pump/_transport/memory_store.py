@@ -19,7 +19,7 @@ from datetime import datetime
 from .._checksum import Checksum
 from .._errors import RequestError, error_from_response
 from .._integrity import CRC_ALGORITHMS, new_hasher
-from .._models import ObjectInfo
+from .._models import ARCHIVED_STORAGE_CLASSES, ObjectInfo
 from ._base import CompletedPart, ListPage
 
 __all__ = ["ARCHIVED", "MAX_PART_NUMBER", "Bucket", "StoredObject", "Upload", "checksum_of",
@@ -28,7 +28,7 @@ __all__ = ["ARCHIVED", "MAX_PART_NUMBER", "Bucket", "StoredObject", "Upload", "c
 MAX_PART_NUMBER = 10_000
 MAX_LIST_KEYS = 1000  # S3 returns at most 1,000 keys a page, whatever MaxKeys asks
 # Storage classes whose objects must be restored before a GET (InvalidObjectState).
-ARCHIVED = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+ARCHIVED = ARCHIVED_STORAGE_CLASSES
 _ALGORITHMS = frozenset({*CRC_ALGORITHMS, "SHA256", "SHA1"})
 
 
@@ -74,6 +74,8 @@ class StoredObject:
     part_sizes: tuple[int, ...] = ()
     delete_marker: bool = False
     is_latest: bool = True
+    restored: bool = False  # an archived object with a readable copy (RestoreObject)
+    content_type: str = "binary/octet-stream"  # S3's when the upload sent none
 
     @property
     def size(self) -> int:
@@ -115,6 +117,7 @@ class Upload:
     algorithm: str | None
     checksum_type: str | None
     parts: dict[int, _Part] = field(default_factory=dict)
+    content_type: str = "binary/octet-stream"
 
     def _refuse(self, code: str, message: str) -> RequestError:
         return fail(400, code, message, self.bucket, self.key)

@@ -342,7 +342,7 @@ async def test_sigterm_stops_an_upload_sync_with_its_multipart_upload_aborted(
     hold = HoldingProxy(endpoint, lambda m, p: _part_or_abort(m, p, ("PUT",)))
     async with hold as proxy, await anyio.open_process(s3pump_command(
             "sync", str(src), f"s3://{bucket}/sync-up/", "--endpoint-url", proxy.url,
-            "--json")) as proc:
+            "--manifest", str(tmp_path / "m.sqlite"), "--json")) as proc:
         with anyio.fail_after(60):
             await proxy.held.wait()
         proc.send_signal(signal.SIGTERM)
@@ -353,7 +353,7 @@ async def test_sigterm_stops_an_upload_sync_with_its_multipart_upload_aborted(
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
     assert "sync-up/big.bin" not in keys
-    with sqlite3.connect(src / ".s3pump" / "manifest.sqlite") as db:
+    with sqlite3.connect(tmp_path / "m.sqlite") as db:
         recorded = {key for (key,) in db.execute("SELECT key FROM entries")}
     assert recorded <= keys  # only what is really in the bucket is remembered
 

@@ -89,12 +89,12 @@ async def test_sync_up_records_nothing_for_a_rewritten_file(
                 AsyncPump(endpoint_url=proxy.url, config=CONFIG) as pump,
                 anyio.create_task_group() as tg):
         tg.start_soon(rewrite_when_held, proxy, root / "big.bin", new)
-        result = await pump.sync(root, f"s3://{bucket}/m/")
+        result = await pump.sync(root, f"s3://{bucket}/m/", manifest=tmp_path / "m.sqlite")
     assert [f.key for f in result.failed] == [str(root / "big.bin")], result.failed
     assert "being updated" in result.failed[0].reason
     assert keys(s3, bucket) == ["m/small.txt"]
     assert open_uploads(s3, bucket) == []
-    with sqlite3.connect(root / ".s3pump" / "manifest.sqlite") as db:
+    with sqlite3.connect(tmp_path / "m.sqlite") as db:
         recorded = [row[0] for row in db.execute("select key from entries")]
     assert recorded == ["m/small.txt"]
 

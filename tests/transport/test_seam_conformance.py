@@ -17,7 +17,7 @@ import pytest
 from s3pump._checksum import combine, crc32
 from s3pump._config import ClientConfig
 from s3pump._errors import (
-    AccessDeniedError,
+    ArchivedObjectError,
     NoSuchBucketError,
     NoSuchKeyError,
     NotFoundError,
@@ -190,7 +190,7 @@ async def test_archived_objects_are_listed_but_refuse_gets(seam: Seam) -> None:
         seam.bucket, "")).objects}
     assert listed == {"cold": "GLACIER", "warm": "STANDARD_IA"}
     assert (await seam.transport.head(seam.bucket, "cold")).storage_class == "GLACIER"
-    with pytest.raises(AccessDeniedError) as caught:
+    with pytest.raises(ArchivedObjectError) as caught:  # not an access denial
         await _get(seam, "cold")
     assert caught.value.code == "InvalidObjectState"
     assert await _get(seam, "warm") == b"thawed"

@@ -59,7 +59,7 @@ def test_hierarchy(cls: type[Exception], bases: tuple[type[Exception], ...]) -> 
 def test_every_exported_exception_is_an_s3pump_error() -> None:
     classes = [getattr(errors_module, name) for name in errors_module.__all__
                if name.endswith("Error")]
-    assert len(classes) == 19  # with InvalidContentError, MirrorBusyError, ListingError, ...
+    assert len(classes) == 20  # with InvalidContentError, ListingError, ArchivedObjectError, ...
     for cls in classes:
         assert issubclass(cls, S3PumpError), cls
 

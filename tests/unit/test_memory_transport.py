@@ -14,6 +14,7 @@ import pytest
 from s3pump._checksum import Checksum, combine, crc32
 from s3pump._errors import (
     AccessDeniedError,
+    ArchivedObjectError,
     NoSuchBucketError,
     NoSuchKeyError,
     ObjectChangedError,
@@ -164,7 +165,7 @@ async def test_archived_storage_classes() -> None:
     for cls in ("GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "STANDARD_IA"):
         t.put(BUCKET, cls, b"data", storage_class=cls)
     for cls in ("GLACIER", "DEEP_ARCHIVE"):
-        with pytest.raises(AccessDeniedError, match="InvalidObjectState"):
+        with pytest.raises(ArchivedObjectError, match="InvalidObjectState"):
             await _get(t, cls)
     assert await _get(t, "GLACIER_IR") == await _get(t, "STANDARD_IA") == b"data"
     assert {v.key: v.storage_class for v in t.versions(BUCKET)}["DEEP_ARCHIVE"] == "DEEP_ARCHIVE"

@@ -283,9 +283,12 @@ class LeanTransport:
         *,
         checksum: Checksum | None = None,
         headers: Mapping[str, str] | None = None,
+        content_type: str | None = None,
     ) -> dict[str, str]:
-        """PutObject. ``checksum`` and ``headers`` (e.g. ``Content-Type``) are sent and signed.
+        """PutObject. ``checksum``, ``content_type`` and ``headers`` are sent and signed.
         Returns the response headers, names lower-cased, ``etag`` unquoted."""
+        if content_type:
+            headers = {**(headers or {}), "Content-Type": content_type}
         return await self._put(bucket, key, data, "", self._with_checksum(headers, checksum))
 
     async def upload_part(
@@ -320,11 +323,11 @@ class LeanTransport:
 
     async def create_multipart_upload(
         self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
-        checksum_type: str | None = None,
+        checksum_type: str | None = None, content_type: str | None = None,
     ) -> str:
         """CreateMultipartUpload declaring the checksum algorithm and type (``FULL_OBJECT``
-        or ``COMPOSITE``); returns the upload id."""
-        headers: dict[str, str] = {}
+        or ``COMPOSITE``) and the object's Content-Type; returns the upload id."""
+        headers: dict[str, str] = {"Content-Type": content_type} if content_type else {}
         if checksum_algorithm:
             headers["x-amz-checksum-algorithm"] = checksum_algorithm
             if checksum_type:
