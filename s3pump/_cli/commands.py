@@ -127,7 +127,7 @@ async def get(run: Invocation) -> int:
             await _refuse_nothing(pump, src)
             events, own = run.events(stack)
             result = await pump.download_prefix(
-                src, args.dst, args.include, args.exclude, progress=run.progress(),
+                src, args.dst, filters=args.filters, progress=run.progress(),
                 dry_run=args.dry_run, events=events, state_files=own)
         return run.report(result, DOWNLOAD)
 
@@ -163,7 +163,7 @@ async def put(run: Invocation) -> int:
             if await anyio.Path(src).is_dir():
                 events, own = run.events(stack)
                 result = await pump.upload_dir(
-                    src, dst, args.exist_ok, args.include, args.exclude,
+                    src, dst, args.exist_ok, filters=args.filters,
                     follow_symlinks=args.follow_symlinks, progress=run.progress(),
                     dry_run=args.dry_run, events=events, state_files=own,
                 )
@@ -182,7 +182,7 @@ async def sync(run: Invocation) -> int:
         async with run.pump() as pump:
             result = await pump.sync(
                 args.src, args.dst, delete=args.delete, dry_run=args.dry_run,
-                include=args.include, exclude=args.exclude, max_delete=args.max_delete,
+                filters=args.filters, max_delete=args.max_delete,
                 shard=args.shard, manifest=args.manifest,
                 follow_symlinks=args.follow_symlinks, progress=run.progress(),
                 events=events, state_files=own,

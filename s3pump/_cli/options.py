@@ -82,11 +82,26 @@ def _common(parser: argparse.ArgumentParser) -> None:
                    help="more logging (-vvv: debug; secrets are always redacted)")
 
 
+class _Rule(argparse.Action):
+    """``--exclude``/``--include`` into ONE list, ``args.filters``, in the order given:
+    the rules apply in that order, the last match winning (as in aws s3)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        rules = [*(getattr(namespace, self.dest, None) or []), (self.const, values)]
+        setattr(namespace, self.dest, rules)
+
+
 def _filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--include", action="append", default=[], metavar="GLOB",
-                        help="only keys (relative to SRC) matching GLOB; repeatable")
-    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                        help="skip keys (relative to SRC) matching GLOB; repeatable")
+    parser.set_defaults(filters=[])
+    parser.add_argument("--exclude", action=_Rule, const="exclude", dest="filters",
+                        metavar="GLOB", help="leave out paths (relative to SRC) matching GLOB "
+                        "('*' matches '/' too); repeatable")
+    parser.add_argument("--include", action=_Rule, const="include", dest="filters",
+                        metavar="GLOB", help="take back paths an earlier --exclude left out. "
+                        "Rules apply in the order given and the last match wins; all is "
+                        "included by default: --exclude '*' --include '*.jpg' takes only "
+                        "JPEGs (as aws s3). An --include before any --exclude is refused")
     parser.add_argument("--dry-run", action="store_true", help="show what would be done")
 
 
