@@ -125,7 +125,7 @@ async def get(run: Invocation) -> int:
                     return run.planned(DOWNLOAD, src, args.dst)
                 return run.report(await pump.download_file(src, args.dst), DOWNLOAD)
             await _refuse_nothing(pump, src)
-            events, own = run.events(stack)
+            events, own = run.events(stack, plan=True)
             result = await pump.download_prefix(
                 src, args.dst, filters=args.filters, progress=run.progress(),
                 dry_run=args.dry_run, events=events, state_files=own)
@@ -161,7 +161,7 @@ async def put(run: Invocation) -> int:
             if args.src == "-":
                 return run.report(await pump.upload_fileobj(sys.stdin.buffer, dst), UPLOAD)
             if await anyio.Path(src).is_dir():
-                events, own = run.events(stack)
+                events, own = run.events(stack, plan=True)
                 result = await pump.upload_dir(
                     src, dst, args.exist_ok, filters=args.filters,
                     follow_symlinks=args.follow_symlinks, progress=run.progress(),
@@ -191,9 +191,11 @@ async def sync(run: Invocation) -> int:
 
 
 def _print_plan(event: SyncEvent) -> None:
-    """A dry run's plan on stdout: one line per transfer or deletion."""
-    if event.event == "transfer":
-        emit(f"(dry run) transfer {event.key} ({event.reason})")
+    """A dry run's plan on stdout (``sync``, ``get``, ``put``): one line per transfer or
+    deletion."""
+    if event.event == "transfer":  # a copy has no reason: every key is transferred
+        emit(f"(dry run) transfer {event.key}" + (f" ({event.reason})" if event.reason
+                                                  else ""))
     elif event.event == "delete":
         emit(f"(dry run) delete {event.path or event.key}")
 
