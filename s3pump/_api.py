@@ -193,6 +193,7 @@ class AsyncPump:
         exclude: list[str] | str | None = None,
         *,
         filters: Iterable[tuple[str, str]] | None = None,
+        raw: bool = False,
         progress: Reporter | None = None,
         dry_run: bool = False,
         events: EventSink | None = None,
@@ -201,6 +202,13 @@ class AsyncPump:
         """Download every object under the prefix ``src`` into the directory ``dest``.
 
         ``src`` is treated as a "directory": ``s3://b/data`` means the keys under ``data/``.
+        A ``src`` whose key holds ``*`` or ``?`` is a pattern, as in s5cmd: the literal
+        prefix before the first wildcard is listed, only the keys the pattern matches
+        whole are taken (``*`` matches ``/`` too; a pattern ending in ``/`` takes all
+        below the folders it matches), and paths are relative to the folder of that
+        literal prefix: ``s3://b/p/*.jpg`` puts ``p/x/a.jpg`` at ``dest/x/a.jpg`` (see
+        :class:`~s3pump.KeyPattern`). With ``raw`` the key is taken literally (a prefix
+        that holds ``*`` or ``?``).
         Key paths below the prefix become paths below ``dest``; keys that would land outside
         it are refused and reported in ``failed``; ``dir/`` markers become directories (the
         prefix's own marker is ``dest`` itself). Existing files are replaced only by
@@ -222,10 +230,12 @@ class AsyncPump:
             NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
             LocalIOError: ``dest`` cannot be created or written, or the disk is full.
         """
-        uri = parse_uri(src).as_prefix()
+        uri = parse_uri(src)
+        pattern = None if raw else uri.pattern
+        uri = S3URI(uri.bucket, pattern.folder) if pattern else uri.as_prefix()
         root = local_path(dest, "destination folder")
         options = RunOptions(mode="copy", dry_run=dry_run,
-                             keep=KeyFilter.of(include, exclude, filters),
+                             keep=KeyFilter.of(include, exclude, filters), pattern=pattern,
                              state_files=_state_files(state_files, events))
         return await run_transfer(self._session, uri, root, options, progress, events)
 

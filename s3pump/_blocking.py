@@ -192,6 +192,7 @@ class Pump(AbstractContextManager["Pump"]):
         exclude: list[str] | str | None = None,
         *,
         filters: Iterable[tuple[str, str]] | None = None,
+        raw: bool = False,
         progress: Reporter | None = None,
         dry_run: bool = False,
         events: EventSink | None = None,
@@ -204,7 +205,7 @@ class Pump(AbstractContextManager["Pump"]):
             S3PumpError: as :meth:`AsyncPump.download_prefix`.
         """
         return self._call(functools.partial(
-            self._pump.download_prefix, src, dest, include, exclude, filters=filters,
+            self._pump.download_prefix, src, dest, include, exclude, filters=filters, raw=raw,
             progress=progress,
             dry_run=dry_run, events=events, state_files=state_files))
 

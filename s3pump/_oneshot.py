@@ -48,6 +48,7 @@ def download_prefix(
     exclude: list[str] | str | None = None,
     *,
     filters: Iterable[tuple[str, str]] | None = None,
+    raw: bool = False,
     progress: Reporter | None = None,
     dry_run: bool = False,
     events: EventSink | None = None,

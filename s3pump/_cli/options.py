@@ -105,6 +105,12 @@ def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="show what would be done")
 
 
+def _raw(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--raw", action="store_true",
+                        help="take '*' and '?' in the URI literally (a key that holds them); "
+                        "without it they are wildcards, as in s5cmd: 's3://b/p/*.jpg'")
+
+
 def _verb(sub: Any, name: str, summary: str, description: str,
           positionals: tuple[tuple[str, str], ...]) -> argparse.ArgumentParser:
     """A verb's parser with its positional arguments, (metavar, help) each; the attribute
@@ -141,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fail objects that offer no checksum or MD5 ETag to verify "
                      "(multipart uploads without a full-object checksum)")
     _filters(get)
+    _raw(get)
     _log_json(get)
     put = _verb(sub, "put", "upload a file or a directory",
                 "Upload the directory SRC under s3://bucket/prefix/, the file SRC to DST "
@@ -185,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
                "every object whose key starts with the URI's key.",
                (("URI", "s3://bucket[/prefix]"),))
     ls.add_argument("-r", "--recursive", action="store_true", help="every object below")
+    _raw(ls)
     _verb(sub, "cat", "stream one object to stdout",
           "Write the object's bytes to stdout as they arrive.", (("URI", "s3://bucket/key"),))
     for verb in sub.choices.values():
