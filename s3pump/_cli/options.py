@@ -223,6 +223,20 @@ def check_values(args: argparse.Namespace) -> None:
     """
     if args.concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, not {args.concurrency}")
+    _check_filters(getattr(args, "filters", None) or [])
     max_delete = getattr(args, "max_delete", None)
     if max_delete is not None and max_delete < 0:
         raise UsageError(f"--max-delete must be 0 or more, not {max_delete}")
+
+
+def _check_filters(rules: list[tuple[str, str]]) -> None:
+    """Refuse an --include before any --exclude (before anything connects): it changes
+    nothing in aws s3, and s3pump's --include used to mean "only these" (the library's
+    KeyFilter.of refuses it too)."""
+    if rules and rules[0][0] == "include":
+        pattern = rules[0][1]
+        raise UsageError(
+            f"--include {pattern!r} comes before any --exclude, so it changes nothing: "
+            "everything is included unless excluded, and the last matching rule wins (as "
+            f"in aws s3). To keep only matching keys, write --exclude '*' --include "
+            f"{pattern!r}")

@@ -109,8 +109,8 @@ def check_rules(rules: Iterable[FilterRule]) -> None:
         raise ConfigError(
             f"--include {pattern!r} comes before any --exclude, so it changes nothing: "
             "everything is included unless excluded, and the last matching rule wins (as "
-            f"in aws s3). To keep only matching keys, write --exclude '*' --include "
-            f"{pattern!r}")
+            "in aws s3). To keep only matching keys, exclude all first: --exclude '*' "
+            f"--include {pattern!r} (filters=[('exclude', '*'), ('include', {pattern!r})])")
 
 
 def _rules(value: Iterable[FilterRule] | None) -> Iterable[FilterRule]:

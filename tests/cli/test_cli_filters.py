@@ -121,3 +121,15 @@ def test_sync_up_deletes_only_within_the_rules(endpoint: str, s3: Any, bucket: s
     doc = json.loads(out)
     assert (doc["transferred"], doc["deleted"]) == (1, 1)
     assert keys(s3, bucket) == {"q/a.jpg", "q/keep.png", "q/thumbs/t.jpg"}
+
+
+def test_include_first_is_refused_before_anything_connects(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Port 9 (discard) answers nothing: a usage error must not depend on the network.
+    for verb, src, dst in (("get", "s3://bkt/p/", str(tmp_path / "d")),
+                           ("put", str(tmp_path), "s3://bkt/p/"),
+                           ("sync", str(tmp_path), "s3://bkt/p/")):
+        assert main([verb, src, dst, "--endpoint-url", "http://127.0.0.1:9", "--include",
+                     "*.jpg", "--exclude", "x"]) == 2
+        err = capsys.readouterr().err
+        assert "changes nothing" in err and err.count("\n") == 1, err
