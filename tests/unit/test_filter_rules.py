@@ -77,3 +77,36 @@ async def test_download_prefix_with_the_aws_idiom(tmp_path: Path) -> None:
                                             ("exclude", "thumbs/*")])
     assert result.ok and result.transferred == 2
     assert _files(tmp_path) == {"a.jpg", "d/b.jpg"}
+
+
+RULES = [("exclude", "*"), ("include", "*.jpg"), ("exclude", "thumbs/*")]
+
+
+async def test_mirror_down_neither_transfers_nor_deletes_what_the_rules_leave_out(
+        tmp_path: Path) -> None:
+    memory = MemoryTransport(["bkt"])
+    for key in ("p/a.jpg", "p/c.png", "p/thumbs/t.jpg"):
+        memory.put("bkt", key, b"x")
+    dest = tmp_path / "m"
+    (dest / "thumbs").mkdir(parents=True)
+    for rel in ("old.jpg", "mine.txt", "thumbs/old.jpg"):
+        (dest / rel).write_bytes(b"local")
+    async with AsyncPump(transport=memory) as pump:
+        result = await pump.sync("s3://bkt/p/", dest, delete=True, filters=RULES)
+    assert result.ok and (result.transferred, result.deleted) == (1, 1)
+    assert _files(dest) - {p for p in _files(dest) if p.startswith(".s3pump")} == {
+        "a.jpg", "mine.txt", "thumbs/old.jpg"}
+
+
+async def test_mirror_up_neither_transfers_nor_deletes_what_the_rules_leave_out(
+        tmp_path: Path) -> None:
+    memory = MemoryTransport(["bkt"])
+    for key in ("q/old.jpg", "q/keep.png", "q/thumbs/t.jpg"):
+        memory.put("bkt", key, b"remote")
+    (tmp_path / "a.jpg").write_bytes(b"a")
+    (tmp_path / "c.png").write_bytes(b"c")
+    async with AsyncPump(transport=memory) as pump:
+        result = await pump.sync(tmp_path, "s3://bkt/q/", delete=True, filters=RULES,
+                                 manifest=tmp_path.parent / f"{tmp_path.name}.sqlite")
+    assert result.ok and (result.transferred, result.deleted) == (1, 1)
+    assert set(memory.keys("bkt", "q/")) == {"q/a.jpg", "q/keep.png", "q/thumbs/t.jpg"}
