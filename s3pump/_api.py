@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import aclosing
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -301,6 +302,7 @@ class AsyncPump:
         include: list[str] | str | None = None,
         exclude: list[str] | str | None = None,
         filters: Iterable[tuple[str, str]] | None = None,
+        raw: bool = False,
         max_delete: int | None = None,
         shard: Shard | str | None = None,
         manifest: str | os.PathLike[str] | None = None,
@@ -321,7 +323,9 @@ class AsyncPump:
         With ``delete``, what the source no longer has is removed from the destination
         (local files, or objects), within the filters and the shard (a path the filters
         leave out is neither transferred nor deleted; ``filters``, ``include`` and
-        ``exclude`` as in :meth:`download_prefix`); deletions are refused
+        ``exclude`` as in :meth:`download_prefix`). An ``s3://`` source may hold wildcards
+        (``raw`` as in :meth:`download_prefix`): only the keys it matches are mirrored, and
+        only local files whose keys it matches may be deleted; deletions are refused
         when the source lists nothing or they would exceed ``max_delete``. With ``dry_run``
         nothing changes: the result and ``events`` describe the plan. ``shard="I/N"`` takes
         only the keys whose hash falls on shard I of N, so N machines mirror one prefix
@@ -367,7 +371,10 @@ class AsyncPump:
                 f"{os.fspath(dest) if not isinstance(dest, S3URI) else dest}"
             )
         if down:
-            uri = parse_uri(src if isinstance(src, S3URI) else os.fspath(src)).as_prefix()
+            uri = parse_uri(src if isinstance(src, S3URI) else os.fspath(src))
+            pattern = None if raw else uri.pattern  # as download_prefix's
+            uri = S3URI(uri.bucket, pattern.folder) if pattern else uri.as_prefix()
+            options = replace(options, pattern=pattern)
             root = local_path(dest, "destination folder")  # type: ignore[arg-type]
             return await run_transfer(self._session, uri, root, options, progress, events)
         uri = parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)).as_prefix()

@@ -283,6 +283,7 @@ class Pump(AbstractContextManager["Pump"]):
         include: list[str] | str | None = None,
         exclude: list[str] | str | None = None,
         filters: Iterable[tuple[str, str]] | None = None,
+        raw: bool = False,
         max_delete: int | None = None,
         shard: Shard | str | None = None,
         manifest: str | os.PathLike[str] | None = None,
@@ -300,7 +301,8 @@ class Pump(AbstractContextManager["Pump"]):
         """
         return self._call(functools.partial(
             self._pump.sync, src, dest, delete=delete, dry_run=dry_run, include=include,
-            exclude=exclude, filters=filters, max_delete=max_delete, shard=shard, manifest=manifest,
+            exclude=exclude, filters=filters, raw=raw, max_delete=max_delete, shard=shard,
+            manifest=manifest,
             follow_symlinks=follow_symlinks, progress=progress, events=events,
             state_files=state_files))
 

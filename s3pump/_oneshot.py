@@ -124,6 +124,7 @@ def sync(
     include: list[str] | str | None = None,
     exclude: list[str] | str | None = None,
     filters: Iterable[tuple[str, str]] | None = None,
+    raw: bool = False,
     max_delete: int | None = None,
     shard: Shard | str | None = None,
     manifest: str | os.PathLike[str] | None = None,

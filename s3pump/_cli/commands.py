@@ -195,7 +195,7 @@ async def sync(run: Invocation) -> int:
         async with run.pump() as pump:
             result = await pump.sync(
                 args.src, args.dst, delete=args.delete, dry_run=args.dry_run,
-                filters=args.filters, max_delete=args.max_delete,
+                filters=args.filters, raw=args.raw, max_delete=args.max_delete,
                 shard=args.shard, manifest=args.manifest,
                 follow_symlinks=args.follow_symlinks, progress=run.progress(),
                 events=events, state_files=own,

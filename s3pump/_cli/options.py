@@ -186,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--require-checksum", action="store_true",
                       help="downloads: fail objects S3 offers no checksum or MD5 ETag for")
     _filters(sync)
+    _raw(sync)
     _log_json(sync)
     ls = _verb(sub, "ls", "list objects and sub-folders",
                "List a folder: its sub-folders (PRE) and the objects directly in it; with -r, "

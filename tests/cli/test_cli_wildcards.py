@@ -96,3 +96,21 @@ def test_get_a_wildcard_in_a_subprocess(endpoint: str, seeded: str, tmp_path: Pa
     assert plan == ["(dry run) transfer p/a.jpg", "(dry run) transfer p/d/b.jpg",
                     "(dry run) transfer p/im1.jpg"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sync_a_wildcard_deletes_only_what_it_matches(
+        endpoint: str, seeded: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    dest = tmp_path / "m"
+    dest.mkdir()
+    (dest / "old.jpg").write_bytes(b"matched, gone from S3: deleted")
+    (dest / "notes.txt").write_bytes(b"not matched: kept")
+    argv = ["sync", f"s3://{seeded}/p/*.jpg", str(dest), "--delete", "--json",
+            "--endpoint-url", endpoint]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["transferred"], doc["deleted"]) == (3, 1)
+    assert set(local_tree(dest)) - {p for p in local_tree(dest) if p.startswith(".s3pump")
+                                    } == {"a.jpg", "d/b.jpg", "im1.jpg", "notes.txt"}
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["skipped"] == 3
