@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # the same names as _PUBLIC, module by module ("X as X": re-e
     from ._run.progress import RichReporter as RichReporter
     from ._transport.memory import MemoryTransport as MemoryTransport
     from ._uri import S3URI as S3URI
+    from ._uri import KeyPattern as KeyPattern
     from ._uri import parse_uri as parse_uri
 
 __version__ = "0.1.0"
@@ -74,7 +75,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "_run.events": ("JsonLinesLog", "SyncEvent"),
     "_run.progress": ("Reporter", "RichReporter"),
     "_transport.memory": ("MemoryTransport",),
-    "_uri": ("S3URI", "parse_uri"),
+    "_uri": ("KeyPattern", "S3URI", "parse_uri"),
 }
 
 _ORIGIN = {name: module for module, names in _PUBLIC.items() for name in names}

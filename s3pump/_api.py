@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import aclosing
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -192,6 +193,8 @@ class AsyncPump:
         include: list[str] | str | None = None,
         exclude: list[str] | str | None = None,
         *,
+        filters: Iterable[tuple[str, str]] | None = None,
+        raw: bool = False,
         progress: Reporter | None = None,
         dry_run: bool = False,
         events: EventSink | None = None,
@@ -200,22 +203,40 @@ class AsyncPump:
         """Download every object under the prefix ``src`` into the directory ``dest``.
 
         ``src`` is treated as a "directory": ``s3://b/data`` means the keys under ``data/``.
+        A ``src`` whose key holds ``*`` or ``?`` is a pattern, as in s5cmd: the literal
+        prefix before the first wildcard is listed, only the keys the pattern matches
+        whole are taken (``*`` matches ``/`` too; a pattern ending in ``/`` takes all
+        below the folders it matches), and paths are relative to the folder of that
+        literal prefix: ``s3://b/p/*.jpg`` puts ``p/x/a.jpg`` at ``dest/x/a.jpg`` (see
+        :class:`~s3pump.KeyPattern`). With ``raw`` the key is taken literally (a prefix
+        that holds ``*`` or ``?``).
         Key paths below the prefix become paths below ``dest``; keys that would land outside
         it are refused and reported in ``failed``; ``dir/`` markers become directories (the
         prefix's own marker is ``dest`` itself). Existing files are replaced only by
         complete downloads. With ``dry_run`` nothing is written: the result counts what
-        would be downloaded (unsafe keys still fail). ``events`` receives a
-        :class:`~s3pump.SyncEvent` per key (see ``JsonLinesLog``); a key that would land on
-        one of ``state_files`` (or the event log's file) fails.
+        would be downloaded (unsafe keys still fail).
+
+        Filters see the key below the prefix. ``filters`` are ordered rules as ``aws s3``
+        applies ``--exclude``/``--include``: ``[("exclude", "*"), ("include", "*.jpg")]``
+        keeps only JPEGs (the last matching rule wins; a key no rule matches is kept).
+        ``include``/``exclude`` keep their meaning (only keys matching an include pattern,
+        if any; never those matching an exclude pattern) and apply before ``filters``.
+
+        ``events`` receives a :class:`~s3pump.SyncEvent` per key (see ``JsonLinesLog``); a
+        key that would land on one of ``state_files`` (or the event log's file) fails.
 
         Raises:
             BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank.
+            ConfigError: a bad filter rule, or an include rule before any exclude rule.
             NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
             LocalIOError: ``dest`` cannot be created or written, or the disk is full.
         """
-        uri = parse_uri(src).as_prefix()
+        uri = parse_uri(src)
+        pattern = None if raw else uri.pattern
+        uri = S3URI(uri.bucket, pattern.folder) if pattern else uri.as_prefix()
         root = local_path(dest, "destination folder")
-        options = RunOptions(mode="copy", dry_run=dry_run, keep=KeyFilter.of(include, exclude),
+        options = RunOptions(mode="copy", dry_run=dry_run,
+                             keep=KeyFilter.of(include, exclude, filters), pattern=pattern,
                              state_files=_state_files(state_files, events))
         return await run_transfer(self._session, uri, root, options, progress, events)
 
@@ -227,6 +248,7 @@ class AsyncPump:
         include: list[str] | str | None = None,
         exclude: list[str] | str | None = None,
         *,
+        filters: Iterable[tuple[str, str]] | None = None,
         follow_symlinks: bool = False,
         progress: Reporter | None = None,
         dry_run: bool = False,
@@ -237,7 +259,8 @@ class AsyncPump:
 
         ``uri`` is treated as a "directory": ``s3://b/data`` means keys under ``data/``; a
         file's key is the prefix plus its path below ``src`` (POSIX separators). Filters
-        apply to that relative path. When the prefix already holds an object (other than
+        apply to that relative path (``filters``, ``include``, ``exclude``: as in
+        :meth:`download_prefix`). When the prefix already holds an object (other than
         its own ``prefix/`` marker), nothing is uploaded unless ``exist_ok``.
 
         Symlinks (to files or directories) are skipped and counted in ``skipped`` unless
@@ -255,6 +278,7 @@ class AsyncPump:
 
         Raises:
             BadURIError: ``uri`` is not an ``s3://`` URI, or ``src`` is empty or blank.
+            ConfigError: a bad filter rule, or an include rule before any exclude rule.
             LocalIOError: ``src`` does not exist or is not a directory.
             DestinationExistsError: the prefix holds objects and ``exist_ok`` is false.
             NoSuchBucketError: the bucket does not exist.
@@ -262,7 +286,8 @@ class AsyncPump:
         """
         dest = parse_uri(uri).as_prefix()
         root = local_path(src, "folder to upload")
-        options = RunOptions(mode="copy", dry_run=dry_run, keep=KeyFilter.of(include, exclude),
+        options = RunOptions(mode="copy", dry_run=dry_run,
+                             keep=KeyFilter.of(include, exclude, filters),
                              follow_symlinks=follow_symlinks, exist_ok=exist_ok,
                              state_files=_state_files(state_files, events))
         return await run_transfer(self._session, root, dest, options, progress, events)
@@ -276,6 +301,8 @@ class AsyncPump:
         dry_run: bool = False,
         include: list[str] | str | None = None,
         exclude: list[str] | str | None = None,
+        filters: Iterable[tuple[str, str]] | None = None,
+        raw: bool = False,
         max_delete: int | None = None,
         shard: Shard | str | None = None,
         manifest: str | os.PathLike[str] | None = None,
@@ -294,7 +321,11 @@ class AsyncPump:
         local file of the right size is compared by content (the MD5 ETag), not by time.
 
         With ``delete``, what the source no longer has is removed from the destination
-        (local files, or objects), within the filters and the shard; deletions are refused
+        (local files, or objects), within the filters and the shard (a path the filters
+        leave out is neither transferred nor deleted; ``filters``, ``include`` and
+        ``exclude`` as in :meth:`download_prefix`). An ``s3://`` source may hold wildcards
+        (``raw`` as in :meth:`download_prefix`): only the keys it matches are mirrored, and
+        only local files whose keys it matches may be deleted; deletions are refused
         when the source lists nothing or they would exceed ``max_delete``. With ``dry_run``
         nothing changes: the result and ``events`` describe the plan. ``shard="I/N"`` takes
         only the keys whose hash falls on shard I of N, so N machines mirror one prefix
@@ -313,7 +344,7 @@ class AsyncPump:
         Raises:
             BadURIError: neither or both of ``src`` and ``dest`` are ``s3://`` URIs, or one
                 of them is empty or blank (never taken for the current directory).
-            ConfigError: a bad ``shard`` or ``max_delete``.
+            ConfigError: a bad ``shard``, ``max_delete`` or filter rule.
             MirrorBusyError: another run of the same shard is using the folder.
             NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
             LocalIOError: the local folder cannot be read or written, or the disk is full.
@@ -323,7 +354,8 @@ class AsyncPump:
         if max_delete is not None and max_delete < 0:
             raise ConfigError(f"max_delete must be 0 or more, not {max_delete}")
         options = RunOptions(
-            mode="mirror", delete=delete, dry_run=dry_run, keep=KeyFilter.of(include, exclude),
+            mode="mirror", delete=delete, dry_run=dry_run,
+            keep=KeyFilter.of(include, exclude, filters),
             shard=shard or Shard(), max_delete=max_delete,
             manifest=Path(manifest) if manifest is not None else None,
             follow_symlinks=follow_symlinks, state_files=_state_files(state_files, events),
@@ -339,7 +371,10 @@ class AsyncPump:
                 f"{os.fspath(dest) if not isinstance(dest, S3URI) else dest}"
             )
         if down:
-            uri = parse_uri(src if isinstance(src, S3URI) else os.fspath(src)).as_prefix()
+            uri = parse_uri(src if isinstance(src, S3URI) else os.fspath(src))
+            pattern = None if raw else uri.pattern  # as download_prefix's
+            uri = S3URI(uri.bucket, pattern.folder) if pattern else uri.as_prefix()
+            options = replace(options, pattern=pattern)
             root = local_path(dest, "destination folder")  # type: ignore[arg-type]
             return await run_transfer(self._session, uri, root, options, progress, events)
         uri = parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)).as_prefix()

@@ -191,6 +191,8 @@ class Pump(AbstractContextManager["Pump"]):
         include: list[str] | str | None = None,
         exclude: list[str] | str | None = None,
         *,
+        filters: Iterable[tuple[str, str]] | None = None,
+        raw: bool = False,
         progress: Reporter | None = None,
         dry_run: bool = False,
         events: EventSink | None = None,
@@ -203,7 +205,8 @@ class Pump(AbstractContextManager["Pump"]):
             S3PumpError: as :meth:`AsyncPump.download_prefix`.
         """
         return self._call(functools.partial(
-            self._pump.download_prefix, src, dest, include, exclude, progress=progress,
+            self._pump.download_prefix, src, dest, include, exclude, filters=filters, raw=raw,
+            progress=progress,
             dry_run=dry_run, events=events, state_files=state_files))
 
     def download_file(self, src: str | S3URI, dest: str | Path) -> TransferResult:
@@ -250,6 +253,7 @@ class Pump(AbstractContextManager["Pump"]):
         include: list[str] | str | None = None,
         exclude: list[str] | str | None = None,
         *,
+        filters: Iterable[tuple[str, str]] | None = None,
         follow_symlinks: bool = False,
         progress: Reporter | None = None,
         dry_run: bool = False,
@@ -263,7 +267,7 @@ class Pump(AbstractContextManager["Pump"]):
             S3PumpError: as :meth:`AsyncPump.upload_dir`.
         """
         return self._call(functools.partial(
-            self._pump.upload_dir, src, uri, exist_ok, include, exclude,
+            self._pump.upload_dir, src, uri, exist_ok, include, exclude, filters=filters,
             follow_symlinks=follow_symlinks, progress=progress, dry_run=dry_run, events=events,
             state_files=state_files))
 
@@ -278,6 +282,8 @@ class Pump(AbstractContextManager["Pump"]):
         dry_run: bool = False,
         include: list[str] | str | None = None,
         exclude: list[str] | str | None = None,
+        filters: Iterable[tuple[str, str]] | None = None,
+        raw: bool = False,
         max_delete: int | None = None,
         shard: Shard | str | None = None,
         manifest: str | os.PathLike[str] | None = None,
@@ -295,7 +301,8 @@ class Pump(AbstractContextManager["Pump"]):
         """
         return self._call(functools.partial(
             self._pump.sync, src, dest, delete=delete, dry_run=dry_run, include=include,
-            exclude=exclude, max_delete=max_delete, shard=shard, manifest=manifest,
+            exclude=exclude, filters=filters, raw=raw, max_delete=max_delete, shard=shard,
+            manifest=manifest,
             follow_symlinks=follow_symlinks, progress=progress, events=events,
             state_files=state_files))
 

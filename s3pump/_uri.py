@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ._errors import BadURIError, UnsafeKeyError
 
-__all__ = ["S3URI", "key_to_relpath", "local_path", "parse_uri"]
+__all__ = ["S3URI", "KeyPattern", "key_pattern", "key_to_relpath", "local_path", "parse_uri"]
 
 _SCHEME = "s3://"
 # Lenient on purpose: legacy buckets may hold capitals and underscores.
@@ -51,12 +52,56 @@ class S3URI:
         return S3URI(self.bucket, self.as_prefix().key + relative.lstrip("/"))
 
     @property
+    def pattern(self) -> KeyPattern | None:
+        """The key as a wildcard pattern (``*``, ``?``), or ``None`` when it has neither
+        (see :class:`KeyPattern`)."""
+        return key_pattern(self.key)
+
+    @property
     def name(self) -> str:
         """The last segment of the key (``"c.txt"`` for ``s3://b/a/c.txt``)."""
         return self.key.rstrip("/").rsplit("/", 1)[-1]
 
     def __str__(self) -> str:
         return f"{_SCHEME}{self.bucket}/{self.key}"
+
+
+_WILDCARDS = "*?"  # s5cmd's: "[" stays literal, as keys such as "photo [1].jpg" are common
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPattern:
+    """A key holding s5cmd's wildcards: ``*`` (any characters, ``/`` included) and ``?``
+    (any one character). The pattern must match a whole key; one that ends in ``/`` names
+    folders, and matches everything below them.
+
+    ``prefix`` is the literal part before the first wildcard (what is listed); ``folder``
+    is that prefix up to its last ``/`` (what local paths are relative to, as in s5cmd).
+    A key that holds ``*`` or ``?`` itself still matches its own pattern; to name only it,
+    pass ``raw`` (CLI: ``--raw``).
+    """
+
+    text: str
+    prefix: str
+    folder: str
+    _match: Callable[[str], object] = field(compare=False, repr=False)
+
+    def matches(self, key: str) -> bool:
+        """Whether ``key`` (a whole key, from the bucket's root) matches."""
+        return self._match(key) is not None
+
+
+def key_pattern(key: str) -> KeyPattern | None:
+    """``key`` as a :class:`KeyPattern`, or ``None`` when it holds no wildcard."""
+    cut = min((i for i in map(key.find, _WILDCARDS) if i >= 0), default=-1)
+    if cut < 0:
+        return None
+    prefix = key[:cut]
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in key)
+    if key.endswith("/"):
+        regex += ".*"
+    return KeyPattern(key, prefix, prefix[:prefix.rfind("/") + 1],
+                      re.compile(f"(?s:{regex})\\Z").match)
 
 
 def parse_uri(uri: str | S3URI) -> S3URI:

@@ -119,18 +119,31 @@ async def get(run: Invocation) -> int:
     src = parse_uri(args.src)
     if args.dst == "-":  # the object's bytes on stdout, as `cat` (and `aws s3 cp URI -`)
         return await _stream(run, args.src)
+    pattern = None if args.raw else src.pattern  # s5cmd's wildcards: 's3://b/p/*.jpg'
     with ExitStack() as stack:
         async with run.pump() as pump:
-            if not src.is_dir and await pump.exists(src):
+            if pattern is None and not src.is_dir and await pump.exists(src):
                 if args.dry_run:
                     return run.planned(DOWNLOAD, src, args.dst)
                 return run.report(await pump.download_file(src, args.dst), DOWNLOAD)
-            await _refuse_nothing(pump, src)
-            events, own = run.events(stack)
+            if pattern is None:
+                await _refuse_nothing(pump, src)
+            events, own = run.events(stack, plan=True)
             result = await pump.download_prefix(
-                src, args.dst, args.include, args.exclude, progress=run.progress(),
+                src, args.dst, filters=args.filters, raw=args.raw, progress=run.progress(),
                 dry_run=args.dry_run, events=events, state_files=own)
+        if pattern is not None:
+            _refuse_no_match(result, src)
         return run.report(result, DOWNLOAD)
+
+
+def _refuse_no_match(result: TransferResult, src: S3URI) -> None:
+    """A wildcard that matched nothing is an error, as a key that names nothing is."""
+    from .. import NoSuchKeyError
+
+    if not result.listed and not result.failed and not result.interrupted:
+        raise NoSuchKeyError(f"no such key: nothing matches {src} (after the filters)",
+                             bucket=src.bucket, key=src.key)
 
 
 async def _refuse_nothing(pump: AsyncPump, src: S3URI) -> None:
@@ -162,9 +175,9 @@ async def put(run: Invocation) -> int:
             if args.src == "-":
                 return run.report(await pump.upload_fileobj(sys.stdin.buffer, dst), UPLOAD)
             if await anyio.Path(src).is_dir():
-                events, own = run.events(stack)
+                events, own = run.events(stack, plan=True)
                 result = await pump.upload_dir(
-                    src, dst, args.exist_ok, args.include, args.exclude,
+                    src, dst, args.exist_ok, filters=args.filters,
                     follow_symlinks=args.follow_symlinks, progress=run.progress(),
                     dry_run=args.dry_run, events=events, state_files=own,
                 )
@@ -183,7 +196,7 @@ async def sync(run: Invocation) -> int:
         async with run.pump() as pump:
             result = await pump.sync(
                 args.src, args.dst, delete=args.delete, dry_run=args.dry_run,
-                include=args.include, exclude=args.exclude, max_delete=args.max_delete,
+                filters=args.filters, raw=args.raw, max_delete=args.max_delete,
                 shard=args.shard, manifest=args.manifest,
                 follow_symlinks=args.follow_symlinks, progress=run.progress(),
                 events=events, state_files=own,
@@ -192,20 +205,33 @@ async def sync(run: Invocation) -> int:
 
 
 def _print_plan(event: SyncEvent) -> None:
-    """A dry run's plan on stdout: one line per transfer or deletion."""
-    if event.event == "transfer":
-        emit(f"(dry run) transfer {event.key} ({event.reason})")
+    """A dry run's plan on stdout (``sync``, ``get``, ``put``): one line per transfer or
+    deletion."""
+    if event.event == "transfer":  # a copy has no reason: every key is transferred
+        emit(f"(dry run) transfer {event.key}" + (f" ({event.reason})" if event.reason
+                                                  else ""))
     elif event.event == "delete":
         emit(f"(dry run) delete {event.path or event.key}")
 
 
 async def ls(run: Invocation) -> int:
-    """``ls URI``: sub-folders and objects at one level; with ``-r`` every object below."""
-    from .. import parse_uri
+    """``ls URI``: sub-folders and objects at one level; with ``-r`` every object below; a
+    URI with wildcards (``*``, ``?``; not with ``--raw``): every object it matches."""
+    from .. import S3URI, parse_uri
 
     args = run.args
     uri = parse_uri(args.uri)
+    pattern = None if args.raw else uri.pattern
     async with run.pump() as pump:
+        if pattern is not None:  # s5cmd's wildcards: names relative to the pattern's folder
+            found = False
+            async for obj in pump.list_objects(S3URI(uri.bucket, pattern.prefix)):
+                if pattern.matches(obj.key):
+                    found = True
+                    _print_object(args.json, obj, obj.key[len(pattern.folder):])
+            if not found:
+                say(f"s3pump: no key matches {uri}")
+            return EXIT_OK if found else EXIT_FAILED
         if args.recursive:
             async for obj in pump.list_objects(uri):
                 _print_object(args.json, obj, obj.key)

@@ -84,12 +84,33 @@ def _common(parser: argparse.ArgumentParser) -> None:
                    help="more logging (-vvv: debug; secrets are always redacted)")
 
 
+class _Rule(argparse.Action):
+    """``--exclude``/``--include`` into ONE list, ``args.filters``, in the order given:
+    the rules apply in that order, the last match winning (as in aws s3)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        rules = [*(getattr(namespace, self.dest, None) or []), (self.const, values)]
+        setattr(namespace, self.dest, rules)
+
+
 def _filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--include", action="append", default=[], metavar="GLOB",
-                        help="only keys (relative to SRC) matching GLOB; repeatable")
-    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                        help="skip keys (relative to SRC) matching GLOB; repeatable")
+    parser.set_defaults(filters=[])
+    parser.add_argument("--exclude", action=_Rule, const="exclude", dest="filters",
+                        metavar="GLOB", help="leave out paths (relative to SRC) matching GLOB "
+                        "('*' matches '/' too); repeatable")
+    parser.add_argument("--include", action=_Rule, const="include", dest="filters",
+                        metavar="GLOB", help="take back paths an earlier --exclude left out. "
+                        "Rules apply in the order given and the last match wins; all is "
+                        "included by default: --exclude '*' --include '*.jpg' takes only "
+                        "JPEGs (as aws s3). An --include before any --exclude is refused")
     parser.add_argument("--dry-run", action="store_true", help="show what would be done")
+
+
+def _raw(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--raw", action="store_true",
+                        help="take '*' and '?' in the URI literally (a key that holds them); "
+                        "without it they are wildcards, as in s5cmd: 's3://b/p/*.jpg'")
 
 
 def _verb(sub: Any, name: str, summary: str, description: str,
@@ -156,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fail objects that offer no checksum or MD5 ETag to verify "
                      "(multipart uploads without a full-object checksum)")
     _filters(get)
+    _raw(get)
     _log_json(get)
     put = _verb(sub, "put", "upload a file or a directory",
                 "Upload the directory SRC under s3://bucket/prefix/, the file SRC to DST "
@@ -196,12 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--require-checksum", action="store_true",
                       help="downloads: fail objects S3 offers no checksum or MD5 ETag for")
     _filters(sync)
+    _raw(sync)
     _log_json(sync)
     ls = _verb(sub, "ls", "list objects and sub-folders",
                "List a folder: its sub-folders (PRE) and the objects directly in it; with -r, "
                "every object whose key starts with the URI's key.",
                (("URI", "s3://bucket[/prefix]"),))
     ls.add_argument("-r", "--recursive", action="store_true", help="every object below")
+    _raw(ls)
     _verb(sub, "cat", "stream one object to stdout",
           "Write the object's bytes to stdout as they arrive.", (("URI", "s3://bucket/key"),))
     _object_options(sub.choices)
@@ -233,6 +257,20 @@ def check_values(args: argparse.Namespace) -> None:
     """
     if args.concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, not {args.concurrency}")
+    _check_filters(getattr(args, "filters", None) or [])
     max_delete = getattr(args, "max_delete", None)
     if max_delete is not None and max_delete < 0:
         raise UsageError(f"--max-delete must be 0 or more, not {max_delete}")
+
+
+def _check_filters(rules: list[tuple[str, str]]) -> None:
+    """Refuse an --include before any --exclude (before anything connects): it changes
+    nothing in aws s3, and s3pump's --include used to mean "only these" (the library's
+    KeyFilter.of refuses it too)."""
+    if rules and rules[0][0] == "include":
+        pattern = rules[0][1]
+        raise UsageError(
+            f"--include {pattern!r} comes before any --exclude, so it changes nothing: "
+            "everything is included unless excluded, and the last matching rule wins (as "
+            f"in aws s3). To keep only matching keys, write --exclude '*' --include "
+            f"{pattern!r}")

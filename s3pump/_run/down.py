@@ -137,16 +137,19 @@ class DownRun:
 
     def pages(self) -> AbstractAsyncContextManager[AsyncIterator[list[ObjectInfo]]]:
         """The parallel listing of the prefix."""
-        session, uri = self._session, self._uri
-        return open_listing(session.transport, uri.bucket, uri.key, self._retry)
+        session, uri, pattern = self._session, self._uri, self._options.pattern
+        prefix = pattern.prefix if pattern is not None else uri.key
+        return open_listing(session.transport, uri.bucket, prefix, self._retry)
 
     # -- the planner ---------------------------------------------------------------------
 
     def plan(self, objects: list[ObjectInfo]) -> list[DownJob]:
         """Filter a page and decide each key (the only place its fate is decided)."""
         prefix, cut = self._uri.key, len(self._uri.key)
-        keep, shard = self._options.keep, self._options.shard
+        keep, shard, pattern = self._options.keep, self._options.shard, self._options.pattern
         whole = shard.whole
+        if pattern is not None:  # a wildcard source: only the keys it matches
+            objects = [obj for obj in objects if pattern.matches(obj.key)]
         # The prefix's own "dir/" marker is the destination folder itself: not a key here.
         chosen = [obj for obj in objects
                   if (rel := obj.key[cut:]) and keep(rel) and (whole or shard(obj.key))]
@@ -251,6 +254,7 @@ class DownRun:
         if not await anyio.Path(root).is_dir():
             return
         prefix, keep, shard = self._uri.key, self._options.keep, self._options.shard
+        pattern = self._options.pattern
         extra: list[tuple[str, str]] = []
         walker = walk_tree(root, leave_out=state.files.inodes)
         try:
@@ -270,7 +274,8 @@ class DownRun:
                     if isinstance(entry, Skipped) and entry.reason != "symlink":
                         continue
                     key = prefix + entry.rel
-                    if state.covers(entry.rel) or not keep(entry.rel) or not shard(key):
+                    if (state.covers(entry.rel) or not keep(entry.rel) or not shard(key)
+                            or (pattern is not None and not pattern.matches(key))):
                         continue
                     pending.append((key, entry.path))
                 seen = state.index.seen_many([key for key, _ in pending])

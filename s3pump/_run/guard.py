@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from fnmatch import fnmatchcase
 
 from .._local.walk import WalkError
 from .._mirror.decide import Shard
@@ -23,15 +22,9 @@ _log = logging.getLogger("s3pump")
 
 
 def excluded_below(keep: KeyFilter, rel: str) -> bool:
-    """True when an exclude pattern covers ``rel`` and everything below it.
-
-    A pattern ``Q*`` that matches a prefix of a path matches the path too (``*`` also
-    matches ``/``), so it is enough that one such pattern matches ``rel`` (with or without
-    its trailing ``/``).
-    """
-    bare = rel.rstrip("/")
-    return any(p.endswith("*") and (fnmatchcase(rel, p) or fnmatchcase(bare, p))
-               for p in keep.exclude)
+    """True when the rules surely exclude ``rel`` and everything below it (see
+    :meth:`KeyFilter.excluded_below`)."""
+    return keep.excluded_below(rel)
 
 
 class DeleteGuard:

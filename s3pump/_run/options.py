@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from .._mirror.decide import Shard
+from .._uri import KeyPattern
 from .plan import KeyFilter
 
 __all__ = ["DirectionRun", "Job", "Mode", "RunOptions"]
@@ -26,6 +27,8 @@ class RunOptions:
     delete: bool = False
     dry_run: bool = False
     keep: KeyFilter = field(default_factory=KeyFilter)
+    # A wildcard source (down only): its literal prefix is listed, keys must match it.
+    pattern: KeyPattern | None = None
     shard: Shard = field(default_factory=Shard)
     max_delete: int | None = None
     manifest: Path | None = None
