@@ -117,6 +117,16 @@ def _skip_response_validation(params: dict[str, Any], **_: Any) -> None:
     params.get("context", {}).get("checksum", {}).pop("response_algorithms", None)
 
 
+class _RequestPayer:
+    """A ``before-sign`` handler adding ``x-amz-request-payer`` to every request."""
+
+    def __init__(self, payer: str) -> None:
+        self._payer = payer
+
+    def __call__(self, request: Any, **_: Any) -> None:
+        request.headers["x-amz-request-payer"] = self._payer
+
+
 def _object_info(item: Mapping[str, Any]) -> ObjectInfo:
     algorithms = item.get("ChecksumAlgorithm") or []
     return ObjectInfo(
@@ -171,6 +181,10 @@ class ReferenceTransport:
                 ignore_configured_endpoint_urls=True,
                 proxies=proxies,
             )
+            if not config.sign_requests:  # no credential chain: nothing looked up
+                from botocore import UNSIGNED
+
+                boto_config = boto_config.merge(AioConfig(signature_version=UNSIGNED))
             stack = AsyncExitStack()
             client = await stack.enter_async_context(
                 session.create_client(
@@ -182,6 +196,9 @@ class ReferenceTransport:
                 )
             )
             client.meta.events.register("before-call.s3.GetObject", _skip_response_validation)
+            if config.request_payer:
+                # Before signing, on every operation: the header is signed with the rest.
+                client.meta.events.register("before-sign.s3", _RequestPayer(config.request_payer))
         return cls(client, stack, min_body_rate=config.min_body_rate,
                    connect_timeout=config.connect_timeout, read_timeout=config.read_timeout)
 

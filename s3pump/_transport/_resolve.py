@@ -434,6 +434,8 @@ def resolve(config: ClientConfig) -> Resolved:
         proxy=proxy_for(endpoint) if endpoint else None,
         verify=_verify(environ, scoped),
         max_attempts=_max_attempts(environ, scoped),
-        credentials=_static_credentials(config, environ, files, profile, scoped),
+        # Unsigned requests look up no credentials (half-set keys are then no error).
+        credentials=(_static_credentials(config, environ, files, profile, scoped)
+                     if config.sign_requests else None),
         lean_unsupported=unsupported,
     )
