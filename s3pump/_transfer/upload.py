@@ -28,6 +28,7 @@ and a multipart upload (that buffer is then its first part).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -41,8 +42,8 @@ from .._checksum import (
     Checksum,
     ServerChecksums,
     combine,
+    compute_for,
     crc32,
-    crc64nvme,
     upload_checksum,
 )
 from .._config import TransferConfig
@@ -79,6 +80,32 @@ def _refused_checksum(exc: RequestError) -> bool:
         return False
     return exc.status in (400, 501) and (
         exc.code in _REFUSAL_CODES or "checksum" in str(exc).lower())
+
+
+# Server-side encryption whose ETags are not the MD5 of the content.
+_OPAQUE_ETAG = ("aws:kms", "aws:kms:dsse")
+
+
+async def _check_md5_etag(headers: dict[str, str], data: memoryview | bytes, what: str
+                          ) -> None:
+    """The check of a body sent without a checksum (``--checksum-algorithm none``, or
+    ``when_required``): the ETag the server answered must be its MD5, as S3, MinIO and R2
+    make it for plain single-part objects. Only an MD5-looking ETag of an object not
+    encrypted with KMS or a customer key is judged.
+
+    Raises:
+        IntegrityError: the server stored other bytes than those sent.
+    """
+    etag = headers.get("etag", "")
+    if (len(etag) != 32 or any(c not in "0123456789abcdefABCDEF" for c in etag)
+            or headers.get("x-amz-server-side-encryption", "") in _OPAQUE_ETAG
+            or "x-amz-server-side-encryption-customer-algorithm" in headers):
+        return
+    digest = (hashlib.md5(data).hexdigest() if len(data) < _THREAD_CRC
+              else await anyio.to_thread.run_sync(lambda: hashlib.md5(data).hexdigest()))
+    if digest != etag.lower():
+        raise IntegrityError(f"{what} was stored with ETag {etag}, but the body's MD5 is "
+                             f"{digest}: the body was corrupted on the way; upload it again")
 
 
 async def _checksum(data: memoryview | bytes, compute: Compute) -> Checksum:
@@ -131,7 +158,10 @@ class Uploader:
         """How a single PUT's body is checksummed (None: no checksum)."""
         if not self._checksums:
             return None
-        return upload_checksum if self._server.algorithm == CRC64NVME else crc32
+        algorithm = self._server.algorithm
+        if algorithm == CRC64NVME and self._server.chosen is None:
+            return upload_checksum  # the default: CRC32 below 1 MiB (see upload_checksum)
+        return compute_for(algorithm)
 
 
     async def _request(self, call: Callable[[], Awaitable[T]]) -> T:
@@ -146,6 +176,8 @@ class Uploader:
         try:
             headers = await self._retry.run(
                 lambda: self._transport.put_object(bucket, key, data, checksum=checksum))
+            if checksum is None:
+                await _check_md5_etag(headers, data, f"s3://{bucket}/{key}")
         except RequestError as exc:
             if checksum is None or checksum.algorithm != CRC64NVME or not _refused_checksum(
                     exc):
@@ -217,7 +249,7 @@ class Uploader:
             upload_id, algorithm, full_object = await self._create(bucket, key)
         compute: Compute | None = None
         if algorithm is not None:
-            compute = crc64nvme if algorithm == CRC64NVME else crc32
+            compute = compute_for(algorithm)
         done: _Done = []
         whole: Checksum | None = None
         try:
