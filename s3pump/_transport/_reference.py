@@ -10,6 +10,8 @@ the same way, and also retries failures while reading a body, which botocore doe
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -117,6 +119,19 @@ def _skip_response_validation(params: dict[str, Any], **_: Any) -> None:
     params.get("context", {}).get("checksum", {}).pop("response_algorithms", None)
 
 
+def _md5_not_crc(params: dict[str, Any], **_: Any) -> None:
+    """DeleteObjects requires a checksum: send Content-MD5 (as the lean transport does, and
+    as every S3 store takes), never botocore's default ``x-amz-checksum-crc32``, which stores
+    that refuse checksum headers (R2, older MinIO) answer with 400."""
+    checksum = params.get("context", {}).get("checksum")
+    body = params.get("body")
+    if checksum is None or not isinstance(body, bytes):
+        return
+    checksum.pop("request_algorithm", None)
+    checksum.pop("request_algorithm_header", None)
+    params["headers"]["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()
+
+
 class _RequestPayer:
     """A ``before-sign`` handler adding ``x-amz-request-payer`` to every request."""
 
@@ -196,6 +211,7 @@ class ReferenceTransport:
                 )
             )
             client.meta.events.register("before-call.s3.GetObject", _skip_response_validation)
+            client.meta.events.register("before-call.s3.DeleteObjects", _md5_not_crc)
             if config.request_payer:
                 # Before signing, on every operation: the header is signed with the rest.
                 client.meta.events.register("before-sign.s3", _RequestPayer(config.request_payer))

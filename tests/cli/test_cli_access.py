@@ -108,3 +108,24 @@ def test_bad_access_values_are_usage_errors(
     assert run_main(["ls", *argv, "s3://b/"]) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("transport", ["auto", "reference"])
+def test_checksum_algorithm_none_uploads_to_a_store_refusing_checksums(
+    transport: str, endpoint: str, bucket: str, s3: Any, tmp_path: Path,
+) -> None:
+    """put and sync --delete with --checksum-algorithm none (any case) through a store that
+    answers 400 to any checksum header: exit 0, nothing refused, everything stored."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "index.html").write_bytes(b"<html></html>")
+    (src / "big.bin").write_bytes(os.urandom(17 * 1024 * 1024))  # multipart
+    s3.put_object(Bucket=bucket, Key="s/stale.txt", Body=b"stale")
+    with AccessProxy(endpoint, refuse_checksums=True) as proxy:
+        base = ["--endpoint-url", proxy.url, "--transport", transport, "--max-attempts", "1",
+                "--no-progress", "--checksum-algorithm", "NONE"]
+        assert run_main(["put", *base, str(src / "index.html"), f"s3://{bucket}/p/i.html"]) == 0
+        assert run_main(["sync", *base, "--delete", str(src), f"s3://{bucket}/s/"]) == 0
+    assert proxy.refused == 0
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert keys == {"p/i.html", "s/index.html", "s/big.bin"}
