@@ -348,6 +348,8 @@ class Uploader:
     ) -> CompletedPart:
         headers = await self._retry.run(lambda: self._transport.upload_part(
             bucket, key, upload_id, number, data, checksum=checksum))
+        if checksum is None:  # nothing the server checked: its part ETag is the MD5
+            await _check_md5_etag(headers, data, f"part {number} of s3://{bucket}/{key}")
         etag = headers.get("etag")
         if not etag:
             raise RequestError(f"no ETag for part {number} of s3://{bucket}/{key}",

@@ -131,3 +131,19 @@ async def test_checksum_algorithm_is_the_one_sent_and_stored(
 def test_unknown_checksum_algorithm_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="checksum_algorithm"):
         TransferConfig(checksum_algorithm="MD5")
+
+
+async def test_without_checksums_a_corrupted_part_fails_on_its_md5_etag(
+    kind: str, endpoint: str, bucket: str, s3: Any, tmp_path: Path,
+) -> None:
+    """A part corrupted on the way fails the multipart upload (aborted), not stored."""
+    (tmp_path / "big.bin").write_bytes(os.urandom(11 * MiB))
+    async with UploadProxy(endpoint, flip=Rule("PUT", "partNumber=2", times=1)) as proxy:
+        pump = AsyncPump(endpoint_url=proxy.url, transport=kind,
+                         config=TransferConfig(checksum_algorithm="none", **PARTS))
+        async with pump:
+            result = await pump.upload_dir(tmp_path, f"s3://{bucket}/m/")
+    assert proxy.flip is not None and proxy.flip.hits == 1
+    assert len(result.failed) == 1 and "part 2" in str(result.failed[0])
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="m/")
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
