@@ -59,9 +59,15 @@ def test_no_sign_request_reads_a_public_bucket_without_credentials(
         many = _s3pump(env, "get", *common, "s3://pub/data/", str(tmp_path / "all"))
         without = _s3pump(env, "ls", "--endpoint-url", proxy.url, "--max-attempts", "1",
                           "s3://pub/data/")
+        big = tmp_path / "big.bin"
+        big.write_bytes(os.urandom(17 * 1024 * 1024))  # multipart: through the reference path
+        put = _s3pump(env, "put", *common, str(big), "s3://pub/cli/big.bin")
+        back = _s3pump(env, "get", *common, "s3://pub/cli/big.bin", str(tmp_path / "back"))
     for run in (listed, one, many):
         assert run.returncode == 0, run.stderr
         assert "botocore imported: False" in run.stderr
+    assert put.returncode == 0 and back.returncode == 0, put.stderr + back.stderr
+    assert (tmp_path / "back").read_bytes() == big.read_bytes()
     assert "a.txt" in listed.stdout and "b.txt" in listed.stdout
     assert (tmp_path / "a.txt").read_bytes() == b"alpha"
     assert (tmp_path / "all" / "b.txt").read_bytes() == b"bravo" * 1000

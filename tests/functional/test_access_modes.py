@@ -122,3 +122,27 @@ async def test_requester_pays_bucket_refuses_a_pump_without_the_option(
             with pytest.raises(AccessDeniedError):
                 await pump.read_bytes(f"s3://{bucket}/k.txt")
     assert proxy.refused >= 1
+
+
+async def test_unsigned_uploads_single_and_multipart(
+    kind: str, public: AnonRclone, trap: CatchAll, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A public-write store: PUT and a multipart upload (create, parts, complete) go
+    unsigned too."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "s.txt").write_bytes(b"s")
+    big = os.urandom(11 * 1024 * 1024)
+    (src / "big.bin").write_bytes(big)
+    with AccessProxy(public.url, refuse_signed=True) as proxy:
+        _no_escape(trap, monkeypatch, proxy.url)
+        async with AsyncPump(endpoint_url=proxy.url, region="us-east-1", transport=kind,
+                             sign_requests=False, config=SMALL_PARTS) as pump:
+            result = await pump.upload_dir(src, f"s3://pub/up-{kind}/")
+            back = await pump.read_bytes(f"s3://pub/up-{kind}/big.bin")
+    assert not result.failed and result.transferred == 2, result
+    assert back == big
+    assert any("uploads" in s.target for s in proxy.seen)
+    assert proxy.refused == 0 and all("authorization" not in s.headers for s in proxy.seen)
+    assert trap.targets() == []
