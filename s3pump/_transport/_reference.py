@@ -29,7 +29,7 @@ from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, delete_batch
 from ._botocore import map_errors
 from ._framing import Framing, check_pin, count_error, frame_answer
-from ._resolve import resolve
+from ._resolve import access_modes, resolve
 from ._stall import ProgressGuard
 
 __all__ = ["ReferenceTransport"]
@@ -178,7 +178,8 @@ class ReferenceTransport:
         only when none is configured (AWS's own, including FIPS and dual-stack variants).
         """
         settings = resolve(config)
-        logging.getLogger("s3pump").info("reference transport: %s", settings.describe())
+        logging.getLogger("s3pump").info("reference transport: %s%s", settings.describe(),
+                                         access_modes(config))
         proxies: dict[str, str] | None = None
         if settings.endpoint_url is not None:
             scheme = settings.endpoint_url.partition(":")[0]

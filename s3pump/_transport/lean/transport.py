@@ -93,10 +93,11 @@ class LeanTransport:
         Raises :class:`LeanUnsupportedError` when the lean path cannot serve ``config``
         (fall back to the reference transport then), or the usual errors of the chain.
         """
-        from .._resolve import resolve
+        from .._resolve import access_modes, resolve
 
         settings = resolve(config)
-        logging.getLogger("s3pump").info("lean transport: %s", settings.describe())
+        logging.getLogger("s3pump").info("lean transport: %s%s", settings.describe(),
+                                         access_modes(config))
         if settings.lean_unsupported is not None or settings.endpoint_url is None:
             raise LeanUnsupportedError(settings.lean_unsupported or "no endpoint")
         credentials: CredentialSource | None = None
