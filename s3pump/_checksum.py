@@ -10,6 +10,8 @@ a checksum of its content that any download can check, ranged or not.
 
 Uploads send checksums unless the user's AWS configuration says
 ``request_checksum_calculation = when_required`` (:func:`checksums_wanted`), as the SDKs do.
+``TransferConfig.checksum_algorithm`` overrides both: another algorithm (CRC32, CRC32C,
+SHA1, SHA256; see :func:`compute_for`), or ``"none"``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """The Uploader: one object to S3, from a file or a stream, any size, with checksums.
 
 Every upload sends a checksum (S3 verifies it and stores it with the object; see
-:mod:`s3pump._checksum`), unless the AWS configuration says ``when_required``. Files of at
+:mod:`s3pump._checksum`) of ``TransferConfig.checksum_algorithm``, unless that is ``"none"``
+or, left unset, the AWS configuration says ``when_required``. A body sent without a checksum
+(a single PUT, or each part) is checked against the ETag the server answers, the MD5 of what
+it stored (unless encrypted with KMS or a customer key, whose ETags are not MD5s). Files of at
 least ``multipart_threshold`` bytes go as multipart uploads of ``part_size_for(size)``
 parts, sent in parallel, with a FULL_OBJECT CRC64NVME: per-part CRCs, the whole object's
 (combined from them) on completion, and then one HEAD to compare it with what the server
