@@ -85,6 +85,10 @@ class AsyncPump:
         connect_timeout, read_timeout, min_body_rate: stalls (see :class:`ClientConfig`):
             seconds to open a connection (10), to wait for the server (60), and the slowest
             body that does not count as stalled (64 B/s over ``read_timeout`` of waiting).
+        sign_requests: False sends every request unsigned (``--no-sign-request``), for
+            public buckets; no credentials are looked up.
+        request_payer: ``"requester"`` for requester-pays buckets (``--request-payer``):
+            sent on every request; the requester is billed.
 
     :meth:`stop` ends every run cleanly (``interrupted`` in the result); s3pump installs
     no signal handlers of its own, so an application that wants SIGTERM to stop a run
@@ -109,11 +113,14 @@ class AsyncPump:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         min_body_rate: float = 64.0,
+        sign_requests: bool = True,
+        request_payer: str | None = None,
     ) -> None:
         client = ClientConfig(
             endpoint_url=endpoint_url, region=region, profile=profile,
             addressing_style=addressing_style, connect_timeout=connect_timeout,
             read_timeout=read_timeout, min_body_rate=min_body_rate,
+            sign_requests=sign_requests, request_payer=request_payer,
         )
         self._session = Session(
             client, transfer_config(config, concurrency, profile), transport=transport,

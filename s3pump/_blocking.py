@@ -51,7 +51,8 @@ class Pump(AbstractContextManager["Pump"]):
 
     Args:
         endpoint_url, region, profile, concurrency, addressing_style, config, transport,
-        cache_dir, cache_max_bytes, connect_timeout, read_timeout, min_body_rate: as
+        cache_dir, cache_max_bytes, connect_timeout, read_timeout, min_body_rate,
+        sign_requests, request_payer: as
             :class:`AsyncPump`.
 
     Raises:
@@ -73,12 +74,15 @@ class Pump(AbstractContextManager["Pump"]):
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         min_body_rate: float = 64.0,
+        sign_requests: bool = True,
+        request_payer: str | None = None,
     ) -> None:
         self._pump = AsyncPump(
             endpoint_url, region, profile, concurrency, addressing_style=addressing_style,
             config=config, transport=transport, cache_dir=cache_dir,
             cache_max_bytes=cache_max_bytes, connect_timeout=connect_timeout,
             read_timeout=read_timeout, min_body_rate=min_body_rate,
+            sign_requests=sign_requests, request_payer=request_payer,
         )
         self._stack = ExitStack()
         self._portal: BlockingPortal | None = None

@@ -10,19 +10,22 @@ a checksum of its content that any download can check, ranged or not.
 
 Uploads send checksums unless the user's AWS configuration says
 ``request_checksum_calculation = when_required`` (:func:`checksums_wanted`), as the SDKs do.
+``TransferConfig.checksum_algorithm`` overrides both: another algorithm (CRC32, CRC32C,
+SHA1, SHA256; see :func:`compute_for`), or ``"none"``.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ._integrity import crc_combine
 
 __all__ = ["CRC32", "CRC64NVME", "Checksum", "ServerChecksums", "checksums_wanted", "combine",
-           "crc32", "crc64nvme", "upload_checksum"]
+           "compute_for", "crc32", "crc64nvme", "upload_checksum"]
 
 CRC32 = "CRC32"
 CRC64NVME = "CRC64NVME"
@@ -67,6 +70,38 @@ def crc64nvme(data: bytes | bytearray | memoryview) -> Checksum:
     return _encode(CRC64NVME, checksums.crc64nvme(data), 8)
 
 
+def crc32c(data: bytes | bytearray | memoryview) -> Checksum:
+    """The CRC32C checksum of ``data`` (awscrt)."""
+    from awscrt import checksums
+
+    return _encode("CRC32C", checksums.crc32c(data), 4)
+
+
+def sha1(data: bytes | bytearray | memoryview) -> Checksum:
+    """The SHA1 checksum of ``data``."""
+    return Checksum("SHA1", base64.b64encode(hashlib.sha1(data).digest()).decode("ascii"))
+
+
+def sha256(data: bytes | bytearray | memoryview) -> Checksum:
+    """The SHA256 checksum of ``data``."""
+    return Checksum("SHA256", base64.b64encode(hashlib.sha256(data).digest()).decode("ascii"))
+
+
+_COMPUTE: dict[str, Callable[[bytes | bytearray | memoryview], Checksum]] = {
+    CRC64NVME: crc64nvme, CRC32: crc32, "CRC32C": crc32c, "SHA1": sha1, "SHA256": sha256}
+# Algorithms whose part checksums combine into the whole object's (FULL_OBJECT uploads).
+FULL_OBJECT_ALGORITHMS = frozenset({CRC64NVME, CRC32, "CRC32C"})
+
+
+def compute_for(algorithm: str) -> Callable[[bytes | bytearray | memoryview], Checksum]:
+    """The function computing an ``algorithm`` checksum (one of ``_config.CHECKSUM_ALGORITHMS``).
+
+    Raises:
+        KeyError: an unknown algorithm.
+    """
+    return _COMPUTE[algorithm]
+
+
 _SMALL = 1 << 20
 
 
@@ -106,10 +141,14 @@ def checksums_wanted(profile: str | None = None) -> bool:
 class ServerChecksums:
     """The checksums a server takes: CRC64NVME FULL_OBJECT until it refuses them (then CRC32
     FULL_OBJECT, then COMPOSITE CRC32, each step taken once and remembered). One per
-    session, shared by its uploads, so that a refusal is met once."""
+    session, shared by its uploads, so that a refusal is met once.
 
-    __slots__ = ("algorithm", "full_object")
+    ``chosen``: the algorithm the user asked for (``TransferConfig.checksum_algorithm``);
+    SHA1 and SHA256 do not combine, so their multipart uploads are COMPOSITE."""
 
-    def __init__(self) -> None:
-        self.algorithm = CRC64NVME
-        self.full_object = True
+    __slots__ = ("algorithm", "chosen", "full_object")
+
+    def __init__(self, chosen: str | None = None) -> None:
+        self.chosen = chosen
+        self.algorithm = chosen or CRC64NVME
+        self.full_object = self.algorithm in FULL_OBJECT_ALGORITHMS

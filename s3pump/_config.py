@@ -6,12 +6,16 @@ from dataclasses import dataclass
 
 from ._errors import ConfigError
 
-__all__ = ["DEFAULT_MAX_ATTEMPTS", "ClientConfig", "TransferConfig", "max_attempts_is_default"]
+__all__ = ["CHECKSUM_ALGORITHMS", "DEFAULT_MAX_ATTEMPTS", "REQUEST_PAYERS", "ClientConfig",
+           "TransferConfig", "max_attempts_is_default"]
 
 KiB = 1024
 MiB = 1024 * KiB
 
 _ADDRESSING = ("auto", "path", "virtual")
+REQUEST_PAYERS = ("requester",)  # the only value S3 defines
+# Upload checksums: None follows the AWS configuration, "none" sends none.
+CHECKSUM_ALGORITHMS = ("CRC64NVME", "CRC32", "CRC32C", "SHA1", "SHA256")
 
 
 class _DefaultAttempts(int):
@@ -46,6 +50,11 @@ class ClientConfig:
     waiting for it, is abandoned as stalled. Every such failure is transient: the request
     is retried (``TransferConfig.max_attempts``), and each retry is logged at ``-v``.
 
+    Access: ``sign_requests=False`` sends every request unsigned (``aws --no-sign-request``),
+    for public buckets: no credentials are looked up at all (no files, no instance metadata
+    service). ``request_payer="requester"`` sends ``x-amz-request-payer: requester`` on
+    every request, as requester-pays buckets demand (the requester is billed).
+
     The default minimum, 64 B/s per connection, is far below any link that works: 64
     connections (the default concurrency) sharing a 56 kbit/s modem still get ~110 B/s
     each. Only the time spent waiting for the server counts, so a slow disk on our side
@@ -59,8 +68,15 @@ class ClientConfig:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     min_body_rate: float = 64.0
+    sign_requests: bool = True
+    request_payer: str | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.sign_requests, bool):
+            raise ConfigError(f"sign_requests must be True or False, not {self.sign_requests!r}")
+        if self.request_payer is not None and self.request_payer not in REQUEST_PAYERS:
+            raise ConfigError(f"request_payer must be {' or '.join(REQUEST_PAYERS)} (or None), "
+                              f"not {self.request_payer!r}")
         for name in ("connect_timeout", "read_timeout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
@@ -116,6 +132,13 @@ class TransferConfig:
     :class:`~s3pump.ArchivedObjectError`). Uploads send a Content-Type guessed from the
     file name (``mimetypes``) when ``guess_content_type``; ``content_type`` forces one for
     every upload.
+    Uploads send a checksum of ``checksum_algorithm`` (one of :data:`CHECKSUM_ALGORITHMS`,
+    upper or lower case), which S3 verifies and stores. ``None`` (the default) follows the AWS
+    configuration: CRC64NVME, or nothing when ``AWS_REQUEST_CHECKSUM_CALCULATION`` or the
+    profile's ``request_checksum_calculation`` is ``when_required``. ``"none"`` sends no
+    checksum header at all, for stores that refuse them (R2, older MinIO); uploads are then
+    still checked against what the server answers (the MD5 ETag of a single PUT).
+    SHA1/SHA256 multipart uploads are COMPOSITE (per-part checksums only).
     """
 
     concurrency: int = 64
@@ -135,8 +158,17 @@ class TransferConfig:
     force_glacier_transfer: bool = False
     content_type: str | None = None
     guess_content_type: bool = True
+    checksum_algorithm: str | None = None
 
     def __post_init__(self) -> None:
+        if self.checksum_algorithm is not None:
+            name = str(self.checksum_algorithm).upper()
+            if name != "NONE" and name not in CHECKSUM_ALGORITHMS:
+                raise ConfigError(
+                    f"checksum_algorithm must be one of {', '.join(CHECKSUM_ALGORITHMS)} or "
+                    f"none, not {self.checksum_algorithm!r}")
+            object.__setattr__(self, "checksum_algorithm", name.lower() if name == "NONE"
+                               else name)
         positive = {
             "concurrency": self.concurrency,
             "small_object_size": self.small_object_size,

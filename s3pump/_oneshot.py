@@ -65,6 +65,8 @@ def download_prefix(
     connect_timeout: float = 10.0,
     read_timeout: float = 60.0,
     min_body_rate: float = 64.0,
+    sign_requests: bool = True,
+    request_payer: str | None = None,
 ) -> TransferResult:
     """One-shot :meth:`AsyncPump.download_prefix` on its own pump, under ``anyio.run``.
 
@@ -103,6 +105,8 @@ def upload_dir(
     connect_timeout: float = 10.0,
     read_timeout: float = 60.0,
     min_body_rate: float = 64.0,
+    sign_requests: bool = True,
+    request_payer: str | None = None,
 ) -> TransferResult:
     """One-shot :meth:`AsyncPump.upload_dir` on its own pump, under ``anyio.run``.
 
@@ -144,6 +148,8 @@ def sync(
     connect_timeout: float = 10.0,
     read_timeout: float = 60.0,
     min_body_rate: float = 64.0,
+    sign_requests: bool = True,
+    request_payer: str | None = None,
 ) -> TransferResult:
     """One-shot :meth:`AsyncPump.sync` on its own pump, under ``anyio.run``.
 

@@ -81,7 +81,8 @@ class Session:
             raise ConfigError(f"cache_max_bytes must be >= 0, not {cache_max_bytes}")
         self.cache_max_bytes = cache_max_bytes
         # The checksums the server takes, learnt by the first upload that meets a refusal.
-        self.server_checksums = ServerChecksums()
+        chosen = config.checksum_algorithm
+        self.server_checksums = ServerChecksums(None if chosen == "none" else chosen)
         self._transport: Transport | None = None
         self._given: Transport | None = None if isinstance(transport, str) else transport
         self._runs: set[anyio.CancelScope] = set()  # the scopes stop() cancels
@@ -116,7 +117,11 @@ class Session:
 
     @property
     def send_checksums(self) -> bool:
-        """Whether uploads send checksums (unless the profile says ``when_required``)."""
+        """Whether uploads send checksums: ``TransferConfig.checksum_algorithm`` when set
+        (``"none"``: no), else unless the AWS configuration says ``when_required``."""
+        chosen = self.config.checksum_algorithm
+        if chosen is not None:
+            return chosen != "none"
         return checksums_wanted(self.client_config.profile)
 
     def retry_policy(self) -> RetryPolicy:

@@ -17,6 +17,7 @@ from tests._endpoints import CatchAll, trapped
 from tests._faults import FaultProxy
 from tests._moto import MotoServer
 from tests._rclone import RcloneServer
+from tests._verify import AnonRclone
 
 _CREDS = {
     "AWS_ACCESS_KEY_ID": "testing-key-id",
@@ -123,6 +124,21 @@ def rclone_s3(rclone: RcloneServer) -> Any:
         config=Config(request_checksum_calculation="when_required",
                       response_checksum_validation="when_required"),
     )
+
+
+@pytest.fixture(scope="session")
+def public(tmp_path_factory: pytest.TempPathFactory, _aws_env: None) -> Iterator[AnonRclone]:
+    """``rclone serve s3`` without authentication (a public bucket): ``s3://pub/data/``
+    holds ``a.txt`` ("alpha") and ``b.txt`` ("bravo" x 1000). Written before the start:
+    rclone caches folders."""
+    root = tmp_path_factory.mktemp("public")
+    (root / "pub" / "data").mkdir(parents=True)
+    (root / "pub" / "data" / "a.txt").write_bytes(b"alpha")
+    (root / "pub" / "data" / "b.txt").write_bytes(b"bravo" * 1000)
+    server = AnonRclone(root)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

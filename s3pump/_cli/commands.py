@@ -53,6 +53,7 @@ class Invocation:
         args = self.args
         config = TransferConfig(require_checksum=getattr(args, "require_checksum", False),
                                 **object_settings(args),
+                                checksum_algorithm=args.checksum_algorithm,
                                 **({"max_attempts": args.max_attempts} if args.max_attempts
                                    else {}))
         pump = AsyncPump(
@@ -65,6 +66,8 @@ class Invocation:
             connect_timeout=args.connect_timeout,
             read_timeout=args.read_timeout,
             config=config,
+            sign_requests=not args.no_sign_request,
+            request_payer=args.request_payer,
         )
         self.stop.watch(pump)
         return pump

@@ -74,6 +74,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                    help="give up on a server silent for SECONDS, or on a response head not "
                    "complete after SECONDS; a body slower than 64 B/s over SECONDS of "
                    "waiting counts as stalled (default 60). Each is retried, and said at -v")
+    _access(parser)
     o = parser.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -92,6 +93,33 @@ class _Rule(argparse.Action):
                  values: Any, option_string: str | None = None) -> None:
         rules = [*(getattr(namespace, self.dest, None) or []), (self.const, values)]
         setattr(namespace, self.dest, rules)
+
+
+_CHECKSUMS = ("CRC64NVME", "CRC32", "CRC32C", "SHA1", "SHA256", "none")
+
+
+def _checksum_name(text: str) -> str:
+    for name in _CHECKSUMS:
+        if text.upper() == name.upper():
+            return name
+    raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from "
+                                     f"{', '.join(_CHECKSUMS)})")
+
+
+def _access(parser: argparse.ArgumentParser) -> None:
+    """Access modes (issue 12): anonymous, requester pays, upload checksums."""
+    a = parser.add_argument_group("access")
+    a.add_argument("--no-sign-request", action="store_true",
+                   help="send requests unsigned (public buckets); no credentials are "
+                   "looked up")
+    a.add_argument("--request-payer", choices=("requester",),
+                   help="requester-pays buckets: send x-amz-request-payer on every request "
+                   "(you are billed for the requests and the transfer)")
+    a.add_argument("--checksum-algorithm", type=_checksum_name, metavar="NAME",
+                   help="checksum uploads send: CRC64NVME (default), CRC32, CRC32C, SHA1, "
+                   "SHA256, or none (no checksum headers, for stores that refuse them); "
+                   "default: none when AWS_REQUEST_CHECKSUM_CALCULATION or the profile's "
+                   "request_checksum_calculation is when_required")
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:

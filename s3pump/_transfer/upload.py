@@ -1,7 +1,10 @@
 """The Uploader: one object to S3, from a file or a stream, any size, with checksums.
 
 Every upload sends a checksum (S3 verifies it and stores it with the object; see
-:mod:`s3pump._checksum`), unless the AWS configuration says ``when_required``. Files of at
+:mod:`s3pump._checksum`) of ``TransferConfig.checksum_algorithm``, unless that is ``"none"``
+or, left unset, the AWS configuration says ``when_required``. A body sent without a checksum
+(a single PUT, or each part) is checked against the ETag the server answers, the MD5 of what
+it stored (unless encrypted with KMS or a customer key, whose ETags are not MD5s). Files of at
 least ``multipart_threshold`` bytes go as multipart uploads of ``part_size_for(size)``
 parts, sent in parallel, with a FULL_OBJECT CRC64NVME: per-part CRCs, the whole object's
 (combined from them) on completion, and then one HEAD to compare it with what the server
@@ -28,6 +31,7 @@ and a multipart upload (that buffer is then its first part).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -41,8 +45,8 @@ from .._checksum import (
     Checksum,
     ServerChecksums,
     combine,
+    compute_for,
     crc32,
-    crc64nvme,
     upload_checksum,
 )
 from .._config import TransferConfig
@@ -80,6 +84,32 @@ def _refused_checksum(exc: RequestError) -> bool:
         return False
     return exc.status in (400, 501) and (
         exc.code in _REFUSAL_CODES or "checksum" in str(exc).lower())
+
+
+# Server-side encryption whose ETags are not the MD5 of the content.
+_OPAQUE_ETAG = ("aws:kms", "aws:kms:dsse")
+
+
+async def _check_md5_etag(headers: dict[str, str], data: memoryview | bytes, what: str
+                          ) -> None:
+    """The check of a body sent without a checksum (``--checksum-algorithm none``, or
+    ``when_required``): the ETag the server answered must be its MD5, as S3, MinIO and R2
+    make it for plain single-part objects. Only an MD5-looking ETag of an object not
+    encrypted with KMS or a customer key is judged.
+
+    Raises:
+        IntegrityError: the server stored other bytes than those sent.
+    """
+    etag = headers.get("etag", "")
+    if (len(etag) != 32 or any(c not in "0123456789abcdefABCDEF" for c in etag)
+            or headers.get("x-amz-server-side-encryption", "") in _OPAQUE_ETAG
+            or "x-amz-server-side-encryption-customer-algorithm" in headers):
+        return
+    digest = (hashlib.md5(data).hexdigest() if len(data) < _THREAD_CRC
+              else await anyio.to_thread.run_sync(lambda: hashlib.md5(data).hexdigest()))
+    if digest != etag.lower():
+        raise IntegrityError(f"{what} was stored with ETag {etag}, but the body's MD5 is "
+                             f"{digest}: the body was corrupted on the way; upload it again")
 
 
 async def _checksum(data: memoryview | bytes, compute: Compute) -> Checksum:
@@ -139,7 +169,10 @@ class Uploader:
         """How a single PUT's body is checksummed (None: no checksum)."""
         if not self._checksums:
             return None
-        return upload_checksum if self._server.algorithm == CRC64NVME else crc32
+        algorithm = self._server.algorithm
+        if algorithm == CRC64NVME and self._server.chosen is None:
+            return upload_checksum  # the default: CRC32 below 1 MiB (see upload_checksum)
+        return compute_for(algorithm)
 
 
     async def _request(self, call: Callable[[], Awaitable[T]]) -> T:
@@ -155,6 +188,8 @@ class Uploader:
             headers = await self._retry.run(
                 lambda: self._transport.put_object(bucket, key, data, checksum=checksum,
                                                    content_type=content_type))
+            if checksum is None:
+                await _check_md5_etag(headers, data, f"s3://{bucket}/{key}")
         except RequestError as exc:
             if checksum is None or checksum.algorithm != CRC64NVME or not _refused_checksum(
                     exc):
@@ -229,7 +264,7 @@ class Uploader:
             upload_id, algorithm, full_object = await self._create(bucket, key, content_type)
         compute: Compute | None = None
         if algorithm is not None:
-            compute = crc64nvme if algorithm == CRC64NVME else crc32
+            compute = compute_for(algorithm)
         done: _Done = []
         whole: Checksum | None = None
         try:
@@ -330,6 +365,8 @@ class Uploader:
     ) -> CompletedPart:
         headers = await self._retry.run(lambda: self._transport.upload_part(
             bucket, key, upload_id, number, data, checksum=checksum))
+        if checksum is None:  # nothing the server checked: its part ETag is the MD5
+            await _check_md5_etag(headers, data, f"part {number} of s3://{bucket}/{key}")
         etag = headers.get("etag")
         if not etag:
             raise RequestError(f"no ETag for part {number} of s3://{bucket}/{key}",

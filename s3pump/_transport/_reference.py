@@ -10,6 +10,8 @@ the same way, and also retries failures while reading a body, which botocore doe
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -27,7 +29,7 @@ from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, delete_batch
 from ._botocore import map_errors
 from ._framing import Framing, check_pin, count_error, frame_answer
-from ._resolve import resolve
+from ._resolve import access_modes, resolve
 from ._stall import ProgressGuard
 
 __all__ = ["ReferenceTransport"]
@@ -117,6 +119,29 @@ def _skip_response_validation(params: dict[str, Any], **_: Any) -> None:
     params.get("context", {}).get("checksum", {}).pop("response_algorithms", None)
 
 
+def _md5_not_crc(params: dict[str, Any], **_: Any) -> None:
+    """DeleteObjects requires a checksum: send Content-MD5 (as the lean transport does, and
+    as every S3 store takes), never botocore's default ``x-amz-checksum-crc32``, which stores
+    that refuse checksum headers (R2, older MinIO) answer with 400."""
+    checksum = params.get("context", {}).get("checksum")
+    body = params.get("body")
+    if checksum is None or not isinstance(body, bytes):
+        return
+    checksum.pop("request_algorithm", None)
+    checksum.pop("request_algorithm_header", None)
+    params["headers"]["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()
+
+
+class _RequestPayer:
+    """A ``before-sign`` handler adding ``x-amz-request-payer`` to every request."""
+
+    def __init__(self, payer: str) -> None:
+        self._payer = payer
+
+    def __call__(self, request: Any, **_: Any) -> None:
+        request.headers["x-amz-request-payer"] = self._payer
+
+
 def _object_info(item: Mapping[str, Any]) -> ObjectInfo:
     algorithms = item.get("ChecksumAlgorithm") or []
     return ObjectInfo(
@@ -153,7 +178,8 @@ class ReferenceTransport:
         only when none is configured (AWS's own, including FIPS and dual-stack variants).
         """
         settings = resolve(config)
-        logging.getLogger("s3pump").info("reference transport: %s", settings.describe())
+        logging.getLogger("s3pump").info("reference transport: %s%s", settings.describe(),
+                                         access_modes(config))
         proxies: dict[str, str] | None = None
         if settings.endpoint_url is not None:
             scheme = settings.endpoint_url.partition(":")[0]
@@ -171,6 +197,10 @@ class ReferenceTransport:
                 ignore_configured_endpoint_urls=True,
                 proxies=proxies,
             )
+            if not config.sign_requests:  # no credential chain: nothing looked up
+                from botocore import UNSIGNED
+
+                boto_config = boto_config.merge(AioConfig(signature_version=UNSIGNED))
             stack = AsyncExitStack()
             client = await stack.enter_async_context(
                 session.create_client(
@@ -182,6 +212,10 @@ class ReferenceTransport:
                 )
             )
             client.meta.events.register("before-call.s3.GetObject", _skip_response_validation)
+            client.meta.events.register("before-call.s3.DeleteObjects", _md5_not_crc)
+            if config.request_payer:
+                # Before signing, on every operation: the header is signed with the rest.
+                client.meta.events.register("before-sign.s3", _RequestPayer(config.request_payer))
         return cls(client, stack, min_body_rate=config.min_body_rate,
                    connect_timeout=config.connect_timeout, read_timeout=config.read_timeout)
 

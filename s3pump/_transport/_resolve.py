@@ -48,7 +48,8 @@ from .._config import ClientConfig
 from .._errors import AccessDeniedError, ConfigError
 from ._awsfiles import Section, SharedFiles, load_shared_files
 
-__all__ = ["Credentials", "Resolved", "proxy_for", "resolve", "resolve_max_attempts"]
+__all__ = ["Credentials", "Resolved", "access_modes", "proxy_for", "resolve",
+           "resolve_max_attempts"]
 
 # botocore.utils.validate_region_name
 _REGION = re.compile(r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{,63}(?<!-)$")
@@ -115,6 +116,12 @@ class Resolved:
         profile = f"profile {self.profile!r}" if self.profile else "default profile"
         return (f"endpoint {endpoint} (from {self.endpoint_source}), region {self.region}, "
                 f"{self.addressing_style} addressing, {proxy}, {profile}")
+
+
+def access_modes(config: ClientConfig) -> str:
+    """The access modes for the ``-v`` line (``", unsigned"``), or ``""``."""
+    return "".join((", unsigned" if not config.sign_requests else "",
+                    ", requester pays" if config.request_payer else ""))
 
 
 def _truthy(value: object) -> bool:
@@ -434,6 +441,8 @@ def resolve(config: ClientConfig) -> Resolved:
         proxy=proxy_for(endpoint) if endpoint else None,
         verify=_verify(environ, scoped),
         max_attempts=_max_attempts(environ, scoped),
-        credentials=_static_credentials(config, environ, files, profile, scoped),
+        # Unsigned requests look up no credentials (half-set keys are then no error).
+        credentials=(_static_credentials(config, environ, files, profile, scoped)
+                     if config.sign_requests else None),
         lean_unsupported=unsupported,
     )

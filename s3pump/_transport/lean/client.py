@@ -55,12 +55,14 @@ def ssl_context(cafile: str) -> ssl.SSLContext:
 class LeanClient:
     """Signs requests to one endpoint and sends them; ``requests`` counts those sent.
 
-    Payload signing: see :class:`~.transport.LeanTransport`.
+    Payload signing: see :class:`~.transport.LeanTransport`. ``credentials`` None: requests
+    go unsigned (``--no-sign-request``). ``request_payer``: sent as ``x-amz-request-payer``
+    on every request (signed with it).
     """
 
     def __init__(
         self,
-        credentials: CredentialSource,
+        credentials: CredentialSource | None,
         *,
         region: str,
         endpoint: str,
@@ -73,8 +75,10 @@ class LeanClient:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         min_body_rate: float = 0.0,
+        request_payer: str | None = None,
     ) -> None:
         self.requests = 0
+        self._payer = {"x-amz-request-payer": request_payer} if request_payer else None
         self._session: aiohttp.ClientSession | None = None
         self._ssl_context = ssl_context
         self._max_connections = max_connections
@@ -165,6 +169,20 @@ class LeanClient:
             for name in headers
         )
 
+    async def _sign(self, method: str, host: str, path: str, query: str,
+                    headers: Mapping[str, str] | None, payload: str) -> dict[str, str]:
+        """The headers to send: ``headers``, the request payer's, and the signature's (none
+        when unsigned: no credentials are ever asked for then)."""
+        if self._payer is not None:
+            headers = {**headers, **self._payer} if headers else self._payer
+        if self._credentials is None:
+            out = {name.lower(): value for name, value in (headers or {}).items()}
+            out["host"] = host
+            return out
+        credentials = await self._credentials.get()
+        return self._signer.sign(method, host, path, query, headers or {}, credentials,
+                                 payload_hash=payload)
+
     async def send(
         self,
         method: str,
@@ -184,9 +202,7 @@ class LeanClient:
             payload = payload_sha256(data)
         else:
             payload = UNSIGNED_PAYLOAD
-        credentials = await self._credentials.get()
-        signed = self._signer.sign(method, host, path, query, headers or {}, credentials,
-                                   payload_hash=payload)
+        signed = await self._sign(method, host, path, query, headers, payload)
         session = self._aiohttp_session()
         from yarl import URL
 
@@ -242,9 +258,7 @@ class LeanClient:
                 ProgressGuard(self._min_body_rate, self._timeouts[1]),
             )
         host, path = self.locate(bucket, key)
-        credentials = await self._credentials.get()
-        signed = self._signer.sign(method, host, path, query, headers or {}, credentials,
-                                   payload_hash=EMPTY_SHA256)
+        signed = await self._sign(method, host, path, query, headers, EMPTY_SHA256)
         self.requests += 1
         with map_errors(bucket, key):
             return await self._h1.request(method, host, f"{path}?{query}" if query else path,
@@ -256,7 +270,8 @@ class LeanClient:
         """The error an answer with an error status stands for (the answer is released).
         An expired token makes the credentials be read again."""
         error = await error_from_answer(resp, bucket, key)
-        if error.code in ("ExpiredToken", "TokenRefreshRequired"):
+        if self._credentials is not None and error.code in ("ExpiredToken",
+                                                            "TokenRefreshRequired"):
             self._credentials.expire()
         return error
 

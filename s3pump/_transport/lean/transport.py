@@ -93,22 +93,25 @@ class LeanTransport:
         Raises :class:`LeanUnsupportedError` when the lean path cannot serve ``config``
         (fall back to the reference transport then), or the usual errors of the chain.
         """
-        from .._resolve import resolve
+        from .._resolve import access_modes, resolve
 
         settings = resolve(config)
-        logging.getLogger("s3pump").info("lean transport: %s", settings.describe())
+        logging.getLogger("s3pump").info("lean transport: %s%s", settings.describe(),
+                                         access_modes(config))
         if settings.lean_unsupported is not None or settings.endpoint_url is None:
             raise LeanUnsupportedError(settings.lean_unsupported or "no endpoint")
-        source: Any
-        if settings.credentials is not None:
-            source = StaticCredentials(settings.credentials)
-        else:
-            source = await chain_credentials(config.profile)
-        if source is None:
-            raise LeanUnsupportedError("no credentials: anonymous access needs the reference "
-                                       "transport")
-        credentials = CredentialSource(source)
-        await credentials.get()  # fail here, not on the first request
+        credentials: CredentialSource | None = None
+        if config.sign_requests:  # unsigned: no credential lookup at all (no IMDS probe)
+            source: Any
+            if settings.credentials is not None:
+                source = StaticCredentials(settings.credentials)
+            else:
+                source = await chain_credentials(config.profile)
+            if source is None:
+                raise LeanUnsupportedError("no credentials: anonymous access needs the "
+                                           "reference transport")
+            credentials = CredentialSource(source)
+            await credentials.get()  # fail here, not on the first request
         context: ssl.SSLContext | bool = True
         if isinstance(settings.verify, str) and settings.endpoint_url.startswith("https:"):
             context = ssl_context(settings.verify)  # ~50 ms: TLS only
@@ -125,6 +128,7 @@ class LeanTransport:
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
             min_body_rate=config.min_body_rate,
+            request_payer=config.request_payer,
         )
         return cls(client, settings.region)
 
