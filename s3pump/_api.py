@@ -329,12 +329,13 @@ class AsyncPump:
             follow_symlinks=follow_symlinks, state_files=_state_files(state_files, events),
         )
         for name, location in (("source", src), ("destination", dest)):
-            if not isinstance(location, S3URI):
+            if not _is_s3(location):
                 local_path(location, name)  # an empty one is refused, not the current dir
         up, down = _is_s3(dest), _is_s3(src)
         if up == down:
             raise BadURIError(
-                "sync needs one s3:// URI and one local folder, "
+                "sync needs one s3:// URI and one local folder"
+                f"{' (S3 to S3 copies are not supported yet)' if up else ''}, "
                 f"not {os.fspath(src) if not isinstance(src, S3URI) else src} and "
                 f"{os.fspath(dest) if not isinstance(dest, S3URI) else dest}"
             )

@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-__all__ = ["UsageError", "blank_argument", "build_parser", "check_values"]
+__all__ = ["UsageError", "blank_argument", "build_parser", "check_sides", "check_values"]
 
 
 class UsageError(Exception):
@@ -203,3 +203,37 @@ def check_values(args: argparse.Namespace) -> None:
     max_delete = getattr(args, "max_delete", None)
     if max_delete is not None and max_delete < 0:
         raise UsageError(f"--max-delete must be 0 or more, not {max_delete}")
+
+
+def _is_url(text: str) -> bool:
+    return "://" in text
+
+
+def check_sides(args: argparse.Namespace) -> None:
+    """``get``, ``put`` and ``sync`` move between one ``s3://`` side and one local side:
+    refuse S3 to S3 and local to local before anything runs (a destination ``s3://b/q/``
+    taken as a local path would be a folder named ``s3:``).
+
+    Raises:
+        UsageError: both sides are URIs, or neither is, or they are the wrong way round.
+    """
+    verb = args.command
+    if verb not in ("get", "put", "sync"):
+        return
+    src, dst = args.src, args.dst
+    src_url, dst_url = _is_url(src), _is_url(dst)
+    local = "folder" if verb == "sync" else "path"
+    if src_url and dst_url:
+        both_s3 = src[:5].lower() == dst[:5].lower() == "s3://"
+        raise UsageError(f"S3 to S3 copies are not supported yet ({src} -> {dst}); copy "
+                         "through a local folder" if both_s3 else
+                         f"{verb} needs one s3:// URI and one local {local}, not {src} and {dst}")
+    if not src_url and not dst_url:
+        raise UsageError(f"{verb} needs one s3:// URI and one local {local}, not {src!r} and "
+                         f"{dst!r}")
+    if verb == "get" and not src_url:
+        raise UsageError(f"get downloads from S3: SRC must be the s3:// URI, not {src!r} "
+                         "(to upload, use put)")
+    if verb == "put" and src_url:
+        raise UsageError(f"put uploads to S3: DST must be the s3:// URI, not {dst!r} "
+                         "(to download, use get)")
