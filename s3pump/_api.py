@@ -341,10 +341,10 @@ class AsyncPump:
             )
         if down:
             uri = parse_uri(src if isinstance(src, S3URI) else os.fspath(src)).as_prefix()
-            root = local_path(dest, "destination folder")  # type: ignore[arg-type]
+            root = local_path(dest, "destination folder")
             return await run_transfer(self._session, uri, root, options, progress, events)
         uri = parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)).as_prefix()
-        root = local_path(src, "source folder")  # type: ignore[arg-type]
+        root = local_path(src, "source folder")
         return await run_transfer(self._session, root, uri, options, progress, events)
 
     # -- one object ----------------------------------------------------------------------
