@@ -120,10 +120,12 @@ async def get(run: Invocation) -> int:
         return await _stream(run, args.src)
     with ExitStack() as stack:
         async with run.pump() as pump:
-            if not src.is_dir and await pump.exists(src):
+            if not src.is_dir and not args.recursive and await pump.exists(src):
                 if args.dry_run:
                     return run.planned(DOWNLOAD, src, args.dst)
                 return run.report(await pump.download_file(src, args.dst), DOWNLOAD)
+            if args.recursive:  # as `aws s3 cp --recursive`: s3://b/data means data/
+                src = src.as_prefix()
             await _refuse_nothing(pump, src)
             events, own = run.events(stack)
             result = await pump.download_prefix(

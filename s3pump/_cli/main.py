@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .logs import configure_logging
-from .options import UsageError, blank_argument, build_parser, check_sides, check_values
+from .options import (
+    UsageError,
+    blank_argument,
+    build_parser,
+    check_sides,
+    check_values,
+    hoist_globals,
+)
 from .output import (
     EXIT_FATAL,
     EXIT_INTERRUPTED,
@@ -40,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         try:
-            args = parser.parse_args(argv)
+            args = parser.parse_args(hoist_globals(argv, parser))
         except OSError as exc:  # --help into a full or closed stdout
             raise OutputError(exc) from exc
     except UsageError as exc:

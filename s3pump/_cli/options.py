@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["UsageError", "blank_argument", "build_parser", "check_sides", "check_values"]
+__all__ = [
+    "UsageError", "blank_argument", "build_parser", "check_sides", "check_values",
+    "hoist_globals",
+]
 
 
 class UsageError(Exception):
@@ -18,6 +22,11 @@ class UsageError(Exception):
 
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (raised, not printed with a usage dump)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No silent abbreviations: `--del` must not mean `--delete`.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> Any:  # one line, exit 2, no usage dump (see main)
         raise UsageError(f"{message} (see 's3pump --help')")
@@ -111,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``s3pump`` command."""
     parser = Parser(
         prog="s3pump",
-        description="Fast, safe bulk transfers between S3 and local disk.",
+        description="Fast, safe bulk transfers between S3 and local disk. The options "
+        "every command takes (--endpoint-url, --profile, --region, --json, -q, -v, ...; see "
+        "'s3pump COMMAND --help') may come before the command too.",
         epilog="Exit codes: 0 done, 1 some objects failed, 2 usage or fatal error, "
         "130/143/129 stopped by SIGINT/SIGTERM/SIGHUP.",
     )
@@ -174,7 +185,53 @@ def build_parser() -> argparse.ArgumentParser:
           "Write the object's bytes to stdout as they arrive.", (("URI", "s3://bucket/key"),))
     for verb in sub.choices.values():
         _common(verb)
+    _aws_spellings(sub.choices)
     return parser
+
+
+def _aws_spellings(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
+    """The spellings users bring from ``aws s3``: ``--dryrun`` for ``--dry-run``, and
+    ``--recursive`` on ``get`` (SRC is a prefix, as ``aws s3 cp --recursive`` takes it) and
+    ``put`` (a folder is uploaded whole anyway)."""
+    for name in ("get", "put", "sync"):
+        verbs[name].add_argument("--dryrun", dest="dry_run", action="store_true",
+                                 help="the same as --dry-run (the aws spelling)")
+    verbs["get"].add_argument("--recursive", action="store_true",
+                              help="take SRC as a prefix (s3://b/data: the keys under "
+                              "data/), even when an object has its name, as aws s3 cp does")
+    verbs["put"].add_argument("--recursive", action="store_true",
+                              help="accepted for aws s3 cp habits: a folder is always "
+                              "uploaded whole")
+
+
+def _takes_value(action: argparse.Action) -> bool:
+    return action.nargs != 0
+
+
+def hoist_globals(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``argv`` with the options every verb takes (``--endpoint-url``, ``--json``, ``-q``,
+    ...) moved from before the verb to just after it, so that ``s3pump --json get ...``
+    means ``s3pump get --json ...``; options typed after the verb come later and win, and
+    counts add up (``-v get -v`` is ``-vv``). Anything else is left where it is, for the
+    parser to refuse."""
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)),
+               None)
+    if sub is None:
+        return argv
+    verbs: dict[str, argparse.ArgumentParser] = sub.choices
+    shared = set.intersection(*(set(p._option_string_actions) for p in verbs.values()))
+    shared -= {"-h", "--help"}
+    actions = next(iter(verbs.values()))._option_string_actions
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in verbs:  # everything before it is a shared option (with its value)
+            return [token, *argv[:i], *argv[i + 1:]]
+        name = token.split("=", 1)[0] if token.startswith("--") else token[:2]
+        if not token.startswith("-") or name not in shared:
+            return argv  # not ours: the parser says what is wrong
+        i += 2 if (_takes_value(actions[name]) and token == name) else 1
+    return argv
 
 
 # Arguments that name a path or URI: an empty or blank one is refused before anything runs.
