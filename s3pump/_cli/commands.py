@@ -117,6 +117,8 @@ async def get(run: Invocation) -> int:
     args = run.args
     src = parse_uri(args.src)
     if args.dst == "-":  # the object's bytes on stdout, as `cat` (and `aws s3 cp URI -`)
+        if args.dry_run:  # as `aws s3 cp --dryrun URI -`: the plan, not the bytes
+            return run.planned(DOWNLOAD, src, "-")
         return await _stream(run, args.src)
     with ExitStack() as stack:
         async with run.pump() as pump:
@@ -161,6 +163,8 @@ async def put(run: Invocation) -> int:
     with ExitStack() as stack:
         async with run.pump() as pump:
             if args.src == "-":
+                if args.dry_run:  # stdin is left unread
+                    return run.planned(UPLOAD, "-", dst)
                 return run.report(await pump.upload_fileobj(sys.stdin.buffer, dst), UPLOAD)
             if await anyio.Path(src).is_dir():
                 events, own = run.events(stack)

@@ -277,6 +277,9 @@ def check_sides(args: argparse.Namespace) -> None:
     verb = args.command
     if verb not in ("get", "put", "sync"):
         return
+    if getattr(args, "recursive", False) and "-" in (args.src, args.dst):
+        raise UsageError("--recursive cannot stream ('-'): standard input or output holds "
+                         "one object")
     src, dst = args.src, args.dst
     src_url, dst_url = _is_url(src), _is_url(dst)
     local = "folder" if verb == "sync" else "path"
