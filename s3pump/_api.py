@@ -426,3 +426,9 @@ class AsyncPump:
     @_documented_by(reads.list_subdirs)
     async def list_subdirs(self, uri: str | S3URI) -> list[str]:
         return await reads.list_subdirs(self._session, uri)
+
+    @_documented_by(reads.list_entries)
+    async def list_entries(self, uri: str | S3URI) -> AsyncIterator[ObjectInfo | str]:
+        async with aclosing(reads.list_entries(self._session, uri)) as entries:
+            async for entry in entries:
+                yield entry

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -205,33 +205,46 @@ def _print_plan(event: SyncEvent) -> None:
 
 
 async def ls(run: Invocation) -> int:
-    """``ls URI``: sub-folders and objects at one level; with ``-r`` every object below."""
+    """``ls URI``, as ``aws s3 ls``: the URI's key is a literal prefix (``s3://b/data``
+    matches ``data/`` and ``database.csv``; ``s3://b/data/`` is the folder's contents). One
+    level: folders as ``PRE name/``, objects by the last part of their key; with ``-r`` every
+    object that starts with the prefix, by its whole key. Exit 1 when the URI has a key and
+    nothing matches it (nothing printed but, with ``--json``, one document saying so)."""
     from .. import parse_uri
 
     args = run.args
     uri = parse_uri(args.uri)
+    found = False
     async with run.pump() as pump:
-        if args.recursive:
-            async for obj in pump.list_objects(uri):
-                _print_object(args.json, obj, obj.key)
-            return EXIT_OK
-        folder = uri.as_prefix()
-        for sub in await pump.list_subdirs(folder):
-            name = sub[len(str(folder)):]
-            emit(json.dumps({"prefix": sub}) if args.json else f"{'PRE':>30} {name}")
-        async for obj in pump.list_objects(folder, recursive=False):
-            _print_object(args.json, obj, obj.key[len(folder.key):])
-    return EXIT_OK
+        entries: AsyncIterator[ObjectInfo | str] = (
+            pump.list_objects(uri) if args.recursive else pump.list_entries(uri))
+        async for entry in entries:
+            found = True
+            if isinstance(entry, str):  # a common prefix: s3://b/data/ is shown as data/
+                emit(json.dumps({"prefix": entry}) if args.json
+                     else f"{'PRE':>30} {entry.split('/')[-2]}/")
+            else:
+                _print_object(args.json, entry,
+                              entry.key if args.recursive else entry.key.split("/")[-1])
+    if found or not uri.key:  # as aws: a bucket with nothing in it is no error
+        return EXIT_OK
+    if args.json:
+        emit(json.dumps({"ok": False, "error": f"nothing matches {uri}",
+                         "error_type": "NoSuchKeyError"}))
+    return EXIT_FAILED
 
 
 def _print_object(json_output: bool, obj: ObjectInfo, name: str) -> None:
+    """One object's line: ``aws s3 ls``'s (local time, the size in 10 columns, the name),
+    or a JSON line."""
     if json_output:
         emit(json.dumps({"key": obj.key, "size": obj.size, "etag": obj.etag,
                          "last_modified": obj.last_modified.isoformat()
                          if obj.last_modified else None}))
     else:
-        when = obj.last_modified.strftime("%Y-%m-%d %H:%M:%S") if obj.last_modified else "-"
-        emit(f"{when} {obj.size:>10} {name}")
+        when = (obj.last_modified.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+                if obj.last_modified else "-")
+        emit(f"{when:<19} {obj.size:>10} {name}")
 
 
 async def cat(run: Invocation) -> int:
