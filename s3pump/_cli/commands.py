@@ -105,7 +105,12 @@ class Invocation:
         return events, [args.log_json] if args.log_json else []
 
     def planned(self, verb: Verb, src: object, dst: object) -> int:
-        """A one-object dry run: the plan on stdout; returns 0."""
+        """A one-object dry run: the plan on stdout (with ``--json``, the summary of a dry
+        run of one object); returns 0."""
+        if self.args.json:  # stdout carries one JSON document
+            from .. import TransferResult
+
+            return self.report(TransferResult(transferred=1, dry_run=True), verb)
         emit(f"(dry run) {verb.present} {src} -> {dst}")
         return EXIT_OK
 
