@@ -190,12 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _aws_spellings(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
-    """The spellings users bring from ``aws s3``: ``--dryrun`` for ``--dry-run``, and
+    """The spellings users bring from ``aws s3``: ``--dryrun`` for ``--dry-run``,
+    ``--only-show-errors`` for ``-q``, and
     ``--recursive`` on ``get`` (SRC is a prefix, as ``aws s3 cp --recursive`` takes it) and
     ``put`` (a folder is uploaded whole anyway)."""
     for name in ("get", "put", "sync"):
         verbs[name].add_argument("--dryrun", dest="dry_run", action="store_true",
                                  help="the same as --dry-run (the aws spelling)")
+    for verb in verbs.values():
+        verb.add_argument("--only-show-errors", dest="quiet", action="store_true",
+                          help="the same as -q (the aws spelling)")
     verbs["get"].add_argument("--recursive", action="store_true",
                               help="take SRC as a prefix (s3://b/data: the keys under "
                               "data/), even when an object has its name, as aws s3 cp does")

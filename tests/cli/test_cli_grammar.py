@@ -43,6 +43,15 @@ def test_output_options_before_the_verb(
     assert (tmp_path / "d" / "b.txt").read_bytes() == b"beta"
 
 
+def test_attached_values_and_aws_quiet_before_the_verb(
+    endpoint: str, seeded: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([f"--endpoint-url={endpoint}", "-j3", "--only-show-errors", "get",
+                 f"s3://{seeded}/c/", str(tmp_path)])
+    assert (code, capsys.readouterr()) == (0, ("", ""))
+    assert (tmp_path / "a.txt").read_bytes() == b"alpha"
+
+
 def test_an_option_after_the_verb_wins(
     seeded: str, endpoint: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
