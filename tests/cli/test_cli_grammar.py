@@ -133,7 +133,7 @@ def test_put_recursive_is_accepted_on_a_folder(
 def test_no_silent_abbreviations(
     argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(argv) == 2
+    assert main([str(tmp_path / a) if a == "d" else a for a in argv]) == 2
     err = capsys.readouterr().err
     assert "unrecognized arguments" in err or "invalid choice" in err
     assert err.count("\n") == 1, err
