@@ -209,7 +209,8 @@ class AsyncPump:
         one of ``state_files`` (or the event log's file) fails.
 
         Raises:
-            BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank.
+            BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank,
+                or a URL (``s3://``: S3 to S3 copies are not supported yet).
             NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
             LocalIOError: ``dest`` cannot be created or written, or the disk is full.
         """
@@ -254,7 +255,8 @@ class AsyncPump:
         bound.
 
         Raises:
-            BadURIError: ``uri`` is not an ``s3://`` URI, or ``src`` is empty or blank.
+            BadURIError: ``uri`` is not an ``s3://`` URI, or ``src`` is empty or blank,
+                or a URL (``s3://``: S3 to S3 copies are not supported yet).
             LocalIOError: ``src`` does not exist or is not a directory.
             DestinationExistsError: the prefix holds objects and ``exist_ok`` is false.
             NoSuchBucketError: the bucket does not exist.
