@@ -60,6 +60,11 @@ def _is_s3(location: str | os.PathLike[str] | S3URI) -> bool:
     return isinstance(location, S3URI) or (isinstance(location, str) and "://" in location)
 
 
+def _both_s3(*locations: str | os.PathLike[str] | S3URI) -> bool:
+    return all(isinstance(x, S3URI) or (isinstance(x, str) and x[:5].lower() == "s3://")
+               for x in locations)
+
+
 class AsyncPump:
     """The async API: ``async with AsyncPump() as pump: await pump.download_prefix(src, dest)``.
 
@@ -337,7 +342,7 @@ class AsyncPump:
         if up == down:
             raise BadURIError(
                 "sync needs one s3:// URI and one local folder"
-                f"{' (S3 to S3 copies are not supported yet)' if up else ''}, "
+                f"{' (S3 to S3 copies are not supported yet)' if _both_s3(src, dest) else ''}, "
                 f"not {os.fspath(src) if not isinstance(src, S3URI) else src} and "
                 f"{os.fspath(dest) if not isinstance(dest, S3URI) else dest}"
             )

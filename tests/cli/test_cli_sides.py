@@ -94,3 +94,16 @@ def test_put_onto_a_non_empty_prefix_names_the_cli_option(
     assert code == 2
     assert "--exist-ok" in err and "exist_ok" not in err.replace("--exist-ok", ""), err
     assert "--exist-ok" in json.loads(out)["error"]
+
+
+@pytest.mark.parametrize("kind", ["lean"])
+async def test_library_sync_names_s3_to_s3_only_for_two_s3_sides(
+    endpoint: str, bucket: str, cwd: Path, kind: str
+) -> None:
+    async with AsyncPump(endpoint_url=endpoint, transport=kind) as pump:
+        with pytest.raises(BadURIError, match="S3 to S3"):
+            await pump.sync(f"s3://{bucket}/p/", f"s3://{bucket}/q/")
+        with pytest.raises(BadURIError) as refused:
+            await pump.sync(f"s3://{bucket}/p/", "https://example.com/q/")
+    assert "S3 to S3" not in str(refused.value)
+    assert list(cwd.iterdir()) == []
