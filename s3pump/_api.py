@@ -61,6 +61,11 @@ def _is_s3(location: str | os.PathLike[str] | S3URI) -> bool:
     return isinstance(location, S3URI) or (isinstance(location, str) and "://" in location)
 
 
+def _both_s3(*locations: str | os.PathLike[str] | S3URI) -> bool:
+    return all(isinstance(x, S3URI) or (isinstance(x, str) and x[:5].lower() == "s3://")
+               for x in locations)
+
+
 class AsyncPump:
     """The async API: ``async with AsyncPump() as pump: await pump.download_prefix(src, dest)``.
 
@@ -233,7 +238,8 @@ class AsyncPump:
         key that would land on one of ``state_files`` (or the event log's file) fails.
 
         Raises:
-            BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank.
+            BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank,
+                or a URL (``s3://``: S3 to S3 copies are not supported yet).
             ConfigError: a bad filter rule, or an include rule before any exclude rule.
             NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
             LocalIOError: ``dest`` cannot be created or written, or the disk is full.
@@ -284,7 +290,8 @@ class AsyncPump:
         bound.
 
         Raises:
-            BadURIError: ``uri`` is not an ``s3://`` URI, or ``src`` is empty or blank.
+            BadURIError: ``uri`` is not an ``s3://`` URI, or ``src`` is empty or blank,
+                or a URL (``s3://``: S3 to S3 copies are not supported yet).
             ConfigError: a bad filter rule, or an include rule before any exclude rule.
             LocalIOError: ``src`` does not exist or is not a directory.
             DestinationExistsError: the prefix holds objects and ``exist_ok`` is false.
@@ -368,12 +375,13 @@ class AsyncPump:
             follow_symlinks=follow_symlinks, state_files=_state_files(state_files, events),
         )
         for name, location in (("source", src), ("destination", dest)):
-            if not isinstance(location, S3URI):
+            if not _is_s3(location):
                 local_path(location, name)  # an empty one is refused, not the current dir
         up, down = _is_s3(dest), _is_s3(src)
         if up == down:
             raise BadURIError(
-                "sync needs one s3:// URI and one local folder, "
+                "sync needs one s3:// URI and one local folder"
+                f"{' (S3 to S3 copies are not supported yet)' if _both_s3(src, dest) else ''}, "
                 f"not {os.fspath(src) if not isinstance(src, S3URI) else src} and "
                 f"{os.fspath(dest) if not isinstance(dest, S3URI) else dest}"
             )
@@ -382,10 +390,10 @@ class AsyncPump:
             pattern = None if raw else uri.pattern  # as download_prefix's
             uri = S3URI(uri.bucket, pattern.folder) if pattern else uri.as_prefix()
             options = replace(options, pattern=pattern)
-            root = local_path(dest, "destination folder")  # type: ignore[arg-type]
+            root = local_path(dest, "destination folder")
             return await run_transfer(self._session, uri, root, options, progress, events)
         uri = parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)).as_prefix()
-        root = local_path(src, "source folder")  # type: ignore[arg-type]
+        root = local_path(src, "source folder")
         return await run_transfer(self._session, root, uri, options, progress, events)
 
     # -- one object ----------------------------------------------------------------------
@@ -467,3 +475,9 @@ class AsyncPump:
     @_documented_by(reads.list_subdirs)
     async def list_subdirs(self, uri: str | S3URI) -> list[str]:
         return await reads.list_subdirs(self._session, uri)
+
+    @_documented_by(reads.list_entries)
+    async def list_entries(self, uri: str | S3URI) -> AsyncIterator[ObjectInfo | str]:
+        async with aclosing(reads.list_entries(self._session, uri)) as entries:
+            async for entry in entries:
+                yield entry

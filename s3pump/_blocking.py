@@ -394,3 +394,11 @@ class Pump(AbstractContextManager["Pump"]):
             S3PumpError: as :meth:`AsyncPump.list_subdirs`.
         """
         return self._call(functools.partial(self._pump.list_subdirs, uri))
+
+    def list_entries(self, uri: str | S3URI) -> Iterator[ObjectInfo | str]:
+        """Blocking :meth:`AsyncPump.list_entries`: one level, folders (URIs) and objects.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.list_entries`.
+        """
+        return self._iterate(self._pump.list_entries(uri))

@@ -22,6 +22,7 @@ _SCHEME = "s3://"
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,254}$")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 _NAME_MAX = 255  # bytes per path component on the usual Linux and macOS file systems
+_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # a scheme: never a local name
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,20 +130,30 @@ def parse_uri(uri: str | S3URI) -> S3URI:
     return S3URI(bucket, key)
 
 
-def local_path(value: str | os.PathLike[str], what: str = "local path") -> Path:
+def local_path(value: str | os.PathLike[str] | S3URI, what: str = "local path") -> Path:
     """``value`` as a local path, refusing an empty or blank one.
 
     An empty string would mean the current directory to :class:`~pathlib.Path`; given by an
     unset shell variable (``sync "$SRC" s3://b/backup/ --delete``) it would mirror the wrong
     folder, or delete in it. (``Path("")`` is ``Path(".")`` already and cannot be told apart.)
 
+    A URL is refused too: ``s3://b/q/`` as a local path would be the folder ``s3:/b/q/``.
+
     Raises:
-        BadURIError: ``value`` is empty or only white space.
+        BadURIError: ``value`` is empty or only white space, or a URL (``s3://``: S3 to S3
+            copies are not supported yet).
     """
+    if isinstance(value, S3URI):
+        value = str(value)
     text = os.fspath(value)
     if isinstance(text, str) and not text.strip():
         raise BadURIError(f"the {what} is empty ({text!r}): give a folder or file name; "
                           "an unset variable?")
+    if isinstance(text, str) and _URL_RE.match(text):
+        if text[:5].lower() == _SCHEME:
+            raise BadURIError(f"the {what} is an s3:// URI ({text}): S3 to S3 copies are "
+                              "not supported yet")
+        raise BadURIError(f"the {what} is a URL, not a local path: {text!r}")
     return Path(text)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -109,7 +109,12 @@ class Invocation:
         return events, [args.log_json] if args.log_json else []
 
     def planned(self, verb: Verb, src: object, dst: object) -> int:
-        """A one-object dry run: the plan on stdout; returns 0."""
+        """A one-object dry run: the plan on stdout (with ``--json``, the summary of a dry
+        run of one object); returns 0."""
+        if self.args.json:  # stdout carries one JSON document
+            from .. import TransferResult
+
+            return self.report(TransferResult(transferred=1, dry_run=True), verb)
         emit(f"(dry run) {verb.present} {src} -> {dst}")
         return EXIT_OK
 
@@ -121,15 +126,20 @@ async def get(run: Invocation) -> int:
     args = run.args
     src = parse_uri(args.src)
     if args.dst == "-":  # the object's bytes on stdout, as `cat` (and `aws s3 cp URI -`)
+        if args.dry_run:  # as `aws s3 cp --dryrun URI -`: the plan, not the bytes
+            return run.planned(DOWNLOAD, src, "-")
         return await _stream(run, args.src)
     pattern = None if args.raw else src.pattern  # s5cmd's wildcards: 's3://b/p/*.jpg'
     with ExitStack() as stack:
         async with run.pump() as pump:
-            if pattern is None and not src.is_dir and await pump.exists(src):
+            if (pattern is None and not src.is_dir and not args.recursive
+                    and await pump.exists(src)):
                 if args.dry_run:
                     return run.planned(DOWNLOAD, src, args.dst)
                 return run.report(await pump.download_file(src, args.dst), DOWNLOAD)
             if pattern is None:
+                if args.recursive:  # as `aws s3 cp --recursive`: s3://b/data means data/
+                    src = src.as_prefix()
                 await _refuse_nothing(pump, src)
             events, own = run.events(stack, plan=True)
             result = await pump.download_prefix(
@@ -176,6 +186,8 @@ async def put(run: Invocation) -> int:
     with ExitStack() as stack:
         async with run.pump() as pump:
             if args.src == "-":
+                if args.dry_run:  # stdin is left unread
+                    return run.planned(UPLOAD, "-", dst)
                 return run.report(await pump.upload_fileobj(sys.stdin.buffer, dst), UPLOAD)
             if await anyio.Path(src).is_dir():
                 events, own = run.events(stack, plan=True)
@@ -218,44 +230,57 @@ def _print_plan(event: SyncEvent) -> None:
 
 
 async def ls(run: Invocation) -> int:
-    """``ls URI``: sub-folders and objects at one level; with ``-r`` every object below; a
-    URI with wildcards (``*``, ``?``; not with ``--raw``): every object it matches."""
+    """``ls URI``, as ``aws s3 ls``: the URI's key is a literal prefix (``s3://b/data``
+    matches ``data/`` and ``database.csv``; ``s3://b/data/`` is the folder's contents). One
+    level: folders as ``PRE name/``, objects by the last part of their key; with ``-r`` every
+    object that starts with the prefix, by its whole key. A URI with wildcards (``*``, ``?``;
+    not with ``--raw``) lists every object it matches, relative to the pattern's folder, as
+    s5cmd does. Exit 1 when the URI has a key and nothing matches it (nothing on stdout but,
+    with ``--json``, one document saying so)."""
     from .. import S3URI, parse_uri
 
     args = run.args
     uri = parse_uri(args.uri)
     pattern = None if args.raw else uri.pattern
+    found = False
     async with run.pump() as pump:
         if pattern is not None:  # s5cmd's wildcards: names relative to the pattern's folder
-            found = False
             async for obj in pump.list_objects(S3URI(uri.bucket, pattern.prefix)):
                 if pattern.matches(obj.key):
                     found = True
                     _print_object(args.json, obj, obj.key[len(pattern.folder):])
-            if not found:
-                say(f"s3pump: no key matches {uri}")
-            return EXIT_OK if found else EXIT_FAILED
-        if args.recursive:
-            async for obj in pump.list_objects(uri):
-                _print_object(args.json, obj, obj.key)
-            return EXIT_OK
-        folder = uri.as_prefix()
-        for sub in await pump.list_subdirs(folder):
-            name = sub[len(str(folder)):]
-            emit(json.dumps({"prefix": sub}) if args.json else f"{'PRE':>30} {name}")
-        async for obj in pump.list_objects(folder, recursive=False):
-            _print_object(args.json, obj, obj.key[len(folder.key):])
-    return EXIT_OK
+        else:
+            entries: AsyncIterator[ObjectInfo | str] = (
+                pump.list_objects(uri) if args.recursive else pump.list_entries(uri))
+            async for entry in entries:
+                found = True
+                if isinstance(entry, str):  # a common prefix: s3://b/data/ is shown as data/
+                    emit(json.dumps({"prefix": entry}) if args.json
+                         else f"{'PRE':>30} {entry.split('/')[-2]}/")
+                else:
+                    _print_object(args.json, entry,
+                                  entry.key if args.recursive else entry.key.split("/")[-1])
+    if found or not uri.key:  # as aws: a bucket with nothing in it is no error
+        return EXIT_OK
+    if pattern is not None:
+        say(f"s3pump: no key matches {uri}")
+    if args.json:
+        emit(json.dumps({"ok": False, "error": f"nothing matches {uri}",
+                         "error_type": "NoSuchKeyError"}))
+    return EXIT_FAILED
 
 
 def _print_object(json_output: bool, obj: ObjectInfo, name: str) -> None:
+    """One object's line: ``aws s3 ls``'s (local time, the size in 10 columns, the name),
+    or a JSON line."""
     if json_output:
         emit(json.dumps({"key": obj.key, "size": obj.size, "etag": obj.etag,
                          "last_modified": obj.last_modified.isoformat()
                          if obj.last_modified else None}))
     else:
-        when = obj.last_modified.strftime("%Y-%m-%d %H:%M:%S") if obj.last_modified else "-"
-        emit(f"{when} {obj.size:>10} {name}")
+        when = (obj.last_modified.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+                if obj.last_modified else "-")
+        emit(f"{when:<19} {obj.size:>10} {name}")
 
 
 async def cat(run: Invocation) -> int:

@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .logs import configure_logging
-from .options import UsageError, blank_argument, build_parser, check_values
+from .options import (
+    UsageError,
+    blank_argument,
+    build_parser,
+    check_sides,
+    check_values,
+    hoist_globals,
+)
 from .output import (
     EXIT_FATAL,
     EXIT_INTERRUPTED,
@@ -40,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         try:
-            args = parser.parse_args(argv)
+            args = parser.parse_args(hoist_globals(argv, parser))
         except OSError as exc:  # --help into a full or closed stdout
             raise OutputError(exc) from exc
     except UsageError as exc:
@@ -66,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   "variable?); nothing done", "BadURIError", None, args.json))
     try:
         check_values(args)
+        check_sides(args)
     except UsageError as exc:
         return flush_stdout(fatal(str(exc), "UsageError", None, args.json))
     configure_logging(args.verbose, args.quiet)
@@ -104,7 +112,7 @@ def exit_code(exc: Exception, stop: SignalStop, json_output: bool) -> int:
     if isinstance(exc, UsageError):
         return fatal(str(exc), "UsageError", stop, json_output)
     if isinstance(exc, S3PumpError):
-        return fatal(str(exc), type(exc).__name__, stop, json_output)
+        return fatal(_cli_words(str(exc)), type(exc).__name__, stop, json_output)
     if isinstance(exc, OSError | sqlite3.Error):  # local trouble outside any translation
         _log.debug("local error", exc_info=exc)
         return fatal(_describe_local(exc), type(exc).__name__, stop, json_output)
@@ -112,6 +120,17 @@ def exit_code(exc: Exception, stop: SignalStop, json_output: bool) -> int:
     _log.debug("internal error", exc_info=exc)
     return fatal(f"internal error: {type(exc).__name__}: {exc} (run with -vvv for details)",
                  type(exc).__name__, stop, json_output)
+
+
+# The library names its keyword arguments; the command line has options for them.
+_KEYWORDS = (("pass exist_ok=True", "pass --exist-ok"),)
+
+
+def _cli_words(message: str) -> str:
+    """A library message in the command line's words (``exist_ok=True`` -> ``--exist-ok``)."""
+    for keyword, option in _KEYWORDS:
+        message = message.replace(keyword, option)
+    return message
 
 
 def _describe_local(exc: BaseException) -> str:

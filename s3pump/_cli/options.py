@@ -10,8 +10,10 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["UsageError", "blank_argument", "build_parser", "check_values",
-           "object_settings"]
+__all__ = [
+    "UsageError", "blank_argument", "build_parser", "check_sides", "check_values",
+    "hoist_globals", "object_settings",
+]
 
 
 class UsageError(Exception):
@@ -20,6 +22,11 @@ class UsageError(Exception):
 
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (raised, not printed with a usage dump)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No silent abbreviations: `--del` must not mean `--delete`.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> Any:  # one line, exit 2, no usage dump (see main)
         raise UsageError(f"{message} (see 's3pump --help')")
@@ -190,7 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``s3pump`` command."""
     parser = Parser(
         prog="s3pump",
-        description="Fast, safe bulk transfers between S3 and local disk.",
+        description="Fast, safe bulk transfers between S3 and local disk. The options "
+        "every command takes (--endpoint-url, --profile, --region, --json, -q, -v, ...; see "
+        "'s3pump COMMAND --help') may come before the command too.",
         epilog="Exit codes: 0 done, 1 some objects failed, 2 usage or fatal error, "
         "130/143/129 stopped by SIGINT/SIGTERM/SIGHUP.",
     )
@@ -259,7 +268,57 @@ def build_parser() -> argparse.ArgumentParser:
     _object_options(sub.choices)
     for verb in sub.choices.values():
         _common(verb)
+    _aws_spellings(sub.choices)
     return parser
+
+
+def _aws_spellings(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
+    """The spellings users bring from ``aws s3``: ``--dryrun`` for ``--dry-run``,
+    ``--only-show-errors`` for ``-q``, and
+    ``--recursive`` on ``get`` (SRC is a prefix, as ``aws s3 cp --recursive`` takes it) and
+    ``put`` (a folder is uploaded whole anyway)."""
+    for name in ("get", "put", "sync"):
+        verbs[name].add_argument("--dryrun", dest="dry_run", action="store_true",
+                                 help="the same as --dry-run (the aws spelling)")
+    for verb in verbs.values():
+        verb.add_argument("--only-show-errors", dest="quiet", action="store_true",
+                          help="the same as -q (the aws spelling)")
+    verbs["get"].add_argument("--recursive", action="store_true",
+                              help="take SRC as a prefix (s3://b/data: the keys under "
+                              "data/), even when an object has its name, as aws s3 cp does")
+    verbs["put"].add_argument("--recursive", action="store_true",
+                              help="accepted for aws s3 cp habits: a folder is always "
+                              "uploaded whole")
+
+
+def _takes_value(action: argparse.Action) -> bool:
+    return action.nargs != 0
+
+
+def hoist_globals(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``argv`` with the options every verb takes (``--endpoint-url``, ``--json``, ``-q``,
+    ...) moved from before the verb to just after it, so that ``s3pump --json get ...``
+    means ``s3pump get --json ...``; options typed after the verb come later and win, and
+    counts add up (``-v get -v`` is ``-vv``). Anything else is left where it is, for the
+    parser to refuse."""
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)),
+               None)
+    if sub is None:
+        return argv
+    verbs: dict[str, argparse.ArgumentParser] = sub.choices
+    shared = set.intersection(*(set(p._option_string_actions) for p in verbs.values()))
+    shared -= {"-h", "--help"}
+    actions = next(iter(verbs.values()))._option_string_actions
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in verbs:  # everything before it is a shared option (with its value)
+            return [token, *argv[:i], *argv[i + 1:]]
+        name = token.split("=", 1)[0] if token.startswith("--") else token[:2]
+        if not token.startswith("-") or name not in shared:
+            return argv  # not ours: the parser says what is wrong
+        i += 2 if (_takes_value(actions[name]) and token == name) else 1
+    return argv
 
 
 # Arguments that name a path or URI: an empty or blank one is refused before anything runs.
@@ -302,3 +361,40 @@ def _check_filters(rules: list[tuple[str, str]]) -> None:
             "everything is included unless excluded, and the last matching rule wins (as "
             f"in aws s3). To keep only matching keys, write --exclude '*' --include "
             f"{pattern!r}")
+
+
+def _is_url(text: str) -> bool:
+    return "://" in text
+
+
+def check_sides(args: argparse.Namespace) -> None:
+    """``get``, ``put`` and ``sync`` move between one ``s3://`` side and one local side:
+    refuse S3 to S3 and local to local before anything runs (a destination ``s3://b/q/``
+    taken as a local path would be a folder named ``s3:``).
+
+    Raises:
+        UsageError: both sides are URIs, or neither is, or they are the wrong way round.
+    """
+    verb = args.command
+    if verb not in ("get", "put", "sync"):
+        return
+    if getattr(args, "recursive", False) and "-" in (args.src, args.dst):
+        raise UsageError("--recursive cannot stream ('-'): standard input or output holds "
+                         "one object")
+    src, dst = args.src, args.dst
+    src_url, dst_url = _is_url(src), _is_url(dst)
+    local = "folder" if verb == "sync" else "path"
+    if src_url and dst_url:
+        both_s3 = src[:5].lower() == dst[:5].lower() == "s3://"
+        raise UsageError(f"S3 to S3 copies are not supported yet ({src} -> {dst}); copy "
+                         "through a local folder" if both_s3 else
+                         f"{verb} needs one s3:// URI and one local {local}, not {src} and {dst}")
+    if not src_url and not dst_url:
+        raise UsageError(f"{verb} needs one s3:// URI and one local {local}, not {src!r} and "
+                         f"{dst!r}")
+    if verb == "get" and not src_url:
+        raise UsageError(f"get downloads from S3: SRC must be the s3:// URI, not {src!r} "
+                         "(to upload, use put)")
+    if verb == "put" and src_url:
+        raise UsageError(f"put uploads to S3: DST must be the s3:// URI, not {dst!r} "
+                         "(to download, use get)")

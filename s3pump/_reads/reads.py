@@ -310,6 +310,29 @@ async def list_subdirs(session: Session, uri: str | S3URI) -> list[str]:
     ]
 
 
+async def list_entries(session: Session, uri: str | S3URI
+                       ) -> AsyncGenerator[ObjectInfo | str, None]:
+    """One level of a listing, as ``aws s3 ls`` shows it: the URI's key is a literal prefix
+    (``s3://b/data`` matches ``data/`` and ``database.csv``; ``s3://b/data/`` is the folder's
+    contents), listed with ``Delimiter="/"``. Yields, page by page, the page's common
+    prefixes as full URIs ending in ``/`` (``s3://b/data/``), then its objects. One
+    ListObjectsV2 request per page.
+
+    Raises:
+        BadURIError: ``uri`` is not an ``s3://`` URI.
+        NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
+        TransientError: the retries ran out.
+    """
+    target = parse_uri(uri)
+    async with aclosing(iter_pages(session.transport, target.bucket, target.key,
+                                   session.retry_policy(), delimiter="/")) as pages:
+        async for page in pages:
+            for common in page.prefixes:
+                yield str(S3URI(target.bucket, common))
+            for obj in page.objects:
+                yield obj
+
+
 # -- internals ------------------------------------------------------------------------------
 
 

@@ -154,7 +154,7 @@ async def test_interrupt_exits_130_and_leaves_no_temp_files(
 def test_ls_shows_folders_and_objects(
     endpoint: str, seeded: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["ls", f"s3://{seeded}/c", "--endpoint-url", endpoint]) == 0
+    assert main(["ls", f"s3://{seeded}/c/", "--endpoint-url", endpoint]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["PRE", "d/"]
     assert [line.split()[-2:] for line in lines[1:]] == [["5", "a.txt"], ["3", "e.jpg"]]
