@@ -34,7 +34,7 @@ from .._retry import RetryPolicy
 from .._session import Session
 from .._transfer.download import Downloader
 from .._uri import S3URI
-from .guard import DeleteGuard
+from .leg import Leg
 from .listing import open_listing
 from .options import RunOptions
 from .outcome import Outcomes
@@ -96,31 +96,17 @@ def _local_state(path: Path) -> LocalState | None:
     return LocalState(st.st_size, st.st_mtime_ns)
 
 
-class DownRun:
+class DownRun(Leg):
     """Copy or mirror ``uri`` into the folder ``root``."""
 
     def __init__(self, session: Session, uri: S3URI, root: Path, options: RunOptions,
                  outcomes: Outcomes, state: RunState, retry: RetryPolicy) -> None:
-        self.source = state.source
-        self.dest = state.dest
-        self._session = session
-        self._uri = uri
-        self._root = root
-        self._options = options
-        self._outcomes = outcomes
-        self._state = state
-        self._retry = retry
-        self._mirror = options.mirror
+        super().__init__(session, uri, root, options, outcomes, state, retry)
         self._tree = LocalTree(root)
         self._downloader = Downloader(
             session.transport, self._tree, session.config, session.request_slots(), retry,
             outcomes, on_verdict=outcomes.verdict,
         )
-        self._guard = DeleteGuard(outcomes, state, options.keep, options.shard,
-                                  options.max_delete, self.source, self._key_of)
-
-    def _key_of(self, rel: str) -> str:
-        return self._uri.key + rel
 
     async def prepare(self) -> None:
         """Create the destination folder and check that it takes files."""

@@ -35,7 +35,8 @@ from .._session import Session
 from .._transfer.upload import Uploader
 from .._transport._base import MAX_DELETE_KEYS
 from .._uri import S3URI
-from .guard import DeleteGuard, excluded_below
+from .guard import excluded_below
+from .leg import Leg
 from .listing import open_listing
 from .options import RunOptions
 from .outcome import Outcomes
@@ -88,29 +89,15 @@ def _walk_batch(walker: Iterator[WalkEntry], size: int, restat: bool) -> _Walked
     return out
 
 
-class UpRun:
+class UpRun(Leg):
     """Copy or mirror the folder ``root`` to ``uri``."""
 
     def __init__(self, session: Session, root: Path, uri: S3URI, options: RunOptions,
                  outcomes: Outcomes, state: RunState, retry: RetryPolicy) -> None:
-        self.source = state.source
-        self.dest = state.dest
-        self._session = session
-        self._uri = uri
-        self._root = root
-        self._options = options
-        self._outcomes = outcomes
-        self._state = state
-        self._retry = retry
-        self._mirror = options.mirror
+        super().__init__(session, uri, root, options, outcomes, state, retry)
         self._uploader = Uploader(session.transport, session.config, session.request_slots(),
                                   retry, outcomes, session.send_checksums,
                                   session.server_checksums)
-        self._guard = DeleteGuard(outcomes, state, options.keep, options.shard,
-                                  options.max_delete, self.source, self._key_of)
-
-    def _key_of(self, rel: str) -> str:
-        return self._uri.key + rel
 
     async def prepare(self) -> None:
         """Check that the source is a folder; a copy refuses a prefix that holds objects
