@@ -16,32 +16,56 @@ temp file (a ``get`` into the folder a ``sync`` cleans) is never removed. Cost: 
 ``flock`` and one ``fstat`` per temp file (about a microsecond), and the descriptor of a
 large file stays open until its rename.
 
-The blocking work runs through aiofiles: a small file costs one thread hop (directory,
-write, mtime and rename together); a large one is written through an aiofiles handle.
+The blocking work runs in the event loop's executor threads (as aiofiles does): a small
+file costs one thread hop (directory, write, mtime and rename together); a large one is
+written by positional writes, one hop each. asyncio and anyio are imported on first use:
+the blocking :class:`LocalTree` serves the one-object fast path (:mod:`s3pump._quick`),
+which runs before any event loop exists.
 """
 
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import secrets
 import stat
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-
-import aiofiles
-import aiofiles.os
-import anyio
+from typing import Any, TypeVar
 
 from .._errors import LocalIOError, UnsafeKeyError, error_from_oserror
 
 __all__ = ["TEMP_PREFIX", "TEMP_SUFFIX", "LocalTree", "PartFile", "is_temp_name",
            "remove_unowned"]
 
-_log = logging.getLogger("s3pump")
+
+
+def _debug(message: str, *args: object) -> None:
+    import logging  # (only here: the one-object fast path does not import logging)
+
+    logging.getLogger("s3pump").debug(message, *args)
+
+T = TypeVar("T")
+
+
+def _threaded(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """``func`` run in the running loop's default executor (aiofiles.os.wrap's way)."""
+
+    async def run(*args: Any) -> T:
+        import asyncio
+
+        return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+
+    return run
+
+
+def _shield() -> Any:
+    """A shielded cancel scope (anyio imported here, on first use)."""
+    import anyio
+
+    return anyio.CancelScope(shield=True)
 
 TEMP_PREFIX = ".s3pump-"
 TEMP_SUFFIX = ".part"
@@ -82,7 +106,7 @@ def _create_temp(target: Path) -> tuple[Path, int]:
             except BlockingIOError:
                 raise
             except OSError as exc:  # ENOLCK, EOPNOTSUPP: no locks on this file system
-                _log.debug("cannot lock temp file %s: %s", tmp, exc)
+                _debug("cannot lock temp file %s: %s", tmp, exc)
             if os.fstat(fd).st_nlink:
                 return tmp, fd
         except BlockingIOError:
@@ -137,7 +161,7 @@ def remove_unowned(path: Path) -> bool:
     try:
         fd = os.open(path, flags)
     except OSError as exc:  # gone, a symlink (ELOOP), unreadable: not ours to remove
-        _log.debug("leftover temp file %s left alone: %s", path, exc)
+        _debug("leftover temp file %s left alone: %s", path, exc)
         return False
     try:
         held = os.fstat(fd)
@@ -147,7 +171,7 @@ def remove_unowned(path: Path) -> bool:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:  # a live run is writing it, or ownership cannot be known
             if not isinstance(exc, BlockingIOError):
-                _log.debug("leftover temp file %s left alone: %s", path, exc)
+                _debug("leftover temp file %s left alone: %s", path, exc)
             return False
         try:
             now = os.lstat(path)
@@ -221,7 +245,8 @@ class LocalTree:
             self._dirs.add(current)
 
     def write_whole(
-        self, target: Path, data: bytes | list[bytes], mtime: datetime | None, key: str
+        self, target: Path, data: bytes | list[bytes] | list[bytearray],
+        mtime: datetime | None, key: str
     ) -> None:
         """Write ``data`` (bytes, or pieces to write one after the other) to ``target``
         atomically (blocking)."""
@@ -315,30 +340,30 @@ class LocalTree:
         if inline:
             self.write_whole(target, data, mtime, key)
             return
-        with anyio.CancelScope(shield=True):
+        with _shield():
             await _write_whole(self, target, data, mtime, key)
 
     async def amake_dir(self, target: Path, key: str) -> None:
         """Async :meth:`make_dir`."""
-        with anyio.CancelScope(shield=True):
+        with _shield():
             await _make_dir(self, target, key)
 
     async def aopen_part_file(self, target: Path, size: int, key: str) -> Path:
         """Async :meth:`open_part_file`."""
-        with anyio.CancelScope(shield=True):
+        with _shield():
             path: Path = await _open_part_file(self, target, size, key)
         return path
 
     async def acommit(self, tmp: Path, target: Path, mtime: datetime | None) -> None:
         """Async :meth:`commit`."""
-        with anyio.CancelScope(shield=True):
+        with _shield():
             await _commit(tmp, target, mtime)
 
 
-_write_whole = aiofiles.os.wrap(LocalTree.write_whole)
-_make_dir = aiofiles.os.wrap(LocalTree.make_dir)
-_open_part_file = aiofiles.os.wrap(LocalTree.open_part_file)
-_commit = aiofiles.os.wrap(LocalTree.commit)
+_write_whole = _threaded(LocalTree.write_whole)
+_make_dir = _threaded(LocalTree.make_dir)
+_open_part_file = _threaded(LocalTree.open_part_file)
+_commit = _threaded(LocalTree.commit)
 
 
 def _unlink_quietly(path: Path) -> None:
@@ -349,7 +374,7 @@ def _unlink_quietly(path: Path) -> None:
 _IOV_MAX = 512  # pieces per pwritev call (the kernel takes at most 1024)
 
 
-def _pwrite_all(fd: int, pieces: list[bytes], offset: int) -> int:
+def _pwrite_all(fd: int, pieces: list[bytes] | list[bytearray], offset: int) -> int:
     """Write ``pieces`` one after the other at ``offset`` with as few syscalls as may be."""
     total = sum(len(p) for p in pieces)
     views = [memoryview(p) for p in pieces]
@@ -395,14 +420,14 @@ class PartFile:
         cancelled open can neither leak the descriptor nor leave it to a running thread.
         """
         try:
-            with anyio.CancelScope(shield=True):
+            with _shield():
                 fd = await _open_fd(self.path, os.O_WRONLY | os.O_CLOEXEC)
         except OSError as exc:
             raise error_from_oserror(exc, str(self.target)) from exc
         try:
             yield _FileWriter(fd, offset, self.target)
         finally:
-            with anyio.CancelScope(shield=True):
+            with _shield():
                 await _close_fd(fd)
 
     def discard(self) -> None:
@@ -413,6 +438,6 @@ class PartFile:
             _release(self.path)
 
 
-_pwrite = aiofiles.os.wrap(_pwrite_all)
-_open_fd = aiofiles.os.wrap(os.open)
-_close_fd = aiofiles.os.wrap(os.close)
+_pwrite = _threaded(_pwrite_all)
+_open_fd = _threaded(os.open)
+_close_fd = _threaded(os.close)

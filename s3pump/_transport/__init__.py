@@ -6,21 +6,24 @@ HTTP/1.1 client, split by concern); shared by both transports: ``_resolve`` and
 ``_awsfiles`` (where requests go, as whom), ``_framing`` (a GET's answer checked against the
 request) and ``_stall`` (the minimum body rate).
 
-The reference transport (and with it botocore) is imported only when it is used.
+The reference transport (and with it botocore) is imported only when it is used, and the
+others on first use too: the one-object fast path (:mod:`s3pump._quick`) imports ``_resolve``
+and ``lean.sigv4`` from this package without paying for anyio and asyncio.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from .._config import ClientConfig
 from .._errors import ConfigError
-from ._auto import AutoTransport
-from ._base import Body, ListPage, Transport
-from .lean import LeanTransport, LeanUnsupportedError
 
 if TYPE_CHECKING:
+    from ._auto import AutoTransport
+    from ._base import Body, ListPage, Transport
     from ._reference import ReferenceTransport
+    from .lean import LeanTransport, LeanUnsupportedError
 
 __all__ = [
     "AutoTransport",
@@ -36,12 +39,18 @@ __all__ = [
 TRANSPORTS = ("auto", "lean", "reference")
 
 
-def __getattr__(name: str) -> object:
-    if name == "ReferenceTransport":
-        from ._reference import ReferenceTransport
+_LAZY = {"AutoTransport": "._auto", "Body": "._base", "ListPage": "._base",
+         "Transport": "._base", "ReferenceTransport": "._reference",
+         "LeanTransport": ".lean", "LeanUnsupportedError": ".lean"}
 
-        return ReferenceTransport
-    raise AttributeError(name)
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(name)
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # once: later lookups are plain attribute reads
+    return value
 
 
 async def _open_reference(config: ClientConfig, max_connections: int) -> Transport:
@@ -59,6 +68,9 @@ async def open_transport(config: ClientConfig, max_connections: int, kind: str =
         raise ConfigError(f"transport must be one of {', '.join(TRANSPORTS)}, not {kind!r}")
     if kind == "reference":
         return await _open_reference(config, max_connections)
+    from ._auto import AutoTransport
+    from .lean import LeanTransport, LeanUnsupportedError
+
     if kind == "lean":
         return await LeanTransport.open(config, max_connections)
     try:

@@ -9,7 +9,25 @@ resolution of the configuration (``_resolve``, ``_awsfiles``), the checks of a G
 framing (``_framing``) and the minimum body rate (``_stall``).
 """
 
-from .errors import LeanUnsupportedError
-from .transport import LeanTransport
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .errors import LeanUnsupportedError
+    from .transport import LeanTransport
+
+_LAZY = {"LeanTransport": ".transport", "LeanUnsupportedError": ".errors"}
+
+
+def __getattr__(name: str) -> object:
+    # Lazy, so that importing .sigv4 alone (the one-object fast path) imports no asyncio.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(name)
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 __all__ = ["LeanTransport", "LeanUnsupportedError"]

@@ -11,20 +11,19 @@ neither yarl nor aiohttp normalises ``..`` or ``//`` or re-encodes ``%``.
 from __future__ import annotations
 
 import asyncio
-import re
 import ssl
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit
 
 from ..._errors import ConfigError, RequestError
 from .._stall import ProgressGuard
+from .address import Endpoint
 from .body import AiohttpExchange, Exchange
 from .credentials import CredentialSource
 from .errors import error_from_answer, map_errors
 from .http11 import H1Pool
-from .sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, SigV4Signer, payload_sha256, quote_key
+from .sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, SigV4Signer, payload_sha256
 
 if TYPE_CHECKING:
     import aiohttp
@@ -33,15 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["LeanClient", "ssl_context"]
 
 _USER_AGENT = "s3pump-lean/0.1"
-_DNS_LABELS = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]")
-
-
-def _dns_compatible(bucket: str) -> bool:
-    # As botocore's check_dns_name: dotted names break TLS wildcard certificates.
-    return (3 <= len(bucket) <= 63 and "." not in bucket
-            and _DNS_LABELS.fullmatch(bucket) is not None)
-
-
 def ssl_context(cafile: str) -> ssl.SSLContext:
     """A TLS context trusting the CA bundle at ``cafile``; raises :class:`ConfigError` when
     it is not one."""
@@ -87,25 +77,9 @@ class LeanClient:
         self._credentials = credentials
         self._signer = SigV4Signer(region)
         self._sign_payload = sign_payload
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"unsupported endpoint URL: {endpoint!r}")
-        self._scheme = parts.scheme
-        self._https = parts.scheme == "https"
-        hostname = parts.hostname
-        if ":" in hostname:
-            hostname = f"[{hostname}]"
-        default_port = 443 if self._https else 80
-        port = parts.port
-        self._host = hostname if port in (None, default_port) else f"{hostname}:{port}"
-        self._base_path = parts.path.rstrip("/")
-        if addressing_style == "virtual":
-            self._virtual = True
-        elif addressing_style == "path" or not aws:
-            self._virtual = False
-        else:
-            self._virtual = True  # auto on AWS's own endpoint: virtual for DNS-compatible names
-        self._auto = addressing_style == "auto"
+        self._endpoint = Endpoint(endpoint, aws=aws, addressing_style=addressing_style)
+        self._scheme = self._endpoint.scheme
+        self._https = self._endpoint.https
         self._proxy = proxy
         # Bodiless requests go through our own HTTP/1.1 client, except through a proxy:
         # aiohttp handles proxies (and every request with a body).
@@ -154,10 +128,7 @@ class LeanClient:
 
     def locate(self, bucket: str, key: str | None) -> tuple[str, str]:
         """Host header and encoded path for ``bucket``/``key`` (``key`` None: the bucket)."""
-        tail = "" if key is None else "/" + quote_key(key)
-        if self._virtual and (not self._auto or _dns_compatible(bucket)):
-            return f"{bucket}.{self._host}", (self._base_path + tail) or "/"
-        return self._host, f"{self._base_path}/{quote(bucket, safe='')}{tail}"
+        return self._endpoint.locate(bucket, key)
 
     def _should_sign_payload(self, headers: Mapping[str, str] | None) -> bool:
         if self._sign_payload is not None:

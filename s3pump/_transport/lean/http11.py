@@ -26,16 +26,16 @@ from collections import deque
 from typing import Any
 
 from .._stall import ProgressGuard
+from .h1head import ProtocolError
+from .h1head import content_length as _content_length
+from .h1head import parse_head as _parse_head
+from .h1head import split_host as _split_host
 
 __all__ = ["H1Pool", "H1Response", "ProtocolError"]
 
 _HIGH_WATER = 1 << 20  # unread bytes a connection holds before it stops reading
 _MAX_HEAD = 64 * 1024
 _NO_BODY_STATUS = frozenset({204, 304})
-
-
-class ProtocolError(ConnectionError):
-    """The server's answer is not HTTP/1.1 we understand (or it ended mid-way)."""
 
 
 class _Connection(asyncio.Protocol):
@@ -409,25 +409,6 @@ class _StaleConnectionError(Exception):
     """A kept-alive connection ended before any byte of the answer."""
 
 
-def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
-    lines = head.decode("latin-1").split("\r\n")
-    status_line = lines[0].split(" ", 2)
-    if len(status_line) < 2 or not status_line[0].startswith("HTTP/1."):
-        raise ProtocolError(f"not an HTTP/1.1 answer: {lines[0][:80]!r}")
-    try:
-        status = int(status_line[1])
-    except ValueError:
-        raise ProtocolError(f"bad status line: {lines[0][:80]!r}") from None
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:  # (no white space may precede the colon: RFC 9112, 5.1)
-            name = name.lower()
-            value = value.strip()
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    return status, headers
-
-
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
@@ -437,23 +418,6 @@ def _chunk_size(line: bytes) -> int:
     if not _CHUNK_SIZE.fullmatch(text):
         raise ProtocolError(f"bad chunk size {line[:40]!r}")
     return int(text, 16)
-
-
-def _content_length(value: str) -> int:
-    """A Content-Length: digits only (no sign, no list of values)."""
-    if not value.isdigit() or not value.isascii():
-        raise ProtocolError(f"bad Content-Length {value[:40]!r}")
-    return int(value)
-
-
-def _split_host(host: str, default_port: int) -> tuple[str, int]:
-    if host.startswith("["):
-        name, _, rest = host[1:].partition("]")
-        return name, int(rest[1:]) if rest.startswith(":") else default_port
-    name, sep, port = host.rpartition(":")
-    if sep and port.isdigit():
-        return name, int(port)
-    return host, default_port
 
 
 @functools.cache

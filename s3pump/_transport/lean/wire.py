@@ -5,15 +5,19 @@ HTTP and ISO dates, ETags.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
 from ..._checksum import Checksum
 from ..._errors import TransientError, error_from_response
 from ..._models import ObjectInfo
 from .._base import CompletedPart, ListPage
+from .h1head import http_date, strip_etag
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 __all__ = ["CHECKSUM_HEADERS", "child_text", "complete_multipart_body",
            "complete_multipart_headers", "delete_body", "delete_failures", "http_date",
@@ -22,34 +26,7 @@ __all__ = ["CHECKSUM_HEADERS", "child_text", "complete_multipart_body",
 CHECKSUM_HEADERS = tuple(
     (f"x-amz-checksum-{name}", name) for name in ("crc64nvme", "crc32c", "crc32", "sha256", "sha1")
 )
-_MONTHS = {m: i for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 _S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
-
-
-def strip_etag(etag: str | None) -> str:
-    """An ETag without its quotes (``""`` for none)."""
-    return (etag or "").strip('"')
-
-
-def http_date(value: str | None) -> datetime | None:
-    """An aware UTC datetime from an HTTP date (``Wed, 21 Oct 2015 07:28:00 GMT``)."""
-    if not value:
-        return None
-    try:
-        _, day, month, year, hms, _ = value.split(" ")
-        hour, minute, second = hms.split(":")
-        return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute),
-                        int(second), tzinfo=UTC)
-    except (ValueError, KeyError):
-        pass
-    from email.utils import parsedate_to_datetime  # rare: 3 ms of imports saved at start-up
-
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def iso_date(value: str | None) -> datetime | None:
@@ -63,6 +40,8 @@ def iso_date(value: str | None) -> datetime | None:
 def parse_list(body: bytes) -> ListPage:
     """Parse a ListObjectsV2 response; keys are URL-decoded when the server encoded them.
     Raises ``ET.ParseError`` or ``ValueError`` for a page that is not one."""
+    import xml.etree.ElementTree as ET  # (imported here: the one-object fast path has no XML)
+
     root = ET.fromstring(body)
     tag = root.tag
     ns = len(tag) - len(tag.rpartition("}")[2])
@@ -128,6 +107,8 @@ def child_text(root: ET.Element, name: str) -> str | None:
 def parse_answer(body: bytes, bucket: str, key: str | None) -> ET.Element:
     """The XML answer to a POST; an ``<Error>`` sent with 200 raises, as does a body that
     is not XML (:class:`TransientError`: asked again)."""
+    import xml.etree.ElementTree as ET
+
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:
