@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .logs import configure_logging
 from .options import (
     UsageError,
     blank_argument,
@@ -35,9 +33,6 @@ if TYPE_CHECKING:
     from .signals import SignalStop
 
 __all__ = ["exit_code", "main"]
-
-_log = logging.getLogger("s3pump")
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``s3pump`` command; returns the exit code."""
@@ -76,12 +71,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_sides(args)
     except UsageError as exc:
         return flush_stdout(fatal(str(exc), "UsageError", None, args.json))
-    configure_logging(args.verbose, args.quiet)
-    return flush_stdout(_run(args))
+    return flush_stdout(_run(args, parser))
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
+        from .quick import quick_get
+
+        code = quick_get(args, parser)  # one small object: no event loop, no engine
+        if code is not None:
+            return code
+        from .logs import configure_logging
+
+        configure_logging(args.verbose, args.quiet)
         import anyio
 
         from .commands import COMMANDS, Invocation
@@ -103,9 +105,12 @@ def _run(args: argparse.Namespace) -> int:
 def exit_code(exc: Exception, stop: SignalStop, json_output: bool) -> int:
     """The one mapping from what a command raised to its exit code (2, but for a stdout
     whose reader went away), with the error reported once."""
+    import logging
     import sqlite3
 
     from .. import S3PumpError
+
+    log = logging.getLogger("s3pump")
 
     if isinstance(exc, OutputError):
         return output_error(exc, EXIT_OK)
@@ -114,10 +119,10 @@ def exit_code(exc: Exception, stop: SignalStop, json_output: bool) -> int:
     if isinstance(exc, S3PumpError):
         return fatal(_cli_words(str(exc)), type(exc).__name__, stop, json_output)
     if isinstance(exc, OSError | sqlite3.Error):  # local trouble outside any translation
-        _log.debug("local error", exc_info=exc)
+        log.debug("local error", exc_info=exc)
         return fatal(_describe_local(exc), type(exc).__name__, stop, json_output)
     # A bug: one line here, the traceback with -vvv.
-    _log.debug("internal error", exc_info=exc)
+    log.debug("internal error", exc_info=exc)
     return fatal(f"internal error: {type(exc).__name__}: {exc} (run with -vvv for details)",
                  type(exc).__name__, stop, json_output)
 

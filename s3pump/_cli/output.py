@@ -18,8 +18,27 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from .. import TransferResult
     from .signals import SignalStop
+
+    class StopState(Protocol):
+        """What a summary reads of the signal stop (:class:`~.signals.SignalStop` is one)."""
+
+        signum: int | None
+        reported: bool
+
+        @property
+        def name(self) -> str:
+            """The signal's name, "" when none arrived."""
+            ...
+
+        @property
+        def exit_code(self) -> int:
+            """128 + the signal's number."""
+            ...
+
 
 __all__ = [
     "DOWNLOAD", "EXIT_FAILED", "EXIT_FATAL", "EXIT_INTERRUPTED", "EXIT_OK", "SYNC", "UPLOAD",
@@ -150,7 +169,7 @@ def _summary_line(result: TransferResult, verb: Verb, signal_name: str) -> str:
     return line
 
 
-def report(result: TransferResult, verb: Verb, stop: SignalStop, *, json_output: bool,
+def report(result: TransferResult, verb: Verb, stop: StopState, *, json_output: bool,
            quiet: bool) -> int:
     """Print a run's summary (the JSON document on stdout, or the failures and a line on
     stderr); returns the exit code: 0, 1, or the signal's code when one stopped the run."""

@@ -1,0 +1,1 @@
+"""The one-object fast path: one GET, without an event loop (see :mod:`.get`)."""
