@@ -110,7 +110,10 @@ def _request(uri: S3URI, client: ClientConfig) -> _Request | None:
 
 def _connect(request: _Request, client: ClientConfig) -> socket.socket:
     name, port = split_host(request.host, 443 if request.https else 80)
-    sock = socket.create_connection((name, port), timeout=client.connect_timeout)
+    # An ASCII name as bytes: a str would be encoded with the idna codec (3 more modules).
+    address = name.encode("ascii") if name.isascii() else name
+    sock = socket.create_connection((address, port),  # type: ignore[arg-type]
+                                    timeout=client.connect_timeout)
     sock.settimeout(client.read_timeout)
     if not request.https:
         return sock

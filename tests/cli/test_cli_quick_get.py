@@ -172,3 +172,39 @@ async def test_the_fast_path_sends_one_get_and_nothing_else(
     assert proc.returncode == 0, proc.stderr
     assert [method for method, _ in proxy.requests] == ["GET"]
     assert (tmp_path / "k").read_bytes() == BODY
+
+
+def test_an_empty_object(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3.put_object(Bucket=bucket, Key="empty", Body=b"")
+    code, doc, _ = _get(capsys, "--endpoint-url", endpoint, f"s3://{bucket}/empty",
+                        f"{tmp_path}/")
+    assert code == 0 and doc["requests"] == 1 and doc["verified"] == 1
+    assert (tmp_path / "empty").read_bytes() == b""
+
+
+@pytest.mark.parametrize(("number", "key"), list(enumerate(
+    ["sp ace/ü+%20.txt", "a+b=c&d;e.bin", "deep/x/y/z~!'()$@,"])))
+def test_odd_keys_are_signed_right(
+    rclone: Any, rclone_s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    number: int, key: str,
+) -> None:
+    """rclone checks every signature: a wrong one would be a 403, and the engine's path."""
+    bucket = f"quick-odd-{number}"
+    rclone_s3.create_bucket(Bucket=bucket)
+    rclone_s3.put_object(Bucket=bucket, Key=key, Body=BODY)
+    code, doc, err = _get(capsys, "--endpoint-url", rclone.url, f"s3://{bucket}/{key}",
+                          str(tmp_path / "out.bin"))
+    assert code == 0 and doc["requests"] == 1, err
+    assert (tmp_path / "out.bin").read_bytes() == BODY
+
+
+def test_a_crc64nvme_object_is_verified(
+    endpoint: str, s3: Any, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3.put_object(Bucket=bucket, Key="crc", Body=BODY, ChecksumAlgorithm="CRC64NVME")
+    code, doc, _ = _get(capsys, "--endpoint-url", endpoint, f"s3://{bucket}/crc",
+                        f"{tmp_path}/")
+    assert code == 0 and doc["requests"] == 1 and doc["verified"] == 1
+    assert (tmp_path / "crc").read_bytes() == BODY
