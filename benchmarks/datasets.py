@@ -18,6 +18,7 @@ from pathlib import Path
 BUCKET = "bench"
 KIB = 1024
 MIB = 1024 * KIB
+GIB = 1024 * MIB
 GEN_CHUNK = 16 * MIB
 PER_DIR = 100  # keys are grouped into "directories" of this many, as real datasets are
 
@@ -77,7 +78,7 @@ FULL: dict[str, DatasetSpec] = {
     "small": DatasetSpec("small", 5000, 16 * KIB),
     "medium": DatasetSpec("medium", 200, 1 * MIB),
     "large": DatasetSpec("large", 2, 256 * MIB),
-    "xl": DatasetSpec("xl", 2, 1024 * MIB),
+    "xl": DatasetSpec("xl", 2, 1 * GIB),
     **_checksum_pair("medium", 200, 1 * MIB),
     **_checksum_pair("large", 2, 256 * MIB),
     "list50k": DatasetSpec("list50k", 50_000, 0, listing_only=True),
