@@ -449,7 +449,11 @@ def chart(
                 )
     if not panels:
         return False
-    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.6 * len(panels)), squeeze=False)
+    # Wider with many datasets in a panel (downloads have eight), so that labels do not collide.
+    width_in = max(11.0, 2.0 + 1.6 * max(len(p[3]) for p in panels))
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(width_in, 3.6 * len(panels)), squeeze=False
+    )
     from matplotlib.ticker import FuncFormatter
 
     # One colour per tool name across all panels (the listing panel has other tools).
@@ -496,7 +500,10 @@ def chart(
         ax.yaxis.set_minor_formatter(FuncFormatter(_minor_label))
         ax.tick_params(axis="y", which="minor", labelsize=7)
         ax.set_xticks(range(len(groups)))
-        ax.set_xticklabels([f"{g}\n{meta['datasets'][g]['describe']}" for g in groups], fontsize=9)
+        ax.set_xticklabels(
+            [f"{g}\n" + meta["datasets"][g]["describe"].replace(", ", "\n", 1) for g in groups],
+            fontsize=9,
+        )
         ax.set_title(title, fontsize=11)
         ax.set_ylabel("ratio to s5cmd (log)")
         ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))

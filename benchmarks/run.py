@@ -63,10 +63,14 @@ def parse_args(argv: list[str]) -> Plan:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small datasets, 1 round")
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3, quick 1)")
+    # s3pump-base (the build S3PUMP_BASELINE names) runs by default only when one is named.
+    default_tools = [t for t in peers.ALL_NAMES
+                     if t != "s3pump-base" or os.environ.get("S3PUMP_BASELINE")]
     parser.add_argument(
         "--tools",
-        default=",".join(peers.ALL_NAMES),
-        help=f"comma-separated subset of {','.join(peers.ALL_NAMES)}",
+        default=",".join(default_tools),
+        help=f"comma-separated subset of {','.join(peers.ALL_NAMES)} (default: all; "
+        "s3pump-base only when S3PUMP_BASELINE names a build)",
     )
     everything = list(dict.fromkeys(
         [*STARTUP_DATASETS, *DOWNLOAD_DATASETS, *UPLOAD_DATASETS, *LIST_DATASETS]))

@@ -110,6 +110,16 @@ def _row(r: dict[str, Any] | None, key: str) -> Any:
     return None if r is None else r.get(key)
 
 
+def _cpu_s(r: dict[str, Any] | None, count: int) -> float | None:
+    """Median client CPU seconds of a row: a start-up row's, or a transfer row's per object."""
+    if r is None:
+        return None
+    if r.get("cpu_ms") is not None:
+        return float(r["cpu_ms"]) / 1000
+    per_object = r.get("cpu_ms_per_object")
+    return None if per_object is None else per_object * count / 1000
+
+
 def headline(
     meta: dict[str, Any],
     one_rows: list[dict[str, Any]],
@@ -117,7 +127,8 @@ def headline(
     put_rows: list[dict[str, Any]],
 ) -> list[str]:
     """The issue's table: one row per case, s3pump's and the references' median wall, the
-    ratios (reference wall / s3pump wall: above 1 s3pump is faster) and peak RSS."""
+    ratios (reference wall / s3pump wall: above 1 s3pump is faster), client CPU (user+sys)
+    and peak RSS."""
     cases: list[tuple[str, str, list[dict[str, Any]]]] = []
     cases += [(f"get one object by key ({meta['datasets'][d]['describe']})", d, one_rows)
               for d in meta["order"].get("one_datasets", [])]
@@ -131,11 +142,12 @@ def headline(
         "## Summary",
         "",
         "Median wall seconds of whole processes; ratio = reference wall / s3pump wall (above "
-        "1.00x s3pump is faster); peak RSS in MiB. Details per case below.",
+        "1.00x s3pump is faster); client CPU (user+sys) in seconds; peak RSS in MiB. Details "
+        "per case below.",
         "",
         "| case | s3pump s | s5cmd s | aws v2 s | s3pump vs s5cmd | s3pump vs aws v2 | "
-        "s3pump RSS | s5cmd RSS |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "s3pump CPU s | s5cmd CPU s | s3pump RSS | s5cmd RSS |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for title, ds, rows in cases:
         def find(tool: str, rows: list[dict[str, Any]] = rows, ds: str = ds) -> Any:
@@ -154,6 +166,7 @@ def headline(
             f"| {title} | {_fmt(walls['s3pump'], 2)} | {_fmt(walls['s5cmd'], 2)} | "
             f"{_fmt(walls['aws2'], 2)} | {_fmt_ratio(_ratio(walls['s5cmd'], walls['s3pump']))} | "
             f"{_fmt_ratio(_ratio(walls['aws2'], walls['s3pump']))} | "
+            f"{_fmt(_cpu_s(find('s3pump'), count), 2)} | {_fmt(_cpu_s(find('s5cmd'), count), 2)} | "
             f"{_fmt(_row(find('s3pump'), 'peak_rss_mib'))} | "
             f"{_fmt(_row(find('s5cmd'), 'peak_rss_mib'))} |"
         )

@@ -35,8 +35,11 @@ def test_full_run_has_the_new_datasets() -> None:
     assert datasets.QUICK["xl"].total_bytes < full["large"].total_bytes
 
 
-def test_default_run_covers_every_case() -> None:
+def test_default_run_covers_every_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("S3PUMP_BASELINE", raising=False)
     plan = run.parse_args([])
+    assert "s3pump-base" not in plan.tools  # no baseline named: no row of failures for it
+    assert {"s3pump", "s5cmd", "aws2", "aws1", "rclone"} <= set(plan.tools)
     assert plan.one_datasets == ["one"] and plan.startup_reps == 5
     assert {"xl", "sw-medium", "sw-medium-crc", "sw-large", "sw-large-crc"} <= set(
         plan.get_datasets)
@@ -85,6 +88,7 @@ def test_s3pump_baseline_stays_available(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("S3PUMP_BASELINE", "/opt/base/bin/s3pump")
     argv = _one("s3pump-base").one(CTX, "s3://b/k", Path("/d"))  # type: ignore[misc]
     assert argv[0] == "/opt/base/bin/s3pump"
+    assert "s3pump-base" in run.parse_args([]).tools
 
 
 def _rec(kind: str, ds: str, tool: str, wall: float, *, ok: bool = True, rep: int = 0,
@@ -156,10 +160,11 @@ def test_report_has_the_issue_rows_in_one_table_and_the_start_up_case(tmp_path: 
         "| get one object by key", "| get xl", "| get sw-medium-crc", "| put xl"]
     one = lines[0].split(" | ")
     assert one[1:6] == ["0.20", "0.01", "0.60", "0.07x", "3.00x"]  # s3pump, s5cmd, aws2, ratios
-    xl = lines[1].split(" | ")
-    assert xl[1:8] == ["2.00", "1.50", "8.00", "0.75x", "4.00x", "60", "19 |"]
+    xl = lines[1].split(" | ")  # CPU is half the wall in these records
+    assert xl[1:10] == ["2.00", "1.50", "8.00", "0.75x", "4.00x", "1.00", "0.75", "60", "19 |"]
     put = lines[3].split(" | ")
-    assert put[1:5] == ["3.00", "4.00", "—", "1.33x"] and put[6] == "120"
+    assert put[1:5] == ["3.00", "4.00", "—", "1.33x"] and put[8] == "120"
+    assert one[6:8] == ["0.10", "0.01"]  # median CPU of the start-up runs
     assert "SeaweedFS weed mini" in md and "not with rclone's" in md
     assert "| s3pump | 3/4 | 0.200 |" in md
     doc = json.loads((tmp_path / "t.json").read_text())
