@@ -502,19 +502,18 @@ def main(argv: list[str] | None = None) -> int:
             f"rclone serve s3 at {endpoint.url}"
             + (f" (+{plan.latency_ms:g} ms RTT proxy)" if plan.latency_ms else "")
         )
-        runner = Runner(plan, paths, endpoint)
         if seaweed_names:
             weed_root = paths.bench / "weed"
             stack.callback(seaweed.remove_sockets, weed_root)
             others["seaweed"] = stack.enter_context(
                 seaweed.start(paths.weed, weed_root, paths.bench / "logs"))
             log(f"SeaweedFS (weed mini) at {others['seaweed'].url}")
-            for name in seaweed_names:
-                t0 = time.perf_counter()
-                manifests[name] = seed_remote(
-                    specs[name], paths, others["seaweed"].url, runner.base_env, plan.timeout_s)
-                log(f"  {name}: {specs[name].describe()} ready in {time.perf_counter() - t0:.1f}s")
-            runner = Runner(plan, paths, endpoint, others)
+        runner = Runner(plan, paths, endpoint, others)
+        for name in seaweed_names:
+            t0 = time.perf_counter()
+            manifests[name] = seed_remote(
+                specs[name], paths, others["seaweed"].url, runner.base_env, plan.timeout_s)
+            log(f"  {name}: {specs[name].describe()} ready in {time.perf_counter() - t0:.1f}s")
         runner.warm_up(list(manifests.values()))
         for rnd in range(1, plan.rounds + 1):
             for ds in plan.one_datasets:
