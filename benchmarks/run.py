@@ -90,7 +90,9 @@ def parse_args(argv: list[str]) -> Plan:
         help="start-up case: runs of each tool per round (default 5; the median counts)",
     )
     parser.add_argument("--no-listing", action="store_true", help="skip the listing benchmark")
-    parser.add_argument("--no-downloads", action="store_true", help="skip the downloads")
+    parser.add_argument(
+        "--no-downloads", action="store_true", help="skip the downloads and the start-up case"
+    )
     parser.add_argument(
         "--uploads",
         action=argparse.BooleanOptionalAction,
