@@ -18,18 +18,25 @@ from pathlib import Path
 BUCKET = "bench"
 KIB = 1024
 MIB = 1024 * KIB
+GIB = 1024 * MIB
 GEN_CHUNK = 16 * MIB
 PER_DIR = 100  # keys are grouped into "directories" of this many, as real datasets are
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """`count` objects of `size` bytes each; `listing_only` datasets are zero-byte keys."""
+    """`count` objects of `size` bytes each; `listing_only` datasets are zero-byte keys.
+
+    `server` is "rclone" (files written into its directory: MD5 ETags only) or "seaweed"
+    (uploaded to SeaweedFS, with a CRC64NVME full-object checksum if `checksum` says so).
+    """
 
     name: str
     count: int
     size: int
     listing_only: bool = False
+    server: str = "rclone"
+    checksum: str = ""  # "" (MD5 ETag only) or "CRC64NVME"
 
     @property
     def prefix(self) -> str:
@@ -40,7 +47,10 @@ class DatasetSpec:
         return self.count * self.size
 
     def describe(self) -> str:
-        return f"{self.count:,} x {_human(self.size)}"
+        text = f"{self.count:,} x {_human(self.size)}"
+        if self.server == "seaweed":
+            text += f", SeaweedFS, {self.checksum or 'MD5'}"
+        return text
 
 
 def _human(n: int) -> str:
@@ -52,16 +62,35 @@ def _human(n: int) -> str:
     return f"{n} B"
 
 
+def _checksum_pair(name: str, count: int, size: int) -> dict[str, DatasetSpec]:
+    """The same objects twice on SeaweedFS: MD5 ETag only, and with a CRC64NVME checksum."""
+    return {
+        f"sw-{name}": DatasetSpec(f"sw-{name}", count, size, server="seaweed"),
+        f"sw-{name}-crc": DatasetSpec(
+            f"sw-{name}-crc", count, size, server="seaweed", checksum="CRC64NVME"
+        ),
+    }
+
+
+# "one" is the start-up case: a single object, fetched by key (`get s3://b/KEY DIR/`).
 FULL: dict[str, DatasetSpec] = {
+    "one": DatasetSpec("one", 1, 16 * KIB),
     "small": DatasetSpec("small", 5000, 16 * KIB),
     "medium": DatasetSpec("medium", 200, 1 * MIB),
     "large": DatasetSpec("large", 2, 256 * MIB),
+    "xl": DatasetSpec("xl", 2, 1 * GIB),
+    **_checksum_pair("medium", 200, 1 * MIB),
+    **_checksum_pair("large", 2, 256 * MIB),
     "list50k": DatasetSpec("list50k", 50_000, 0, listing_only=True),
 }
 QUICK: dict[str, DatasetSpec] = {
+    "one": DatasetSpec("one", 1, 16 * KIB),
     "small": DatasetSpec("small", 1000, 16 * KIB),
     "medium": DatasetSpec("medium", 50, 1 * MIB),
     "large": DatasetSpec("large", 1, 64 * MIB),
+    "xl": DatasetSpec("xl", 1, 128 * MIB),
+    **_checksum_pair("medium", 50, 1 * MIB),
+    **_checksum_pair("large", 1, 64 * MIB),
     "list50k": DatasetSpec("list50k", 10_000, 0, listing_only=True),
 }
 
@@ -96,6 +125,22 @@ def _write_object(path: Path, spec: DatasetSpec, i: int, seed: int) -> str:
 
 def _manifest_path(root: Path, spec: DatasetSpec) -> Path:
     return root.parent / "manifests" / f"{BUCKET}-{spec.prefix.rstrip('/')}.json"
+
+
+def stored(spec: DatasetSpec, root: Path, seed: int = 1) -> Manifest | None:
+    """The manifest written by `ensure` for this spec and seed, if any (files unchecked)."""
+    mpath = _manifest_path(root, spec)
+    if not mpath.exists():
+        return None
+    doc = json.loads(mpath.read_text())
+    if doc.get("seed") != seed or doc.get("prefix") != spec.prefix:
+        return None
+    return Manifest(spec, BUCKET, tuple((k, int(s), h) for k, s, h in doc["objects"]))
+
+
+def manifest_path(root: Path, spec: DatasetSpec) -> Path:
+    """Where `ensure` keeps the manifest of `spec` (beside `root`, in `manifests/`)."""
+    return _manifest_path(root, spec)
 
 
 def ensure(spec: DatasetSpec, root: Path, seed: int = 1) -> Manifest:

