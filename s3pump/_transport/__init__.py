@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .._config import ClientConfig
 from .._errors import ConfigError
 from ._auto import AutoTransport
-from ._base import Body, ListPage, Transport
+from ._base import Body, FileCopier, ListPage, Transport
 from .lean import LeanTransport, LeanUnsupportedError
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AutoTransport",
     "Body",
+    "FileCopier",
     "LeanTransport",
     "LeanUnsupportedError",
     "ListPage",

@@ -26,6 +26,7 @@ from collections import deque
 from typing import Any
 
 from .._stall import ProgressGuard
+from .splice import SpliceStats
 
 __all__ = ["H1Pool", "H1Response", "ProtocolError"]
 
@@ -101,6 +102,9 @@ class _Connection(asyncio.Protocol):
         ``TimeoutError`` after that, or :class:`~s3pump._transport._stall.StalledError` when
         the response moves too slowly."""
         while not self._pieces:
+            if self._paused and self.transport is not None:  # held for a splice not made
+                self._paused = False
+                self.transport.resume_reading()
             if self.closed:
                 if self._error is not None:
                     raise ConnectionResetError(str(self._error) or "connection lost")
@@ -289,6 +293,7 @@ class H1Pool:
         user_agent: str,
     ) -> None:
         self._https = https
+        self.splice_stats = SpliceStats()  # bodies spliced into files (see .h1splice)
         self._ssl: ssl.SSLContext | None = None
         if https:
             self._ssl = ssl_context if isinstance(ssl_context, ssl.SSLContext) else None
