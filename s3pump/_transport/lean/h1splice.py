@@ -73,6 +73,8 @@ async def splice_into(resp: H1Response, fd: int, offset: int,
     conn = resp._conn
     assert conn is not None and resp._mode == "length"
     hold(resp)
+    stats = resp._pool.splice_stats
+    stats.started += 1
     length = resp._left
     sock_fd = _socket_fd(conn)
     splice = Splice(asyncio.get_running_loop(), sock_fd, fd, offset, length,
@@ -87,7 +89,6 @@ async def splice_into(resp: H1Response, fd: int, offset: int,
         await splice.run()
     finally:
         resp._left = splice.left  # left > 0: the response's release closes the connection
-    stats = resp._pool.splice_stats
     stats.bodies += 1
     stats.bytes += length
     if conn.transport is not None:  # idle in the pool, it hears the server's close

@@ -60,11 +60,13 @@ class FileWriteError(Exception):
 
 class SpliceStats:
     """What went through :class:`Splice` (read by tests through the transport, to prove the
-    zero-copy path is the one taken): ``bodies`` spliced to their end, and their ``bytes``."""
+    zero-copy path is the one taken): bodies whose splice ``started``, those spliced to their
+    end (``bodies``), and their ``bytes``."""
 
-    __slots__ = ("bodies", "bytes")
+    __slots__ = ("bodies", "bytes", "started")
 
     def __init__(self) -> None:
+        self.started = 0
         self.bodies = 0
         self.bytes = 0
 
