@@ -20,7 +20,7 @@ from .._errors import RequestError
 from .._models import ObjectInfo
 from ._base import Body, CompletedPart, Data, ListPage, Transport
 from .lean import LeanTransport
-from .lean.splice import SpliceStats
+from .lean.splice import Splicing
 
 if TYPE_CHECKING:
     from ._reference import ReferenceTransport
@@ -52,7 +52,7 @@ class AutoTransport:
         return self._lean.requests + (self._reference.requests if self._reference else 0)
 
     @property
-    def spliced(self) -> SpliceStats:
+    def spliced(self) -> Splicing:
         """Bodies the lean path spliced straight into files (see :attr:`LeanTransport.spliced`)."""
         return self._lean.spliced
 

@@ -73,12 +73,13 @@ async def splice_into(resp: H1Response, fd: int, offset: int,
     conn = resp._conn
     assert conn is not None and resp._mode == "length"
     hold(resp)
-    stats = resp._pool.splice_stats
+    stats = resp._pool.splicing
     stats.started += 1
     length = resp._left
     sock_fd = _socket_fd(conn)
     splice = Splice(asyncio.get_running_loop(), sock_fd, fd, offset, length,
-                    guard=conn.guard, read_timeout=conn._read_timeout, progress=progress,
+                    pipes=stats, guard=conn.guard, read_timeout=conn._read_timeout,
+                    progress=progress,
                     short=ProtocolError)
     try:
         splice.write_pending(_take(conn, length))

@@ -26,7 +26,7 @@ from collections import deque
 from typing import Any
 
 from .._stall import ProgressGuard
-from .splice import SpliceStats
+from .splice import Splicing
 
 __all__ = ["H1Pool", "H1Response", "ProtocolError"]
 
@@ -293,7 +293,7 @@ class H1Pool:
         user_agent: str,
     ) -> None:
         self._https = https
-        self.splice_stats = SpliceStats()  # bodies spliced into files (see .h1splice)
+        self.splicing = Splicing()  # its pipe, and bodies spliced into files (.h1splice)
         self._ssl: ssl.SSLContext | None = None
         if https:
             self._ssl = ssl_context if isinstance(ssl_context, ssl.SSLContext) else None
@@ -404,6 +404,7 @@ class H1Pool:
     async def aclose(self) -> None:
         """Close every idle connection."""
         self._closed = True
+        self.splicing.close()
         for idle in self._idle.values():
             for conn in idle:
                 conn.close()

@@ -42,7 +42,7 @@ from .errors import LeanUnsupportedError
 from .h1splice import hold
 from .http11 import H1Response
 from .sigv4 import canonical_query
-from .splice import SpliceStats
+from .splice import Splicing
 from .wire import (
     child_text,
     complete_multipart_body,
@@ -82,10 +82,10 @@ class LeanTransport:
         return self._client.requests
 
     @property
-    def spliced(self) -> SpliceStats:
+    def spliced(self) -> Splicing:
         """Bodies spliced straight into files so far, and their bytes (see :mod:`.splice`):
         how tests and benchmarks see that the zero-copy path is the one taken."""
-        return self._client.splice_stats
+        return self._client.splicing
 
     @classmethod
     async def open(
