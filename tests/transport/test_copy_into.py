@@ -105,3 +105,32 @@ async def test_the_reference_transport_has_no_zero_copy_face(
             assert await body.read() == DATA[:100]
     finally:
         await transport.aclose()
+
+
+async def test_a_splice_that_fails_on_the_file_side_leaves_no_byte_for_the_next(
+    endpoint: str, bucket: str, key: str, tmp_path: Path
+) -> None:
+    """An ``O_APPEND`` file refuses a splice at an offset after the socket's bytes are in
+    the pool's pipe: the pipe is dropped, and the next body spliced through the pool is
+    exactly its own bytes (a pipe kept with the failed body's bytes would put them first)."""
+    refusing, good = tmp_path / "append-only", tmp_path / "good"
+    refusing.write_bytes(b"")
+    good.write_bytes(b"\0" * len(DATA))
+    transport = await open_transport(ClientConfig(endpoint_url=endpoint), 4, "lean")
+    try:
+        for path, flags in ((refusing, os.O_RDWR | os.O_APPEND), (good, os.O_RDWR)):
+            fd = os.open(path, flags)
+            try:
+                async with transport.get(bucket, key, byte_range=(0, len(DATA) - 1)) as body:
+                    if path == refusing:
+                        with pytest.raises(LocalIOError, match=str(refusing)):
+                            await body.copy_into(fd, 0, where=str(path))  # type: ignore[attr-defined]
+                    else:
+                        await body.copy_into(fd, 0, where=str(path))  # type: ignore[attr-defined]
+            finally:
+                os.close(fd)
+        stats = transport.spliced  # type: ignore[attr-defined]
+        assert (stats.started, stats.bodies) == (2, 1)
+    finally:
+        await transport.aclose()
+    assert good.read_bytes() == DATA
