@@ -275,7 +275,9 @@ async def fetch_ranges(
                 _check_part(body, info, start, end, bucket)
                 if body.last_modified is not None:
                     last_modified[0] = body.last_modified
-                copied = await copy_part(body, writer, start, length, progress)
+                # Spliced on the event loop's thread: only where local writes may be.
+                copied = (await copy_part(body, writer, start, length, progress)
+                          if config.inline_writes else None)
                 if copied is None:
                     await stream_body(body, writer, length, config.chunk_size, progress,
                                       hasher.feed if hasher is not None else None)

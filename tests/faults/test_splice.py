@@ -181,3 +181,16 @@ async def test_a_download_cancelled_mid_splice_closes_its_connections(
         assert _spliced(pump)[:2] == (2 * PARTS, PARTS)
     assert (result.ok, result.retries) == (True, 0)
     assert (tmp_path / "big").read_bytes() == data
+
+
+async def test_without_inline_writes_parts_go_through_threads_as_before(
+    proxy: FaultProxy, objects: dict[str, bytes], bucket: str, tmp_path: Path
+) -> None:
+    """``inline_writes=False`` (slow network file systems) keeps every write off the event
+    loop: no splice, which writes on the loop's thread."""
+    config = dataclasses.replace(CONFIG, inline_writes=False)
+    async with AsyncPump(endpoint_url=proxy.url, config=config, transport="lean") as pump:
+        result = await pump.download_prefix(f"s3://{bucket}/z/", tmp_path)
+        assert _spliced(pump) == (0, 0, 0)
+    assert (result.ok, result.verified) == (True, 2)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == objects
