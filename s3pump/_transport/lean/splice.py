@@ -186,7 +186,7 @@ class Splice:
             return
         try:
             moved = self._move()
-        except BaseException as exc:  # a reset, a short body, the disk
+        except Exception as exc:  # a reset, a short body, the disk
             self._done.set_exception(exc)
             return
         if moved:
