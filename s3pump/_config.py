@@ -113,6 +113,9 @@ class TransferConfig:
     Bodies of at most ``small_object_size`` are written to disk by the event loop's own
     thread when ``inline_writes`` (a local write costs less than a thread hop); set it to
     False for slow network file systems, so that every write goes through aiofiles' threads.
+    With ``inline_writes``, ranged parts of plain-HTTP answers on the lean transport (Linux)
+    go socket → pipe → file with ``splice(2)`` on that thread too, never entering memory:
+    such parts hold no body bytes at all, and are verified from the page cache afterwards.
 
     Objects of at least ``multipart_threshold`` bytes are fetched as ranged parts of
     ``part_size`` bytes (grown so that no object needs more than ``max_parts`` parts), at most

@@ -20,7 +20,11 @@ as :attr:`BadS3.mode` says, for as many GETs as :attr:`BadS3.faults` allows (``N
 - ``"partial_whole"``: whole GETs answered 206 with the first half and a Content-Range
   that says so;
 - ``"range_200_cr"``: ranged GETs answered 200 with a matching Content-Range and just the
-  range (what rclone does): correct, and must be accepted.
+  range (what rclone does): correct, and must be accepted;
+- ``"hold_half"``: the right head (Content-Length framing), half the body, then nothing more:
+  the connection is held open until the client closes it (counted in
+  :attr:`BadS3.closed_while_held`; a request sent on it instead counts in
+  :attr:`BadS3.reused_after_hold`).
 
 A stale replica: :meth:`BadS3.put_stale` makes GETs serve an older version (its bytes and its
 ETag, If-Match ignored) while the listing shows the current one; ``stale_head`` says whether
@@ -50,7 +54,7 @@ __all__ = ["BUCKET", "BadS3", "Version"]
 BUCKET = "bad"
 _MODES = ("healthy", "chunked", "close", "chunked_short", "close_short", "chunked_long",
           "close_long", "chunked_and_length", "wrong_range", "wrong_total", "range_200_whole",
-          "range_200_cr", "partial_whole")
+          "range_200_cr", "partial_whole", "hold_half")
 _DATE = "Mon, 01 Jan 2024 00:00:00 GMT"
 _ISO = "2024-01-01T00:00:00.000Z"
 
@@ -79,6 +83,10 @@ class BadS3:
         self.stale: dict[str, Version] = {}
         self.gets: list[dict[str, str]] = []
         self.spoiled = 0
+        self.held = 0  # answers of "hold_half" sent (their connections then held)
+        self.closed_while_held = 0
+        self.reused_after_hold = 0
+        self._holding: set[asyncio.StreamWriter] = set()
         self.url = ""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -164,6 +172,12 @@ class BadS3:
                     await reader.readexactly(int(headers["content-length"]))
                 keep = await self._answer(writer, method, target, headers)
                 await writer.drain()
+                if writer in self._holding:  # nothing more, until the client gives up
+                    if await reader.read(1):
+                        self.reused_after_hold += 1
+                    else:
+                        self.closed_while_held += 1
+                    return
                 if not keep:
                     return
         except ConnectionError:
@@ -229,6 +243,11 @@ class BadS3:
             last = max(size // 2 - 1, 0)
             meta["content-range"] = f"bytes 0-{last}/{size}"
             return _send(writer, 206, meta, data[:last + 1])
+        if mode == "hold_half":
+            self.held += 1
+            self._holding.add(writer)
+            meta["content-length"] = str(len(piece))
+            return _send(writer, status, meta, piece[:len(piece) // 2], framing="raw")
         if mode.endswith("_short"):
             piece = piece[:len(piece) // 2]
         elif mode.endswith("_long"):
@@ -305,6 +324,8 @@ def _send(writer: asyncio.StreamWriter, status: int, headers: dict[str, str], bo
         half = len(body) // 2
         payload = b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n"
                            for c in (body[:half], body[half:]) if c) + b"0\r\n\r\n"
+    elif framing == "raw":  # the caller's headers frame it (or lie about it)
+        payload = body
     elif framing == "close":
         lines.append("connection: close")
         payload = body

@@ -391,12 +391,25 @@ def _pwrite_all(fd: int, pieces: list[bytes] | list[bytearray], offset: int) -> 
 
 
 class _FileWriter:
-    """Writes pieces at a running offset of an open file, one thread hop per call."""
+    """Writes pieces at a running offset of an open file, one thread hop per call.
+
+    :meth:`fileno` and :attr:`where` let a body be copied into the file without passing
+    through :meth:`writev` (a zero-copy body, :class:`~s3pump._transport.FileCopier`).
+    """
 
     def __init__(self, fd: int, offset: int, target: Path) -> None:
         self._fd = fd
         self._pos = offset
         self._target = target
+
+    def fileno(self) -> int:
+        """The open file (readable and writable, for positional reads and writes)."""
+        return self._fd
+
+    @property
+    def where(self) -> str:
+        """The path to name in errors (the destination, not the temp file)."""
+        return str(self._target)
 
     async def writev(self, pieces: list[bytes], /) -> None:
         try:
@@ -421,7 +434,8 @@ class PartFile:
         """
         try:
             with _shield():
-                fd = await _open_fd(self.path, os.O_WRONLY | os.O_CLOEXEC)
+                # Readable too: a part copied in without passing through us is read back.
+                fd = await _open_fd(self.path, os.O_RDWR | os.O_CLOEXEC)
         except OSError as exc:
             raise error_from_oserror(exc, str(self.target)) from exc
         try:

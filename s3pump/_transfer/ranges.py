@@ -21,6 +21,7 @@ from .._models import ObjectInfo
 from .._retry import RetryPolicy
 from .._transport import Body, Transport
 from .._transport._framing import count_error
+from .zerocopy import copy_part, read_back
 
 __all__ = ["BufferSink", "Progress", "RangeSink", "check_length", "collect_body",
            "expected_length", "fetch_ranges", "first_error", "split_ranges", "stream_body",
@@ -264,18 +265,31 @@ async def fetch_ranges(
 
     async def part(byte_range: tuple[int, int]) -> None:
         start, end = byte_range
-        async with transport.get(
-            bucket, info.key, byte_range=byte_range, if_match=info.etag or None
-        ) as body:
-            _check_part(body, info, start, end, bucket)
-            if body.last_modified is not None:
-                last_modified[0] = body.last_modified
-            hasher = verifier.part(start) if verifier is not None else None
-            async with sink.open_at(start) as writer:
-                await stream_body(body, writer, end - start + 1, config.chunk_size, progress,
-                                  hasher.feed if hasher is not None else None)
-            if hasher is not None:
-                hasher.done()
+        length = end - start + 1
+        hasher = verifier.part(start) if verifier is not None else None
+        # The file first: the answer's bytes then wait in the socket, not in memory.
+        async with sink.open_at(start) as writer:
+            async with transport.get(
+                bucket, info.key, byte_range=byte_range, if_match=info.etag or None
+            ) as body:
+                _check_part(body, info, start, end, bucket)
+                if body.last_modified is not None:
+                    last_modified[0] = body.last_modified
+                # Spliced on the event loop's thread: only where local writes may be.
+                copied = (await copy_part(body, writer, start, length, progress)
+                          if config.inline_writes else None)
+                if copied is None:
+                    await stream_body(body, writer, length, config.chunk_size, progress,
+                                      hasher.feed if hasher is not None else None)
+            if copied is not None and hasher is not None:  # nothing hashed on the way
+                try:
+                    await read_back(copied, start, length, hasher.feed)
+                except BaseException:
+                    if progress is not None:
+                        progress(-length)
+                    raise
+        if hasher is not None:
+            hasher.done()
 
     async def limited(byte_range: tuple[int, int]) -> None:
         if limiter is None:

@@ -21,13 +21,14 @@ from .._errors import ConfigError
 
 if TYPE_CHECKING:
     from ._auto import AutoTransport
-    from ._base import Body, ListPage, Transport
+    from ._base import Body, FileCopier, ListPage, Transport
     from ._reference import ReferenceTransport
     from .lean import LeanTransport, LeanUnsupportedError
 
 __all__ = [
     "AutoTransport",
     "Body",
+    "FileCopier",
     "LeanTransport",
     "LeanUnsupportedError",
     "ListPage",
@@ -39,7 +40,7 @@ __all__ = [
 TRANSPORTS = ("auto", "lean", "reference")
 
 
-_LAZY = {"AutoTransport": "._auto", "Body": "._base", "ListPage": "._base",
+_LAZY = {"AutoTransport": "._auto", "Body": "._base", "FileCopier": "._base", "ListPage": "._base",
          "Transport": "._base", "ReferenceTransport": "._reference",
          "LeanTransport": ".lean", "LeanUnsupportedError": ".lean"}
 

@@ -20,6 +20,7 @@ from .._errors import RequestError
 from .._models import ObjectInfo
 from ._base import Body, CompletedPart, Data, ListPage, Transport
 from .lean import LeanTransport
+from .lean.splice import Splicing
 
 if TYPE_CHECKING:
     from ._reference import ReferenceTransport
@@ -49,6 +50,11 @@ class AutoTransport:
     def requests(self) -> int:
         """HTTP requests sent through either path."""
         return self._lean.requests + (self._reference.requests if self._reference else 0)
+
+    @property
+    def spliced(self) -> Splicing:
+        """Bodies the lean path spliced straight into files (see :attr:`LeanTransport.spliced`)."""
+        return self._lean.spliced
 
     async def reference(self) -> ReferenceTransport:
         """The reference transport, opened on first use."""

@@ -9,16 +9,17 @@ a transport translates its library's errors itself, including failures while a b
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .._checksum import Checksum
 from .._models import ObjectInfo
 
-__all__ = ["MAX_DELETE_KEYS", "Body", "CompletedPart", "ListPage", "Transport", "delete_batch"]
+__all__ = ["MAX_DELETE_KEYS", "Body", "CompletedPart", "FileCopier", "ListPage", "Transport",
+           "delete_batch"]
 
 Data = bytes | bytearray | memoryview
 
@@ -98,6 +99,32 @@ class Body(Protocol):
 
     def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
         """The body in pieces of at most ``size`` bytes; raises as :meth:`read` does."""
+        ...
+
+
+@runtime_checkable
+class FileCopier(Protocol):
+    """What a :class:`Body` may offer besides reading: its bytes put straight into a file,
+    never entering user space (the lean transport splices socket → pipe → file on Linux).
+
+    Optional: ``isinstance(body, FileCopier)`` tells whether a body has it at all, and
+    :attr:`can_copy_into` whether this answer allows it (plain HTTP, a Content-Length body
+    not yet read); otherwise read the body as usual. The caller verifies the bytes from the
+    file afterwards: nothing is hashed on the way."""
+
+    @property
+    def can_copy_into(self) -> bool:
+        """Whether :meth:`copy_into` may be called (nothing of the body read yet)."""
+        ...
+
+    async def copy_into(self, fd: int, offset: int, *, where: str,
+                        progress: Callable[[int], None] | None = None) -> int:
+        """Write the whole body into the file open at ``fd`` (readable and writable, not
+        ``O_APPEND``), from ``offset`` on; returns the bytes written (the body's length).
+
+        ``progress`` hears of bytes written as they are. Raises TransientError when the body
+        arrives short or broken, or the server stalls (the connection is then dropped, as
+        after a cancellation); LocalIOError naming ``where`` when the file cannot take it."""
         ...
 
 

@@ -5,14 +5,17 @@ proxy).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
+from ..._errors import error_from_oserror
 from ..._integrity import evidence
 from .._framing import Framing, count_error
 from .._stall import ProgressGuard
 from .errors import map_errors
+from .h1splice import can_splice, splice_into
 from .http11 import H1Response
+from .splice import FileWriteError
 from .wire import CHECKSUM_HEADERS, http_date, strip_etag
 
 if TYPE_CHECKING:
@@ -63,7 +66,8 @@ Exchange = H1Response | AiohttpExchange
 
 
 class LeanBody:
-    """An open GET response (implements the :class:`~s3pump._transport._base.Body` protocol)."""
+    """An open GET response (implements the :class:`~s3pump._transport._base.Body` protocol,
+    and :class:`~s3pump._transport._base.FileCopier` by splicing, see :mod:`.splice`)."""
 
     __slots__ = ("_bucket", "_key", "_resp", "checksums", "content_length", "etag",
                  "evidence", "last_modified", "object_size")
@@ -116,3 +120,28 @@ class LeanBody:
                     for start in range(0, len(chunk), size):
                         yield bytes(view[start:start + size])
         self._check_count(got)
+
+    # -- FileCopier -----------------------------------------------------------------------
+
+    @property
+    def can_copy_into(self) -> bool:
+        """Whether :meth:`copy_into` may be called: a Content-Length body of our own
+        HTTP/1.1 client, not yet read, over plain HTTP, on Linux."""
+        resp = self._resp
+        return isinstance(resp, H1Response) and self.content_length > 0 and can_splice(resp)
+
+    async def copy_into(self, fd: int, offset: int, *, where: str,
+                        progress: Callable[[int], None] | None = None) -> int:
+        """Splice the body into file ``fd`` from ``offset`` on; returns its length.
+
+        Raises TransientError when it arrives short or broken, LocalIOError naming ``where``
+        when the file cannot take it."""
+        resp = self._resp
+        assert isinstance(resp, H1Response)
+        try:
+            with map_errors(self._bucket, self._key):
+                got = await splice_into(resp, fd, offset, progress)
+        except FileWriteError as exc:
+            raise error_from_oserror(exc.error, where) from exc.error
+        self._check_count(got)
+        return got

@@ -24,6 +24,7 @@ from .credentials import CredentialSource
 from .errors import error_from_answer, map_errors
 from .http11 import H1Pool
 from .sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, SigV4Signer, payload_sha256
+from .splice import Splicing
 
 if TYPE_CHECKING:
     import aiohttp
@@ -84,10 +85,16 @@ class LeanClient:
         # Bodiless requests go through our own HTTP/1.1 client, except through a proxy:
         # aiohttp handles proxies (and every request with a body).
         self._h1: H1Pool | None = None
+        self._no_splices = Splicing()
         if self._proxy is None:
             self._h1 = H1Pool(https=self._https, ssl_context=ssl_context, limit=max_connections,
                               connect_timeout=connect_timeout, read_timeout=read_timeout,
                               min_rate=min_body_rate, user_agent=_USER_AGENT)
+
+    @property
+    def splicing(self) -> Splicing:
+        """Bodies spliced into files by the HTTP/1.1 client (none behind a proxy)."""
+        return self._h1.splicing if self._h1 is not None else self._no_splices
 
     async def aclose(self) -> None:
         """Close the connection pools."""

@@ -30,6 +30,7 @@ from .h1head import ProtocolError
 from .h1head import content_length as _content_length
 from .h1head import parse_head as _parse_head
 from .h1head import split_host as _split_host
+from .splice import Splicing
 
 __all__ = ["H1Pool", "H1Response", "ProtocolError"]
 
@@ -101,6 +102,9 @@ class _Connection(asyncio.Protocol):
         ``TimeoutError`` after that, or :class:`~s3pump._transport._stall.StalledError` when
         the response moves too slowly."""
         while not self._pieces:
+            if self._paused and self.transport is not None:  # held for a splice not made
+                self._paused = False
+                self.transport.resume_reading()
             if self.closed:
                 if self._error is not None:
                     raise ConnectionResetError(str(self._error) or "connection lost")
@@ -289,6 +293,7 @@ class H1Pool:
         user_agent: str,
     ) -> None:
         self._https = https
+        self.splicing = Splicing()  # its pipe, and bodies spliced into files (.h1splice)
         self._ssl: ssl.SSLContext | None = None
         if https:
             self._ssl = ssl_context if isinstance(ssl_context, ssl.SSLContext) else None
@@ -399,6 +404,7 @@ class H1Pool:
     async def aclose(self) -> None:
         """Close every idle connection."""
         self._closed = True
+        self.splicing.close()
         for idle in self._idle.values():
             for conn in idle:
                 conn.close()

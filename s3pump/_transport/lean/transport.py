@@ -39,7 +39,10 @@ from .body import LeanBody
 from .client import LeanClient, ssl_context
 from .credentials import CredentialSource, StaticCredentials, chain_credentials
 from .errors import LeanUnsupportedError
+from .h1splice import hold
+from .http11 import H1Response
 from .sigv4 import canonical_query
+from .splice import Splicing
 from .wire import (
     child_text,
     complete_multipart_body,
@@ -77,6 +80,12 @@ class LeanTransport:
     def requests(self) -> int:
         """HTTP requests sent so far."""
         return self._client.requests
+
+    @property
+    def spliced(self) -> Splicing:
+        """Bodies spliced straight into files so far, and their bytes (see :mod:`.splice`):
+        how tests and benchmarks see that the zero-copy path is the one taken."""
+        return self._client.splicing
 
     @classmethod
     async def open(
@@ -244,6 +253,8 @@ class LeanTransport:
                                    bucket=bucket, key=key)
             body = LeanBody(resp, bucket, key, framing, whole=byte_range is None)
             check_pin(if_match, body.etag, bucket=bucket, key=key)
+            if byte_range is not None and isinstance(resp, H1Response) and body.can_copy_into:
+                hold(resp)  # a part is likely spliced into a file: read nothing ahead
             yield body
         finally:
             resp.release()  # an unread body closes the connection: it cannot be reused
