@@ -111,8 +111,9 @@ class TransferConfig:
     within a budget of ``upload_buffer_bytes`` in all.
 
     Bodies of at most ``small_object_size`` are written to disk by the event loop's own
-    thread when ``inline_writes`` (a local write costs less than a thread hop); set it to
-    False for slow network file systems, so that every write goes through aiofiles' threads.
+    thread when ``inline_writes`` (a local write costs less than a thread hop), and files of
+    at most 256 KiB are read for upload there too; set it to False for slow network file
+    systems, so that every such write and read goes through worker threads.
 
     Objects of at least ``multipart_threshold`` bytes are fetched as ranged parts of
     ``part_size`` bytes (grown so that no object needs more than ``max_parts`` parts), at most
