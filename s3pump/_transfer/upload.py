@@ -18,7 +18,7 @@ made of two versions of a file, and ``sync`` records the state the upload saw.
 
 Memory bound: bodies (whole files, parts, stream parts) are read into buffers of a
 :class:`~s3pump._transfer.budget.BufferPool` only once the run's byte budget
-(``TransferConfig.upload_buffer_bytes``, 128 MiB by default) has room for them, and are held
+(``TransferConfig.upload_buffer_bytes``, 64 MiB by default) has room for them, and are held
 while they are sent and retried: the buffers never add up to more than the budget, whatever
 the number and size of the files (a single body larger than the budget waits until it is
 alone). Bodies go to the socket in 256 KiB slices, so the transport copies at most one slice
