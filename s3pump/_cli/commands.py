@@ -9,6 +9,7 @@ codes in one place (:func:`s3pump._cli.main.exit_code`).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -70,6 +71,10 @@ class Invocation:
             request_payer=args.request_payer,
         )
         self.stop.watch(pump)
+        # The objects made so far (imported modules, the parser) live as long as the
+        # process: out of the collector's sight, a full collection during a run of
+        # thousands of objects visits only the run's own objects (~40 ms less each).
+        gc.freeze()
         return pump
 
     def progress(self) -> Reporter | None:

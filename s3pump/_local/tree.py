@@ -79,8 +79,13 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
 
 
-def _temp_path(target: Path) -> Path:
-    return target.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
+def _temp_name(directory: str) -> str:
+    return os.path.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
+
+
+def _dir_of(target: Path) -> str:
+    """``target``'s directory as a string ("." for a bare name, as ``Path.parent``)."""
+    return os.path.dirname(target) or os.curdir
 
 
 _CREATE_TRIES = 4
@@ -90,7 +95,14 @@ _HELD: dict[Path, int] = {}
 
 
 def _create_temp(target: Path) -> tuple[Path, int]:
-    """Create and lock a new temp file next to ``target``: its path and descriptor.
+    """Create and lock a new temp file next to ``target``: its path and descriptor."""
+    tmp, fd = _create_temp_in(_dir_of(target), target)
+    return Path(tmp), fd
+
+
+def _create_temp_in(directory: str, target: Path) -> tuple[str, int]:
+    """Create and lock a new temp file in ``directory`` (``target``'s): its path and
+    descriptor. Paths as strings: this runs once per small file, and pathlib costs.
 
     A cleanup running at the same instant may take the new file's lock first (the lock
     then fails) or remove it before this process locks it (the locked file then has no
@@ -98,7 +110,7 @@ def _create_temp(target: Path) -> tuple[Path, int]:
     written unlocked (and a cleanup, unable to lock it either, leaves it alone).
     """
     for _ in range(_CREATE_TRIES):
-        tmp = _temp_path(target)
+        tmp = _temp_name(directory)
         fd = os.open(tmp, _OPEN_FLAGS, 0o666)
         try:
             try:
@@ -203,6 +215,7 @@ class LocalTree:
         self.root = root
         self._real_root = os.path.realpath(root)
         self._dirs: set[Path] = set()
+        self._dir_names: set[str] = set()  # the same directories, made or checked, as str
 
     def create_root(self) -> None:
         """Create the destination directory itself (parents too)."""
@@ -251,8 +264,11 @@ class LocalTree:
         """Write ``data`` (bytes, or pieces to write one after the other) to ``target``
         atomically (blocking)."""
         try:
-            self.ensure_dir(target.parent, key)
-            tmp, fd = _create_temp(target)
+            directory = _dir_of(target)
+            if directory not in self._dir_names:  # a str set: hashing a Path costs ~3 us
+                self.ensure_dir(target.parent, key)
+                self._dir_names.add(directory)
+            tmp, fd = _create_temp_in(directory, target)
             try:
                 _pwrite_all(fd, data if isinstance(data, list) else [data], 0)
                 _set_mtime(fd, mtime)
@@ -366,7 +382,7 @@ _open_part_file = _threaded(LocalTree.open_part_file)
 _commit = _threaded(LocalTree.commit)
 
 
-def _unlink_quietly(path: Path) -> None:
+def _unlink_quietly(path: str | Path) -> None:
     with suppress(FileNotFoundError):
         os.unlink(path)
 
@@ -376,9 +392,15 @@ _IOV_MAX = 512  # pieces per pwritev call (the kernel takes at most 1024)
 
 def _pwrite_all(fd: int, pieces: list[bytes] | list[bytearray], offset: int) -> int:
     """Write ``pieces`` one after the other at ``offset`` with as few syscalls as may be."""
+    done = 0
+    if len(pieces) == 1:  # a small body in one piece: one pwrite, no views
+        done = os.pwrite(fd, pieces[0], offset)
+        if done == len(pieces[0]):
+            return done
     total = sum(len(p) for p in pieces)
     views = [memoryview(p) for p in pieces]
-    done = 0
+    if done:
+        views[0] = views[0][done:]
     while views:
         n = os.pwritev(fd, views[:_IOV_MAX], offset + done)
         done += n

@@ -24,8 +24,7 @@ import hashlib
 import logging
 import ssl
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..._checksum import Checksum
@@ -35,7 +34,7 @@ from ..._integrity import evidence
 from ..._models import ObjectInfo
 from .._base import CompletedPart, Data, ListPage, delete_batch
 from .._framing import check_pin, frame_answer
-from .body import LeanBody
+from .body import Exchange, LeanBody
 from .client import LeanClient, ssl_context
 from .credentials import CredentialSource, StaticCredentials, chain_credentials
 from .errors import LeanUnsupportedError
@@ -225,39 +224,18 @@ class LeanTransport:
         finally:
             resp.release()
 
-    @asynccontextmanager
-    async def get(
+    def get(
         self,
         bucket: str,
         key: str,
         *,
         byte_range: tuple[int, int] | None = None,
         if_match: str | None = None,
-    ) -> AsyncIterator[LeanBody]:
+    ) -> _Get:
         """GET an object, or the inclusive ``byte_range`` of it, pinned to ``if_match``.
 
         Whole-object GETs ask for the stored checksums (``x-amz-checksum-mode: ENABLED``)."""
-        headers: dict[str, str] = {}
-        if byte_range is not None:
-            headers["range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
-        else:
-            headers["x-amz-checksum-mode"] = "ENABLED"
-        if if_match:
-            headers["if-match"] = f'"{if_match}"'
-        resp = await self._client.exchange("GET", bucket, key, headers=headers)
-        if resp.status not in (200, 206):
-            raise await self._client.fail(resp, bucket, key)
-        try:
-            framing = frame_answer(resp.status, resp.headers.get("content-length"),
-                                   resp.headers.get("content-range"), byte_range,
-                                   bucket=bucket, key=key)
-            body = LeanBody(resp, bucket, key, framing, whole=byte_range is None)
-            check_pin(if_match, body.etag, bucket=bucket, key=key)
-            if byte_range is not None and isinstance(resp, H1Response) and body.can_copy_into:
-                hold(resp)  # a part is likely spliced into a file: read nothing ahead
-            yield body
-        finally:
-            resp.release()  # an unread body closes the connection: it cannot be reused
+        return _Get(self._client, bucket, key, byte_range, if_match)
 
     # -- uploads ----------------------------------------------------------------------------
 
@@ -403,3 +381,53 @@ class LeanTransport:
                 raise error
             failed.append((key, f"{error.code or error.status}: {error}"))
         return failed
+
+
+class _Get:
+    """The context of one GET: its :class:`LeanBody`, the answer released on exit (an
+    unread body closes the connection: it cannot be reused). A class rather than an
+    ``asynccontextmanager``: no async generator to make, hook and finalise per GET (~4 us
+    of the ~0.4 ms a small object costs)."""
+
+    __slots__ = ("_bucket", "_client", "_if_match", "_key", "_range", "_resp")
+
+    def __init__(self, client: LeanClient, bucket: str, key: str,
+                 byte_range: tuple[int, int] | None, if_match: str | None) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+        self._range = byte_range
+        self._if_match = if_match
+        self._resp: Exchange | None = None
+
+    async def __aenter__(self) -> LeanBody:
+        bucket, key, byte_range, if_match = self._bucket, self._key, self._range, self._if_match
+        headers: dict[str, str] = {}
+        if byte_range is not None:
+            headers["range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+        else:
+            headers["x-amz-checksum-mode"] = "ENABLED"
+        if if_match:
+            headers["if-match"] = f'"{if_match}"'
+        client = self._client
+        resp = await client.exchange("GET", bucket, key, headers=headers)
+        if resp.status not in (200, 206):
+            raise await client.fail(resp, bucket, key)
+        try:
+            framing = frame_answer(resp.status, resp.headers.get("content-length"),
+                                   resp.headers.get("content-range"), byte_range,
+                                   bucket=bucket, key=key)
+            body = LeanBody(resp, bucket, key, framing, whole=byte_range is None)
+            check_pin(if_match, body.etag, bucket=bucket, key=key)
+            if byte_range is not None and isinstance(resp, H1Response) and body.can_copy_into:
+                hold(resp)  # a part is likely spliced into a file: read nothing ahead
+        except BaseException:
+            resp.release()
+            raise
+        self._resp = resp
+        return body
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        resp, self._resp = self._resp, None
+        if resp is not None:
+            resp.release()
