@@ -29,7 +29,6 @@ _HONOURED = frozenset({
 })
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
                       if hasattr(signal, name))
-_LIMIT = 16 * 1024 * 1024  # larger objects are the engine's (ranged parts, streaming)
 
 
 class _Signalled(BaseException):
@@ -99,7 +98,9 @@ def quick_get(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int 
             if signal.getsignal(signum) is not signal.SIG_IGN:
                 previous[signum] = signal.signal(signum, _raise)
         try:
-            result = quick_download(uri, args.dst, client, config, limit=_LIMIT)
+            # What the engine too would hold in memory; larger bodies it streams to a temp file.
+            result = quick_download(uri, args.dst, client, config,
+                                    limit=config.small_object_size)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)

@@ -11,7 +11,8 @@ object's Last-Modified).
 It handles only the plain case, and hands everything else to the engine **before anything
 is written**: :func:`quick_download` returns ``None`` (nothing on disk changed) when the
 configuration needs botocore (credentials from a chain, endpoint variants, a proxy), when
-the answer is not a ``200`` with a Content-Length of at most ``limit`` bytes, when the body
+the answer is not a ``200`` with a Content-Length of at most ``limit`` bytes (the
+CLI passes ``small_object_size``: larger bodies the engine streams to a temp file), when the body
 arrives short or does not match its checksum, when the destination is not a plain file
 path, or when the local write fails. The engine then starts from scratch with its retries,
 its errors and its exit codes, so the fast path never decides a failure on its own: its
