@@ -150,8 +150,9 @@ def client_env(base: dict[str, str] | None = None, home: Path | None = None) -> 
     """
     env = dict(os.environ if base is None else base)
     for name in list(env):
-        if name.startswith(("AWS_", "RCLONE_")) or name == "S3_ENDPOINT":
-            del env[name]
+        if name.startswith(("AWS_", "RCLONE_")) or name in (
+                "S3_ENDPOINT", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH"):
+            del env[name]  # (without .pyc files a Python tool recompiles itself on each start)
     env.update({"AWS_EC2_METADATA_DISABLED": "true", "AWS_PAGER": ""})
     if home is None:
         env.update(
