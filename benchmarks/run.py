@@ -57,6 +57,7 @@ class Plan:
     timeout_s: float
     out_name: str
     argv: list[str] = field(default_factory=list)
+    work_dir: Path | None = None
 
 
 def parse_args(argv: list[str]) -> Plan:
@@ -107,6 +108,12 @@ def parse_args(argv: list[str]) -> Plan:
     parser.add_argument(
         "--out", default=None, help="result file stem in benchmarks/results (default: latest...)"
     )
+    parser.add_argument(
+        "--work-dir", type=Path, default=None, metavar="DIR",
+        help="where downloads land (default .bench/runs). On this VM's ext4, creating files "
+        "right after large trees were deleted costs up to 1 ms of sys time each and grows run "
+        "after run; a tmpfs (/dev/shm/...) measures the tools instead of that",
+    )
     args = parser.parse_args(argv)
     tools = [t for t in args.tools.split(",") if t]
     unknown = set(tools) - set(peers.ALL_NAMES)
@@ -141,6 +148,7 @@ def parse_args(argv: list[str]) -> Plan:
         timeout_s=args.timeout,
         out_name=out,
         argv=argv,
+        work_dir=args.work_dir.resolve() if args.work_dir else None,
     )
 
 
@@ -226,7 +234,7 @@ class Runner:
             name: Context(paths=paths, endpoint_url=ep.url, jobs=plan.jobs)
             for name, ep in self.endpoints.items()
         }
-        self.work = paths.bench / "runs"
+        self.work = plan.work_dir or paths.bench / "runs"
         self.s3root = paths.bench / "s3root"
         self.logs = paths.bench / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)

@@ -177,3 +177,9 @@ def test_start_up_log_files_are_one_per_repetition() -> None:
     rec = {"kind": "one", "dataset": "one", "round": 2, "rep": 4}
     assert run._log_stem(rec, "s3pump") == "one-s3pump-one-r2-4"
     assert run._log_stem({"kind": "get", "dataset": "xl", "round": 1}, "s5cmd") == "get-s5cmd-xl-r1"
+
+
+def test_work_dir_moves_where_downloads_land(tmp_path: Path) -> None:
+    assert run.parse_args([]).work_dir is None
+    plan = run.parse_args(["--work-dir", str(tmp_path / "w"), "--datasets", "small"])
+    assert plan.work_dir == (tmp_path / "w").resolve()
