@@ -23,13 +23,13 @@ from pathlib import Path
 from benchmarks.server import ACCESS_KEY, SECRET_KEY, Endpoint, _wait_for_http
 
 # Fixed layout so that the data kept between runs is found again: one volume, one filer.
-_PORTS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
+PORTS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
           "filer.port.grpc", "s3.port.grpc", "admin.port")
-_GRPC_OFFSET = 10000  # the admin's worker dials admin.port + 10000, whatever admin.port.grpc says
+GRPC_OFFSET = 10000  # the admin's worker dials admin.port + 10000, whatever admin.port.grpc says
 _USED_PORTS: list[int] = []  # of the server started last, for remove_sockets
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
     """`count` distinct free ports of 127.0.0.1, each with port + 10000 free too."""
     ports: list[int] = []
     with ExitStack() as stack:
@@ -37,11 +37,11 @@ def _free_ports(count: int) -> list[int]:
             sock = stack.enter_context(socket.socket())
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
-            if port + _GRPC_OFFSET > 65535:
+            if port + GRPC_OFFSET > 65535:
                 continue
             try:
                 high = stack.enter_context(socket.socket())
-                high.bind(("127.0.0.1", port + _GRPC_OFFSET))
+                high.bind(("127.0.0.1", port + GRPC_OFFSET))
             except OSError:
                 continue
             ports.append(port)
@@ -52,9 +52,9 @@ def command(weed: Path, root: Path, s3_port: int) -> list[str]:
     """The `weed mini` command line serving S3 on `s3_port`, data under `root`."""
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
-    ports = dict(zip(_PORTS, _free_ports(len(_PORTS)), strict=True))
+    ports = dict(zip(PORTS, free_ports(len(PORTS)), strict=True))
     ports["s3.port"] = s3_port
-    ports["admin.port.grpc"] = ports["admin.port"] + _GRPC_OFFSET
+    ports["admin.port.grpc"] = ports["admin.port"] + GRPC_OFFSET
     _USED_PORTS[:] = list(ports.values())
     config = root / "s3.json"
     config.write_text(json.dumps({"identities": [{

@@ -14,39 +14,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 
+from benchmarks.seaweed import GRPC_OFFSET, PORTS, free_ports
 from tests._server import ServerProcess
 
 __all__ = ["WEED", "SeaweedServer"]
 
 WEED = Path(sys.executable).parent / "weed"
-# Listeners besides S3 (its HTTP port is the one ServerProcess chose).
-_PORTS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
-          "filer.port.grpc", "s3.port.grpc", "admin.port")
-_GRPC_OFFSET = 10000  # the admin's worker dials admin.port + 10000, whatever admin.port.grpc says
-
-
-def _free_ports(count: int) -> list[int]:
-    """``count`` distinct ports of 127.0.0.1, free a moment ago, each with port + 10000 free."""
-    ports: list[int] = []
-    with ExitStack() as stack:
-        while len(ports) < count:
-            sock = stack.enter_context(socket.socket())
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-            if port + _GRPC_OFFSET > 65535:
-                continue
-            try:
-                high = stack.enter_context(socket.socket())
-                high.bind(("127.0.0.1", port + _GRPC_OFFSET))
-            except OSError:
-                continue
-            ports.append(port)
-    return ports
+# Listeners besides S3 (its HTTP port is the one ServerProcess chose): the port layout and
+# the free-port search are the benchmark harness's (one SeaweedFS recipe for both).
 
 
 class SeaweedServer(ServerProcess):
@@ -68,9 +46,9 @@ class SeaweedServer(ServerProcess):
     def command(self, port: int) -> list[str]:
         data = self.root / f"data-{port}"
         data.mkdir(parents=True, exist_ok=True)
-        self._ports = dict(zip(_PORTS, _free_ports(len(_PORTS)), strict=True))
+        self._ports = dict(zip(PORTS, free_ports(len(PORTS)), strict=True))
         self._ports["s3.port"] = port
-        self._ports["admin.port.grpc"] = self._ports["admin.port"] + _GRPC_OFFSET
+        self._ports["admin.port.grpc"] = self._ports["admin.port"] + GRPC_OFFSET
         config = self.root / "s3.json"
         config.write_text(json.dumps({"identities": [{
             "name": "tests",
