@@ -34,10 +34,12 @@ from .._models import TransferResult
 from .._transport._resolve import resolve
 from .._transport.lean.address import Endpoint
 from .._transport.lean.h1head import (
+    USER_AGENT,
     ProtocolError,
     content_length,
     http_date,
     parse_head,
+    request_head,
     split_host,
     strip_etag,
 )
@@ -47,7 +49,6 @@ from .._uri import S3URI, local_path
 __all__ = ["quick_download"]
 
 _MAX_HEAD = 64 * 1024
-_USER_AGENT = "s3pump-lean/0.1"
 
 
 class _Request:
@@ -103,10 +104,8 @@ def _request(uri: S3URI, client: ClientConfig) -> _Request | None:
                                                    payload_hash=EMPTY_SHA256)
     else:
         headers["host"] = host
-    lines = [f"GET {path} HTTP/1.1\r\nUser-Agent: {_USER_AGENT}\r\n"]
-    lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
-    lines.append("Connection: close\r\n\r\n")
-    return _Request(host, "".join(lines).encode("latin-1"), endpoint.https, settings.verify)
+    data = request_head("GET", path, USER_AGENT, headers, close=True)
+    return _Request(host, data, endpoint.https, settings.verify)
 
 
 def _connect(request: _Request, client: ClientConfig) -> socket.socket:

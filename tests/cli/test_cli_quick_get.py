@@ -30,6 +30,11 @@ def _get(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str,
     return code, json.loads(out), err
 
 
+def _no_keys_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def _same_but_timing(one: dict[str, Any], other: dict[str, Any]) -> bool:
     drop = ("elapsed", "requests")
     return {k: v for k, v in one.items() if k not in drop} == {
@@ -134,8 +139,7 @@ def test_keys_from_the_shared_credentials_file_take_the_fast_path(
     credentials.write_text("[default]\naws_access_key_id = filekey\n"
                            "aws_secret_access_key = filesecret\n")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+    _no_keys_in_the_environment(monkeypatch)
     code, doc, _ = _get(capsys, "--endpoint-url", endpoint, f"s3://{bucket}/k",
                         f"{tmp_path}/out/")
     assert code == 0 and doc["requests"] == 1
@@ -153,8 +157,7 @@ def test_a_credential_process_goes_to_the_engine(
     config = tmp_path / "config"
     config.write_text(f"[default]\ncredential_process = {sys.executable} {script}\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+    _no_keys_in_the_environment(monkeypatch)
     code, doc, _ = _get(capsys, "--endpoint-url", endpoint, f"s3://{bucket}/k",
                         f"{tmp_path}/out/")
     assert code == 0 and doc["requests"] > 1

@@ -22,6 +22,7 @@ from .address import Endpoint
 from .body import AiohttpExchange, Exchange
 from .credentials import CredentialSource
 from .errors import error_from_answer, map_errors
+from .h1head import USER_AGENT as _USER_AGENT
 from .http11 import H1Pool
 from .sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, SigV4Signer, payload_sha256
 from .splice import Splicing
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LeanClient", "ssl_context"]
 
-_USER_AGENT = "s3pump-lean/0.1"
 def ssl_context(cafile: str) -> ssl.SSLContext:
     """A TLS context trusting the CA bundle at ``cafile``; raises :class:`ConfigError` when
     it is not one."""

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["ProtocolError", "content_length", "http_date", "parse_head", "split_host",
-           "strip_etag"]
+__all__ = ["USER_AGENT", "ProtocolError", "content_length", "http_date", "parse_head",
+           "request_head", "split_host", "strip_etag"]
+
+USER_AGENT = "s3pump-lean/0.1"
 
 _MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
@@ -16,6 +18,16 @@ _MONTHS = {m: i for i, m in enumerate(
 
 class ProtocolError(ConnectionError):
     """The server's answer is not HTTP/1.1 we understand (or it ended mid-way)."""
+
+
+def request_head(method: str, target: str, user_agent: str, headers: dict[str, str],
+                 *, close: bool = False) -> bytes:
+    """The bytes of a bodiless request: its line, ``User-Agent``, ``headers`` in order (and
+    ``Connection: close`` when ``close``), then the blank line."""
+    lines = [f"{method} {target} HTTP/1.1\r\nUser-Agent: {user_agent}\r\n"]
+    lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
+    lines.append("Connection: close\r\n\r\n" if close else "\r\n")
+    return "".join(lines).encode("latin-1")
 
 
 def parse_head(head: bytes) -> tuple[int, dict[str, str]]:

@@ -26,7 +26,7 @@ from collections import deque
 from typing import Any
 
 from .._stall import ProgressGuard
-from .h1head import ProtocolError
+from .h1head import ProtocolError, request_head
 from .h1head import content_length as _content_length
 from .h1head import parse_head as _parse_head
 from .h1head import split_host as _split_host
@@ -349,10 +349,7 @@ class H1Pool:
         and query. Raises ``OSError`` (connection problems, :class:`ProtocolError`) or
         ``TimeoutError``.
         """
-        lines = [f"{method} {target} HTTP/1.1\r\nUser-Agent: {self._user_agent}\r\n"]
-        lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
-        lines.append("\r\n")
-        data = "".join(lines).encode("latin-1")
+        data = request_head(method, target, self._user_agent, headers)
         for _ in range(2):
             conn = self._take_idle(host)
             reused = conn is not None
