@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the same names as _PUBLIC, module by module ("X as X": re-exported)
     from ._api import AsyncPump as AsyncPump
+    from ._attributes import ObjectAttributes as ObjectAttributes
+    from ._attributes import SSECustomerKey as SSECustomerKey
     from ._blocking import Pump as Pump
     from ._config import ClientConfig as ClientConfig
     from ._config import TransferConfig as TransferConfig
@@ -62,6 +64,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "_api": ("AsyncPump",),
     "_blocking": ("Pump",),
     "_oneshot": ("download_prefix", "sync", "upload_dir"),
+    "_attributes": ("ObjectAttributes", "SSECustomerKey"),
     "_config": ("ClientConfig", "TransferConfig"),
     "_errors": (
         "AccessDeniedError", "ArchivedObjectError", "BadURIError", "ConfigError",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ._attributes import ObjectAttributes, SSECustomerKey
 from ._errors import ConfigError
 
 __all__ = ["CHECKSUM_ALGORITHMS", "DEFAULT_MAX_ATTEMPTS", "REQUEST_PAYERS", "ClientConfig",
@@ -164,6 +165,10 @@ class TransferConfig:
     content_type: str | None = None
     guess_content_type: bool = True
     checksum_algorithm: str | None = None
+    # What uploads and copies set on the objects they write (stored headers, metadata,
+    # storage class, SSE, ACL), and the SSE-C key every object read and write sends.
+    attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
+    sse_customer_key: SSECustomerKey | None = None
 
     def __post_init__(self) -> None:
         if self.checksum_algorithm is not None:
