@@ -1,8 +1,8 @@
 """``AsyncPump``: the async API, a façade over one :class:`~s3pump._session.Session`.
 
-Each public method parses its arguments and hands them to one run
-(:func:`~s3pump._run.run.run_transfer`: ``download_prefix``, ``upload_dir``, ``sync``) or
-one single-object operation (:mod:`s3pump._transfer.single`, :mod:`s3pump._reads.reads`),
+Each public method hands its arguments to one run entry (:mod:`s3pump._run.entry`:
+``download_prefix``, ``upload_dir``, ``sync``, each one run) or one single-object operation
+(:mod:`s3pump._transfer.single`, :mod:`s3pump._reads.reads`),
 which take the Session. Nothing below calls back into the façade.
 """
 
@@ -11,25 +11,21 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import aclosing
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from ._config import ClientConfig, TransferConfig
-from ._errors import BadURIError, ConfigError
 from ._mirror.decide import Shard
 from ._models import ObjectInfo, TransferResult
 from ._reads import reads
-from ._run.events import EventSink, JsonLinesLog
-from ._run.options import RunOptions
-from ._run.plan import KeyFilter
+from ._run import entry
+from ._run.events import EventSink
 from ._run.progress import Reporter
-from ._run.run import run_transfer
 from ._session import Session, transfer_config
 from ._transfer import single
 from ._transport import Transport
-from ._uri import S3URI, local_path, parse_uri
+from ._uri import S3URI
 
 if TYPE_CHECKING:
     import PIL.Image
@@ -48,22 +44,6 @@ def _documented_by(operation: Callable[..., Any]) -> Callable[[F], F]:
         return method
 
     return apply
-
-
-def _state_files(files: Iterable[str | os.PathLike[str]], events: EventSink | None
-                 ) -> tuple[Path, ...]:
-    """The run's own files: those named, and the event log's file."""
-    logged = [events.path] if isinstance(events, JsonLinesLog) else []
-    return tuple(Path(p) for p in (*files, *logged))
-
-
-def _is_s3(location: str | os.PathLike[str] | S3URI) -> bool:
-    return isinstance(location, S3URI) or (isinstance(location, str) and "://" in location)
-
-
-def _both_s3(*locations: str | os.PathLike[str] | S3URI) -> bool:
-    return all(isinstance(x, S3URI) or (isinstance(x, str) and x[:5].lower() == "s3://")
-               for x in locations)
 
 
 class AsyncPump:
@@ -198,6 +178,7 @@ class AsyncPump:
 
     # -- runs ----------------------------------------------------------------------------
 
+    @_documented_by(entry.download_prefix)
     async def download_prefix(
         self,
         src: str | S3URI,
@@ -212,47 +193,11 @@ class AsyncPump:
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
     ) -> TransferResult:
-        """Download every object under the prefix ``src`` into the directory ``dest``.
+        return await entry.download_prefix(self._session, src, dest, include, exclude,
+            filters=filters, raw=raw, progress=progress, dry_run=dry_run, events=events,
+            state_files=state_files)
 
-        ``src`` is treated as a "directory": ``s3://b/data`` means the keys under ``data/``.
-        A ``src`` whose key holds ``*`` or ``?`` is a pattern, as in s5cmd: the literal
-        prefix before the first wildcard is listed, only the keys the pattern matches
-        whole are taken (``*`` matches ``/`` too; a pattern ending in ``/`` takes all
-        below the folders it matches), and paths are relative to the folder of that
-        literal prefix: ``s3://b/p/*.jpg`` puts ``p/x/a.jpg`` at ``dest/x/a.jpg`` (see
-        :class:`~s3pump.KeyPattern`). With ``raw`` the key is taken literally (a prefix
-        that holds ``*`` or ``?``).
-        Key paths below the prefix become paths below ``dest``; keys that would land outside
-        it are refused and reported in ``failed``; ``dir/`` markers become directories (the
-        prefix's own marker is ``dest`` itself). Existing files are replaced only by
-        complete downloads. With ``dry_run`` nothing is written: the result counts what
-        would be downloaded (unsafe keys still fail).
-
-        Filters see the key below the prefix. ``filters`` are ordered rules as ``aws s3``
-        applies ``--exclude``/``--include``: ``[("exclude", "*"), ("include", "*.jpg")]``
-        keeps only JPEGs (the last matching rule wins; a key no rule matches is kept).
-        ``include``/``exclude`` keep their meaning (only keys matching an include pattern,
-        if any; never those matching an exclude pattern) and apply before ``filters``.
-
-        ``events`` receives a :class:`~s3pump.SyncEvent` per key (see ``JsonLinesLog``); a
-        key that would land on one of ``state_files`` (or the event log's file) fails.
-
-        Raises:
-            BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank,
-                or a URL (``s3://``: S3 to S3 copies are not supported yet).
-            ConfigError: a bad filter rule, or an include rule before any exclude rule.
-            NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
-            LocalIOError: ``dest`` cannot be created or written, or the disk is full.
-        """
-        uri = parse_uri(src)
-        pattern = None if raw else uri.pattern
-        uri = S3URI(uri.bucket, pattern.folder) if pattern else uri.as_prefix()
-        root = local_path(dest, "destination folder")
-        options = RunOptions(mode="copy", dry_run=dry_run,
-                             keep=KeyFilter.of(include, exclude, filters), pattern=pattern,
-                             state_files=_state_files(state_files, events))
-        return await run_transfer(self._session, uri, root, options, progress, events)
-
+    @_documented_by(entry.upload_dir)
     async def upload_dir(
         self,
         src: str | os.PathLike[str],
@@ -268,44 +213,11 @@ class AsyncPump:
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
     ) -> TransferResult:
-        """Upload every file below the directory ``src`` to the prefix ``uri``.
+        return await entry.upload_dir(self._session, src, uri, exist_ok, include, exclude,
+            filters=filters, follow_symlinks=follow_symlinks, progress=progress, dry_run=dry_run,
+            events=events, state_files=state_files)
 
-        ``uri`` is treated as a "directory": ``s3://b/data`` means keys under ``data/``; a
-        file's key is the prefix plus its path below ``src`` (POSIX separators). Filters
-        apply to that relative path (``filters``, ``include``, ``exclude``: as in
-        :meth:`download_prefix`). When the prefix already holds an object (other than
-        its own ``prefix/`` marker), nothing is uploaded unless ``exist_ok``.
-
-        Symlinks (to files or directories) are skipped and counted in ``skipped`` unless
-        ``follow_symlinks``; followed directory symlinks that lead back up the tree (cycles)
-        are skipped too. FIFOs, sockets and devices, dangling symlinks, unreadable files and
-        files that vanish during the run are reported in ``failed`` (by local path, with a
-        one-line reason) and the run goes on. s3pump's own temp files are left out, and so
-        are ``state_files`` and the event log's file. With ``dry_run`` nothing is uploaded:
-        the result counts what would be. ``events`` receives a :class:`~s3pump.SyncEvent`
-        per key.
-
-        A walk of the tree in a worker thread (512 entries per hop) feeds a bounded
-        stream read by ``concurrency`` workers; see :class:`TransferConfig` for the memory
-        bound.
-
-        Raises:
-            BadURIError: ``uri`` is not an ``s3://`` URI, or ``src`` is empty or blank,
-                or a URL (``s3://``: S3 to S3 copies are not supported yet).
-            ConfigError: a bad filter rule, or an include rule before any exclude rule.
-            LocalIOError: ``src`` does not exist or is not a directory.
-            DestinationExistsError: the prefix holds objects and ``exist_ok`` is false.
-            NoSuchBucketError: the bucket does not exist.
-            AccessDeniedError: the first request (or every upload so far) was refused.
-        """
-        dest = parse_uri(uri).as_prefix()
-        root = local_path(src, "folder to upload")
-        options = RunOptions(mode="copy", dry_run=dry_run,
-                             keep=KeyFilter.of(include, exclude, filters),
-                             follow_symlinks=follow_symlinks, exist_ok=exist_ok,
-                             state_files=_state_files(state_files, events))
-        return await run_transfer(self._session, root, dest, options, progress, events)
-
+    @_documented_by(entry.sync)
     async def sync(
         self,
         src: str | os.PathLike[str] | S3URI,
@@ -325,76 +237,10 @@ class AsyncPump:
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
     ) -> TransferResult:
-        """Mirror ``src`` to ``dest``: an ``s3://`` prefix to a local folder, or back.
-
-        Only what changed is transferred. A manifest on the local side (``.s3pump/`` in the
-        folder, or ``manifest``) remembers each transferred object's size and ETag and the
-        local file's size and mtime, so an unchanged object costs no request beyond the
-        listing; an object rewritten in place (even with the same size), a new one, or a
-        local file that was changed or removed is transferred. Without a manifest entry a
-        local file of the right size is compared by content (the MD5 ETag), not by time.
-
-        With ``delete``, what the source no longer has is removed from the destination
-        (local files, or objects), within the filters and the shard (a path the filters
-        leave out is neither transferred nor deleted; ``filters``, ``include`` and
-        ``exclude`` as in :meth:`download_prefix`). An ``s3://`` source may hold wildcards
-        (``raw`` as in :meth:`download_prefix`): only the keys it matches are mirrored, and
-        only local files whose keys it matches may be deleted; deletions are refused
-        when the source lists nothing or they would exceed ``max_delete``. With ``dry_run``
-        nothing changes: the result and ``events`` describe the plan. ``shard="I/N"`` takes
-        only the keys whose hash falls on shard I of N, so N machines mirror one prefix
-        together. A crashed run's temp files are removed by the next run; the manifest is
-        written only for files safely in place. ``events`` receives a
-        :class:`~s3pump.SyncEvent` per key (see ``JsonLinesLog``).
-
-        What the run writes itself is never transferred, deleted or overwritten, even
-        inside the local folder: the manifest with its SQLite and lock files, the file of a
-        ``JsonLinesLog`` given as ``events``, the files named in ``state_files`` (another
-        log, a report), the files stdout and stderr are redirected to, the scratch index.
-        A key that would land on one of them fails. Any error of the walk of the local
-        folder (an unreadable sub-folder, say) refuses the run's deletions: what could not
-        be seen is never taken as deleted.
-
-        Raises:
-            BadURIError: neither or both of ``src`` and ``dest`` are ``s3://`` URIs, or one
-                of them is empty or blank (never taken for the current directory).
-            ConfigError: a bad ``shard``, ``max_delete`` or filter rule.
-            MirrorBusyError: another run of the same shard is using the folder.
-            NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
-            LocalIOError: the local folder cannot be read or written, or the disk is full.
-        """
-        if isinstance(shard, str):
-            shard = Shard.parse(shard)
-        if max_delete is not None and max_delete < 0:
-            raise ConfigError(f"max_delete must be 0 or more, not {max_delete}")
-        options = RunOptions(
-            mode="mirror", delete=delete, dry_run=dry_run,
-            keep=KeyFilter.of(include, exclude, filters),
-            shard=shard or Shard(), max_delete=max_delete,
-            manifest=Path(manifest) if manifest is not None else None,
-            follow_symlinks=follow_symlinks, state_files=_state_files(state_files, events),
-        )
-        for name, location in (("source", src), ("destination", dest)):
-            if not _is_s3(location):
-                local_path(location, name)  # an empty one is refused, not the current dir
-        up, down = _is_s3(dest), _is_s3(src)
-        if up == down:
-            raise BadURIError(
-                "sync needs one s3:// URI and one local folder"
-                f"{' (S3 to S3 copies are not supported yet)' if _both_s3(src, dest) else ''}, "
-                f"not {os.fspath(src) if not isinstance(src, S3URI) else src} and "
-                f"{os.fspath(dest) if not isinstance(dest, S3URI) else dest}"
-            )
-        if down:
-            uri = parse_uri(src if isinstance(src, S3URI) else os.fspath(src))
-            pattern = None if raw else uri.pattern  # as download_prefix's
-            uri = S3URI(uri.bucket, pattern.folder) if pattern else uri.as_prefix()
-            options = replace(options, pattern=pattern)
-            root = local_path(dest, "destination folder")
-            return await run_transfer(self._session, uri, root, options, progress, events)
-        uri = parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)).as_prefix()
-        root = local_path(src, "source folder")
-        return await run_transfer(self._session, root, uri, options, progress, events)
+        return await entry.sync(self._session, src, dest, delete=delete, dry_run=dry_run,
+            include=include, exclude=exclude, filters=filters, raw=raw, max_delete=max_delete,
+            shard=shard, manifest=manifest, follow_symlinks=follow_symlinks, progress=progress,
+            events=events, state_files=state_files)
 
     # -- one object ----------------------------------------------------------------------
 
