@@ -12,6 +12,7 @@ from typing import Any
 
 from .._attributes import ObjectAttributes, SSECustomerKey
 from .._errors import RequestError
+from .._integrity import evidence
 from .._models import ObjectInfo
 from .copying import CopyAnswer, CopySource, SourceHead, checksum_in
 
@@ -59,10 +60,12 @@ def _source(source: CopySource) -> dict[str, Any]:
 def _answer(resp: Mapping[str, Any], result: str) -> tuple[str, CopyAnswer]:
     got = resp.get(result) or {}
     version = resp.get("VersionId")
+    headers = {str(k).lower(): str(v) for k, v in
+               resp.get("ResponseMetadata", {}).get("HTTPHeaders", {}).items()}
     return (str(got.get("ETag") or "").strip('"'),
             CopyAnswer(str(got.get("ETag") or "").strip('"'), checksum_in(got),
                        None if version in (None, "null") else str(version),
-                       resp.get("CopySourceVersionId")))
+                       resp.get("CopySourceVersionId"), evidence(headers)))
 
 
 async def head_source(client: Any, call: Call, bucket: str, key: str, version_id: str | None,

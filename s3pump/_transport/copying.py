@@ -45,12 +45,15 @@ class CopyAnswer:
     """What CopyObject or UploadPartCopy answered: the new object's (or part's) ETag,
     unquoted; the checksum S3 stored for it, when it said (a full-object value for
     CopyObject, the part's for UploadPartCopy); the version ids S3 gave (``None``
-    when the bucket has no versioning or the server did not say)."""
+    when the bucket has no versioning or the server did not say); ``evidence``, the
+    answer's headers of :data:`~s3pump._integrity.EVIDENCE_HEADERS` (its encryption: the
+    ETag of an SSE-KMS or SSE-C copy is no MD5)."""
 
     etag: str
     checksum: Checksum | None = None
     version_id: str | None = None
     source_version_id: str | None = None
+    evidence: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, Transport, delete_batch
 from .copying import CopyAnswer, CopySource, SourceHead
 from .memory_body import MemoryBody, answer_get
-from .memory_copy import answer_checksum, copied, find_source, head_of, part_bytes
+from .memory_copy import copy_in, find_source, head_of, part_copy
 from .memory_faults import Fault, Faults
 from .memory_store import (
     Bucket,
@@ -436,18 +436,10 @@ class MemoryTransport:
                           attributes: ObjectAttributes | None = None,
                           checksum_algorithm: str | None = None,
                           sse_customer_key: SSECustomerKey | None = None) -> CopyAnswer:
-        """CopyObject, as S3 does it (see :func:`.memory_copy.copied`)."""
+        """CopyObject, as S3 does it (see :func:`.memory_copy.copy_in`)."""
         fault = await self._request("copy", bucket, key)
-        obj = find_source(self._bucket(source.bucket), source)
-        b = self._bucket(bucket)
-        data = fault.flip(obj.data) if fault is not None else obj.data
-        new = copied(obj, b, key, data, self._now(),
-                     same_place=(source.bucket, source.key) == (bucket, key),
-                     attributes=attributes, checksum_algorithm=checksum_algorithm)
-        b.store(new)
-        return CopyAnswer(new.etag, answer_checksum(new),
-                          None if new.version_id == "null" else new.version_id,
-                          None if obj.version_id == "null" else obj.version_id)
+        return copy_in(self._bucket(source.bucket), source, self._bucket(bucket), key,
+                       self._now(), fault, attributes, checksum_algorithm)
 
     async def create_copy_upload(self, bucket: str, key: str, *,
                                  attributes: ObjectAttributes | None = None,
@@ -467,13 +459,8 @@ class MemoryTransport:
         """UploadPartCopy of ``byte_range`` of ``source`` into ``upload_id``."""
         fault = await self._request("copy_part", bucket, key)
         obj = find_source(self._bucket(source.bucket), source)
-        data = part_bytes(obj, byte_range, bucket, key)
-        if fault is not None:
-            data = fault.flip(data)
-        _, upload = self._upload(bucket, key, upload_id)
-        part = upload.add_part(part_number, data, None)
-        return CopyAnswer(part.etag, part.checksum, None,
-                          None if obj.version_id == "null" else obj.version_id)
+        return part_copy(obj, self._upload(bucket, key, upload_id)[1], part_number, byte_range,
+                         fault)
 
 
 def _seconds(moment: datetime) -> datetime:

@@ -12,12 +12,13 @@ import hashlib
 from datetime import datetime
 
 from .._attributes import ObjectAttributes
-from .._checksum import Checksum
+from .._integrity import evidence
 from .._models import ObjectInfo
-from .copying import CopySource, SourceHead
-from .memory_store import ARCHIVED, Bucket, StoredObject, checksum_of, fail
+from .copying import CopyAnswer, CopySource, SourceHead
+from .memory_faults import Fault
+from .memory_store import ARCHIVED, Bucket, StoredObject, Upload, checksum_of, fail
 
-__all__ = ["answer_checksum", "copied", "find_source", "head_of", "part_bytes"]
+__all__ = ["copy_in", "copied", "find_source", "head_of", "part_copy"]
 
 
 def find_source(b: Bucket, source: CopySource, *, head: bool = False) -> StoredObject:
@@ -117,6 +118,37 @@ def part_bytes(obj: StoredObject, byte_range: tuple[int, int], bucket: str, key:
     return obj.data[first:last + 1]
 
 
-def answer_checksum(obj: StoredObject) -> Checksum | None:
-    """The checksum CopyObject's answer shows: the stored full-object one."""
-    return obj.checksum if obj.checksum_type == "FULL_OBJECT" else None
+def copy_in(src: Bucket, source: CopySource, b: Bucket, key: str, now: datetime,
+            fault: Fault | None, attributes: ObjectAttributes | None,
+            checksum_algorithm: str | None) -> CopyAnswer:
+    """CopyObject of ``source`` (in ``src``) to ``key`` of ``b``, stored; its answer. A
+    ``corrupt`` fault spoils the bytes stored.
+
+    Raises:
+        RequestError: as :func:`find_source` and :func:`copied`.
+    """
+    obj = find_source(src, source)
+    data = fault.flip(obj.data) if fault is not None else obj.data
+    new = copied(obj, b, key, data, now, same_place=(src.name, source.key) == (b.name, key),
+                 attributes=attributes, checksum_algorithm=checksum_algorithm)
+    b.store(new)
+    return CopyAnswer(new.etag, new.checksum if new.checksum_type == "FULL_OBJECT" else None,
+                      None if new.version_id == "null" else new.version_id,
+                      None if obj.version_id == "null" else obj.version_id,
+                      evidence(head_of(new).headers))
+
+
+def part_copy(obj: StoredObject, upload: Upload, number: int, byte_range: tuple[int, int],
+              fault: Fault | None) -> CopyAnswer:
+    """UploadPartCopy of ``byte_range`` of ``obj`` as part ``number`` of ``upload``.
+
+    Raises:
+        RequestError: a range outside the object (as :func:`part_bytes`), a part number
+            out of range.
+    """
+    data = part_bytes(obj, byte_range, upload.bucket, upload.key)
+    if fault is not None:
+        data = fault.flip(data)
+    part = upload.add_part(number, data, None)
+    return CopyAnswer(part.etag, part.checksum, None,
+                      None if obj.version_id == "null" else obj.version_id)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from ..._attributes import ObjectAttributes, SSECustomerKey
 from ..._errors import RequestError, error_from_response
+from ..._integrity import evidence
 from ..._models import ObjectInfo
 from ..copying import (
     CopyAnswer,
@@ -72,7 +73,7 @@ async def _copy_put(client: LeanClient, bucket: str, key: str, query: str,
     version = got.get("x-amz-version-id")
     return CopyAnswer(etag, checksum_in(values),
                       None if version in (None, "null") else version,
-                      got.get("x-amz-copy-source-version-id"))
+                      got.get("x-amz-copy-source-version-id"), evidence(got))
 
 
 async def copy_object(client: LeanClient, bucket: str, key: str, source: CopySource,
