@@ -24,6 +24,7 @@ import anyio
 
 from .._attributes import ObjectAttributes, SSECustomerKey, attributes_from_headers
 from .._checksum import Checksum
+from .._config import TransferConfig
 from .._errors import IntegrityError, ObjectChangedError, RequestError, S3PumpError
 from .._integrity import CRC_ALGORITHMS, Verdict
 from .._retry import RetryPolicy, restart_on_change
@@ -64,6 +65,17 @@ class CopyOptions:
     source_key: SSECustomerKey | None = field(default=None, repr=False)
     dest_key: SSECustomerKey | None = field(default=None, repr=False)
     require_checksum: bool = False
+
+    @classmethod
+    def from_config(cls, config: TransferConfig, *, replace: bool = False) -> CopyOptions:
+        """The options ``config`` gives (its ``copy_threshold``, ``copy_part_size``,
+        ``part_concurrency``, ``require_checksum``, SSE-C key for both sides);
+        ``replace``: set ``config.attributes`` instead of keeping the source's."""
+        return cls(threshold=config.copy_threshold, part_size=config.copy_part_size,
+                   part_concurrency=config.part_concurrency,
+                   attributes=config.attributes if replace else None,
+                   source_key=config.sse_customer_key, dest_key=config.sse_customer_key,
+                   require_checksum=config.require_checksum)
 
 
 @dataclass(frozen=True, slots=True)
