@@ -82,7 +82,7 @@ async def download_prefix(
 
     Raises:
         BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank,
-            or a URL (``s3://``: S3 to S3 copies are not supported yet).
+            or a URL (``s3://``: S3 to S3 is ``copy``'s).
         ConfigError: a bad filter rule, or an include rule before any exclude rule.
         NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
         LocalIOError: ``dest`` cannot be created or written, or the disk is full.
@@ -135,7 +135,7 @@ async def upload_dir(
 
     Raises:
         BadURIError: ``uri`` is not an ``s3://`` URI, or ``src`` is empty or blank,
-            or a URL (``s3://``: S3 to S3 copies are not supported yet).
+            or a URL (``s3://``: S3 to S3 is ``copy``'s).
         ConfigError: a bad filter rule, or an include rule before any exclude rule.
         LocalIOError: ``src`` does not exist or is not a directory.
         DestinationExistsError: the prefix holds objects and ``exist_ok`` is false.
@@ -247,8 +247,7 @@ async def sync(
         raise ConfigError("source= is for S3 to S3 mirrors (the pump reads the s3:// side)")
     if up == down:
         raise BadURIError(
-            "sync needs one s3:// URI and one local folder"
-            f"{' (S3 to S3 copies are not supported yet)' if _both_s3(src, dest) else ''}, "
+            "sync needs an s3:// URI and a local folder, or two s3:// URIs, "
             f"not {os.fspath(src) if not isinstance(src, S3URI) else src} and "
             f"{os.fspath(dest) if not isinstance(dest, S3URI) else dest}"
         )
