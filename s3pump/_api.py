@@ -20,6 +20,7 @@ from ._mirror.decide import Shard
 from ._models import ObjectInfo, TransferResult
 from ._reads import reads
 from ._run import across_entry, entry
+from ._run import move as moving
 from ._run.events import EventSink
 from ._run.progress import Reporter
 from ._session import Session, transfer_config
@@ -348,8 +349,31 @@ class AsyncPump:
         dry_run: bool = False,
         progress: Reporter | None = None,
         events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
     ) -> TransferResult:
         return await across_entry.copy(self._session, src, dest, recursive=recursive,
             include=include, exclude=exclude, filters=filters,
             metadata_directive=metadata_directive, source=source, dry_run=dry_run,
-            progress=progress, events=events)
+            progress=progress, events=events, state_files=state_files)
+
+    @_documented_by(moving.move)
+    async def move(
+        self,
+        src: str | os.PathLike[str] | S3URI,
+        dest: str | os.PathLike[str] | S3URI,
+        *,
+        recursive: bool | None = None,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        filters: Iterable[tuple[str, str]] | None = None,
+        metadata_directive: str = "COPY",
+        source: Any = None,
+        dry_run: bool = False,
+        progress: Reporter | None = None,
+        events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
+    ) -> TransferResult:
+        return await moving.move(self._session, src, dest, recursive=recursive,
+            include=include, exclude=exclude, filters=filters,
+            metadata_directive=metadata_directive, source=source, dry_run=dry_run,
+            progress=progress, events=events, state_files=state_files)

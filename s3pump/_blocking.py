@@ -422,6 +422,7 @@ class Pump(AbstractContextManager["Pump"]):
         dry_run: bool = False,
         progress: Reporter | None = None,
         events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.copy`: any direction, S3 to S3 too (``source``: a
         :class:`ClientConfig` for the source side; a Pump's connections live in its own
@@ -433,4 +434,32 @@ class Pump(AbstractContextManager["Pump"]):
         return self._call(functools.partial(
             self._pump.copy, src, dest, recursive=recursive, include=include,
             exclude=exclude, filters=filters, metadata_directive=metadata_directive,
-            source=source, dry_run=dry_run, progress=progress, events=events))
+            source=source, dry_run=dry_run, progress=progress, events=events,
+            state_files=state_files))
+
+    def move(
+        self,
+        src: str | os.PathLike[str] | S3URI,
+        dest: str | os.PathLike[str] | S3URI,
+        *,
+        recursive: bool | None = None,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        filters: Iterable[tuple[str, str]] | None = None,
+        metadata_directive: str = "COPY",
+        source: Any = None,
+        dry_run: bool = False,
+        progress: Reporter | None = None,
+        events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
+    ) -> TransferResult:
+        """Blocking :meth:`AsyncPump.move`: copy, then delete each verified source.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.move`.
+        """
+        return self._call(functools.partial(
+            self._pump.move, src, dest, recursive=recursive, include=include,
+            exclude=exclude, filters=filters, metadata_directive=metadata_directive,
+            source=source, dry_run=dry_run, progress=progress, events=events,
+            state_files=state_files))

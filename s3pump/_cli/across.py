@@ -21,38 +21,49 @@ from .output import Verb
 
 if TYPE_CHECKING:
     from .. import ClientConfig
-    from .commands import Invocation
 
-__all__ = ["COPY", "add_across_options", "copy_command", "source_config"]
+__all__ = ["COPY", "MOVE", "add_across_options", "copy_command", "move_command",
+           "source_config"]
 
 COPY = Verb("copy", "copied")
+MOVE = Verb("move", "moved")
+
+
+_CP = ("copy objects or files, in any direction (S3 to S3 too)",
+       "Copy SRC to DST: an object or prefix to another (server-side on one endpoint; "
+       "streamed through this host with --source-endpoint-url or --source-profile), to a "
+       "local path, or a local file or folder to S3. '-' is stdout (DST) or stdin (SRC), as "
+       "get and put take them.")
+_MV = ("move objects or files, in any direction: copy, then delete each verified source",
+       "Move SRC to DST as cp copies it, then delete each source object or file whose copy "
+       "is verified at DST (compared again right before the deletion); a source that cannot "
+       "be verified, or whose copy failed, is kept and reported (exit 1).")
 
 
 def add_across_options(sub: Any, verb: Callable[..., argparse.ArgumentParser],
                        *extras: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Add the ``cp`` verb (``verb`` makes a verb's parser; each of ``extras`` adds options
-    get and put share: filters, --raw, --log-json) and the S3 to S3 options of ``cp`` and
-    ``sync``."""
-    cp = verb(sub, "cp", "copy objects or files, in any direction (S3 to S3 too)",
-              "Copy SRC to DST: an object or prefix to another (server-side on one "
-              "endpoint; streamed through this host with --source-endpoint-url or "
-              "--source-profile), to a local path, or a local file or folder to S3. '-' is "
-              "stdout (DST) or stdin (SRC), as get and put take them.",
-              (("SRC", "s3://bucket/key, s3://bucket/prefix/, a local path or -"),
-               ("DST", "s3://bucket/key or prefix/, a local path or -")))
-    cp.add_argument("--recursive", action="store_true",
-                    help="SRC is a prefix (or a folder): copy every object below it, as "
-                    "aws s3 cp --recursive")
-    cp.add_argument("--require-checksum", action="store_true",
-                    help="fail objects whose copy cannot be verified")
-    cp.add_argument("--follow-symlinks", action="store_true",
-                    help="uploads: follow symbolic links (skipped by default)")
-    cp.set_defaults(exist_ok=True)  # as aws s3 cp: into a prefix that holds objects
-    for extra in extras:
-        extra(cp)
-    cp.add_argument("--dryrun", dest="dry_run", action="store_true",
-                    help="the same as --dry-run (the aws spelling)")
-    _source_options(cp)
+    """Add the ``cp`` and ``mv`` verbs (``verb`` makes a verb's parser; each of ``extras``
+    adds options get and put share: filters, --raw, --log-json) and the S3 to S3 options of
+    ``cp``, ``mv`` and ``sync``."""
+    for name, (summary, description) in (("cp", _CP), ("mv", _MV)):
+        parser = verb(sub, name, summary, description,
+                      (("SRC", "s3://bucket/key, s3://bucket/prefix/, a local path"
+                        + (" or -" if name == "cp" else "")),
+                       ("DST", "s3://bucket/key or prefix/, a local path"
+                        + (" or -" if name == "cp" else ""))))
+        parser.add_argument("--recursive", action="store_true",
+                            help="SRC is a prefix (or a folder): every object below it, as "
+                            f"aws s3 {name} --recursive")
+        parser.add_argument("--require-checksum", action="store_true",
+                            help="fail objects whose copy cannot be verified")
+        parser.add_argument("--follow-symlinks", action="store_true",
+                            help="uploads: follow symbolic links (skipped by default)")
+        parser.set_defaults(exist_ok=True)  # as aws s3 cp: into a prefix with objects
+        for extra in extras:
+            extra(parser)
+        parser.add_argument("--dryrun", dest="dry_run", action="store_true",
+                            help="the same as --dry-run (the aws spelling)")
+        _source_options(parser)
     _source_options(sub.choices["sync"])
 
 
@@ -92,22 +103,18 @@ def _is_s3(text: str) -> bool:
     return text[:5].lower() == "s3://"
 
 
-async def copy_command(run: Invocation, local: Mapping[str, Any]) -> int:
-    """``cp SRC DST``; ``local`` holds the ``get`` and ``put`` commands for a local side."""
+async def copy_command(run: Any, local: Mapping[str, Any]) -> int:
+    """``cp SRC DST`` (``run``: the :class:`~.commands.Invocation`); ``local`` holds the
+    ``get`` and ``put`` commands for a local side."""
     from .. import ConfigError, NoSuchKeyError, parse_uri
 
     args = run.args
     src_s3, dst_s3 = _is_s3(args.src), _is_s3(args.dst)
-    source = source_config(args)
+    source = _sides(args, src_s3, dst_s3)
     if not (src_s3 and dst_s3):
-        if source is not None:
-            raise ConfigError("--source-* options are for S3 to S3 copies")
-        if src_s3 == dst_s3:
-            raise ConfigError(f"cp needs an s3:// URI on at least one side, not {args.src!r} "
-                             f"and {args.dst!r}")
         if args.recursive and "-" in (args.src, args.dst):
             raise ConfigError("--recursive cannot stream ('-'): standard input or output "
-                             "holds one object")
+                              "holds one object")
         return int(await local["get" if src_s3 else "put"](run))
     src, dst = parse_uri(args.src), parse_uri(args.dst)
     recursive = args.recursive or src.is_dir
@@ -117,9 +124,44 @@ async def copy_command(run: Invocation, local: Mapping[str, Any]) -> int:
             if not recursive and source is None and not await pump.exists(src):
                 raise NoSuchKeyError(f"no such key: {src}", bucket=src.bucket, key=src.key)
             if not recursive and args.dry_run and source is None:
-                return run.planned(COPY, src, dst)
+                return int(run.planned(COPY, src, dst))
             result = await pump.copy(
                 src, dst, recursive=recursive, filters=args.filters,
                 metadata_directive=args.metadata_directive, source=source,
                 dry_run=args.dry_run, progress=run.progress(), events=events)
-        return run.report(result, COPY)
+        return int(run.report(result, COPY))
+
+
+async def move_command(run: Any) -> int:
+    """``mv SRC DST`` (``run``: the :class:`~.commands.Invocation`): any direction."""
+    from .. import ConfigError
+
+    args = run.args
+    if "-" in (args.src, args.dst):
+        raise ConfigError("mv moves objects and files: '-' (stdin or stdout) is cp's")
+    source = _sides(args, _is_s3(args.src), _is_s3(args.dst))
+    with ExitStack() as stack:
+        events, own = run.events(stack, plan=True)
+        async with run.pump() as pump:
+            result = await pump.move(
+                args.src, args.dst, recursive=True if args.recursive else None,
+                filters=args.filters, metadata_directive=args.metadata_directive,
+                source=source, dry_run=args.dry_run, progress=run.progress(), events=events,
+                state_files=own)
+        return int(run.report(result, MOVE))
+
+
+def _sides(args: argparse.Namespace, src_s3: bool, dst_s3: bool) -> ClientConfig | None:
+    """The source side's configuration; refuses two local sides, and --source-* without
+    two s3:// sides."""
+    from .. import ConfigError
+
+    source = source_config(args)
+    if src_s3 and dst_s3:
+        return source
+    if source is not None:
+        raise ConfigError("--source-* options are for S3 to S3 copies")
+    if src_s3 == dst_s3:
+        raise ConfigError(f"{args.command} needs an s3:// URI on at least one side, not "
+                          f"{args.src!r} and {args.dst!r}")
+    return None

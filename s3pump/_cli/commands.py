@@ -17,7 +17,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .across import copy_command, source_config
+from .across import copy_command, move_command, source_config
 from .options import UsageError, object_settings
 from .output import (
     DOWNLOAD,
@@ -327,5 +327,5 @@ async def cp(run: Invocation) -> int:
 
 COMMANDS: dict[str, Callable[[Invocation], Awaitable[int]]] = {
     "get": get, "put": put, "sync": sync, "ls": ls, "cat": cat,
-    "cp": cp,  # S3 to S3 (issue 14)
+    "cp": cp, "mv": move_command,  # S3 to S3 (issue 14)
 }

@@ -85,6 +85,7 @@ async def copy(
     dry_run: bool = False,
     progress: Reporter | None = None,
     events: EventSink | None = None,
+    state_files: Iterable[str | os.PathLike[str]] = (),
 ) -> TransferResult:
     """Copy ``src`` to ``dest`` in any direction: S3 to S3, S3 to local, local to S3.
 
@@ -97,7 +98,8 @@ async def copy(
     credentials for the source side only) objects are streamed through the host.
     ``metadata_directive`` ``"COPY"`` keeps the source's stored attributes (Content-Type,
     metadata, ...), ``"REPLACE"`` sets ``TransferConfig.attributes`` instead.
-    Filters as in :meth:`download_prefix` (for prefixes). With ``dry_run`` nothing is
+    Filters as in :meth:`download_prefix` (for prefixes); ``state_files`` as there (a
+    local side's files the run writes itself, never copied). With ``dry_run`` nothing is
     written: the result counts what would be copied.
 
     Raises:
@@ -135,7 +137,8 @@ async def copy(
         if s_uri.is_dir if recursive is None else recursive:
             return await download_prefix(session, s_uri, _local(dest), include,
                                          exclude, filters=filters, progress=progress,
-                                         dry_run=dry_run, events=events)
+                                         dry_run=dry_run, events=events,
+                                         state_files=state_files)
         if dry_run:
             raise ConfigError("dry_run is for prefixes; a one-object download writes")
         return await download_file(session, s_uri, _local(dest))
@@ -144,7 +147,7 @@ async def copy(
     if folder if recursive is None else recursive:
         return await upload_dir(session, path, _s3(dest), exist_ok=True, include=include,
                                 exclude=exclude, filters=filters, progress=progress,
-                                dry_run=dry_run, events=events)
+                                dry_run=dry_run, events=events, state_files=state_files)
     if folder:
         raise BadURIError(f"{path} is a folder: copy it with recursive=True")
     if dry_run:
