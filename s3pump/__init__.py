@@ -1,8 +1,8 @@
 """s3pump: an asyncio-first bulk transfer engine for S3.
 
 ``AsyncPump`` is the async API, ``Pump`` its blocking twin with the same methods, and
-``download_prefix``, ``upload_dir`` and ``sync`` one-shot functions. Every error is an
-:class:`S3PumpError`.
+``copy``, ``move``, ``download_prefix``, ``upload_dir`` and ``sync`` one-shot functions.
+Every error is an :class:`S3PumpError`.
 
 The public names are the ones in ``_PUBLIC`` below, and only those: it drives ``__all__``,
 ``dir(s3pump)`` and the lazy imports (a name's module is imported on first use, so that
@@ -45,7 +45,9 @@ if TYPE_CHECKING:  # the same names as _PUBLIC, module by module ("X as X": re-e
     from ._models import Failure as Failure
     from ._models import ObjectInfo as ObjectInfo
     from ._models import TransferResult as TransferResult
+    from ._oneshot import copy as copy
     from ._oneshot import download_prefix as download_prefix
+    from ._oneshot import move as move
     from ._oneshot import sync as sync
     from ._oneshot import upload_dir as upload_dir
     from ._run.events import JsonLinesLog as JsonLinesLog
@@ -63,7 +65,7 @@ __version__ = "0.1.0"
 _PUBLIC: dict[str, tuple[str, ...]] = {
     "_api": ("AsyncPump",),
     "_blocking": ("Pump",),
-    "_oneshot": ("download_prefix", "sync", "upload_dir"),
+    "_oneshot": ("copy", "download_prefix", "move", "sync", "upload_dir"),
     "_attributes": ("ObjectAttributes", "SSECustomerKey"),
     "_config": ("ClientConfig", "TransferConfig"),
     "_errors": (

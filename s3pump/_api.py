@@ -19,7 +19,8 @@ from ._config import ClientConfig, TransferConfig
 from ._mirror.decide import Shard
 from ._models import ObjectInfo, TransferResult
 from ._reads import reads
-from ._run import entry
+from ._run import across_entry, entry
+from ._run import move as moving
 from ._run.events import EventSink
 from ._run.progress import Reporter
 from ._session import Session, transfer_config
@@ -236,11 +237,14 @@ class AsyncPump:
         progress: Reporter | None = None,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        source: Any = None,
+        metadata_directive: str = "COPY",
     ) -> TransferResult:
         return await entry.sync(self._session, src, dest, delete=delete, dry_run=dry_run,
             include=include, exclude=exclude, filters=filters, raw=raw, max_delete=max_delete,
             shard=shard, manifest=manifest, follow_symlinks=follow_symlinks, progress=progress,
-            events=events, state_files=state_files)
+            events=events, state_files=state_files, source=source,
+            metadata_directive=metadata_directive)
 
     # -- one object ----------------------------------------------------------------------
 
@@ -327,3 +331,49 @@ class AsyncPump:
         async with aclosing(reads.list_entries(self._session, uri)) as entries:
             async for entry in entries:
                 yield entry
+
+    # -- S3 to S3 (issue 14) ---------------------------------------------------------------
+
+    @_documented_by(across_entry.copy)
+    async def copy(
+        self,
+        src: str | os.PathLike[str] | S3URI,
+        dest: str | os.PathLike[str] | S3URI,
+        *,
+        recursive: bool | None = None,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        filters: Iterable[tuple[str, str]] | None = None,
+        metadata_directive: str = "COPY",
+        source: Any = None,
+        dry_run: bool = False,
+        progress: Reporter | None = None,
+        events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
+    ) -> TransferResult:
+        return await across_entry.copy(self._session, src, dest, recursive=recursive,
+            include=include, exclude=exclude, filters=filters,
+            metadata_directive=metadata_directive, source=source, dry_run=dry_run,
+            progress=progress, events=events, state_files=state_files)
+
+    @_documented_by(moving.move)
+    async def move(
+        self,
+        src: str | os.PathLike[str] | S3URI,
+        dest: str | os.PathLike[str] | S3URI,
+        *,
+        recursive: bool | None = None,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        filters: Iterable[tuple[str, str]] | None = None,
+        metadata_directive: str = "COPY",
+        source: Any = None,
+        dry_run: bool = False,
+        progress: Reporter | None = None,
+        events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
+    ) -> TransferResult:
+        return await moving.move(self._session, src, dest, recursive=recursive,
+            include=include, exclude=exclude, filters=filters,
+            metadata_directive=metadata_directive, source=source, dry_run=dry_run,
+            progress=progress, events=events, state_files=state_files)

@@ -295,8 +295,11 @@ class Pump(AbstractContextManager["Pump"]):
         progress: Reporter | None = None,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        source: Any = None,
+        metadata_directive: str = "COPY",
     ) -> TransferResult:
-        """Blocking :meth:`AsyncPump.sync`: mirror a prefix to a folder, or back.
+        """Blocking :meth:`AsyncPump.sync`: mirror a prefix to a folder, or back, or to
+        another prefix (``source``: a :class:`ClientConfig` for the source side).
 
         ``events`` is called in the Pump's thread, not the caller's.
 
@@ -308,7 +311,7 @@ class Pump(AbstractContextManager["Pump"]):
             exclude=exclude, filters=filters, raw=raw, max_delete=max_delete, shard=shard,
             manifest=manifest,
             follow_symlinks=follow_symlinks, progress=progress, events=events,
-            state_files=state_files))
+            state_files=state_files, source=source, metadata_directive=metadata_directive))
 
     # -- reads and listings ---------------------------------------------------------------
 
@@ -402,3 +405,61 @@ class Pump(AbstractContextManager["Pump"]):
             S3PumpError: as :meth:`AsyncPump.list_entries`.
         """
         return self._iterate(self._pump.list_entries(uri))
+
+    # -- S3 to S3 (issue 14) ---------------------------------------------------------------
+
+    def copy(
+        self,
+        src: str | os.PathLike[str] | S3URI,
+        dest: str | os.PathLike[str] | S3URI,
+        *,
+        recursive: bool | None = None,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        filters: Iterable[tuple[str, str]] | None = None,
+        metadata_directive: str = "COPY",
+        source: Any = None,
+        dry_run: bool = False,
+        progress: Reporter | None = None,
+        events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
+    ) -> TransferResult:
+        """Blocking :meth:`AsyncPump.copy`: any direction, S3 to S3 too (``source``: a
+        :class:`ClientConfig` for the source side; a Pump's connections live in its own
+        thread, so another Pump cannot serve).
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.copy`.
+        """
+        return self._call(functools.partial(
+            self._pump.copy, src, dest, recursive=recursive, include=include,
+            exclude=exclude, filters=filters, metadata_directive=metadata_directive,
+            source=source, dry_run=dry_run, progress=progress, events=events,
+            state_files=state_files))
+
+    def move(
+        self,
+        src: str | os.PathLike[str] | S3URI,
+        dest: str | os.PathLike[str] | S3URI,
+        *,
+        recursive: bool | None = None,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        filters: Iterable[tuple[str, str]] | None = None,
+        metadata_directive: str = "COPY",
+        source: Any = None,
+        dry_run: bool = False,
+        progress: Reporter | None = None,
+        events: EventSink | None = None,
+        state_files: Iterable[str | os.PathLike[str]] = (),
+    ) -> TransferResult:
+        """Blocking :meth:`AsyncPump.move`: copy, then delete each verified source.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.move`.
+        """
+        return self._call(functools.partial(
+            self._pump.move, src, dest, recursive=recursive, include=include,
+            exclude=exclude, filters=filters, metadata_directive=metadata_directive,
+            source=source, dry_run=dry_run, progress=progress, events=events,
+            state_files=state_files))

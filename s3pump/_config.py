@@ -145,6 +145,10 @@ class TransferConfig:
     checksum header at all, for stores that refuse them (R2, older MinIO); uploads are then
     still checked against what the server answers (the MD5 ETag of a single PUT).
     SHA1/SHA256 multipart uploads are COMPOSITE (per-part checksums only).
+
+    S3 to S3 copies on one endpoint are server-side: CopyObject up to ``copy_threshold``
+    bytes (at most 5 GiB, S3's limit), UploadPartCopy parts of ``copy_part_size`` (at least
+    5 MiB, grown to fit 10,000 parts) above it, ``part_concurrency`` at a time per object.
     """
 
     concurrency: int = 64
@@ -169,6 +173,9 @@ class TransferConfig:
     # storage class, SSE, ACL), and the SSE-C key every object read and write sends.
     attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
     sse_customer_key: SSECustomerKey | None = None
+    # -- S3 to S3 (issue 14): where server-side copies go from CopyObject to parts
+    copy_threshold: int = 512 * MiB
+    copy_part_size: int = 64 * MiB
 
     def __post_init__(self) -> None:
         if self.checksum_algorithm is not None:
@@ -202,6 +209,10 @@ class TransferConfig:
         if self.content_type is not None and (
                 not self.content_type.strip() or any(c in self.content_type for c in "\r\n")):
             raise ConfigError(f"content_type must be a media type, not {self.content_type!r}")
+        if not 1 <= self.copy_threshold <= 5 << 30 or not (
+                5 * MiB <= self.copy_part_size <= 5 << 30):
+            raise ConfigError("copy_threshold must be 1 byte to 5 GiB and copy_part_size "
+                              "5 MiB to 5 GiB")
 
     @property
     def stream_buffer(self) -> int:

@@ -23,7 +23,7 @@ from ._run.progress import Reporter
 from ._transport import Transport
 from ._uri import S3URI
 
-__all__ = ["download_prefix", "sync", "upload_dir"]
+__all__ = ["copy", "download_prefix", "move", "sync", "upload_dir"]
 
 _PUMP_OPTIONS = tuple(inspect.signature(AsyncPump.__init__).parameters)[1:]
 
@@ -136,6 +136,8 @@ def sync(
     progress: Reporter | None = None,
     events: EventSink | None = None,
     state_files: Iterable[str | os.PathLike[str]] = (),
+    source: Any = None,
+    metadata_directive: str = "COPY",
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,
@@ -160,3 +162,85 @@ def sync(
         S3PumpError: as :meth:`AsyncPump.sync`.
     """
     return _one_shot(AsyncPump.sync, locals())
+
+
+# -- S3 to S3 (issue 14) ---------------------------------------------------------------------
+
+def copy(
+    src: str | os.PathLike[str] | S3URI,
+    dest: str | os.PathLike[str] | S3URI,
+    *,
+    recursive: bool | None = None,
+    include: list[str] | str | None = None,
+    exclude: list[str] | str | None = None,
+    filters: Iterable[tuple[str, str]] | None = None,
+    metadata_directive: str = "COPY",
+    source: Any = None,
+    dry_run: bool = False,
+    progress: Reporter | None = None,
+    events: EventSink | None = None,
+    state_files: Iterable[str | os.PathLike[str]] = (),
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    concurrency: int | None = None,
+    addressing_style: str | None = None,
+    config: TransferConfig | None = None,
+    transport: str | Transport = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache_max_bytes: int = 10 * 1024**3,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 60.0,
+    min_body_rate: float = 64.0,
+    sign_requests: bool = True,
+    request_payer: str | None = None,
+) -> TransferResult:
+    """One-shot :meth:`AsyncPump.copy` on its own pump, under ``anyio.run``.
+
+    Takes the method's arguments, then AsyncPump's as keywords (see :func:`download_prefix`).
+
+    Raises:
+        ConfigError: invalid pump options.
+        S3PumpError: as :meth:`AsyncPump.copy`.
+    """
+    return _one_shot(AsyncPump.copy, locals())
+
+
+def move(
+    src: str | os.PathLike[str] | S3URI,
+    dest: str | os.PathLike[str] | S3URI,
+    *,
+    recursive: bool | None = None,
+    include: list[str] | str | None = None,
+    exclude: list[str] | str | None = None,
+    filters: Iterable[tuple[str, str]] | None = None,
+    metadata_directive: str = "COPY",
+    source: Any = None,
+    dry_run: bool = False,
+    progress: Reporter | None = None,
+    events: EventSink | None = None,
+    state_files: Iterable[str | os.PathLike[str]] = (),
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    concurrency: int | None = None,
+    addressing_style: str | None = None,
+    config: TransferConfig | None = None,
+    transport: str | Transport = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache_max_bytes: int = 10 * 1024**3,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 60.0,
+    min_body_rate: float = 64.0,
+    sign_requests: bool = True,
+    request_payer: str | None = None,
+) -> TransferResult:
+    """One-shot :meth:`AsyncPump.move` on its own pump, under ``anyio.run``.
+
+    Takes the method's arguments, then AsyncPump's as keywords (see :func:`download_prefix`).
+
+    Raises:
+        ConfigError: invalid pump options.
+        S3PumpError: as :meth:`AsyncPump.move`.
+    """
+    return _one_shot(AsyncPump.move, locals())

@@ -141,7 +141,7 @@ def local_path(value: str | os.PathLike[str] | S3URI, what: str = "local path") 
 
     Raises:
         BadURIError: ``value`` is empty or only white space, or a URL (``s3://``: S3 to S3
-            copies are not supported yet).
+            is ``copy``'s and ``sync``'s).
     """
     if isinstance(value, S3URI):
         value = str(value)
@@ -151,8 +151,8 @@ def local_path(value: str | os.PathLike[str] | S3URI, what: str = "local path") 
                           "an unset variable?")
     if isinstance(text, str) and _URL_RE.match(text):
         if text[:5].lower() == _SCHEME:
-            raise BadURIError(f"the {what} is an s3:// URI ({text}): S3 to S3 copies are "
-                              "not supported yet")
+            raise BadURIError(f"the {what} is an s3:// URI ({text}): for S3 to S3 use "
+                              "copy (cp) or sync")
         raise BadURIError(f"the {what} is a URL, not a local path: {text!r}")
     return Path(text)
 

@@ -17,6 +17,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .across import copy_command, move_command, source_config
 from .options import UsageError, object_settings
 from .output import (
     DOWNLOAD,
@@ -219,7 +220,8 @@ async def sync(run: Invocation) -> int:
                 filters=args.filters, raw=args.raw, max_delete=args.max_delete,
                 shard=args.shard, manifest=args.manifest,
                 follow_symlinks=args.follow_symlinks, progress=run.progress(),
-                events=events, state_files=own,
+                events=events, state_files=own, source=source_config(args),
+                metadata_directive=args.metadata_directive,
             )
         return run.report(result, SYNC)
 
@@ -318,6 +320,12 @@ async def _stream(run: Invocation, uri_text: str) -> int:
     return EXIT_OK
 
 
+async def cp(run: Invocation) -> int:
+    """``cp SRC DST``: any direction (see :mod:`.across`); a local side is get's or put's."""
+    return await copy_command(run, {"get": get, "put": put})
+
+
 COMMANDS: dict[str, Callable[[Invocation], Awaitable[int]]] = {
     "get": get, "put": put, "sync": sync, "ls": ls, "cat": cat,
+    "cp": cp, "mv": move_command,  # S3 to S3 (issue 14)
 }

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from .across import add_across_options, source_config
+
 __all__ = [
     "UsageError", "blank_argument", "build_parser", "check_sides", "check_values",
     "hoist_globals", "object_settings",
@@ -291,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     _raw(ls)
     _verb(sub, "cat", "stream one object to stdout",
           "Write the object's bytes to stdout as they arrive.", (("URI", "s3://bucket/key"),))
+    # -- S3 to S3 (issue 14): cp, and the source side's options of cp and sync
+    add_across_options(sub, _verb, _filters, _raw, _log_json)
     _object_options(sub.choices)
     for verb in sub.choices.values():
         _common(verb)
@@ -412,9 +416,13 @@ def check_sides(args: argparse.Namespace) -> None:
     local = "folder" if verb == "sync" else "path"
     if src_url and dst_url:
         both_s3 = src[:5].lower() == dst[:5].lower() == "s3://"
-        raise UsageError(f"S3 to S3 copies are not supported yet ({src} -> {dst}); copy "
-                         "through a local folder" if both_s3 else
+        if both_s3 and verb == "sync":  # S3 to S3 mirrors (issue 14)
+            return
+        raise UsageError(f"{verb} moves between S3 and a local path: use cp for S3 to S3 "
+                         f"({src} -> {dst})" if both_s3 else
                          f"{verb} needs one s3:// URI and one local {local}, not {src} and {dst}")
+    if verb == "sync" and source_config(args) is not None:
+        raise UsageError("--source-* options are for S3 to S3 mirrors")
     if not src_url and not dst_url:
         raise UsageError(f"{verb} needs one s3:// URI and one local {local}, not {src!r} and "
                          f"{dst!r}")

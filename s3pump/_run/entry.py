@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .._errors import BadURIError, ConfigError
 from .._mirror.decide import Shard
@@ -81,7 +82,7 @@ async def download_prefix(
 
     Raises:
         BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank,
-            or a URL (``s3://``: S3 to S3 copies are not supported yet).
+            or a URL (``s3://``: S3 to S3 is ``copy``'s).
         ConfigError: a bad filter rule, or an include rule before any exclude rule.
         NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
         LocalIOError: ``dest`` cannot be created or written, or the disk is full.
@@ -134,7 +135,7 @@ async def upload_dir(
 
     Raises:
         BadURIError: ``uri`` is not an ``s3://`` URI, or ``src`` is empty or blank,
-            or a URL (``s3://``: S3 to S3 copies are not supported yet).
+            or a URL (``s3://``: S3 to S3 is ``copy``'s).
         ConfigError: a bad filter rule, or an include rule before any exclude rule.
         LocalIOError: ``src`` does not exist or is not a directory.
         DestinationExistsError: the prefix holds objects and ``exist_ok`` is false.
@@ -168,8 +169,11 @@ async def sync(
     progress: Reporter | None = None,
     events: EventSink | None = None,
     state_files: Iterable[str | os.PathLike[str]] = (),
+    source: Any = None,
+    metadata_directive: str = "COPY",
 ) -> TransferResult:
-    """Mirror ``src`` to ``dest``: an ``s3://`` prefix to a local folder, or back.
+    """Mirror ``src`` to ``dest``: an ``s3://`` prefix to a local folder, or back, or to
+    another ``s3://`` prefix.
 
     Only what changed is transferred. A manifest on the local side (``.s3pump/`` in the
     folder, or ``manifest``) remembers each transferred object's size and ETag and the
@@ -199,9 +203,16 @@ async def sync(
     folder (an unreadable sub-folder, say) refuses the run's deletions: what could not
     be seen is never taken as deleted.
 
+    S3 to S3 (issue 14): server-side copies on one endpoint, or with ``source`` (an open
+    :class:`AsyncPump` or a :class:`ClientConfig` for the source side only: another
+    endpoint, profile or credentials) streamed through the host; ``metadata_directive``
+    as in :meth:`copy`. Its manifest maps each source key's size and ETag to the copy's
+    ETag; it lives at ``manifest``, else in ``$XDG_STATE_HOME/s3pump/across/`` under a
+    name made of both sides (endpoint, bucket, prefix). Wildcard sources are refused.
+
     Raises:
-        BadURIError: neither or both of ``src`` and ``dest`` are ``s3://`` URIs, or one
-            of them is empty or blank (never taken for the current directory).
+        BadURIError: neither of ``src`` and ``dest`` is an ``s3://`` URI, or one of them
+            is empty or blank (never taken for the current directory).
         ConfigError: a bad ``shard``, ``max_delete`` or filter rule.
         MirrorBusyError: another run of the same shard is using the folder.
         NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
@@ -222,10 +233,21 @@ async def sync(
         if not _is_s3(location):
             local_path(location, name)  # an empty one is refused, not the current dir
     up, down = _is_s3(dest), _is_s3(src)
+    if _both_s3(src, dest):  # S3 to S3 (issue 14)
+        from .across_run import sync_across
+
+        return await sync_across(
+            session, parse_uri(src if isinstance(src, S3URI) else os.fspath(src)),
+            parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)),
+            replace(options, pattern=None if raw else parse_uri(
+                src if isinstance(src, S3URI) else os.fspath(src)).pattern),
+            source=source, metadata_directive=metadata_directive, progress=progress,
+            events=events)
+    if source is not None:
+        raise ConfigError("source= is for S3 to S3 mirrors (the pump reads the s3:// side)")
     if up == down:
         raise BadURIError(
-            "sync needs one s3:// URI and one local folder"
-            f"{' (S3 to S3 copies are not supported yet)' if _both_s3(src, dest) else ''}, "
+            "sync needs an s3:// URI and a local folder, or two s3:// URIs, "
             f"not {os.fspath(src) if not isinstance(src, S3URI) else src} and "
             f"{os.fspath(dest) if not isinstance(dest, S3URI) else dest}"
         )

@@ -60,7 +60,7 @@ async def download_file(session: Session, src: str | S3URI, dest: str | Path
 
     Raises:
         BadURIError: ``src`` is not an object URI, or ``dest`` is empty or blank, or a
-            URL (``s3://``: S3 to S3 copies are not supported yet).
+            URL (``s3://``: S3 to S3 is ``copy``'s).
         NoSuchKeyError, NoSuchBucketError, AccessDeniedError: as S3 answers.
         LocalIOError: the file cannot be written (``dest`` is a block device or a
             socket; a device refused the bytes: no space left on ``/dev/full``).
@@ -167,7 +167,7 @@ async def upload_file(session: Session, path: str | os.PathLike[str], uri: str |
 
     Raises:
         BadURIError: ``uri`` is not an ``s3://`` URI, or ``path`` is empty or blank, or a
-            URL (``s3://``: S3 to S3 copies are not supported yet).
+            URL (``s3://``: S3 to S3 is ``copy``'s).
         LocalIOError: ``path`` does not exist, is not a regular file, cannot be read, or
             changed while it was read.
         IntegrityError: the server stored another CRC than the file's.

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 
+from .._attributes import ObjectAttributes, SSECustomerKey
 from .._checksum import Checksum
 from .._config import ClientConfig
 from .._errors import RequestError
 from .._models import ObjectInfo
 from ._base import Body, CompletedPart, Data, ListPage, Transport
+from .copying import CopyAnswer, CopySource, SourceHead
 from .lean import LeanTransport
 from .lean.splice import Splicing
 
@@ -209,3 +211,39 @@ class AutoTransport:
         finally:
             if self._reference is not None:
                 await self._reference.aclose()
+
+    # -- S3 to S3 (issue 14): routed by the destination's bucket ----------------------------
+
+    async def head_source(self, bucket: str, key: str, *, version_id: str | None = None,
+                          sse_customer_key: SSECustomerKey | None = None) -> SourceHead:
+        """HEAD of a copy's source through its bucket's path."""
+        return await self._call(bucket, lambda t: t.head_source(
+            bucket, key, version_id=version_id, sse_customer_key=sse_customer_key))
+
+    async def copy_object(self, bucket: str, key: str, source: CopySource, *,
+                          attributes: ObjectAttributes | None = None,
+                          checksum_algorithm: str | None = None,
+                          sse_customer_key: SSECustomerKey | None = None) -> CopyAnswer:
+        """CopyObject through the destination bucket's path."""
+        return await self._call(bucket, lambda t: t.copy_object(
+            bucket, key, source, attributes=attributes, checksum_algorithm=checksum_algorithm,
+            sse_customer_key=sse_customer_key))
+
+    async def create_copy_upload(self, bucket: str, key: str, *,
+                                 attributes: ObjectAttributes | None = None,
+                                 checksum_algorithm: str | None = None,
+                                 checksum_type: str | None = None,
+                                 sse_customer_key: SSECustomerKey | None = None) -> str:
+        """CreateMultipartUpload of a multipart copy through the reference transport."""
+        reference = await self.reference()
+        return await reference.create_copy_upload(
+            bucket, key, attributes=attributes, checksum_algorithm=checksum_algorithm,
+            checksum_type=checksum_type, sse_customer_key=sse_customer_key)
+
+    async def upload_part_copy(self, bucket: str, key: str, upload_id: str, part_number: int,
+                               source: CopySource, byte_range: tuple[int, int], *,
+                               sse_customer_key: SSECustomerKey | None = None) -> CopyAnswer:
+        """UploadPartCopy through the destination bucket's path."""
+        return await self._call(bucket, lambda t: t.upload_part_copy(
+            bucket, key, upload_id, part_number, source, byte_range,
+            sse_customer_key=sse_customer_key))

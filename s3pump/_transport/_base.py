@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from .._attributes import ObjectAttributes, SSECustomerKey
 from .._checksum import Checksum
 from .._models import ObjectInfo
+from .copying import CopyAnswer, CopySource, SourceHead
 
 __all__ = ["MAX_DELETE_KEYS", "Body", "CompletedPart", "FileCopier", "ListPage", "Transport",
            "delete_batch"]
@@ -235,6 +237,47 @@ class Transport(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+        ...
+
+    # -- S3 to S3 (issue 14) ----------------------------------------------------------------
+    # Server-side copies (see :mod:`.copying`). CopyObject and UploadPartCopy may answer 200
+    # with an ``<Error>`` body: that raises like any other error, never counts as copied.
+
+    async def head_source(
+        self, bucket: str, key: str, *, version_id: str | None = None,
+        sse_customer_key: SSECustomerKey | None = None,
+    ) -> SourceHead:
+        """HEAD of a copy's source (that ``version_id``), asking for its checksums: the
+        object, every answer header and its version id. Raises NoSuchKeyError when absent."""
+        ...
+
+    async def copy_object(
+        self, bucket: str, key: str, source: CopySource, *,
+        attributes: ObjectAttributes | None = None, checksum_algorithm: str | None = None,
+        sse_customer_key: SSECustomerKey | None = None,
+    ) -> CopyAnswer:
+        """CopyObject of ``source`` (at most 5 GiB) to ``bucket``/``key``: its attributes
+        kept (``attributes`` None: directive COPY) or replaced by ``attributes`` (REPLACE);
+        ``checksum_algorithm`` the checksum S3 is to store; ``sse_customer_key`` the
+        destination's SSE-C key. Raises ObjectChangedError when the pin fails (412)."""
+        ...
+
+    async def create_copy_upload(
+        self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None,
+        checksum_algorithm: str | None = None, checksum_type: str | None = None,
+        sse_customer_key: SSECustomerKey | None = None,
+    ) -> str:
+        """CreateMultipartUpload of a multipart copy, setting ``attributes`` (a multipart
+        copy keeps nothing of its source by itself); returns the upload id."""
+        ...
+
+    async def upload_part_copy(
+        self, bucket: str, key: str, upload_id: str, part_number: int, source: CopySource,
+        byte_range: tuple[int, int], *, sse_customer_key: SSECustomerKey | None = None,
+    ) -> CopyAnswer:
+        """UploadPartCopy of the inclusive ``byte_range`` of ``source`` as part
+        ``part_number`` of ``upload_id``. An answer without an ETag (a server that does not
+        do UploadPartCopy) raises RequestError."""
         ...
 
 

@@ -21,16 +21,19 @@ from typing import Any, TypeVar
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
+from .._attributes import ObjectAttributes, SSECustomerKey
 from .._checksum import Checksum
 from .._config import ClientConfig
 from .._errors import NoSuchBucketError, RequestError, TransientError
 from .._integrity import evidence
 from .._models import ObjectInfo
+from . import _reference_copy as _copy
 from ._base import CompletedPart, Data, ListPage, delete_batch
 from ._botocore import map_errors
 from ._framing import Framing, check_pin, count_error, frame_answer
 from ._resolve import access_modes, resolve
 from ._stall import ProgressGuard
+from .copying import CopyAnswer, CopySource, SourceHead
 
 __all__ = ["ReferenceTransport"]
 
@@ -438,3 +441,36 @@ class ReferenceTransport:
                     raise
                 failed.append((key, f"{error.code or error.status}: {error}"))
         return failed
+
+    # -- S3 to S3 (issue 14): see ._reference_copy ------------------------------------------
+
+    async def head_source(self, bucket: str, key: str, *, version_id: str | None = None,
+                          sse_customer_key: SSECustomerKey | None = None) -> SourceHead:
+        """HEAD of a copy's source, with its checksums and every header."""
+        return await _copy.head_source(self._client, self._call, bucket, key, version_id,
+                                       sse_customer_key)
+
+    async def copy_object(self, bucket: str, key: str, source: CopySource, *,
+                          attributes: ObjectAttributes | None = None,
+                          checksum_algorithm: str | None = None,
+                          sse_customer_key: SSECustomerKey | None = None) -> CopyAnswer:
+        """CopyObject; a 200 answer carrying an error raises."""
+        return await _copy.copy_object(self._client, self._call, bucket, key, source,
+                                       attributes, checksum_algorithm, sse_customer_key)
+
+    async def create_copy_upload(self, bucket: str, key: str, *,
+                                 attributes: ObjectAttributes | None = None,
+                                 checksum_algorithm: str | None = None,
+                                 checksum_type: str | None = None,
+                                 sse_customer_key: SSECustomerKey | None = None) -> str:
+        """CreateMultipartUpload of a multipart copy; returns the upload id."""
+        return await _copy.create_copy_upload(self._client, self._call, bucket, key,
+                                              attributes, checksum_algorithm, checksum_type,
+                                              sse_customer_key)
+
+    async def upload_part_copy(self, bucket: str, key: str, upload_id: str, part_number: int,
+                               source: CopySource, byte_range: tuple[int, int], *,
+                               sse_customer_key: SSECustomerKey | None = None) -> CopyAnswer:
+        """UploadPartCopy; a 200 answer carrying an error, or no ETag, raises."""
+        return await _copy.upload_part_copy(self._client, self._call, bucket, key, upload_id,
+                                            part_number, source, byte_range, sse_customer_key)

@@ -35,11 +35,14 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.lowlevel
 
+from .._attributes import ObjectAttributes, SSECustomerKey
 from .._checksum import Checksum
 from .._errors import RequestError, TransientError
 from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, Transport, delete_batch
+from .copying import CopyAnswer, CopySource, SourceHead
 from .memory_body import MemoryBody, answer_get
+from .memory_copy import copy_in, find_source, head_of, part_copy
 from .memory_faults import Fault, Faults
 from .memory_store import (
     Bucket,
@@ -231,7 +234,8 @@ class MemoryTransport:
         data, etag, stored, sizes = upload.assemble(list(parts), min_part_size, checksum)
         return StoredObject(upload.key, data, etag, self._now(), b.new_version_id(),
                             checksum=stored, checksum_type=upload.checksum_type,
-                            part_sizes=sizes, content_type=upload.content_type)
+                            part_sizes=sizes, content_type=upload.content_type,
+                            attributes=upload.attributes)
 
     def _upload(self, bucket: str, key: str, upload_id: str) -> tuple[Bucket, Upload]:
         b = self._bucket(bucket)
@@ -416,6 +420,47 @@ class MemoryTransport:
     async def aclose(self) -> None:
         """Nothing to release; ``closed`` tells that it was called."""
         self.closed = True
+
+    # -- S3 to S3 (issue 14): see .memory_copy --------------------------------------------
+
+    async def head_source(self, bucket: str, key: str, *, version_id: str | None = None,
+                          sse_customer_key: SSECustomerKey | None = None) -> SourceHead:
+        """HEAD of a copy's source (that version), with its attributes and checksums."""
+        await self._request("head", bucket, key, head=True)
+        b = self._buckets.get(bucket)
+        if b is None:
+            raise fail(404, None, None, bucket, key)
+        return head_of(find_source(b, CopySource(bucket, key, version_id), head=True))
+
+    async def copy_object(self, bucket: str, key: str, source: CopySource, *,
+                          attributes: ObjectAttributes | None = None,
+                          checksum_algorithm: str | None = None,
+                          sse_customer_key: SSECustomerKey | None = None) -> CopyAnswer:
+        """CopyObject, as S3 does it (see :func:`.memory_copy.copy_in`)."""
+        fault = await self._request("copy", bucket, key)
+        return copy_in(self._bucket(source.bucket), source, self._bucket(bucket), key,
+                       self._now(), fault, attributes, checksum_algorithm)
+
+    async def create_copy_upload(self, bucket: str, key: str, *,
+                                 attributes: ObjectAttributes | None = None,
+                                 checksum_algorithm: str | None = None,
+                                 checksum_type: str | None = None,
+                                 sse_customer_key: SSECustomerKey | None = None) -> str:
+        """CreateMultipartUpload of a multipart copy, keeping ``attributes``."""
+        upload_id = await self.create_multipart_upload(
+            bucket, key, checksum_algorithm=checksum_algorithm, checksum_type=checksum_type,
+            content_type=attributes.content_type if attributes else None)
+        self._bucket(bucket).uploads[upload_id].attributes = attributes
+        return upload_id
+
+    async def upload_part_copy(self, bucket: str, key: str, upload_id: str, part_number: int,
+                               source: CopySource, byte_range: tuple[int, int], *,
+                               sse_customer_key: SSECustomerKey | None = None) -> CopyAnswer:
+        """UploadPartCopy of ``byte_range`` of ``source`` into ``upload_id``."""
+        fault = await self._request("copy_part", bucket, key)
+        obj = find_source(self._bucket(source.bucket), source)
+        return part_copy(obj, self._upload(bucket, key, upload_id)[1], part_number, byte_range,
+                         fault)
 
 
 def _seconds(moment: datetime) -> datetime:

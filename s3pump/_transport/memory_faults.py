@@ -25,7 +25,8 @@ Kinds:
   for a range from byte 0), with that range's true Content-Range: a shifted part.
 - ``corrupt``: one byte flipped, the length unchanged (at offset ``at``, the middle by
   default): in a GET's body; in a PUT's or UploadPart's body on the way to S3 (S3 refuses
-  it with BadDigest when a checksum came along, and stores it otherwise).
+  it with BadDigest when a checksum came along, and stores it otherwise); in the bytes a
+  CopyObject or UploadPartCopy stores (``copy``, ``copy_part``: the server spoilt them).
 - ``call``: nothing goes wrong; ``call()`` runs before the request is answered (to change
   the object between a listing and its GET, say).
 
@@ -46,7 +47,7 @@ from .memory_store import fail
 __all__ = ["KINDS", "OPS", "Fault", "Faults"]
 
 OPS = frozenset({"list", "head", "head_part", "get", "put", "create_multipart", "upload_part",
-                 "complete", "abort", "delete"})
+                 "complete", "abort", "delete", "copy", "copy_part"})
 ERRORS: dict[str, tuple[int, str, str]] = {
     "error500": (500, "InternalError", "We encountered an internal error. Please try again."),
     "error503": (503, "ServiceUnavailable", "Service is unable to handle request."),
@@ -54,7 +55,8 @@ ERRORS: dict[str, tuple[int, str, str]] = {
     "denied": (403, "AccessDenied", "Access Denied"),
 }
 _GET = frozenset({"get"})
-_BODY_OPS = {"corrupt": frozenset({"get", "put", "upload_part"}), "truncate": _GET,
+_BODY_OPS = {"corrupt": frozenset({"get", "put", "upload_part", "copy", "copy_part"}),
+             "truncate": _GET,
              "unframed": _GET, "misrange": _GET}
 KINDS = frozenset({*ERRORS, "error", *_BODY_OPS, "reset", "stall", "call"})
 

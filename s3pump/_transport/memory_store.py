@@ -16,6 +16,7 @@ import itertools
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from .._attributes import ObjectAttributes
 from .._checksum import Checksum
 from .._errors import RequestError, error_from_response
 from .._integrity import CRC_ALGORITHMS, new_hasher
@@ -76,6 +77,8 @@ class StoredObject:
     is_latest: bool = True
     restored: bool = False  # an archived object with a readable copy (RestoreObject)
     content_type: str = "binary/octet-stream"  # S3's when the upload sent none
+    # -- S3 to S3 (issue 14): the other attributes a copy sets (None: none set)
+    attributes: ObjectAttributes | None = None
 
     @property
     def size(self) -> int:
@@ -118,6 +121,8 @@ class Upload:
     checksum_type: str | None
     parts: dict[int, _Part] = field(default_factory=dict)
     content_type: str = "binary/octet-stream"
+    # -- S3 to S3 (issue 14): what a multipart copy sets on the object it completes
+    attributes: ObjectAttributes | None = None
 
     def _refuse(self, code: str, message: str) -> RequestError:
         return fail(400, code, message, self.bucket, self.key)

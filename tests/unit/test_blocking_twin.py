@@ -22,7 +22,7 @@ from s3pump import AsyncPump, Pump
 # Public members that exist on one side only, on purpose.
 ASYNC_ONLY = {"transport"}  # the open Transport lives in the event loop's thread
 BLOCKING_ONLY = {"portal"}  # the way into the Pump's event loop
-ONE_SHOTS = ("download_prefix", "upload_dir", "sync")
+ONE_SHOTS = ("download_prefix", "upload_dir", "sync", "copy", "move")
 
 
 def public_members(cls: type) -> dict[str, Any]:

@@ -27,6 +27,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..._attributes import ObjectAttributes, SSECustomerKey
 from ..._checksum import Checksum
 from ..._config import ClientConfig
 from ..._errors import NoSuchBucketError, RequestError, TransientError, error_from_response
@@ -34,6 +35,8 @@ from ..._integrity import evidence
 from ..._models import ObjectInfo
 from .._base import CompletedPart, Data, ListPage, delete_batch
 from .._framing import check_pin, frame_answer
+from ..copying import CopyAnswer, CopySource, SourceHead
+from . import copy
 from .body import Exchange, LeanBody
 from .client import LeanClient, ssl_context
 from .credentials import CredentialSource, StaticCredentials, chain_credentials
@@ -381,6 +384,38 @@ class LeanTransport:
                 raise error
             failed.append((key, f"{error.code or error.status}: {error}"))
         return failed
+
+    # -- S3 to S3 (issue 14): see .copy ---------------------------------------------------
+
+    async def head_source(self, bucket: str, key: str, *, version_id: str | None = None,
+                          sse_customer_key: SSECustomerKey | None = None) -> SourceHead:
+        """HEAD of a copy's source, with its checksums and every header."""
+        return await copy.head_source(self._client, bucket, key, version_id, sse_customer_key)
+
+    async def copy_object(self, bucket: str, key: str, source: CopySource, *,
+                          attributes: ObjectAttributes | None = None,
+                          checksum_algorithm: str | None = None,
+                          sse_customer_key: SSECustomerKey | None = None) -> CopyAnswer:
+        """CopyObject; a 200 answer carrying an error raises."""
+        return await copy.copy_object(self._client, bucket, key, source, attributes,
+                                      checksum_algorithm, sse_customer_key)
+
+    async def create_copy_upload(self, bucket: str, key: str, *,
+                                 attributes: ObjectAttributes | None = None,
+                                 checksum_algorithm: str | None = None,
+                                 checksum_type: str | None = None,
+                                 sse_customer_key: SSECustomerKey | None = None) -> str:
+        """CreateMultipartUpload of a multipart copy; returns the upload id."""
+        return await copy.create_copy_upload(self._client, bucket, key, attributes,
+                                             checksum_algorithm, checksum_type,
+                                             sse_customer_key)
+
+    async def upload_part_copy(self, bucket: str, key: str, upload_id: str, part_number: int,
+                               source: CopySource, byte_range: tuple[int, int], *,
+                               sse_customer_key: SSECustomerKey | None = None) -> CopyAnswer:
+        """UploadPartCopy; a 200 answer carrying an error, or no ETag, raises."""
+        return await copy.upload_part_copy(self._client, bucket, key, upload_id, part_number,
+                                           source, byte_range, sse_customer_key)
 
 
 class _Get:
