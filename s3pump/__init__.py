@@ -46,8 +46,10 @@ if TYPE_CHECKING:  # the same names as _PUBLIC, module by module ("X as X": re-e
     from ._models import ObjectInfo as ObjectInfo
     from ._models import TransferResult as TransferResult
     from ._oneshot import download_prefix as download_prefix
+    from ._oneshot import remove as remove
     from ._oneshot import sync as sync
     from ._oneshot import upload_dir as upload_dir
+    from ._reads.usage import Usage as Usage
     from ._run.events import JsonLinesLog as JsonLinesLog
     from ._run.events import SyncEvent as SyncEvent
     from ._run.progress import Reporter as Reporter
@@ -63,7 +65,7 @@ __version__ = "0.1.0"
 _PUBLIC: dict[str, tuple[str, ...]] = {
     "_api": ("AsyncPump",),
     "_blocking": ("Pump",),
-    "_oneshot": ("download_prefix", "sync", "upload_dir"),
+    "_oneshot": ("download_prefix", "remove", "sync", "upload_dir"),
     "_attributes": ("ObjectAttributes", "SSECustomerKey"),
     "_config": ("ClientConfig", "TransferConfig"),
     "_errors": (
@@ -75,6 +77,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "ThrottledError", "TransientError", "UnsafeKeyError",
     ),
     "_models": ("Failure", "ObjectInfo", "TransferResult"),
+    "_reads.usage": ("Usage",),
     "_run.events": ("JsonLinesLog", "SyncEvent"),
     "_run.progress": ("Reporter", "RichReporter"),
     "_transport.memory": ("MemoryTransport",),

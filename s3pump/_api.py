@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from ._config import ClientConfig, TransferConfig
 from ._mirror.decide import Shard
 from ._models import ObjectInfo, TransferResult
-from ._reads import reads
-from ._run import entry
+from ._reads import presign, reads, usage
+from ._reads.usage import Usage
+from ._run import entry, remove
 from ._run.events import EventSink
 from ._run.progress import Reporter
 from ._session import Session, transfer_config
@@ -327,3 +328,34 @@ class AsyncPump:
         async with aclosing(reads.list_entries(self._session, uri)) as entries:
             async for entry in entries:
                 yield entry
+
+    # -- verbs and versions (issue 14) --------------------------------------------------
+
+    @_documented_by(remove.remove)
+    async def remove(
+        self,
+        uri: str | S3URI,
+        *,
+        recursive: bool = False,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        filters: Iterable[tuple[str, str]] | None = None,
+        raw: bool = False,
+        dry_run: bool = False,
+        max_delete: int | None = None,
+        progress: Reporter | None = None,
+        events: EventSink | None = None,
+    ) -> TransferResult:
+        return await remove.remove(self._session, uri, recursive=recursive, include=include,
+            exclude=exclude, filters=filters, raw=raw, dry_run=dry_run, max_delete=max_delete,
+            progress=progress, events=events)
+
+    @_documented_by(usage.usage)
+    async def usage(self, uri: str | S3URI, *, raw: bool = False) -> Usage:
+        return await usage.usage(self._session, uri, raw=raw)
+
+    @_documented_by(presign.presign)
+    async def presign(self, uri: str | S3URI, expires_in: int = 3600, *, method: str = "GET",
+                      version_id: str | None = None) -> str:
+        return await presign.presign(self._session, uri, expires_in, method=method,
+                                     version_id=version_id)

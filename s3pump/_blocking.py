@@ -23,6 +23,7 @@ from ._api import AsyncPump
 from ._config import ClientConfig, TransferConfig
 from ._mirror.decide import Shard
 from ._models import ObjectInfo, TransferResult
+from ._reads.usage import Usage
 from ._run.events import EventSink
 from ._run.progress import Reporter
 from ._transport import Transport
@@ -402,3 +403,49 @@ class Pump(AbstractContextManager["Pump"]):
             S3PumpError: as :meth:`AsyncPump.list_entries`.
         """
         return self._iterate(self._pump.list_entries(uri))
+
+    # -- verbs and versions (issue 14) --------------------------------------------------
+
+    def remove(
+        self,
+        uri: str | S3URI,
+        *,
+        recursive: bool = False,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        filters: Iterable[tuple[str, str]] | None = None,
+        raw: bool = False,
+        dry_run: bool = False,
+        max_delete: int | None = None,
+        progress: Reporter | None = None,
+        events: EventSink | None = None,
+    ) -> TransferResult:
+        """Blocking :meth:`AsyncPump.remove`: delete one object or a prefix.
+
+        ``events`` is called in the Pump's thread, not the caller's.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.remove`.
+        """
+        return self._call(functools.partial(
+            self._pump.remove, uri, recursive=recursive, include=include, exclude=exclude,
+            filters=filters, raw=raw, dry_run=dry_run, max_delete=max_delete,
+            progress=progress, events=events))
+
+    def usage(self, uri: str | S3URI, *, raw: bool = False) -> Usage:
+        """Blocking :meth:`AsyncPump.usage`: objects and bytes under a prefix.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.usage`.
+        """
+        return self._call(functools.partial(self._pump.usage, uri, raw=raw))
+
+    def presign(self, uri: str | S3URI, expires_in: int = 3600, *, method: str = "GET",
+                version_id: str | None = None) -> str:
+        """Blocking :meth:`AsyncPump.presign`: a presigned URL (nothing is sent).
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.presign`.
+        """
+        return self._call(functools.partial(self._pump.presign, uri, expires_in,
+                                            method=method, version_id=version_id))

@@ -321,3 +321,9 @@ async def _stream(run: Invocation, uri_text: str) -> int:
 COMMANDS: dict[str, Callable[[Invocation], Awaitable[int]]] = {
     "get": get, "put": put, "sync": sync, "ls": ls, "cat": cat,
 }
+
+
+# -- verbs and versions (issue 14) ------------------------------------------------------
+from .verbs import VERB_COMMANDS  # noqa: E402  (the verbs' module takes Invocation from here)
+
+COMMANDS.update(VERB_COMMANDS)

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from .verbs_options import add_verbs_options
+
 __all__ = [
     "UsageError", "blank_argument", "build_parser", "check_sides", "check_values",
     "hoist_globals", "object_settings",
@@ -291,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     _raw(ls)
     _verb(sub, "cat", "stream one object to stdout",
           "Write the object's bytes to stdout as they arrive.", (("URI", "s3://bucket/key"),))
+    add_verbs_options(sub, _verb, filters=_filters, raw=_raw, log_json=_log_json)
     _object_options(sub.choices)
     for verb in sub.choices.values():
         _common(verb)

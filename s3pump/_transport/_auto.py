@@ -209,3 +209,11 @@ class AutoTransport:
         finally:
             if self._reference is not None:
                 await self._reference.aclose()
+
+    # -- verbs and versions (issue 14) ---------------------------------------------------
+
+    async def presign(self, method: str, bucket: str, key: str, expires_in: int, *,
+                      params: Mapping[str, str] | None = None) -> str:
+        """A presigned URL through the bucket's path (see :meth:`Transport.presign`)."""
+        transport = await self._route(bucket)
+        return await transport.presign(method, bucket, key, expires_in, params=params)

@@ -237,6 +237,17 @@ class Transport(Protocol):
         """Release connections."""
         ...
 
+    # -- verbs and versions (issue 14) -------------------------------------------------
+
+    async def presign(self, method: str, bucket: str, key: str, expires_in: int, *,
+                      params: Mapping[str, str] | None = None) -> str:
+        """A presigned URL (query-string SigV4) for ``method`` on the object, valid
+        ``expires_in`` seconds (1 to 7 days), signed with the credentials every request of
+        this transport uses; ``params`` (``versionId``) are signed into it. Sends nothing.
+        Raises ConfigError without credentials (unsigned requests) or for a bad
+        ``expires_in``; RequestError where the transport has no URL to give."""
+        ...
+
 
 def delete_batch(keys: Sequence[str]) -> tuple[list[str], list[str]]:
     """The keys of one DeleteObjects call: those XML 1.0 can carry, and the others (for

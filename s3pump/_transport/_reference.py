@@ -438,3 +438,13 @@ class ReferenceTransport:
                     raise
                 failed.append((key, f"{error.code or error.status}: {error}"))
         return failed
+
+    # -- verbs and versions (issue 14) ---------------------------------------------------
+
+    async def presign(self, method: str, bucket: str, key: str, expires_in: int, *,
+                      params: Mapping[str, str] | None = None) -> str:
+        """A presigned URL (see :meth:`Transport.presign`) with botocore's credentials,
+        signed by our signer."""
+        from .presign_botocore import botocore_presign
+
+        return await botocore_presign(self._client, method, bucket, key, expires_in, params)

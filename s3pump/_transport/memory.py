@@ -417,6 +417,14 @@ class MemoryTransport:
         """Nothing to release; ``closed`` tells that it was called."""
         self.closed = True
 
+    # -- verbs and versions (issue 14) ---------------------------------------------------
+
+    async def presign(self, method: str, bucket: str, key: str, expires_in: int, *,
+                      params: Mapping[str, str] | None = None) -> str:
+        """Refused: objects in memory have no URL."""
+        raise RequestError("MemoryTransport cannot presign: its objects have no URL",
+                           bucket=bucket, key=key)
+
 
 def _seconds(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)

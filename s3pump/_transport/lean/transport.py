@@ -383,6 +383,14 @@ class LeanTransport:
         return failed
 
 
+    # -- verbs and versions (issue 14) ---------------------------------------------------
+
+    async def presign(self, method: str, bucket: str, key: str, expires_in: int, *,
+                      params: Mapping[str, str] | None = None) -> str:
+        """A presigned URL (see :meth:`Transport.presign`), signed locally."""
+        return await self._client.presign(method, bucket, key, expires_in, params)
+
+
 class _Get:
     """The context of one GET: its :class:`LeanBody`, the answer released on exit (an
     unread body closes the connection: it cannot be reused). A class rather than an
