@@ -133,7 +133,7 @@ async def test_dry_run_sends_no_delete_and_describes_the_plan() -> None:
     deleted = sorted(e.key for e in events if e.event == "delete")
     assert deleted == sorted(k for k in KEYS if k.startswith("data/"))
     assert all(e.dry_run for e in events)
-    assert [e.event for e in events][0] == "start" and events[-1].event == "end"
+    assert events[0].event == "start" and events[-1].event == "end"
 
 
 async def test_per_key_errors_are_failures_and_the_rest_is_deleted() -> None:
