@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # the same names as _PUBLIC, module by module ("X as X": re-e
     from ._run.progress import Reporter as Reporter
     from ._run.progress import RichReporter as RichReporter
     from ._transport.memory import MemoryTransport as MemoryTransport
+    from ._transport.versions import ObjectVersion as ObjectVersion
     from ._uri import S3URI as S3URI
     from ._uri import KeyPattern as KeyPattern
     from ._uri import parse_uri as parse_uri
@@ -81,6 +82,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "_run.events": ("JsonLinesLog", "SyncEvent"),
     "_run.progress": ("Reporter", "RichReporter"),
     "_transport.memory": ("MemoryTransport",),
+    "_transport.versions": ("ObjectVersion",),
     "_uri": ("KeyPattern", "S3URI", "parse_uri"),
 }
 

@@ -27,6 +27,7 @@ from ._reads.usage import Usage
 from ._run.events import EventSink
 from ._run.progress import Reporter
 from ._transport import Transport
+from ._transport.versions import ObjectVersion
 from ._uri import S3URI
 
 if TYPE_CHECKING:
@@ -214,22 +215,25 @@ class Pump(AbstractContextManager["Pump"]):
             progress=progress,
             dry_run=dry_run, events=events, state_files=state_files))
 
-    def download_file(self, src: str | S3URI, dest: str | Path) -> TransferResult:
+    def download_file(self, src: str | S3URI, dest: str | Path, *,
+                      version_id: str | None = None) -> TransferResult:
         """Blocking :meth:`AsyncPump.download_file`: one object to a file.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.download_file`.
         """
-        return self._call(functools.partial(self._pump.download_file, src, dest))
+        return self._call(functools.partial(self._pump.download_file, src, dest,
+                                            version_id=version_id))
 
-    def iter_bytes(self, src: str | S3URI, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+    def iter_bytes(self, src: str | S3URI, chunk_size: int = 1024 * 1024, *,
+                   version_id: str | None = None) -> Iterator[bytes]:
         """Blocking :meth:`AsyncPump.iter_bytes`: one object's bytes, piece by piece.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.iter_bytes` (an :class:`IntegrityError` after
                 the last piece).
         """
-        return self._iterate(self._pump.iter_bytes(src, chunk_size))
+        return self._iterate(self._pump.iter_bytes(src, chunk_size, version_id=version_id))
 
     # -- uploads --------------------------------------------------------------------------
 
@@ -313,13 +317,13 @@ class Pump(AbstractContextManager["Pump"]):
 
     # -- reads and listings ---------------------------------------------------------------
 
-    def exists(self, uri: str | S3URI) -> bool:
+    def exists(self, uri: str | S3URI, *, version_id: str | None = None) -> bool:
         """Blocking :meth:`AsyncPump.exists`: whether the object exists.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.exists`.
         """
-        return self._call(functools.partial(self._pump.exists, uri))
+        return self._call(functools.partial(self._pump.exists, uri, version_id=version_id))
 
     def dir_exists(self, uri: str | S3URI) -> bool:
         """Blocking :meth:`AsyncPump.dir_exists`: whether any object lies under the folder.
@@ -329,38 +333,40 @@ class Pump(AbstractContextManager["Pump"]):
         """
         return self._call(functools.partial(self._pump.dir_exists, uri))
 
-    def read_bytes(self, uri: str | S3URI) -> bytes:
+    def read_bytes(self, uri: str | S3URI, *, version_id: str | None = None) -> bytes:
         """Blocking :meth:`AsyncPump.read_bytes`: the whole object's bytes.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.read_bytes`.
         """
-        return self._call(functools.partial(self._pump.read_bytes, uri))
+        return self._call(functools.partial(self._pump.read_bytes, uri, version_id=version_id))
 
-    def read_text(self, uri: str | S3URI, encoding: str = "utf-8", errors: str = "strict"
-                  ) -> str:
+    def read_text(self, uri: str | S3URI, encoding: str = "utf-8", errors: str = "strict",
+                  *, version_id: str | None = None) -> str:
         """Blocking :meth:`AsyncPump.read_text`: the object decoded as text.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.read_text`.
         """
-        return self._call(functools.partial(self._pump.read_text, uri, encoding, errors))
+        return self._call(functools.partial(self._pump.read_text, uri, encoding, errors,
+                                            version_id=version_id))
 
-    def load_json(self, uri: str | S3URI) -> Any:
+    def load_json(self, uri: str | S3URI, *, version_id: str | None = None) -> Any:
         """Blocking :meth:`AsyncPump.load_json`: the object parsed as JSON.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.load_json`.
         """
-        return self._call(functools.partial(self._pump.load_json, uri))
+        return self._call(functools.partial(self._pump.load_json, uri, version_id=version_id))
 
-    def read_image(self, uri: str | S3URI) -> PIL.Image.Image:
+    def read_image(self, uri: str | S3URI, *, version_id: str | None = None
+                   ) -> PIL.Image.Image:
         """Blocking :meth:`AsyncPump.read_image`: the object decoded by Pillow.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.read_image`.
         """
-        return self._call(functools.partial(self._pump.read_image, uri))
+        return self._call(functools.partial(self._pump.read_image, uri, version_id=version_id))
 
     def list_objects(
         self,
@@ -449,3 +455,11 @@ class Pump(AbstractContextManager["Pump"]):
         """
         return self._call(functools.partial(self._pump.presign, uri, expires_in,
                                             method=method, version_id=version_id))
+
+    def list_versions(self, uri: str | S3URI) -> Iterator[ObjectVersion]:
+        """Blocking :meth:`AsyncPump.list_versions`: every version and delete marker.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.list_versions`.
+        """
+        return self._iterate(self._pump.list_versions(uri))

@@ -324,6 +324,21 @@ COMMANDS: dict[str, Callable[[Invocation], Awaitable[int]]] = {
 
 
 # -- verbs and versions (issue 14) ------------------------------------------------------
-from .verbs import VERB_COMMANDS  # noqa: E402  (the verbs' module takes Invocation from here)
+from .verbs import VERB_COMMANDS, VERSION_COMMANDS  # noqa: E402
+
+
+def _or_versioned(plain: Callable[[Invocation], Awaitable[int]], option: str,
+                  versioned: Callable[[Invocation], Awaitable[int]]
+                  ) -> Callable[[Invocation], Awaitable[int]]:
+    """``plain``, or ``versioned`` when the command line gives ``option``."""
+
+    async def command(run: Invocation) -> int:
+        chosen = versioned if getattr(run.args, option, None) else plain
+        return await chosen(run)
+
+    return command
+
 
 COMMANDS.update(VERB_COMMANDS)
+for _name, (_option, _versioned) in VERSION_COMMANDS.items():
+    COMMANDS[_name] = _or_versioned(COMMANDS[_name], _option, _versioned)

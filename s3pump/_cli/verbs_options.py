@@ -49,3 +49,17 @@ def add_verbs_options(sub: Any, verb: Callable[..., argparse.ArgumentParser], *,
                          "3600)")
     presign.add_argument("--method", choices=("GET", "PUT", "HEAD", "DELETE"),
                          default="GET", help="the request the URL allows (default GET)")
+    _version_options(sub.choices)
+
+
+def _version_options(verbs: Any) -> None:
+    """``--version-id`` on ``get`` and ``cat``, ``--all-versions`` on ``ls``."""
+    for name in ("get", "cat"):
+        verbs[name].add_argument(
+            "--version-id", metavar="ID",
+            help="read this version of the object, not the latest (one object only: every "
+            "request for it carries versionId)")
+    verbs["ls"].add_argument(
+        "--all-versions", action="store_true",
+        help="every version and delete marker of the keys starting with the URI's key "
+        "(ListObjectVersions): time, size, version id, latest or not, key")

@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from .._checksum import Checksum
 from .._models import ObjectInfo
+from .versions import VersionPage
 
 __all__ = ["MAX_DELETE_KEYS", "Body", "CompletedPart", "FileCopier", "ListPage", "Transport",
            "delete_batch"]
@@ -246,6 +247,33 @@ class Transport(Protocol):
         this transport uses; ``params`` (``versionId``) are signed into it. Sends nothing.
         Raises ConfigError without credentials (unsigned requests) or for a bad
         ``expires_in``; RequestError where the transport has no URL to give."""
+        ...
+
+    async def head_version(self, bucket: str, key: str, version_id: str, *,
+                           evidence: bool = False) -> tuple[ObjectInfo, Mapping[str, str]]:
+        """HEAD of one version of an object (``versionId``), with its evidence when
+        ``evidence`` (as :meth:`head_evidence`). Raises as :meth:`head`, and for a version
+        the bucket does not have (or a delete marker)."""
+        ...
+
+    async def head_part_version(self, bucket: str, key: str, version_id: str,
+                                part_number: int) -> tuple[int, int | None]:
+        """:meth:`head_part` of one version of an object."""
+        ...
+
+    def get_version(self, bucket: str, key: str, version_id: str, *,
+                    byte_range: tuple[int, int] | None = None, if_match: str | None = None
+                    ) -> AbstractAsyncContextManager[Body]:
+        """:meth:`get` of one version of an object (``versionId`` on the request)."""
+        ...
+
+    async def list_versions_page(self, bucket: str, prefix: str, *,
+                                 key_marker: str | None = None,
+                                 version_id_marker: str | None = None,
+                                 max_keys: int = 1000) -> VersionPage:
+        """One page of ListObjectVersions: versions and delete markers under ``prefix``,
+        continuing after ``key_marker``/``version_id_marker`` (the last page's
+        ``next_*`` markers)."""
         ...
 
 
