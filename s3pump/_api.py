@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import aclosing
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -239,11 +240,12 @@ class AsyncPump:
         progress: Reporter | None = None,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        as_of: datetime | str | float | None = None,
     ) -> TransferResult:
         return await entry.sync(self._session, src, dest, delete=delete, dry_run=dry_run,
             include=include, exclude=exclude, filters=filters, raw=raw, max_delete=max_delete,
             shard=shard, manifest=manifest, follow_symlinks=follow_symlinks, progress=progress,
-            events=events, state_files=state_files)
+            events=events, state_files=state_files, as_of=as_of)
 
     # -- one object ----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import functools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -300,6 +301,7 @@ class Pump(AbstractContextManager["Pump"]):
         progress: Reporter | None = None,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        as_of: datetime | str | float | None = None,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.sync`: mirror a prefix to a folder, or back.
 
@@ -313,7 +315,7 @@ class Pump(AbstractContextManager["Pump"]):
             exclude=exclude, filters=filters, raw=raw, max_delete=max_delete, shard=shard,
             manifest=manifest,
             follow_symlinks=follow_symlinks, progress=progress, events=events,
-            state_files=state_files))
+            state_files=state_files, as_of=as_of))
 
     # -- reads and listings ---------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,7 @@ def sync(
     progress: Reporter | None = None,
     events: EventSink | None = None,
     state_files: Iterable[str | os.PathLike[str]] = (),
+    as_of: datetime | str | float | None = None,
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,

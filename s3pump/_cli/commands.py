@@ -333,7 +333,8 @@ def _or_versioned(plain: Callable[[Invocation], Awaitable[int]], option: str,
     """``plain``, or ``versioned`` when the command line gives ``option``."""
 
     async def command(run: Invocation) -> int:
-        chosen = versioned if getattr(run.args, option, None) else plain
+        given = getattr(run.args, option, None)  # "" too: refused there, never ignored
+        chosen = versioned if given is not None and given is not False else plain
         return await chosen(run)
 
     return command

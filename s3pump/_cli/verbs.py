@@ -17,6 +17,7 @@ from .output import (
     DOWNLOAD,
     EXIT_FAILED,
     EXIT_OK,
+    SYNC,
     Verb,
     emit,
     report,
@@ -201,8 +202,23 @@ VERB_COMMANDS: dict[str, Callable[[Invocation], Awaitable[int]]] = {
     "rm": rm, "du": du, "presign": presign,
 }
 
+async def sync_as_of(run: Invocation) -> int:
+    """``sync s3://... DIR --as-of TIME``: the prefix as it was at TIME."""
+    args = run.args
+    with ExitStack() as stack:
+        events, own = run.events(stack, plan=True)
+        async with run.pump() as pump:
+            result = await pump.sync(
+                args.src, args.dst, delete=args.delete, dry_run=args.dry_run,
+                filters=args.filters, raw=args.raw, max_delete=args.max_delete,
+                shard=args.shard, manifest=args.manifest,
+                follow_symlinks=args.follow_symlinks, progress=run.progress(),
+                events=events, state_files=own, as_of=args.as_of)
+        return report(result, SYNC, run.stop, json_output=args.json, quiet=args.quiet)
+
+
 # The versioned forms of get, cat and ls, taken when their option is given.
 VERSION_COMMANDS: dict[str, tuple[str, Callable[[Invocation], Awaitable[int]]]] = {
     "get": ("version_id", get_version), "cat": ("version_id", cat_version),
-    "ls": ("all_versions", ls_versions),
+    "ls": ("all_versions", ls_versions), "sync": ("as_of", sync_as_of),
 }

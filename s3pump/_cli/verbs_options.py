@@ -63,3 +63,9 @@ def _version_options(verbs: Any) -> None:
         "--all-versions", action="store_true",
         help="every version and delete marker of the keys starting with the URI's key "
         "(ListObjectVersions): time, size, version id, latest or not, key")
+    verbs["sync"].add_argument(
+        "--as-of", metavar="TIME",
+        help="downloads: mirror SRC as it was at TIME (ISO 8601, e.g. 2024-05-01T12:00:00Z; "
+        "without a zone it is UTC; or Unix seconds): per key the newest version at or before "
+        "TIME (ListObjectVersions), absent when that is a delete marker; with --delete, "
+        "local files the prefix did not have then are removed")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from .._errors import BadURIError, ConfigError
@@ -14,6 +15,7 @@ from .._mirror.decide import Shard
 from .._models import TransferResult
 from .._session import Session
 from .._uri import S3URI, local_path, parse_uri
+from .asof import parse_as_of
 from .events import EventSink, JsonLinesLog
 from .options import RunOptions
 from .plan import KeyFilter
@@ -168,6 +170,7 @@ async def sync(
     progress: Reporter | None = None,
     events: EventSink | None = None,
     state_files: Iterable[str | os.PathLike[str]] = (),
+    as_of: datetime | str | float | None = None,
 ) -> TransferResult:
     """Mirror ``src`` to ``dest``: an ``s3://`` prefix to a local folder, or back.
 
@@ -199,10 +202,19 @@ async def sync(
     folder (an unreadable sub-folder, say) refuses the run's deletions: what could not
     be seen is never taken as deleted.
 
+    ``as_of`` (a datetime, naive meaning UTC; an ISO 8601 string, naive meaning UTC; or
+    Unix seconds) mirrors an ``s3://`` prefix into the folder as it was at that time, from
+    ListObjectVersions: per key the newest version at or before it (none when that is a
+    delete marker), each downloaded pinned to its ``versionId``, its version id kept in
+    the manifest; ``delete`` then removes local files the prefix did not have at that
+    time. A re-run with the same time transfers nothing; another time transfers exactly
+    the keys whose content differs.
+
     Raises:
         BadURIError: neither or both of ``src`` and ``dest`` are ``s3://`` URIs, or one
             of them is empty or blank (never taken for the current directory).
-        ConfigError: a bad ``shard``, ``max_delete`` or filter rule.
+        ConfigError: a bad ``shard``, ``max_delete`` or filter rule; an ``as_of`` that
+            cannot be read or lies in the future, or given for an upload.
         MirrorBusyError: another run of the same shard is using the folder.
         NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
         LocalIOError: the local folder cannot be read or written, or the disk is full.
@@ -229,6 +241,11 @@ async def sync(
             f"not {os.fspath(src) if not isinstance(src, S3URI) else src} and "
             f"{os.fspath(dest) if not isinstance(dest, S3URI) else dest}"
         )
+    if as_of is not None:  # issue 14: a point-in-time mirror (down only)
+        if not down:
+            raise ConfigError("as_of mirrors an s3:// prefix as it was: the source must be "
+                              "the s3:// URI")
+        options = replace(options, as_of=parse_as_of(as_of))
     if down:
         uri = parse_uri(src if isinstance(src, S3URI) else os.fspath(src))
         pattern = None if raw else uri.pattern  # as download_prefix's

@@ -88,3 +88,41 @@ def test_ls_all_versions(endpoint: str, s3: Any, bucket: str,
     assert docs[0]["delete_marker"] is True and docs[0]["is_latest"] is True
     assert main(["ls", f"s3://{bucket}/nothing", "--all-versions", "--endpoint-url",
                  endpoint]) == 1
+
+
+def test_sync_as_of(endpoint: str, s3: Any, bucket: str, tmp_path: Path,
+                    capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    _versioned(s3, bucket)  # p/k.txt: first, then second
+    time.sleep(1.1)
+    when = datetime.now(UTC).isoformat()
+    time.sleep(1.1)
+    s3.put_object(Bucket=bucket, Key="p/k.txt", Body=b"third")
+    s3.put_object(Bucket=bucket, Key="p/later.txt", Body=b"later")
+    code = main(["sync", f"s3://{bucket}/p/", str(tmp_path), "--as-of", when, "--json",
+                 "--endpoint-url", endpoint])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["transferred"] == 1
+    assert (tmp_path / "k.txt").read_bytes() == b"second"
+    assert not (tmp_path / "later.txt").exists()
+
+
+@pytest.mark.parametrize("when", ["not-a-time", "2999-01-01T00:00:00Z", ""])
+def test_sync_as_of_refuses_bad_times(endpoint: str, bucket: str, tmp_path: Path, when: str,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["sync", f"s3://{bucket}/p/", str(tmp_path / "d"), "--as-of", when, "--json",
+                 "--endpoint-url", endpoint])
+    out, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert json.loads(out)["ok"] is False
+    assert not (tmp_path / "d").exists()
+
+
+def test_sync_as_of_an_upload_is_refused(endpoint: str, bucket: str, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["sync", str(tmp_path), f"s3://{bucket}/p/", "--as-of", "1700000000",
+                 "--endpoint-url", endpoint])
+    assert code == 2 and "source must be" in capsys.readouterr().err
