@@ -359,8 +359,9 @@ class AsyncPump:
             progress=progress, events=events)
 
     @_documented_by(usage.usage)
-    async def usage(self, uri: str | S3URI, *, raw: bool = False) -> Usage:
-        return await usage.usage(self._session, uri, raw=raw)
+    async def usage(self, uri: str | S3URI, *, raw: bool = False, all_versions: bool = False
+                    ) -> Usage:
+        return await usage.usage(self._session, uri, raw=raw, all_versions=all_versions)
 
     @_documented_by(presign.presign)
     async def presign(self, uri: str | S3URI, expires_in: int = 3600, *, method: str = "GET",

@@ -440,13 +440,15 @@ class Pump(AbstractContextManager["Pump"]):
             filters=filters, raw=raw, dry_run=dry_run, max_delete=max_delete,
             progress=progress, events=events))
 
-    def usage(self, uri: str | S3URI, *, raw: bool = False) -> Usage:
+    def usage(self, uri: str | S3URI, *, raw: bool = False, all_versions: bool = False
+              ) -> Usage:
         """Blocking :meth:`AsyncPump.usage`: objects and bytes under a prefix.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.usage`.
         """
-        return self._call(functools.partial(self._pump.usage, uri, raw=raw))
+        return self._call(functools.partial(self._pump.usage, uri, raw=raw,
+                                            all_versions=all_versions))
 
     def presign(self, uri: str | S3URI, expires_in: int = 3600, *, method: str = "GET",
                 version_id: str | None = None) -> str:

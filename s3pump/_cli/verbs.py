@@ -94,13 +94,14 @@ async def du(run: Invocation) -> int:
     """``du URI``: objects and bytes, in total and by storage class."""
     args = run.args
     async with run.pump() as pump:
-        usage = await pump.usage(args.uri, raw=args.raw)
+        usage = await pump.usage(args.uri, raw=args.raw, all_versions=args.all_versions)
     if args.json:
         emit(json.dumps(usage.to_dict()))
         return EXIT_OK
     for storage_class, (objects, size) in sorted(usage.by_storage_class.items()):
         emit(f"{size:>15} bytes {objects:>10} objects  {storage_class}")
-    emit(f"{usage.bytes:>15} bytes {usage.objects:>10} objects  {usage.uri} (total)")
+    versions = ", all versions" if usage.all_versions else ""
+    emit(f"{usage.bytes:>15} bytes {usage.objects:>10} objects  {usage.uri} (total{versions})")
     return EXIT_OK
 
 

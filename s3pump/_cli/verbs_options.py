@@ -40,6 +40,9 @@ def add_verbs_options(sub: Any, verb: Callable[..., argparse.ArgumentParser], *,
               "the keys it matches.",
               (("URI", "s3://bucket[/prefix]"),))
     raw(du)
+    du.add_argument("--all-versions", action="store_true",
+                    help="count noncurrent versions too (what a versioned bucket stores; "
+                    "delete markers hold nothing)")
     presign = verb(sub, "presign", "print a presigned URL for an object",
                    "Print a URL that gives access to the object URI without credentials "
                    "until it expires (query-string SigV4, signed locally: nothing is sent).",

@@ -167,3 +167,17 @@ def test_presign_refusals_are_exit_2(endpoint: str, bucket: str, args: list[str]
     out, err = capsys.readouterr()
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert json.loads(out)["ok"] is False
+
+
+def test_du_all_versions(endpoint: str, s3: Any, bucket: str,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="v/a", Body=b"a" * 10)
+    s3.put_object(Bucket=bucket, Key="v/a", Body=b"a" * 20)
+    s3.delete_object(Bucket=bucket, Key="v/a")
+    assert main(["du", f"s3://{bucket}/v/", "--json", "--endpoint-url", endpoint]) == 0
+    assert json.loads(capsys.readouterr().out)["objects"] == 0
+    assert main(["du", f"s3://{bucket}/v/", "--all-versions", "--json",
+                 "--endpoint-url", endpoint]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["objects"], doc["bytes"], doc["all_versions"]) == (2, 30, True)

@@ -189,3 +189,21 @@ async def test_usage_counts_objects_and_bytes_by_storage_class() -> None:
     assert usage.to_dict()["by_storage_class"]["GLACIER"] == {"objects": 2, "bytes": 25}
     assert (matched.objects, matched.bytes) == (1, 20)
     assert (everything.objects, everything.bytes) == (5, 465)
+
+
+async def test_usage_of_all_versions_counts_noncurrent_ones() -> None:
+    t = MemoryTransport(page_size=2)
+    t.create_bucket(BUCKET, versioning=True)
+    t.put(BUCKET, "v/a", b"a" * 10)
+    t.put(BUCKET, "v/a", b"a" * 30)
+    t.put(BUCKET, "v/b", b"b" * 5)
+    t.remove(BUCKET, "v/b")  # a delete marker: no bytes, not counted
+    t.put(BUCKET, "w", b"w" * 100)
+    async with s3pump.AsyncPump(transport=t, config=CONFIG) as pump:
+        current = await pump.usage(f"s3://{BUCKET}/v/")
+        every = await pump.usage(f"s3://{BUCKET}/v/", all_versions=True)
+        matched = await pump.usage(f"s3://{BUCKET}/v/*b", all_versions=True)
+    assert (current.objects, current.bytes, current.all_versions) == (1, 30, False)
+    assert (every.objects, every.bytes, every.all_versions) == (3, 45, True)
+    assert (matched.objects, matched.bytes) == (1, 5)
+    assert every.to_dict()["all_versions"] is True
