@@ -11,6 +11,7 @@ The rest (decisions, deletes and their guard, filters, dry runs) is :class:`~.do
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -119,9 +120,9 @@ async def versions_as_of(transport: Transport, bucket: str, prefix: str, as_of: 
     best: ObjectVersion | None = None
     out: list[VersionedObject] = []
     while True:
-        listed = await retry.run(lambda km=key_marker, vm=version_marker:  # type: ignore[misc]
-                                 transport.list_versions_page(bucket, prefix, key_marker=km,
-                                                              version_id_marker=vm))
+        listed = await retry.run(functools.partial(
+            transport.list_versions_page, bucket, prefix, key_marker=key_marker,
+            version_id_marker=version_marker))
         # A key's versions and delete markers together, keys in S3's order (moto lists a
         # page's delete markers after all its versions).
         for version in sorted(listed.versions, key=lambda v: v.key.encode()):

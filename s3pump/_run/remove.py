@@ -99,7 +99,8 @@ async def remove(
     its reason, and the result counts the others as ``deleted``. With ``max_delete`` the
     whole prefix is listed first and nothing is deleted when more than ``max_delete`` keys
     would go (a ``DeleteRefused`` failure). With ``dry_run`` nothing is deleted: the
-    result and ``events`` (a ``delete`` event per key) describe the plan.
+    result and ``events`` (a ``delete`` event per key) describe the plan. On a versioned
+    bucket S3 keeps the data: each deletion adds a delete marker (the versions stay).
 
     Raises:
         BadURIError: ``uri`` is not an ``s3://`` URI (or is empty).
