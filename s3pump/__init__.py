@@ -48,13 +48,16 @@ if TYPE_CHECKING:  # the same names as _PUBLIC, module by module ("X as X": re-e
     from ._oneshot import copy as copy
     from ._oneshot import download_prefix as download_prefix
     from ._oneshot import move as move
+    from ._oneshot import remove as remove
     from ._oneshot import sync as sync
     from ._oneshot import upload_dir as upload_dir
+    from ._reads.usage import Usage as Usage
     from ._run.events import JsonLinesLog as JsonLinesLog
     from ._run.events import SyncEvent as SyncEvent
     from ._run.progress import Reporter as Reporter
     from ._run.progress import RichReporter as RichReporter
     from ._transport.memory import MemoryTransport as MemoryTransport
+    from ._transport.versions import ObjectVersion as ObjectVersion
     from ._uri import S3URI as S3URI
     from ._uri import KeyPattern as KeyPattern
     from ._uri import parse_uri as parse_uri
@@ -65,7 +68,7 @@ __version__ = "0.1.0"
 _PUBLIC: dict[str, tuple[str, ...]] = {
     "_api": ("AsyncPump",),
     "_blocking": ("Pump",),
-    "_oneshot": ("copy", "download_prefix", "move", "sync", "upload_dir"),
+    "_oneshot": ("copy", "download_prefix", "move", "remove", "sync", "upload_dir"),
     "_attributes": ("ObjectAttributes", "SSECustomerKey"),
     "_config": ("ClientConfig", "TransferConfig"),
     "_errors": (
@@ -77,9 +80,11 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "ThrottledError", "TransientError", "UnsafeKeyError",
     ),
     "_models": ("Failure", "ObjectInfo", "TransferResult"),
+    "_reads.usage": ("Usage",),
     "_run.events": ("JsonLinesLog", "SyncEvent"),
     "_run.progress": ("Reporter", "RichReporter"),
     "_transport.memory": ("MemoryTransport",),
+    "_transport.versions": ("ObjectVersion",),
     "_uri": ("KeyPattern", "S3URI", "parse_uri"),
 }
 

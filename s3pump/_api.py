@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import aclosing
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -18,14 +19,17 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from ._config import ClientConfig, TransferConfig
 from ._mirror.decide import Shard
 from ._models import ObjectInfo, TransferResult
-from ._reads import reads
-from ._run import across_entry, entry
+from ._reads import presign, reads, usage
+from ._reads.usage import Usage
+from ._reads.versions import list_versions, pin, versioned
+from ._run import across_entry, entry, remove
 from ._run import move as moving
 from ._run.events import EventSink
 from ._run.progress import Reporter
 from ._session import Session, transfer_config
 from ._transfer import single
 from ._transport import Transport
+from ._transport.versions import ObjectVersion
 from ._uri import S3URI
 
 if TYPE_CHECKING:
@@ -239,26 +243,29 @@ class AsyncPump:
         state_files: Iterable[str | os.PathLike[str]] = (),
         source: Any = None,
         metadata_directive: str = "COPY",
+        as_of: datetime | str | float | None = None,
     ) -> TransferResult:
         return await entry.sync(self._session, src, dest, delete=delete, dry_run=dry_run,
             include=include, exclude=exclude, filters=filters, raw=raw, max_delete=max_delete,
             shard=shard, manifest=manifest, follow_symlinks=follow_symlinks, progress=progress,
             events=events, state_files=state_files, source=source,
-            metadata_directive=metadata_directive)
+            metadata_directive=metadata_directive, as_of=as_of)
 
     # -- one object ----------------------------------------------------------------------
 
-    @_documented_by(single.download_file)
-    async def download_file(self, src: str | S3URI, dest: str | Path) -> TransferResult:
-        return await single.download_file(self._session, src, dest)
+    @_documented_by(versioned(single.download_file))
+    async def download_file(self, src: str | S3URI, dest: str | Path, *,
+                            version_id: str | None = None) -> TransferResult:
+        return await single.download_file(pin(self._session, src, version_id), src, dest)
 
-    @_documented_by(single.iter_bytes)
+    @_documented_by(versioned(single.iter_bytes))
     async def iter_bytes(
-        self, src: str | S3URI, chunk_size: int = 1024 * 1024
+        self, src: str | S3URI, chunk_size: int = 1024 * 1024, *, version_id: str | None = None
     ) -> AsyncIterator[bytes]:
         # Closed with the façade's generator, so that a consumer that stops early closes
         # the body at once (not whenever the inner generator is collected).
-        async with aclosing(single.iter_bytes(self._session, src, chunk_size)) as chunks:
+        session = pin(self._session, src, version_id)
+        async with aclosing(single.iter_bytes(session, src, chunk_size)) as chunks:
             async for chunk in chunks:
                 yield chunk
 
@@ -273,31 +280,33 @@ class AsyncPump:
 
     # -- reads and listings --------------------------------------------------------------
 
-    @_documented_by(reads.exists)
-    async def exists(self, uri: str | S3URI) -> bool:
-        return await reads.exists(self._session, uri)
+    @_documented_by(versioned(reads.exists))
+    async def exists(self, uri: str | S3URI, *, version_id: str | None = None) -> bool:
+        return await reads.exists(pin(self._session, uri, version_id), uri)
 
     @_documented_by(reads.dir_exists)
     async def dir_exists(self, uri: str | S3URI) -> bool:
         return await reads.dir_exists(self._session, uri)
 
-    @_documented_by(reads.read_bytes)
-    async def read_bytes(self, uri: str | S3URI) -> bytes:
-        return await reads.read_bytes(self._session, uri)
+    @_documented_by(versioned(reads.read_bytes))
+    async def read_bytes(self, uri: str | S3URI, *, version_id: str | None = None) -> bytes:
+        return await reads.read_bytes(pin(self._session, uri, version_id), uri)
 
-    @_documented_by(reads.read_text)
+    @_documented_by(versioned(reads.read_text))
     async def read_text(
-        self, uri: str | S3URI, encoding: str = "utf-8", errors: str = "strict"
+        self, uri: str | S3URI, encoding: str = "utf-8", errors: str = "strict", *,
+        version_id: str | None = None,
     ) -> str:
-        return await reads.read_text(self._session, uri, encoding, errors)
+        return await reads.read_text(pin(self._session, uri, version_id), uri, encoding, errors)
 
-    @_documented_by(reads.load_json)
-    async def load_json(self, uri: str | S3URI) -> Any:
-        return await reads.load_json(self._session, uri)
+    @_documented_by(versioned(reads.load_json))
+    async def load_json(self, uri: str | S3URI, *, version_id: str | None = None) -> Any:
+        return await reads.load_json(pin(self._session, uri, version_id), uri)
 
-    @_documented_by(reads.read_image)
-    async def read_image(self, uri: str | S3URI) -> PIL.Image.Image:
-        return await reads.read_image(self._session, uri)
+    @_documented_by(versioned(reads.read_image))
+    async def read_image(self, uri: str | S3URI, *, version_id: str | None = None
+                         ) -> PIL.Image.Image:
+        return await reads.read_image(pin(self._session, uri, version_id), uri)
 
     @_documented_by(reads.list_objects)
     async def list_objects(
@@ -377,3 +386,41 @@ class AsyncPump:
             include=include, exclude=exclude, filters=filters,
             metadata_directive=metadata_directive, source=source, dry_run=dry_run,
             progress=progress, events=events, state_files=state_files)
+
+    # -- verbs and versions (issue 14) --------------------------------------------------
+
+    @_documented_by(remove.remove)
+    async def remove(
+        self,
+        uri: str | S3URI,
+        *,
+        recursive: bool = False,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        filters: Iterable[tuple[str, str]] | None = None,
+        raw: bool = False,
+        dry_run: bool = False,
+        max_delete: int | None = None,
+        progress: Reporter | None = None,
+        events: EventSink | None = None,
+    ) -> TransferResult:
+        return await remove.remove(self._session, uri, recursive=recursive, include=include,
+            exclude=exclude, filters=filters, raw=raw, dry_run=dry_run, max_delete=max_delete,
+            progress=progress, events=events)
+
+    @_documented_by(usage.usage)
+    async def usage(self, uri: str | S3URI, *, raw: bool = False, all_versions: bool = False
+                    ) -> Usage:
+        return await usage.usage(self._session, uri, raw=raw, all_versions=all_versions)
+
+    @_documented_by(presign.presign)
+    async def presign(self, uri: str | S3URI, expires_in: int = 3600, *, method: str = "GET",
+                      version_id: str | None = None) -> str:
+        return await presign.presign(self._session, uri, expires_in, method=method,
+                                     version_id=version_id)
+
+    @_documented_by(list_versions)
+    async def list_versions(self, uri: str | S3URI) -> AsyncIterator[ObjectVersion]:
+        async with aclosing(list_versions(self._session, uri)) as versions:
+            async for version in versions:
+                yield version

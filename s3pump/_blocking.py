@@ -13,6 +13,7 @@ import functools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,9 +24,11 @@ from ._api import AsyncPump
 from ._config import ClientConfig, TransferConfig
 from ._mirror.decide import Shard
 from ._models import ObjectInfo, TransferResult
+from ._reads.usage import Usage
 from ._run.events import EventSink
 from ._run.progress import Reporter
 from ._transport import Transport
+from ._transport.versions import ObjectVersion
 from ._uri import S3URI
 
 if TYPE_CHECKING:
@@ -213,22 +216,25 @@ class Pump(AbstractContextManager["Pump"]):
             progress=progress,
             dry_run=dry_run, events=events, state_files=state_files))
 
-    def download_file(self, src: str | S3URI, dest: str | Path) -> TransferResult:
+    def download_file(self, src: str | S3URI, dest: str | Path, *,
+                      version_id: str | None = None) -> TransferResult:
         """Blocking :meth:`AsyncPump.download_file`: one object to a file.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.download_file`.
         """
-        return self._call(functools.partial(self._pump.download_file, src, dest))
+        return self._call(functools.partial(self._pump.download_file, src, dest,
+                                            version_id=version_id))
 
-    def iter_bytes(self, src: str | S3URI, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+    def iter_bytes(self, src: str | S3URI, chunk_size: int = 1024 * 1024, *,
+                   version_id: str | None = None) -> Iterator[bytes]:
         """Blocking :meth:`AsyncPump.iter_bytes`: one object's bytes, piece by piece.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.iter_bytes` (an :class:`IntegrityError` after
                 the last piece).
         """
-        return self._iterate(self._pump.iter_bytes(src, chunk_size))
+        return self._iterate(self._pump.iter_bytes(src, chunk_size, version_id=version_id))
 
     # -- uploads --------------------------------------------------------------------------
 
@@ -297,6 +303,7 @@ class Pump(AbstractContextManager["Pump"]):
         state_files: Iterable[str | os.PathLike[str]] = (),
         source: Any = None,
         metadata_directive: str = "COPY",
+        as_of: datetime | str | float | None = None,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.sync`: mirror a prefix to a folder, or back, or to
         another prefix (``source``: a :class:`ClientConfig` for the source side).
@@ -311,17 +318,18 @@ class Pump(AbstractContextManager["Pump"]):
             exclude=exclude, filters=filters, raw=raw, max_delete=max_delete, shard=shard,
             manifest=manifest,
             follow_symlinks=follow_symlinks, progress=progress, events=events,
-            state_files=state_files, source=source, metadata_directive=metadata_directive))
+            state_files=state_files, source=source, metadata_directive=metadata_directive,
+            as_of=as_of))
 
     # -- reads and listings ---------------------------------------------------------------
 
-    def exists(self, uri: str | S3URI) -> bool:
+    def exists(self, uri: str | S3URI, *, version_id: str | None = None) -> bool:
         """Blocking :meth:`AsyncPump.exists`: whether the object exists.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.exists`.
         """
-        return self._call(functools.partial(self._pump.exists, uri))
+        return self._call(functools.partial(self._pump.exists, uri, version_id=version_id))
 
     def dir_exists(self, uri: str | S3URI) -> bool:
         """Blocking :meth:`AsyncPump.dir_exists`: whether any object lies under the folder.
@@ -331,38 +339,40 @@ class Pump(AbstractContextManager["Pump"]):
         """
         return self._call(functools.partial(self._pump.dir_exists, uri))
 
-    def read_bytes(self, uri: str | S3URI) -> bytes:
+    def read_bytes(self, uri: str | S3URI, *, version_id: str | None = None) -> bytes:
         """Blocking :meth:`AsyncPump.read_bytes`: the whole object's bytes.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.read_bytes`.
         """
-        return self._call(functools.partial(self._pump.read_bytes, uri))
+        return self._call(functools.partial(self._pump.read_bytes, uri, version_id=version_id))
 
-    def read_text(self, uri: str | S3URI, encoding: str = "utf-8", errors: str = "strict"
-                  ) -> str:
+    def read_text(self, uri: str | S3URI, encoding: str = "utf-8", errors: str = "strict",
+                  *, version_id: str | None = None) -> str:
         """Blocking :meth:`AsyncPump.read_text`: the object decoded as text.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.read_text`.
         """
-        return self._call(functools.partial(self._pump.read_text, uri, encoding, errors))
+        return self._call(functools.partial(self._pump.read_text, uri, encoding, errors,
+                                            version_id=version_id))
 
-    def load_json(self, uri: str | S3URI) -> Any:
+    def load_json(self, uri: str | S3URI, *, version_id: str | None = None) -> Any:
         """Blocking :meth:`AsyncPump.load_json`: the object parsed as JSON.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.load_json`.
         """
-        return self._call(functools.partial(self._pump.load_json, uri))
+        return self._call(functools.partial(self._pump.load_json, uri, version_id=version_id))
 
-    def read_image(self, uri: str | S3URI) -> PIL.Image.Image:
+    def read_image(self, uri: str | S3URI, *, version_id: str | None = None
+                   ) -> PIL.Image.Image:
         """Blocking :meth:`AsyncPump.read_image`: the object decoded by Pillow.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.read_image`.
         """
-        return self._call(functools.partial(self._pump.read_image, uri))
+        return self._call(functools.partial(self._pump.read_image, uri, version_id=version_id))
 
     def list_objects(
         self,
@@ -463,3 +473,59 @@ class Pump(AbstractContextManager["Pump"]):
             exclude=exclude, filters=filters, metadata_directive=metadata_directive,
             source=source, dry_run=dry_run, progress=progress, events=events,
             state_files=state_files))
+
+    # -- verbs and versions (issue 14) --------------------------------------------------
+
+    def remove(
+        self,
+        uri: str | S3URI,
+        *,
+        recursive: bool = False,
+        include: list[str] | str | None = None,
+        exclude: list[str] | str | None = None,
+        filters: Iterable[tuple[str, str]] | None = None,
+        raw: bool = False,
+        dry_run: bool = False,
+        max_delete: int | None = None,
+        progress: Reporter | None = None,
+        events: EventSink | None = None,
+    ) -> TransferResult:
+        """Blocking :meth:`AsyncPump.remove`: delete one object or a prefix.
+
+        ``events`` is called in the Pump's thread, not the caller's.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.remove`.
+        """
+        return self._call(functools.partial(
+            self._pump.remove, uri, recursive=recursive, include=include, exclude=exclude,
+            filters=filters, raw=raw, dry_run=dry_run, max_delete=max_delete,
+            progress=progress, events=events))
+
+    def usage(self, uri: str | S3URI, *, raw: bool = False, all_versions: bool = False
+              ) -> Usage:
+        """Blocking :meth:`AsyncPump.usage`: objects and bytes under a prefix.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.usage`.
+        """
+        return self._call(functools.partial(self._pump.usage, uri, raw=raw,
+                                            all_versions=all_versions))
+
+    def presign(self, uri: str | S3URI, expires_in: int = 3600, *, method: str = "GET",
+                version_id: str | None = None) -> str:
+        """Blocking :meth:`AsyncPump.presign`: a presigned URL (nothing is sent).
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.presign`.
+        """
+        return self._call(functools.partial(self._pump.presign, uri, expires_in,
+                                            method=method, version_id=version_id))
+
+    def list_versions(self, uri: str | S3URI) -> Iterator[ObjectVersion]:
+        """Blocking :meth:`AsyncPump.list_versions`: every version and delete marker.
+
+        Raises:
+            S3PumpError: as :meth:`AsyncPump.list_versions`.
+        """
+        return self._iterate(self._pump.list_versions(uri))

@@ -208,6 +208,8 @@ def error_from_response(
         return make(AccessDeniedError, f"access denied: {where} ({detail})")
     if status == 412 or code == "PreconditionFailed":
         return make(ObjectChangedError, f"object changed while reading: {where}")
+    if status == 501 or code == "NotImplemented":  # asking again changes nothing
+        return make(RequestError, f"not supported by this server: {where} ({detail})")
     if status >= 500:
         return make(TransientError, f"server error: {where} ({detail})")
     return make(RequestError, f"request failed: {where} ({detail})")

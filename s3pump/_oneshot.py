@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from ._run.progress import Reporter
 from ._transport import Transport
 from ._uri import S3URI
 
-__all__ = ["copy", "download_prefix", "move", "sync", "upload_dir"]
+__all__ = ["copy", "download_prefix", "move", "remove", "sync", "upload_dir"]
 
 _PUMP_OPTIONS = tuple(inspect.signature(AsyncPump.__init__).parameters)[1:]
 
@@ -138,6 +139,7 @@ def sync(
     state_files: Iterable[str | os.PathLike[str]] = (),
     source: Any = None,
     metadata_directive: str = "COPY",
+    as_of: datetime | str | float | None = None,
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,
@@ -244,3 +246,44 @@ def move(
         S3PumpError: as :meth:`AsyncPump.move`.
     """
     return _one_shot(AsyncPump.move, locals())
+
+
+# -- verbs and versions (issue 14) ------------------------------------------------------
+
+
+def remove(
+    uri: str | S3URI,
+    *,
+    recursive: bool = False,
+    include: list[str] | str | None = None,
+    exclude: list[str] | str | None = None,
+    filters: Iterable[tuple[str, str]] | None = None,
+    raw: bool = False,
+    dry_run: bool = False,
+    max_delete: int | None = None,
+    progress: Reporter | None = None,
+    events: EventSink | None = None,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    concurrency: int | None = None,
+    addressing_style: str | None = None,
+    config: TransferConfig | None = None,
+    transport: str | Transport = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache_max_bytes: int = 10 * 1024**3,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 60.0,
+    min_body_rate: float = 64.0,
+    sign_requests: bool = True,
+    request_payer: str | None = None,
+) -> TransferResult:
+    """One-shot :meth:`AsyncPump.remove` on its own pump, under ``anyio.run``.
+
+    Takes the method's arguments, then AsyncPump's as keywords (see :func:`download_prefix`).
+
+    Raises:
+        ConfigError: invalid pump options, a bucket or prefix without ``recursive``.
+        S3PumpError: as :meth:`AsyncPump.remove`.
+    """
+    return _one_shot(AsyncPump.remove, locals())

@@ -9,6 +9,7 @@ arguments.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import time
@@ -177,3 +178,28 @@ class Session:
             result.elapsed = time.monotonic() - started
             result.retries = retry.retries
             result.requests = self.transport.requests - requests_before
+
+    # -- verbs and versions (issue 14) ---------------------------------------------------
+
+    def with_transport(self, transport: Transport) -> Session:
+        """This session with ``transport`` instead of its own (a wrapper of it, such as
+        :class:`~s3pump._transport.pinned.PinnedVersion`): the same configurations, and
+        runs that :meth:`stop` cancels as it cancels this session's."""
+        view = copy.copy(self)  # shares _runs: stop() on either reaches both
+        view._given = view._transport = transport
+        return view
+
+    def pinned(self, bucket: str, key: str, version_id: str | None) -> Session:
+        """This session with every HEAD and GET of ``bucket``/``key`` pinned to
+        ``version_id`` (itself when ``version_id`` is None).
+
+        Raises:
+            ConfigError: an empty ``version_id``.
+        """
+        if version_id is None:
+            return self
+        if not isinstance(version_id, str) or not version_id.strip():
+            raise ConfigError(f"version_id must be a version id, not {version_id!r}")
+        from ._transport.pinned import PinnedVersion
+
+        return self.with_transport(PinnedVersion(self.transport, bucket, key, version_id))

@@ -329,3 +329,25 @@ COMMANDS: dict[str, Callable[[Invocation], Awaitable[int]]] = {
     "get": get, "put": put, "sync": sync, "ls": ls, "cat": cat,
     "cp": cp, "mv": move_command,  # S3 to S3 (issue 14)
 }
+
+
+# -- verbs and versions (issue 14) ------------------------------------------------------
+from .verbs import VERB_COMMANDS, VERSION_COMMANDS  # noqa: E402
+
+
+def _or_versioned(plain: Callable[[Invocation], Awaitable[int]], option: str,
+                  versioned: Callable[[Invocation], Awaitable[int]]
+                  ) -> Callable[[Invocation], Awaitable[int]]:
+    """``plain``, or ``versioned`` when the command line gives ``option``."""
+
+    async def command(run: Invocation) -> int:
+        given = getattr(run.args, option, None)  # "" too: refused there, never ignored
+        chosen = versioned if given is not None and given is not False else plain
+        return await chosen(run)
+
+    return command
+
+
+COMMANDS.update(VERB_COMMANDS)
+for _name, (_option, _versioned) in VERSION_COMMANDS.items():
+    COMMANDS[_name] = _or_versioned(COMMANDS[_name], _option, _versioned)

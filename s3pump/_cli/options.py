@@ -13,6 +13,8 @@ from typing import Any
 
 from .across import add_across_options, source_config
 
+from .verbs_options import add_verbs_options
+
 __all__ = [
     "UsageError", "blank_argument", "build_parser", "check_sides", "check_values",
     "hoist_globals", "object_settings",
@@ -295,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
           "Write the object's bytes to stdout as they arrive.", (("URI", "s3://bucket/key"),))
     # -- S3 to S3 (issue 14): cp, and the source side's options of cp and sync
     add_across_options(sub, _verb, _filters, _raw, _log_json)
+    add_verbs_options(sub, _verb, filters=_filters, raw=_raw, log_json=_log_json)
     _object_options(sub.choices)
     for verb in sub.choices.values():
         _common(verb)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from .._mirror.decide import Shard
 from .._models import TransferResult
 from .._session import Session
 from .._uri import S3URI, local_path, parse_uri
+from .asof import parse_as_of
 from .events import EventSink, JsonLinesLog
 from .options import RunOptions
 from .plan import KeyFilter
@@ -171,6 +173,7 @@ async def sync(
     state_files: Iterable[str | os.PathLike[str]] = (),
     source: Any = None,
     metadata_directive: str = "COPY",
+    as_of: datetime | str | float | None = None,
 ) -> TransferResult:
     """Mirror ``src`` to ``dest``: an ``s3://`` prefix to a local folder, or back, or to
     another ``s3://`` prefix.
@@ -210,10 +213,19 @@ async def sync(
     ETag; it lives at ``manifest``, else in ``$XDG_STATE_HOME/s3pump/across/`` under a
     name made of both sides (endpoint, bucket, prefix). Wildcard sources are refused.
 
+    ``as_of`` (a datetime, naive meaning UTC; an ISO 8601 string, naive meaning UTC; or
+    Unix seconds) mirrors an ``s3://`` prefix into the folder as it was at that time, from
+    ListObjectVersions: per key the newest version at or before it (none when that is a
+    delete marker), each downloaded pinned to its ``versionId``, its version id kept in
+    the manifest; ``delete`` then removes local files the prefix did not have at that
+    time. A re-run with the same time transfers nothing; another time transfers exactly
+    the keys whose content differs.
+
     Raises:
         BadURIError: neither of ``src`` and ``dest`` is an ``s3://`` URI, or one of them
             is empty or blank (never taken for the current directory).
-        ConfigError: a bad ``shard``, ``max_delete`` or filter rule.
+        ConfigError: a bad ``shard``, ``max_delete`` or filter rule; an ``as_of`` that
+            cannot be read or lies in the future, or given for an upload.
         MirrorBusyError: another run of the same shard is using the folder.
         NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
         LocalIOError: the local folder cannot be read or written, or the disk is full.
@@ -236,6 +248,10 @@ async def sync(
     if _both_s3(src, dest):  # S3 to S3 (issue 14)
         from .across_run import sync_across
 
+        if as_of is not None:  # never ignored: a mirror of the wrong time is worse than none
+            raise ConfigError("as_of mirrors an s3:// prefix into a local folder; S3 to S3 "
+                              "mirrors as of a time are not supported")
+
         return await sync_across(
             session, parse_uri(src if isinstance(src, S3URI) else os.fspath(src)),
             parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)),
@@ -251,6 +267,11 @@ async def sync(
             f"not {os.fspath(src) if not isinstance(src, S3URI) else src} and "
             f"{os.fspath(dest) if not isinstance(dest, S3URI) else dest}"
         )
+    if as_of is not None:  # issue 14: a point-in-time mirror (down only)
+        if not down:
+            raise ConfigError("as_of mirrors an s3:// prefix as it was: the source must be "
+                              "the s3:// URI")
+        options = replace(options, as_of=parse_as_of(as_of))
     if down:
         uri = parse_uri(src if isinstance(src, S3URI) else os.fspath(src))
         pattern = None if raw else uri.pattern  # as download_prefix's

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -35,6 +36,8 @@ class RunOptions:
     follow_symlinks: bool = False
     state_files: tuple[Path, ...] = ()
     exist_ok: bool = True
+    # -- verbs and versions (issue 14): a down mirror as of this time (see .asof)
+    as_of: datetime | None = None
 
     @property
     def mirror(self) -> bool:

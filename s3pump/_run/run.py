@@ -33,6 +33,7 @@ from .._mirror.state import RunState, upload_state_dir
 from .._models import TransferResult
 from .._session import Session
 from .._uri import S3URI
+from .asof import AsOfDownRun
 from .down import DownRun
 from .events import EventSink
 from .options import DirectionRun, RunOptions
@@ -84,7 +85,8 @@ async def run_transfer(
                      state_dir=state_dir)
     leg: DirectionRun
     if isinstance(source, S3URI):
-        leg = DownRun(session, source, root, options, outcomes, state, retry)
+        down = AsOfDownRun if options.as_of is not None else DownRun  # issue 14
+        leg = down(session, source, root, options, outcomes, state, retry)
     else:
         assert isinstance(dest, S3URI)
         leg = UpRun(session, root, dest, options, outcomes, state, retry)

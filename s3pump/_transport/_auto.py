@@ -23,6 +23,7 @@ from ._base import Body, CompletedPart, Data, ListPage, Transport
 from .copying import CopyAnswer, CopySource, SourceHead
 from .lean import LeanTransport
 from .lean.splice import Splicing
+from .versions import VersionPage
 
 if TYPE_CHECKING:
     from ._reference import ReferenceTransport
@@ -247,3 +248,42 @@ class AutoTransport:
         return await self._call(bucket, lambda t: t.upload_part_copy(
             bucket, key, upload_id, part_number, source, byte_range,
             sse_customer_key=sse_customer_key))
+
+    # -- verbs and versions (issue 14) ---------------------------------------------------
+
+    async def presign(self, method: str, bucket: str, key: str, expires_in: int, *,
+                      params: Mapping[str, str] | None = None) -> str:
+        """A presigned URL through the bucket's path (see :meth:`Transport.presign`)."""
+        transport = await self._route(bucket)
+        return await transport.presign(method, bucket, key, expires_in, params=params)
+
+    async def head_version(self, bucket: str, key: str, version_id: str, *,
+                           evidence: bool = False) -> tuple[ObjectInfo, Mapping[str, str]]:
+        """HEAD of one version through the bucket's path."""
+        return await self._call(bucket, lambda t: t.head_version(bucket, key, version_id,
+                                                                 evidence=evidence))
+
+    async def head_part_version(self, bucket: str, key: str, version_id: str,
+                                part_number: int) -> tuple[int, int | None]:
+        """HEAD with ``partNumber`` of one version through the bucket's path."""
+        return await self._call(bucket, lambda t: t.head_part_version(bucket, key, version_id,
+                                                                      part_number))
+
+    @asynccontextmanager
+    async def get_version(self, bucket: str, key: str, version_id: str, *,
+                          byte_range: tuple[int, int] | None = None, if_match: str | None = None
+                          ) -> AsyncIterator[Body]:
+        """GET of one version through the bucket's path."""
+        transport = await self._route(bucket)
+        async with transport.get_version(bucket, key, version_id, byte_range=byte_range,
+                                         if_match=if_match) as body:
+            yield body
+
+    async def list_versions_page(self, bucket: str, prefix: str, *,
+                                 key_marker: str | None = None,
+                                 version_id_marker: str | None = None,
+                                 max_keys: int = 1000) -> VersionPage:
+        """One page of ListObjectVersions through the bucket's path."""
+        return await self._call(bucket, lambda t: t.list_versions_page(
+            bucket, prefix, key_marker=key_marker, version_id_marker=version_id_marker,
+            max_keys=max_keys))

@@ -19,6 +19,7 @@ from .._attributes import ObjectAttributes, SSECustomerKey
 from .._checksum import Checksum
 from .._models import ObjectInfo
 from .copying import CopyAnswer, CopySource, SourceHead
+from .versions import VersionPage
 
 __all__ = ["MAX_DELETE_KEYS", "Body", "CompletedPart", "FileCopier", "ListPage", "Transport",
            "delete_batch"]
@@ -278,6 +279,44 @@ class Transport(Protocol):
         """UploadPartCopy of the inclusive ``byte_range`` of ``source`` as part
         ``part_number`` of ``upload_id``. An answer without an ETag (a server that does not
         do UploadPartCopy) raises RequestError."""
+        ...
+
+    # -- verbs and versions (issue 14) -------------------------------------------------
+
+    async def presign(self, method: str, bucket: str, key: str, expires_in: int, *,
+                      params: Mapping[str, str] | None = None) -> str:
+        """A presigned URL (query-string SigV4) for ``method`` on the object, valid
+        ``expires_in`` seconds (1 to 7 days), signed with the credentials every request of
+        this transport uses; ``params`` (``versionId``) are signed into it. Sends nothing.
+        Raises ConfigError without credentials (unsigned requests) or for a bad
+        ``expires_in``; RequestError where the transport has no URL to give."""
+        ...
+
+    async def head_version(self, bucket: str, key: str, version_id: str, *,
+                           evidence: bool = False) -> tuple[ObjectInfo, Mapping[str, str]]:
+        """HEAD of one version of an object (``versionId``), with its evidence when
+        ``evidence`` (as :meth:`head_evidence`). Raises as :meth:`head`, and for a version
+        the bucket does not have (or a delete marker)."""
+        ...
+
+    async def head_part_version(self, bucket: str, key: str, version_id: str,
+                                part_number: int) -> tuple[int, int | None]:
+        """:meth:`head_part` of one version of an object."""
+        ...
+
+    def get_version(self, bucket: str, key: str, version_id: str, *,
+                    byte_range: tuple[int, int] | None = None, if_match: str | None = None
+                    ) -> AbstractAsyncContextManager[Body]:
+        """:meth:`get` of one version of an object (``versionId`` on the request)."""
+        ...
+
+    async def list_versions_page(self, bucket: str, prefix: str, *,
+                                 key_marker: str | None = None,
+                                 version_id_marker: str | None = None,
+                                 max_keys: int = 1000) -> VersionPage:
+        """One page of ListObjectVersions: versions and delete markers under ``prefix``,
+        continuing after ``key_marker``/``version_id_marker`` (the last page's
+        ``next_*`` markers)."""
         ...
 
 

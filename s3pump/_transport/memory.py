@@ -27,7 +27,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -39,6 +39,7 @@ from .._attributes import ObjectAttributes, SSECustomerKey
 from .._checksum import Checksum
 from .._errors import RequestError, TransientError
 from .._models import ObjectInfo
+from . import memory_versions
 from ._base import CompletedPart, Data, ListPage, Transport, delete_batch
 from .copying import CopyAnswer, CopySource, SourceHead
 from .memory_body import MemoryBody, answer_get
@@ -53,6 +54,7 @@ from .memory_store import (
     fail,
     list_page,
 )
+from .versions import VersionPage
 
 __all__ = ["MemoryBody", "MemoryTransport"]
 
@@ -461,6 +463,42 @@ class MemoryTransport:
         obj = find_source(self._bucket(source.bucket), source)
         return part_copy(obj, self._upload(bucket, key, upload_id)[1], part_number, byte_range,
                          fault)
+
+    # -- verbs and versions (issue 14) ---------------------------------------------------
+
+    async def presign(self, method: str, bucket: str, key: str, expires_in: int, *,
+                      params: Mapping[str, str] | None = None) -> str:
+        """Refused: objects in memory have no URL."""
+        raise RequestError("MemoryTransport cannot presign: its objects have no URL",
+                           bucket=bucket, key=key)
+
+    async def head_version(self, bucket: str, key: str, version_id: str, *,
+                           evidence: bool = False) -> tuple[ObjectInfo, Mapping[str, str]]:
+        """HEAD of one version (see :mod:`.memory_versions`)."""
+        return await memory_versions.head_version(self, bucket, key, version_id,
+                                                  evidence_wanted=evidence)
+
+    async def head_part_version(self, bucket: str, key: str, version_id: str,
+                                part_number: int) -> tuple[int, int | None]:
+        """HEAD with ``partNumber`` of one version."""
+        return await memory_versions.head_part_version(self, bucket, key, version_id,
+                                                       part_number)
+
+    def get_version(self, bucket: str, key: str, version_id: str, *,
+                    byte_range: tuple[int, int] | None = None, if_match: str | None = None
+                    ) -> AbstractAsyncContextManager[MemoryBody]:
+        """GET of one version."""
+        return memory_versions.get_version(self, bucket, key, version_id,
+                                           byte_range=byte_range, if_match=if_match)
+
+    async def list_versions_page(self, bucket: str, prefix: str, *,
+                                 key_marker: str | None = None,
+                                 version_id_marker: str | None = None,
+                                 max_keys: int = 1000) -> VersionPage:
+        """One page of ListObjectVersions (``page_size`` records at most)."""
+        return await memory_versions.list_versions_page(
+            self, bucket, prefix, key_marker=key_marker, version_id_marker=version_id_marker,
+            max_keys=max_keys)
 
 
 def _seconds(moment: datetime) -> datetime:

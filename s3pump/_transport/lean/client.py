@@ -264,3 +264,20 @@ class LeanClient:
                 return await resp.read()
         finally:
             resp.release()
+
+    # -- verbs and versions (issue 14) -------------------------------------------------
+
+    async def presign(self, method: str, bucket: str, key: str, expires_in: int,
+                      params: Mapping[str, str] | None) -> str:
+        """A presigned URL with this client's credentials, endpoint and region (see
+        :func:`~.presign.presign_url`); ConfigError when requests go unsigned."""
+        from .presign import presign_url
+
+        if self._credentials is None:
+            raise ConfigError(_UNSIGNED_PRESIGN)
+        return presign_url(self._endpoint, self._signer.region, await self._credentials.get(),
+                           method, bucket, key, expires_in, params=params)
+
+
+_UNSIGNED_PRESIGN = ("cannot presign with unsigned requests (--no-sign-request, "
+                     "sign_requests=False): a presigned URL is signed with credentials")
