@@ -17,6 +17,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .attributes import attribute_settings
 from .options import UsageError, object_settings
 from .output import (
     DOWNLOAD,
@@ -53,7 +54,7 @@ class Invocation:
 
         args = self.args
         config = TransferConfig(require_checksum=getattr(args, "require_checksum", False),
-                                **object_settings(args),
+                                **object_settings(args), **attribute_settings(args),
                                 checksum_algorithm=args.checksum_algorithm,
                                 **({"max_attempts": args.max_attempts} if args.max_attempts
                                    else {}))

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from .attributes import add_attribute_options
+
 __all__ = [
     "UsageError", "blank_argument", "build_parser", "check_sides", "check_values",
     "hoist_globals", "object_settings",
@@ -292,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     _verb(sub, "cat", "stream one object to stdout",
           "Write the object's bytes to stdout as they arrive.", (("URI", "s3://bucket/key"),))
     _object_options(sub.choices)
+    add_attribute_options(sub.choices)  # issue 14: upload attributes and SSE-C keys
     for verb in sub.choices.values():
         _common(verb)
     _aws_spellings(sub.choices)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 
+from .._attributes import ObjectAttributes, SSECustomerKey
 from .._checksum import Checksum
 from .._config import ClientConfig
 from .._errors import RequestError
@@ -45,6 +46,7 @@ class AutoTransport:
         self._reference_buckets: set[str] = set()
         self._lean_buckets: set[str] = set()  # answered the lean path without a redirect
         self._lock = anyio.Lock()
+        self._sse_key: SSECustomerKey | None = None  # for the reference, once opened
 
     @property
     def requests(self) -> int:
@@ -65,6 +67,7 @@ class AutoTransport:
                 self._reference = await ReferenceTransport.open(
                     self._config, self._max_connections
                 )
+                self._reference.use_sse_customer_key(self._sse_key)
         return self._reference
 
     async def _route(self, bucket: str) -> Transport:
@@ -154,11 +157,12 @@ class AutoTransport:
 
     async def put_object(
         self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None,
-        content_type: str | None = None,
+        content_type: str | None = None, attributes: ObjectAttributes | None = None,
     ) -> dict[str, str]:
         """PutObject through the bucket's path."""
         return await self._call(bucket, lambda t: t.put_object(
-            bucket, key, data, checksum=checksum, content_type=content_type))
+            bucket, key, data, checksum=checksum, content_type=content_type,
+            attributes=attributes))
 
     async def upload_part(
         self,
@@ -177,12 +181,13 @@ class AutoTransport:
     async def create_multipart_upload(
         self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
         checksum_type: str | None = None, content_type: str | None = None,
+        attributes: ObjectAttributes | None = None,
     ) -> str:
         """CreateMultipartUpload through the reference transport."""
         reference = await self.reference()
         return await reference.create_multipart_upload(
             bucket, key, checksum_algorithm=checksum_algorithm, checksum_type=checksum_type,
-            content_type=content_type)
+            content_type=content_type, attributes=attributes)
 
     async def complete_multipart_upload(
         self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart], *,
@@ -209,3 +214,12 @@ class AutoTransport:
         finally:
             if self._reference is not None:
                 await self._reference.aclose()
+
+    # -- attrs (issue 14) ---------------------------------------------------------------
+
+    def use_sse_customer_key(self, key: SSECustomerKey | None) -> None:
+        """See :meth:`Transport.use_sse_customer_key`: both paths send it."""
+        self._lean.use_sse_customer_key(key)
+        self._sse_key = key
+        if self._reference is not None:
+            self._reference.use_sse_customer_key(key)

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
+from .._attributes import ObjectAttributes, SSECustomerKey
 from .._checksum import Checksum
 from .._config import ClientConfig
 from .._errors import NoSuchBucketError, RequestError, TransientError
@@ -31,6 +32,7 @@ from ._botocore import map_errors
 from ._framing import Framing, check_pin, count_error, frame_answer
 from ._resolve import access_modes, resolve
 from ._stall import ProgressGuard
+from .objectheaders import BotoKeyParams, boto_attributes, check_key_endpoint
 
 __all__ = ["ReferenceTransport"]
 
@@ -342,25 +344,24 @@ class ReferenceTransport:
 
     async def put_object(
         self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None,
-        content_type: str | None = None,
+        content_type: str | None = None, attributes: ObjectAttributes | None = None,
     ) -> dict[str, str]:
         """PutObject; returns the response headers (lower-case names, ``etag`` unquoted)."""
         resp = await self._call(bucket, key, self._client.put_object(
             Bucket=bucket, Key=key, Body=bytes(data) if isinstance(data, memoryview) else data,
-            **self._checksum_args(checksum),
-            **({"ContentType": content_type} if content_type else {}),
+            **self._checksum_args(checksum), **boto_attributes(attributes, content_type),
         ))
         return self._headers(resp)
 
     async def create_multipart_upload(
         self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
         checksum_type: str | None = None, content_type: str | None = None,
+        attributes: ObjectAttributes | None = None,
     ) -> str:
         """CreateMultipartUpload declaring the checksum algorithm and type and the object's
-        Content-Type; returns the upload id."""
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if content_type:
-            kwargs["ContentType"] = content_type
+        attributes; returns the upload id."""
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key,
+                                  **boto_attributes(attributes, content_type)}
         if checksum_algorithm:
             kwargs["ChecksumAlgorithm"] = checksum_algorithm
             if checksum_type:
@@ -438,3 +439,14 @@ class ReferenceTransport:
                     raise
                 failed.append((key, f"{error.code or error.status}: {error}"))
         return failed
+
+    # -- attrs (issue 14) -------------------------------------------------------------------
+
+    def use_sse_customer_key(self, key: SSECustomerKey | None) -> None:
+        """See :meth:`Transport.use_sse_customer_key` (botocore adds the parameters)."""
+        check_key_endpoint(str(self._client.meta.endpoint_url), key)
+        hook: BotoKeyParams | None = getattr(self, "_key_params", None)
+        if hook is None:
+            hook = self._key_params = BotoKeyParams()
+            hook.register(self._client.meta.events)
+        hook.key = key

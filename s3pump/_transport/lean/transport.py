@@ -27,6 +27,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..._attributes import ObjectAttributes, SSECustomerKey
 from ..._checksum import Checksum
 from ..._config import ClientConfig
 from ..._errors import NoSuchBucketError, RequestError, TransientError, error_from_response
@@ -34,6 +35,7 @@ from ..._integrity import evidence
 from ..._models import ObjectInfo
 from .._base import CompletedPart, Data, ListPage, delete_batch
 from .._framing import check_pin, frame_answer
+from ..objectheaders import attribute_headers
 from .body import Exchange, LeanBody
 from .client import LeanClient, ssl_context
 from .credentials import CredentialSource, StaticCredentials, chain_credentials
@@ -277,11 +279,12 @@ class LeanTransport:
         checksum: Checksum | None = None,
         headers: Mapping[str, str] | None = None,
         content_type: str | None = None,
+        attributes: ObjectAttributes | None = None,
     ) -> dict[str, str]:
-        """PutObject. ``checksum``, ``content_type`` and ``headers`` are sent and signed.
-        Returns the response headers, names lower-cased, ``etag`` unquoted."""
-        if content_type:
-            headers = {**(headers or {}), "Content-Type": content_type}
+        """PutObject. ``checksum``, ``attributes``, ``content_type`` and ``headers`` are
+        sent and signed. Returns the response headers, names lower-cased, ``etag`` unquoted."""
+        if content_type or attributes is not None:
+            headers = {**(headers or {}), **attribute_headers(attributes, content_type)}
         return await self._put(bucket, key, data, "", self._with_checksum(headers, checksum))
 
     async def upload_part(
@@ -317,10 +320,11 @@ class LeanTransport:
     async def create_multipart_upload(
         self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
         checksum_type: str | None = None, content_type: str | None = None,
+        attributes: ObjectAttributes | None = None,
     ) -> str:
         """CreateMultipartUpload declaring the checksum algorithm and type (``FULL_OBJECT``
-        or ``COMPOSITE``) and the object's Content-Type; returns the upload id."""
-        headers: dict[str, str] = {"Content-Type": content_type} if content_type else {}
+        or ``COMPOSITE``) and the object's attributes; returns the upload id."""
+        headers = attribute_headers(attributes, content_type)
         if checksum_algorithm:
             headers["x-amz-checksum-algorithm"] = checksum_algorithm
             if checksum_type:
@@ -381,6 +385,12 @@ class LeanTransport:
                 raise error
             failed.append((key, f"{error.code or error.status}: {error}"))
         return failed
+
+    # -- attrs (issue 14) -------------------------------------------------------------------
+
+    def use_sse_customer_key(self, key: SSECustomerKey | None) -> None:
+        """See :meth:`Transport.use_sse_customer_key`; the client signs the headers in."""
+        self._client.use_sse_customer_key(key)
 
 
 class _Get:
