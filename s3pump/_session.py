@@ -90,7 +90,7 @@ class Session:
 
     async def open(self) -> None:
         """Open the transport (a given one is used as it is), set to send the SSE-C key of
-        ``config.sse_customer_key`` (a given one too) when there is one.
+        ``config.sse_customer_key`` (a given one is set to send none without one).
 
         Raises:
             ConfigError: an SSE-C key and a plain-HTTP endpoint off this host.
@@ -100,7 +100,8 @@ class Session:
         else:
             transport = await open_transport(
                 self.client_config, self.config.concurrency, self._transport_kind)
-        if self.config.sse_customer_key is not None:
+        # A given transport is told too when there is no key: it may hold another pump's.
+        if self.config.sse_customer_key is not None or self._given is not None:
             try:
                 transport.use_sse_customer_key(self.config.sse_customer_key)
             except BaseException:

@@ -32,7 +32,7 @@ from ._botocore import map_errors
 from ._framing import Framing, check_pin, count_error, frame_answer
 from ._resolve import access_modes, resolve
 from ._stall import ProgressGuard
-from .objectheaders import BotoKeyParams, boto_attributes, check_key_endpoint
+from .objectheaders import BotoKeyParams, boto_attributes, check_key_endpoint, key_hint
 
 __all__ = ["ReferenceTransport"]
 
@@ -239,8 +239,12 @@ class ReferenceTransport:
         """``await call``, one request (counted), its errors translated; ``bounded``: its
         answer must come within the timeouts (:meth:`_within`)."""
         self.requests += 1
-        with map_errors(bucket, key):
-            return await (self._within(call) if bounded else call)
+        try:
+            with map_errors(bucket, key):
+                return await (self._within(call) if bounded else call)
+        except RequestError as exc:  # in SSE-C's words where the key may be the cause
+            hook: BotoKeyParams | None = getattr(self, "_key_params", None)
+            raise key_hint(exc, hook is not None and hook.key is not None) from exc.__cause__
 
     async def aclose(self) -> None:
         await self._stack.aclose()

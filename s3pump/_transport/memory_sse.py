@@ -11,6 +11,7 @@ from dataclasses import replace
 from .._attributes import ObjectAttributes, SSECustomerKey
 from .._errors import RequestError
 from .memory_store import StoredObject, fail
+from .objectheaders import key_hint
 
 __all__ = ["check_key", "key_md5", "opaque_etag", "stored_attributes"]
 
@@ -42,7 +43,7 @@ def check_key(obj: StoredObject, sent: str | None, bucket: str) -> None:
                else "The encryption parameters are not applicable to this object.")
     error: RequestError = fail(400, "InvalidRequest" if stored is None else "InvalidArgument",
                                message, bucket, obj.key)
-    raise error
+    raise key_hint(error, sent is not None)
 
 
 def stored_attributes(attributes: ObjectAttributes | None, content_type: str | None

@@ -12,10 +12,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._attributes import ObjectAttributes, SSECustomerKey
-from .._errors import ConfigError
+from .._errors import ConfigError, RequestError
 
 __all__ = ["BotoKeyParams", "attribute_headers", "boto_attributes", "check_key_endpoint",
-           "sends_key"]
+           "key_hint", "sends_key"]
 
 # botocore's parameter names of the stored headers ObjectAttributes.headers() renders.
 _BOTO = {"Content-Type": "ContentType", "Cache-Control": "CacheControl",
@@ -110,3 +110,20 @@ def check_key_endpoint(endpoint_url: str, key: SSECustomerKey | None) -> None:
         pass
     raise ConfigError(f"an SSE-C key is never sent over plain HTTP ({parts.scheme}://"
                       f"{parts.netloc}): use an https:// endpoint")
+
+
+def key_hint(error: RequestError, key_given: bool) -> RequestError:
+    """``error`` (a refusal about an object), told in SSE-C's words where the key may be
+    the cause: with a key, any 400 or 403 (another key, or an object not encrypted with
+    one); without, a 400 (S3's answer to a read of an SSE-C object without its key).
+    Other errors are returned as they are."""
+    if error.key is None or error.status not in ((400, 403) if key_given else (400,)):
+        return error
+    hint = ("SSE-C: the key given does not open this object (another key, or the object "
+            "is not encrypted with one)" if key_given else
+            "an object encrypted with a customer key (SSE-C) is read only with that key: "
+            "--sse-c AES256 --sse-c-key KEY (sse_customer_key)")
+    hinted = type(error)(f"{error} ({hint})", status=error.status, code=error.code,
+                         bucket=error.bucket, key=error.key)
+    hinted.__cause__ = error.__cause__
+    return hinted

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ..._attributes import SSECustomerKey
 from ..._errors import ConfigError, RequestError
 from .._stall import ProgressGuard
-from ..objectheaders import check_key_endpoint, sends_key
+from ..objectheaders import check_key_endpoint, key_hint, sends_key
 from .address import Endpoint
 from .body import AiohttpExchange, Exchange
 from .credentials import CredentialSource
@@ -103,6 +103,10 @@ class LeanClient:
         """
         check_key_endpoint(f"{self._scheme}://{self._endpoint.host}", key)
         self._sse_c = key.headers() if key is not None else None
+
+    def explain(self, error: RequestError) -> RequestError:
+        """``error`` with a word about SSE-C where the key may be its cause."""
+        return key_hint(error, self._sse_c is not None)
 
     def _with_key(self, method: str, key: str | None, query: str,
                   headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
@@ -268,7 +272,7 @@ class LeanClient:
     ) -> RequestError:
         """The error an answer with an error status stands for (the answer is released).
         An expired token makes the credentials be read again."""
-        error = await error_from_answer(resp, bucket, key)
+        error = self.explain(await error_from_answer(resp, bucket, key))
         if self._credentials is not None and error.code in ("ExpiredToken",
                                                             "TokenRefreshRequired"):
             self._credentials.expire()

@@ -213,7 +213,8 @@ class LeanTransport:
         resp = await self._client.exchange("HEAD", bucket, key, headers=headers)
         try:
             if resp.status != 200:
-                raise error_from_response(resp.status, None, None, bucket=bucket, key=key)
+                raise self._client.explain(
+                    error_from_response(resp.status, None, None, bucket=bucket, key=key))
             got = resp.headers
             info = ObjectInfo(
                 key=key,
