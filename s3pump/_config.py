@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ._attributes import ObjectAttributes, SSECustomerKey
 from ._errors import ConfigError
@@ -137,7 +137,10 @@ class TransferConfig:
     ``force_glacier_transfer`` (then restored ones come, the others fail with
     :class:`~s3pump.ArchivedObjectError`). Uploads send a Content-Type guessed from the
     file name (``mimetypes``) when ``guess_content_type``; ``content_type`` forces one for
-    every upload.
+    every upload (it is the same setting as ``attributes.content_type``: give either).
+    Every PutObject and CreateMultipartUpload also sends ``attributes`` (stored headers,
+    user metadata, storage class, SSE, canned ACL); ``sse_customer_key`` (SSE-C) is sent
+    with every request that reads or writes an object's bytes, uploads and downloads alike.
     Uploads send a checksum of ``checksum_algorithm`` (one of :data:`CHECKSUM_ALGORITHMS`,
     upper or lower case), which S3 verifies and stores. ``None`` (the default) follows the AWS
     configuration: CRC64NVME, or nothing when ``AWS_REQUEST_CHECKSUM_CALCULATION`` or the
@@ -213,6 +216,26 @@ class TransferConfig:
                 5 * MiB <= self.copy_part_size <= 5 << 30):
             raise ConfigError("copy_threshold must be 1 byte to 5 GiB and copy_part_size "
                               "5 MiB to 5 GiB")
+        self._fold_content_type()
+
+    def _fold_content_type(self) -> None:
+        """``content_type`` and ``attributes.content_type`` are one setting: either may be
+        given (or both, alike), and both then hold it."""
+        if not isinstance(self.attributes, ObjectAttributes):
+            raise ConfigError(f"attributes must be an ObjectAttributes, not {self.attributes!r}")
+        if self.sse_customer_key is not None and not isinstance(self.sse_customer_key,
+                                                                SSECustomerKey):
+            raise ConfigError("sse_customer_key must be an SSECustomerKey "
+                              "(SSECustomerKey.from_text(...))")
+        forced, attributed = self.content_type, self.attributes.content_type
+        if forced is not None and attributed is not None and forced != attributed:
+            raise ConfigError(f"content_type {forced!r} and attributes.content_type "
+                              f"{attributed!r} differ: give one of them")
+        if forced is not None and attributed is None:
+            object.__setattr__(self, "attributes",
+                               replace(self.attributes, content_type=forced))
+        elif attributed is not None:
+            object.__setattr__(self, "content_type", attributed)
 
     @property
     def stream_buffer(self) -> int:

@@ -90,13 +90,27 @@ class Session:
         self._stopped = False
 
     async def open(self) -> None:
-        """Open the transport (a given one is used as it is)."""
+        """Open the transport (a given one is used as it is), set to send the SSE-C key of
+        ``config.sse_customer_key`` (a given one is set to send none without one).
+
+        Raises:
+            ConfigError: an SSE-C key and a plain-HTTP endpoint off this host.
+        """
         if self._given is not None:
-            self._transport = self._given
-            return
-        self._transport = await open_transport(
-            self.client_config, self.config.concurrency, self._transport_kind
-        )
+            transport = self._given
+        else:
+            transport = await open_transport(
+                self.client_config, self.config.concurrency, self._transport_kind)
+        # A given transport is told too when there is no key: it may hold another pump's.
+        if self.config.sse_customer_key is not None or self._given is not None:
+            try:
+                transport.use_sse_customer_key(self.config.sse_customer_key)
+            except BaseException:
+                if self._given is None:
+                    with anyio.CancelScope(shield=True):
+                        await transport.aclose()
+                raise
+        self._transport = transport
 
     async def aclose(self) -> None:
         """Close the transport the session opened (never a given one), shielded."""

@@ -162,6 +162,7 @@ class FaultProxy:
         self.schedule = dict(schedule or {})
         self.random = random
         self.requests: list[tuple[str, str]] = []
+        self.ranges: list[str] = []  # the Range header of each request ("" for none)
         self.injected: list[Injection] = []
         self.url = ""
         self._seen: Counter[tuple[str, str, str]] = Counter()
@@ -227,6 +228,7 @@ class FaultProxy:
         ordinal = len(self.requests)
         self.requests.append((request.method, path))
         range_header = request.headers.get("Range", "")
+        self.ranges.append(range_header)
         fault = self._choose(ordinal, request.method, path, range_header)
         kind = fault.action if fault is not None else ""
         if fault is not None:

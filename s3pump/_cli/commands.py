@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .across import copy_command, move_command, source_config
+from .attributes import attribute_settings
 from .options import UsageError, object_settings
 from .output import (
     DOWNLOAD,
@@ -54,7 +55,7 @@ class Invocation:
 
         args = self.args
         config = TransferConfig(require_checksum=getattr(args, "require_checksum", False),
-                                **object_settings(args),
+                                **object_settings(args), **attribute_settings(args),
                                 checksum_algorithm=args.checksum_algorithm,
                                 **({"max_attempts": args.max_attempts} if args.max_attempts
                                    else {}))

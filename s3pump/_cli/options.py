@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .across import add_across_options, source_config
-
+from .attributes import add_attribute_options
 from .verbs_options import add_verbs_options
 
 __all__ = [
@@ -299,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_across_options(sub, _verb, _filters, _raw, _log_json)
     add_verbs_options(sub, _verb, filters=_filters, raw=_raw, log_json=_log_json)
     _object_options(sub.choices)
+    add_attribute_options(sub.choices)  # issue 14: upload attributes and SSE-C keys
     for verb in sub.choices.values():
         _common(verb)
     _aws_spellings(sub.choices)

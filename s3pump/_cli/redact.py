@@ -15,6 +15,10 @@ _PATTERNS = [
     (re.compile(r"(X-Amz-Signature=)[^&\s'\"]+", re.IGNORECASE), r"\1***"),
     (re.compile(r"(X-Amz-Security-Token[=:]\s*['\"]?)[^&\s'\",}]+", re.IGNORECASE), r"\1***"),
     (re.compile(r"(x-amz-security-token['\"]?:\s*b?['\"])[^'\"]+", re.IGNORECASE), r"\1***"),
+    # SSE-C keys: request headers and botocore's parameters (repr'd dicts, debug lines).
+    (re.compile(r"((?:x-amz-(?:copy-source-)?server-side-encryption-customer-key|"
+                r"(?:CopySource)?SSECustomerKey)['\"]?\s*[=:,]\s*b?['\"]?)[^'\"\s,})&]+",
+                re.IGNORECASE), r"\1***"),
     # name = value, name: value, ('name', 'value'), name='value' (reprs, headers, files).
     (re.compile(r"((?:aws_secret_access_key|secret_access_key|SecretAccessKey|secret_key|"
                 r"aws_session_token|session_token|SessionToken|security_token|token|"

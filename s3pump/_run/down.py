@@ -23,6 +23,7 @@ import anyio
 
 from .._errors import S3PumpError, UnsafeKeyError, error_from_oserror
 from .._local.etag import local_matches_etag
+from .._local.resumable import is_resume_name, keeps_pair
 from .._local.statefiles import STATE_DIR
 from .._local.tree import TEMP_PREFIX, TEMP_SUFFIX, LocalTree, remove_unowned
 from .._local.walk import Skipped, WalkError, take_batch, walk_tree
@@ -115,8 +116,11 @@ class DownRun(Leg):
 
     def clean_leftovers(self) -> int:
         """Remove the temp files an interrupted run left below the root (blocking); those a
-        live writer holds (a concurrent ``get`` into the folder) stay."""
-        return sum(remove_unowned(path) for path in self._tree.stale_temp_files())
+        live writer holds (a concurrent ``get`` into the folder) stay, and so do the
+        resumable part files (and maps) of keys under this prefix (:func:`keeps_pair`)."""
+        bucket, prefix = self._uri.bucket, self._uri.key
+        return sum(remove_unowned(path) for path in self._tree.stale_temp_files()
+                   if not (is_resume_name(path.name) and keeps_pair(path, bucket, prefix)))
 
     async def index_destination(self) -> None:
         """Nothing: the destination is looked at key by key (``lstat``) while planning."""

@@ -40,6 +40,7 @@ from .ranges import (
     stream_body,
 )
 from .readcheck import THREAD_HASH, CorruptedBodyError, judge
+from .resume import PartTarget
 
 __all__ = ["Downloader", "VerdictCallback", "first_error"]
 
@@ -230,8 +231,11 @@ class Downloader:
         verifier = Verifier(expectation, info.size) if expectation.algorithm else None
         in_order, layout = await self._in_order_verifier(bucket, info, evidence, verifier,
                                                          expectation)
-        tmp = await self._tree.aopen_part_file(target, info.size, info.key)
-        part_file = PartFile(tmp, target)
+        # Resumable only when the whole file is verified before the rename.
+        out = PartTarget(self._tree, target)
+        part_file = await out.open(bucket, info, self._config.part_size_for(info.size),
+                                   verifier is not None or in_order is not None)
+        tmp = part_file.path
         spans = FileSpans(tmp, in_order, target) if in_order is not None else None
         hasher = InOrderHasher(spans) if spans is not None else None
         try:
@@ -239,7 +243,8 @@ class Downloader:
                 last_modified = await fetch_ranges(
                     self._transport, bucket, info, part_file, self._config, self._retry,
                     limiter=self._limiter, progress=self._reporter.advance,
-                    verifier=verifier, on_part=hasher.landed if hasher is not None else None,
+                    verifier=verifier, done=out.done,
+                    on_part=out.on_part(hasher.landed if hasher is not None else None),
                 )
             finally:
                 if spans is not None:
@@ -258,8 +263,9 @@ class Downloader:
                 self._reporter.advance(-info.size)  # the retry counts the bytes again
             self._judge(verdict, bucket, info.key)
             await self._tree.acommit(tmp, target, last_modified)
-        except BaseException:
-            part_file.discard()
+            out.committed()
+        except BaseException as exc:
+            out.failed(exc)
             raise
         self._done(info.key, verdict)
         return info.size

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import anyio
 
@@ -21,7 +21,7 @@ from .._models import ObjectInfo
 from .._retry import RetryPolicy
 from .._transport import Body, Transport
 from .._transport._framing import count_error
-from .zerocopy import copy_part, read_back
+from .zerocopy import FileAt, copy_part, read_back
 
 __all__ = ["BufferSink", "Progress", "RangeSink", "check_length", "collect_body",
            "expected_length", "fetch_ranges", "first_error", "split_ranges", "stream_body",
@@ -245,6 +245,7 @@ async def fetch_ranges(
     progress: Callable[[int], None] | None = None,
     verifier: Verifier | None = None,
     on_part: Callable[[int, int], Awaitable[None]] | None = None,
+    done: frozenset[int] = frozenset(),
 ) -> datetime | None:
     """Fetch all of ``info``'s bytes into ``sink`` as parallel ranged parts.
 
@@ -252,7 +253,9 @@ async def fetch_ranges(
     each is retried on its own. ``verifier`` hashes each part that arrives whole (see
     :meth:`Verifier.part`). ``on_part(start, end)`` is awaited once per part that landed
     whole (``end`` exclusive), outside the request slots (see :mod:`s3pump._transfer.inorder`).
-    Returns the object's LastModified as the parts saw it.
+    Parts starting at an offset in ``done`` are already in the sink (a resumed download):
+    they are not fetched, only read back from it for ``verifier`` (the sink must then be
+    a file's). Returns the object's LastModified as the parts saw it.
 
     Raises:
         ObjectChangedError: the object is no longer the version ``info`` describes.
@@ -267,6 +270,14 @@ async def fetch_ranges(
         start, end = byte_range
         length = end - start + 1
         hasher = verifier.part(start) if verifier is not None else None
+        if start in done:
+            if hasher is not None:
+                async with sink.open_at(start) as writer:
+                    await read_back(cast(FileAt, writer), start, length, hasher.feed)
+                hasher.done()
+            if progress is not None:
+                progress(length)
+            return
         # The file first: the answer's bytes then wait in the socket, not in memory.
         async with sink.open_at(start) as writer:
             async with transport.get(

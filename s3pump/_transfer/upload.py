@@ -161,6 +161,7 @@ class Uploader:
         self._server = server or ServerChecksums()
         self.uploaded_any = False
         self._guess = config.guess_content_type and config.content_type is None
+        self._attributes = None if config.attributes.empty else config.attributes
 
     def _content_type(self, path: str | None) -> str | None:
         """What an upload of ``path`` (None: a stream) sends as its Content-Type."""
@@ -177,7 +178,6 @@ class Uploader:
             return upload_checksum  # the default: CRC32 below 1 MiB (see upload_checksum)
         return compute_for(algorithm)
 
-
     async def _request(self, call: Callable[[], Awaitable[T]]) -> T:
         async with self._limiter:
             return await self._retry.run(call)
@@ -190,7 +190,7 @@ class Uploader:
         try:
             headers = await self._retry.run(
                 lambda: self._transport.put_object(bucket, key, data, checksum=checksum,
-                                                   content_type=content_type))
+                    content_type=content_type, attributes=self._attributes))
             if checksum is None:
                 await _check_md5_etag(headers, data, f"s3://{bucket}/{key}")
         except RequestError as exc:
@@ -200,7 +200,7 @@ class Uploader:
             fallback = await _checksum(data, crc32)
             headers = await self._retry.run(
                 lambda: self._transport.put_object(bucket, key, data, checksum=fallback,
-                                                   content_type=content_type))
+                    content_type=content_type, attributes=self._attributes))
             if self._server.algorithm == CRC64NVME:  # remembered only once CRC32 worked
                 _log.info("the server refused a CRC64NVME checksum (%s): sending CRC32", exc)
                 self._server.algorithm = CRC32
@@ -309,7 +309,7 @@ class Uploader:
                 upload_id = await self._request(
                     lambda a=algorithm, k=kind: transport.create_multipart_upload(  # type: ignore[misc]
                         bucket, key, checksum_algorithm=a, checksum_type=k,
-                        content_type=content_type))
+                        content_type=content_type, attributes=self._attributes))
             except RequestError as exc:
                 if algorithm is None or kind is None or not _refused_checksum(exc):
                     raise

@@ -48,6 +48,7 @@ class AutoTransport:
         self._reference_buckets: set[str] = set()
         self._lean_buckets: set[str] = set()  # answered the lean path without a redirect
         self._lock = anyio.Lock()
+        self._sse_key: SSECustomerKey | None = None  # for the reference, once opened
 
     @property
     def requests(self) -> int:
@@ -68,6 +69,7 @@ class AutoTransport:
                 self._reference = await ReferenceTransport.open(
                     self._config, self._max_connections
                 )
+                self._reference.use_sse_customer_key(self._sse_key)
         return self._reference
 
     async def _route(self, bucket: str) -> Transport:
@@ -157,11 +159,12 @@ class AutoTransport:
 
     async def put_object(
         self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None,
-        content_type: str | None = None,
+        content_type: str | None = None, attributes: ObjectAttributes | None = None,
     ) -> dict[str, str]:
         """PutObject through the bucket's path."""
         return await self._call(bucket, lambda t: t.put_object(
-            bucket, key, data, checksum=checksum, content_type=content_type))
+            bucket, key, data, checksum=checksum, content_type=content_type,
+            attributes=attributes))
 
     async def upload_part(
         self,
@@ -180,12 +183,13 @@ class AutoTransport:
     async def create_multipart_upload(
         self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
         checksum_type: str | None = None, content_type: str | None = None,
+        attributes: ObjectAttributes | None = None,
     ) -> str:
         """CreateMultipartUpload through the reference transport."""
         reference = await self.reference()
         return await reference.create_multipart_upload(
             bucket, key, checksum_algorithm=checksum_algorithm, checksum_type=checksum_type,
-            content_type=content_type)
+            content_type=content_type, attributes=attributes)
 
     async def complete_multipart_upload(
         self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart], *,
@@ -287,3 +291,12 @@ class AutoTransport:
         return await self._call(bucket, lambda t: t.list_versions_page(
             bucket, prefix, key_marker=key_marker, version_id_marker=version_id_marker,
             max_keys=max_keys))
+
+    # -- attrs (issue 14) ---------------------------------------------------------------
+
+    def use_sse_customer_key(self, key: SSECustomerKey | None) -> None:
+        """See :meth:`Transport.use_sse_customer_key`: both paths send it."""
+        self._lean.use_sse_customer_key(key)
+        self._sse_key = key
+        if self._reference is not None:
+            self._reference.use_sse_customer_key(key)

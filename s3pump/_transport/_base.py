@@ -186,19 +186,21 @@ class Transport(Protocol):
 
     async def put_object(
         self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None,
-        content_type: str | None = None,
+        content_type: str | None = None, attributes: ObjectAttributes | None = None,
     ) -> dict[str, str]:
-        """PutObject of ``data``, sending ``checksum`` for S3 to verify and store, and
-        ``content_type`` (else S3 stores ``binary/octet-stream``)."""
+        """PutObject of ``data``, sending ``checksum`` for S3 to verify and store,
+        ``attributes`` (their :meth:`~s3pump.ObjectAttributes.headers`) and ``content_type``
+        over theirs (else S3 stores ``binary/octet-stream``)."""
         ...
 
     async def create_multipart_upload(
         self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
         checksum_type: str | None = None, content_type: str | None = None,
+        attributes: ObjectAttributes | None = None,
     ) -> str:
         """CreateMultipartUpload (declaring ``checksum_algorithm`` and ``checksum_type``,
-        ``FULL_OBJECT`` or ``COMPOSITE``, and the object's ``content_type``); returns the
-        upload id."""
+        ``FULL_OBJECT`` or ``COMPOSITE``, the object's ``attributes`` and ``content_type``
+        over theirs, as :meth:`put_object`); returns the upload id."""
         ...
 
     async def upload_part(
@@ -317,6 +319,19 @@ class Transport(Protocol):
         """One page of ListObjectVersions: versions and delete markers under ``prefix``,
         continuing after ``key_marker``/``version_id_marker`` (the last page's
         ``next_*`` markers)."""
+        ...
+
+    # -- attrs (issue 14) ---------------------------------------------------------------
+
+    def use_sse_customer_key(self, key: SSECustomerKey | None) -> None:
+        """From now on send ``key``'s SSE-C headers with every request that reads or writes
+        an object's bytes: GET (whole and ranged), HEAD, PutObject, CreateMultipartUpload,
+        UploadPart, CompleteMultipartUpload (``None``: stop sending them).
+
+        Raises:
+            ConfigError: the endpoint is plain HTTP and not on this host (the key would
+                travel in clear text; S3 refuses it too).
+        """
         ...
 
 

@@ -35,6 +35,7 @@ from ._framing import Framing, check_pin, count_error, frame_answer
 from ._resolve import access_modes, resolve
 from ._stall import ProgressGuard
 from .copying import CopyAnswer, CopySource, SourceHead
+from .objectheaders import BotoKeyParams, boto_attributes, check_key_endpoint, key_hint
 from .versions import VersionPage
 
 __all__ = ["ReferenceTransport"]
@@ -242,8 +243,12 @@ class ReferenceTransport:
         """``await call``, one request (counted), its errors translated; ``bounded``: its
         answer must come within the timeouts (:meth:`_within`)."""
         self.requests += 1
-        with map_errors(bucket, key):
-            return await (self._within(call) if bounded else call)
+        try:
+            with map_errors(bucket, key):
+                return await (self._within(call) if bounded else call)
+        except RequestError as exc:  # in SSE-C's words where the key may be the cause
+            hook: BotoKeyParams | None = getattr(self, "_key_params", None)
+            raise key_hint(exc, hook is not None and hook.key is not None) from exc.__cause__
 
     async def aclose(self) -> None:
         await self._stack.aclose()
@@ -347,25 +352,24 @@ class ReferenceTransport:
 
     async def put_object(
         self, bucket: str, key: str, data: Data, *, checksum: Checksum | None = None,
-        content_type: str | None = None,
+        content_type: str | None = None, attributes: ObjectAttributes | None = None,
     ) -> dict[str, str]:
         """PutObject; returns the response headers (lower-case names, ``etag`` unquoted)."""
         resp = await self._call(bucket, key, self._client.put_object(
             Bucket=bucket, Key=key, Body=bytes(data) if isinstance(data, memoryview) else data,
-            **self._checksum_args(checksum),
-            **({"ContentType": content_type} if content_type else {}),
+            **self._checksum_args(checksum), **boto_attributes(attributes, content_type),
         ))
         return self._headers(resp)
 
     async def create_multipart_upload(
         self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
         checksum_type: str | None = None, content_type: str | None = None,
+        attributes: ObjectAttributes | None = None,
     ) -> str:
         """CreateMultipartUpload declaring the checksum algorithm and type and the object's
-        Content-Type; returns the upload id."""
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if content_type:
-            kwargs["ContentType"] = content_type
+        attributes; returns the upload id."""
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key,
+                                  **boto_attributes(attributes, content_type)}
         if checksum_algorithm:
             kwargs["ChecksumAlgorithm"] = checksum_algorithm
             if checksum_type:
@@ -518,3 +522,14 @@ class ReferenceTransport:
     def _body(self, response: Mapping[str, Any], bucket: str, key: str,
               byte_range: tuple[int, int] | None, if_match: str | None) -> _BotoBody:
         return _answer(response, bucket, key, byte_range, if_match, ProgressGuard(*self._stall))
+
+    # -- attrs (issue 14) -------------------------------------------------------------------
+
+    def use_sse_customer_key(self, key: SSECustomerKey | None) -> None:
+        """See :meth:`Transport.use_sse_customer_key` (botocore adds the parameters)."""
+        check_key_endpoint(str(self._client.meta.endpoint_url), key)
+        hook: BotoKeyParams | None = getattr(self, "_key_params", None)
+        if hook is None:
+            hook = self._key_params = BotoKeyParams()
+            hook.register(self._client.meta.events)
+        hook.key = key

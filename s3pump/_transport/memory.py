@@ -45,6 +45,7 @@ from .copying import CopyAnswer, CopySource, SourceHead
 from .memory_body import MemoryBody, answer_get
 from .memory_copy import copy_in, find_source, head_of, part_copy
 from .memory_faults import Fault, Faults
+from .memory_sse import check_key, key_md5, opaque_etag, stored_attributes
 from .memory_store import (
     Bucket,
     StoredObject,
@@ -96,6 +97,7 @@ class MemoryTransport:
         self.requests = 0
         self.calls: Counter[str] = Counter()
         self.closed = False
+        self._key_md5: str | None = None  # of the SSE-C key requests send (attrs, issue 14)
         for name in buckets:
             self.create_bucket(name)
 
@@ -234,10 +236,11 @@ class MemoryTransport:
     def _complete(self, b: Bucket, upload: Upload, parts: Sequence[CompletedPart],
                   checksum: Checksum | None, *, min_part_size: int) -> StoredObject:
         data, etag, stored, sizes = upload.assemble(list(parts), min_part_size, checksum)
-        return StoredObject(upload.key, data, etag, self._now(), b.new_version_id(),
-                            checksum=stored, checksum_type=upload.checksum_type,
-                            part_sizes=sizes, content_type=upload.content_type,
-                            attributes=upload.attributes)
+        return StoredObject(upload.key, data, opaque_etag(etag, upload.key_md5), self._now(),
+                            b.new_version_id(), checksum=stored,
+                            checksum_type=upload.checksum_type, part_sizes=sizes,
+                            content_type=upload.content_type, attributes=upload.attributes,
+                            key_md5=upload.key_md5)
 
     def _upload(self, bucket: str, key: str, upload_id: str) -> tuple[Bucket, Upload]:
         b = self._bucket(bucket)
@@ -301,6 +304,7 @@ class MemoryTransport:
                     ) -> tuple[ObjectInfo, Mapping[str, str]]:
         await self._request("head", bucket, key, head=True)
         obj = self._head_object(bucket, key)
+        check_key(obj, self._key_md5, bucket)
         info = ObjectInfo(key=key, size=obj.size, etag=obj.etag, last_modified=obj.last_modified,
                           storage_class=None if obj.storage_class == "STANDARD"
                           else obj.storage_class)
@@ -325,11 +329,12 @@ class MemoryTransport:
         obj = self._bucket(bucket).current(key)
         if obj is None:
             raise fail(404, "NoSuchKey", "The specified key does not exist.", bucket, key)
+        check_key(obj, self._key_md5, bucket)
         yield answer_get(obj, bucket, byte_range, if_match, fault)
 
     async def put_object(self, bucket: str, key: str, data: Data, *,
-                         checksum: Checksum | None = None, content_type: str | None = None
-                         ) -> dict[str, str]:
+                         checksum: Checksum | None = None, content_type: str | None = None,
+                         attributes: ObjectAttributes | None = None) -> dict[str, str]:
         """PutObject; returns the headers S3 answers (``etag`` unquoted, the checksum)."""
         fault = await self._request("put", bucket, key)
         body = bytes(data)  # the caller's buffer is reused once the request ends
@@ -341,22 +346,26 @@ class MemoryTransport:
         elif self.default_checksum:
             checksum = checksum_of(self.default_checksum, body, bucket, key)
         obj = self._single(b, key, body, checksum)
-        if content_type:
-            obj = replace(obj, content_type=content_type)
+        kept = stored_attributes(attributes, content_type)
+        obj = replace(obj, content_type=kept.content_type or obj.content_type, attributes=kept,
+                      key_md5=self._key_md5, etag=opaque_etag(obj.etag, self._key_md5))
         b.store(obj)
-        return _answer(obj.etag, checksum, obj.version_id, whole=True)
+        return {**_answer(obj.etag, checksum, obj.version_id, whole=True),
+                **obj.encryption_headers()}
 
     async def create_multipart_upload(self, bucket: str, key: str, *,
                                       checksum_algorithm: str | None = None,
                                       checksum_type: str | None = None,
-                                      content_type: str | None = None) -> str:
+                                      content_type: str | None = None,
+                                      attributes: ObjectAttributes | None = None) -> str:
         """CreateMultipartUpload; returns the upload id."""
         await self._request("create_multipart", bucket, key)
         b = self._bucket(bucket)
         upload_id = f"{next(self._upload_ids):032x}"
         upload = self._new_upload(b, key, checksum_algorithm, checksum_type)
-        if content_type:
-            upload.content_type = content_type
+        upload.attributes = stored_attributes(attributes, content_type)
+        upload.content_type = upload.attributes.content_type or upload.content_type
+        upload.key_md5 = self._key_md5
         b.uploads[upload_id] = upload
         return upload_id
 
@@ -368,6 +377,9 @@ class MemoryTransport:
         if fault is not None:
             body = fault.flip(body)
         _, upload = self._upload(bucket, key, upload_id)
+        if upload.key_md5 != self._key_md5:
+            raise fail(400, "InvalidRequest", "The SSE-C key of the part does not match the "
+                       "upload's", bucket, key)
         part = upload.add_part(part_number, body, checksum)
         return _answer(part.etag, part.checksum if checksum else None, None, whole=False)
 
@@ -499,6 +511,13 @@ class MemoryTransport:
         return await memory_versions.list_versions_page(
             self, bucket, prefix, key_marker=key_marker, version_id_marker=version_id_marker,
             max_keys=max_keys)
+
+    # -- attrs (issue 14) ---------------------------------------------------------------
+
+    def use_sse_customer_key(self, key: SSECustomerKey | None) -> None:
+        """See :meth:`Transport.use_sse_customer_key`: objects written from now on keep the
+        key's MD5 (and an ETag that is not their MD5); reads must send the same key."""
+        self._key_md5 = key_md5(key)
 
 
 def _seconds(moment: datetime) -> datetime:

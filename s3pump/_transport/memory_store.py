@@ -77,8 +77,10 @@ class StoredObject:
     is_latest: bool = True
     restored: bool = False  # an archived object with a readable copy (RestoreObject)
     content_type: str = "binary/octet-stream"  # S3's when the upload sent none
-    # -- S3 to S3 (issue 14): the other attributes a copy sets (None: none set)
+    # -- issue 14: the attributes the upload or copy set (None: none), and the MD5 of its
+    # SSE-C key (if any)
     attributes: ObjectAttributes | None = None
+    key_md5: str | None = None
 
     @property
     def size(self) -> int:
@@ -96,12 +98,22 @@ class StoredObject:
         """The checksum headers of a GET or HEAD with ``x-amz-checksum-mode: ENABLED``: a
         composite value carries its part count (``"<base64>-N"``), as S3 sends it."""
         if self.checksum is None:
-            return {}
+            return self.encryption_headers()
         value = self.checksum.value
         if self.checksum_type == "COMPOSITE":
             value = f"{value}-{len(self.part_sizes)}"
         return {self.checksum.header: value,
-                "x-amz-checksum-type": self.checksum_type or "FULL_OBJECT"}
+                "x-amz-checksum-type": self.checksum_type or "FULL_OBJECT",
+                **self.encryption_headers()}
+
+    def encryption_headers(self) -> dict[str, str]:
+        """The encryption headers S3 sends about the object (SSE-C, SSE-S3, SSE-KMS)."""
+        headers: dict[str, str] = {}
+        if self.key_md5 is not None:
+            headers["x-amz-server-side-encryption-customer-algorithm"] = "AES256"
+        if self.attributes is not None and self.attributes.sse is not None:
+            headers["x-amz-server-side-encryption"] = self.attributes.sse
+        return headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +133,9 @@ class Upload:
     checksum_type: str | None
     parts: dict[int, _Part] = field(default_factory=dict)
     content_type: str = "binary/octet-stream"
-    # -- S3 to S3 (issue 14): what a multipart copy sets on the object it completes
+    # -- issue 14: what the upload (or multipart copy) sets on the object it completes
     attributes: ObjectAttributes | None = None
+    key_md5: str | None = None
 
     def _refuse(self, code: str, message: str) -> RequestError:
         return fail(400, code, message, self.bucket, self.key)

@@ -16,8 +16,10 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from ..._attributes import SSECustomerKey
 from ..._errors import ConfigError, RequestError
 from .._stall import ProgressGuard
+from ..objectheaders import check_key_endpoint, key_hint, sends_key
 from .address import Endpoint
 from .body import AiohttpExchange, Exchange
 from .credentials import CredentialSource
@@ -82,6 +84,7 @@ class LeanClient:
         self._scheme = self._endpoint.scheme
         self._https = self._endpoint.https
         self._proxy = proxy
+        self._sse_c: dict[str, str] | None = None  # SSE-C headers of object requests
         # Bodiless requests go through our own HTTP/1.1 client, except through a proxy:
         # aiohttp handles proxies (and every request with a body).
         self._h1: H1Pool | None = None
@@ -90,6 +93,26 @@ class LeanClient:
             self._h1 = H1Pool(https=self._https, ssl_context=ssl_context, limit=max_connections,
                               connect_timeout=connect_timeout, read_timeout=read_timeout,
                               min_rate=min_body_rate, user_agent=_USER_AGENT)
+
+    def use_sse_customer_key(self, key: SSECustomerKey | None) -> None:
+        """Send ``key``'s SSE-C headers (signed) with the requests on an object's bytes
+        (see :func:`~..objectheaders.sends_key`).
+
+        Raises:
+            ConfigError: plain HTTP to another host (the key would travel in clear text).
+        """
+        check_key_endpoint(f"{self._scheme}://{self._endpoint.host}", key)
+        self._sse_c = key.headers() if key is not None else None
+
+    def explain(self, error: RequestError) -> RequestError:
+        """``error`` with a word about SSE-C where the key may be its cause."""
+        return key_hint(error, self._sse_c is not None)
+
+    def _with_key(self, method: str, key: str | None, query: str,
+                  headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
+        if self._sse_c is None or not sends_key(method, key, query):
+            return headers
+        return {**(headers or {}), **self._sse_c}
 
     @property
     def splicing(self) -> Splicing:
@@ -174,6 +197,7 @@ class LeanClient:
         """A request through aiohttp; the answer's head (its body is the caller's to read).
         Raises :class:`TransientError` when the connection fails."""
         host, path = self.locate(bucket, key)
+        headers = self._with_key(method, key, query, headers)
         if data is None:
             payload = EMPTY_SHA256
         elif self._should_sign_payload(headers):
@@ -236,6 +260,7 @@ class LeanClient:
                 ProgressGuard(self._min_body_rate, self._timeouts[1]),
             )
         host, path = self.locate(bucket, key)
+        headers = self._with_key(method, key, query, headers)
         signed = await self._sign(method, host, path, query, headers, EMPTY_SHA256)
         self.requests += 1
         with map_errors(bucket, key):
@@ -247,7 +272,7 @@ class LeanClient:
     ) -> RequestError:
         """The error an answer with an error status stands for (the answer is released).
         An expired token makes the credentials be read again."""
-        error = await error_from_answer(resp, bucket, key)
+        error = self.explain(await error_from_answer(resp, bucket, key))
         if self._credentials is not None and error.code in ("ExpiredToken",
                                                             "TokenRefreshRequired"):
             self._credentials.expire()

@@ -36,9 +36,9 @@ from ..._models import ObjectInfo
 from .._base import CompletedPart, Data, ListPage, delete_batch
 from .._framing import check_pin, frame_answer
 from ..copying import CopyAnswer, CopySource, SourceHead
-from . import copy
+from ..objectheaders import attribute_headers
 from ..versions import VersionPage
-from . import versions
+from . import copy, versions
 from .body import Exchange, LeanBody
 from .client import LeanClient, ssl_context
 from .credentials import CredentialSource, StaticCredentials, chain_credentials
@@ -216,7 +216,8 @@ class LeanTransport:
         resp = await self._client.exchange("HEAD", bucket, key, headers=headers)
         try:
             if resp.status != 200:
-                raise error_from_response(resp.status, None, None, bucket=bucket, key=key)
+                raise self._client.explain(
+                    error_from_response(resp.status, None, None, bucket=bucket, key=key))
             got = resp.headers
             info = ObjectInfo(
                 key=key,
@@ -282,11 +283,12 @@ class LeanTransport:
         checksum: Checksum | None = None,
         headers: Mapping[str, str] | None = None,
         content_type: str | None = None,
+        attributes: ObjectAttributes | None = None,
     ) -> dict[str, str]:
-        """PutObject. ``checksum``, ``content_type`` and ``headers`` are sent and signed.
-        Returns the response headers, names lower-cased, ``etag`` unquoted."""
-        if content_type:
-            headers = {**(headers or {}), "Content-Type": content_type}
+        """PutObject. ``checksum``, ``attributes``, ``content_type`` and ``headers`` are
+        sent and signed. Returns the response headers, names lower-cased, ``etag`` unquoted."""
+        if content_type or attributes is not None:
+            headers = {**(headers or {}), **attribute_headers(attributes, content_type)}
         return await self._put(bucket, key, data, "", self._with_checksum(headers, checksum))
 
     async def upload_part(
@@ -322,10 +324,11 @@ class LeanTransport:
     async def create_multipart_upload(
         self, bucket: str, key: str, *, checksum_algorithm: str | None = None,
         checksum_type: str | None = None, content_type: str | None = None,
+        attributes: ObjectAttributes | None = None,
     ) -> str:
         """CreateMultipartUpload declaring the checksum algorithm and type (``FULL_OBJECT``
-        or ``COMPOSITE``) and the object's Content-Type; returns the upload id."""
-        headers: dict[str, str] = {"Content-Type": content_type} if content_type else {}
+        or ``COMPOSITE``) and the object's attributes; returns the upload id."""
+        headers = attribute_headers(attributes, content_type)
         if checksum_algorithm:
             headers["x-amz-checksum-algorithm"] = checksum_algorithm
             if checksum_type:
@@ -454,6 +457,12 @@ class LeanTransport:
         return await versions.list_versions_page(
             self._client, bucket, prefix, key_marker=key_marker,
             version_id_marker=version_id_marker, max_keys=max_keys)
+
+    # -- attrs (issue 14) -------------------------------------------------------------------
+
+    def use_sse_customer_key(self, key: SSECustomerKey | None) -> None:
+        """See :meth:`Transport.use_sse_customer_key`; the client signs the headers in."""
+        self._client.use_sse_customer_key(key)
 
 
 class _Get:
