@@ -21,6 +21,7 @@ from ._models import ObjectInfo, TransferResult
 from ._reads import reads
 from ._run import entry
 from ._run.events import EventSink
+from ._run.keylist import KeySource
 from ._run.progress import Reporter
 from ._session import Session, transfer_config
 from ._transfer import single
@@ -192,10 +193,12 @@ class AsyncPump:
         dry_run: bool = False,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        keys: KeySource | None = None,
+        from0: bool = False,
     ) -> TransferResult:
         return await entry.download_prefix(self._session, src, dest, include, exclude,
             filters=filters, raw=raw, progress=progress, dry_run=dry_run, events=events,
-            state_files=state_files)
+            state_files=state_files, keys=keys, from0=from0)
 
     @_documented_by(entry.upload_dir)
     async def upload_dir(
@@ -212,10 +215,12 @@ class AsyncPump:
         dry_run: bool = False,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        keys: KeySource | None = None,
+        from0: bool = False,
     ) -> TransferResult:
         return await entry.upload_dir(self._session, src, uri, exist_ok, include, exclude,
             filters=filters, follow_symlinks=follow_symlinks, progress=progress, dry_run=dry_run,
-            events=events, state_files=state_files)
+            events=events, state_files=state_files, keys=keys, from0=from0)
 
     @_documented_by(entry.sync)
     async def sync(
@@ -236,11 +241,13 @@ class AsyncPump:
         progress: Reporter | None = None,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        keys: KeySource | None = None,
+        from0: bool = False,
     ) -> TransferResult:
         return await entry.sync(self._session, src, dest, delete=delete, dry_run=dry_run,
             include=include, exclude=exclude, filters=filters, raw=raw, max_delete=max_delete,
             shard=shard, manifest=manifest, follow_symlinks=follow_symlinks, progress=progress,
-            events=events, state_files=state_files)
+            events=events, state_files=state_files, keys=keys, from0=from0)
 
     # -- one object ----------------------------------------------------------------------
 

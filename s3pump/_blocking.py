@@ -24,6 +24,7 @@ from ._config import ClientConfig, TransferConfig
 from ._mirror.decide import Shard
 from ._models import ObjectInfo, TransferResult
 from ._run.events import EventSink
+from ._run.keylist import KeySource
 from ._run.progress import Reporter
 from ._transport import Transport
 from ._uri import S3URI
@@ -201,6 +202,8 @@ class Pump(AbstractContextManager["Pump"]):
         dry_run: bool = False,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        keys: KeySource | None = None,
+        from0: bool = False,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.download_prefix`: every object under a prefix into a
         directory. ``events`` is called in the Pump's thread, not the caller's.
@@ -211,7 +214,8 @@ class Pump(AbstractContextManager["Pump"]):
         return self._call(functools.partial(
             self._pump.download_prefix, src, dest, include, exclude, filters=filters, raw=raw,
             progress=progress,
-            dry_run=dry_run, events=events, state_files=state_files))
+            dry_run=dry_run, events=events, state_files=state_files, keys=keys,
+            from0=from0))
 
     def download_file(self, src: str | S3URI, dest: str | Path) -> TransferResult:
         """Blocking :meth:`AsyncPump.download_file`: one object to a file.
@@ -263,6 +267,8 @@ class Pump(AbstractContextManager["Pump"]):
         dry_run: bool = False,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        keys: KeySource | None = None,
+        from0: bool = False,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.upload_dir`: every file below a directory to a prefix.
         ``events`` is called in the Pump's thread, not the caller's.
@@ -273,7 +279,7 @@ class Pump(AbstractContextManager["Pump"]):
         return self._call(functools.partial(
             self._pump.upload_dir, src, uri, exist_ok, include, exclude, filters=filters,
             follow_symlinks=follow_symlinks, progress=progress, dry_run=dry_run, events=events,
-            state_files=state_files))
+            state_files=state_files, keys=keys, from0=from0))
 
     # -- mirrors --------------------------------------------------------------------------
 
@@ -295,6 +301,8 @@ class Pump(AbstractContextManager["Pump"]):
         progress: Reporter | None = None,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        keys: KeySource | None = None,
+        from0: bool = False,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.sync`: mirror a prefix to a folder, or back.
 
@@ -308,7 +316,7 @@ class Pump(AbstractContextManager["Pump"]):
             exclude=exclude, filters=filters, raw=raw, max_delete=max_delete, shard=shard,
             manifest=manifest,
             follow_symlinks=follow_symlinks, progress=progress, events=events,
-            state_files=state_files))
+            state_files=state_files, keys=keys, from0=from0))
 
     # -- reads and listings ---------------------------------------------------------------
 

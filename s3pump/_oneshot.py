@@ -19,6 +19,7 @@ from ._config import TransferConfig
 from ._mirror.decide import Shard
 from ._models import TransferResult
 from ._run.events import EventSink
+from ._run.keylist import KeySource
 from ._run.progress import Reporter
 from ._transport import Transport
 from ._uri import S3URI
@@ -53,6 +54,8 @@ def download_prefix(
     dry_run: bool = False,
     events: EventSink | None = None,
     state_files: Iterable[str | os.PathLike[str]] = (),
+    keys: KeySource | None = None,
+    from0: bool = False,
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,
@@ -93,6 +96,8 @@ def upload_dir(
     dry_run: bool = False,
     events: EventSink | None = None,
     state_files: Iterable[str | os.PathLike[str]] = (),
+    keys: KeySource | None = None,
+    from0: bool = False,
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,
@@ -136,6 +141,8 @@ def sync(
     progress: Reporter | None = None,
     events: EventSink | None = None,
     state_files: Iterable[str | os.PathLike[str]] = (),
+    keys: KeySource | None = None,
+    from0: bool = False,
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,

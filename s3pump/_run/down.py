@@ -34,6 +34,7 @@ from .._retry import RetryPolicy
 from .._session import Session
 from .._transfer.download import Downloader
 from .._uri import S3URI
+from .keylist import head_pages
 from .leg import Leg
 from .listing import open_listing
 from .options import RunOptions
@@ -122,8 +123,14 @@ class DownRun(Leg):
         """Nothing: the destination is looked at key by key (``lstat``) while planning."""
 
     def pages(self) -> AbstractAsyncContextManager[AsyncIterator[list[ObjectInfo]]]:
-        """The parallel listing of the prefix."""
+        """The parallel listing of the prefix (or, with a key list, the listed keys)."""
         session, uri, pattern = self._session, self._uri, self._options.pattern
+        if self._options.keys is not None:
+            keep, shard = self._options.keep, self._options.shard
+            return head_pages(session.transport, uri.bucket, uri.key, self._options.keys,
+                              self._retry, self._outcomes,
+                              lambda rel: keep(rel) and shard(uri.key + rel),
+                              parallel=session.config.concurrency)
         prefix = pattern.prefix if pattern is not None else uri.key
         return open_listing(session.transport, uri.bucket, prefix, self._retry)
 

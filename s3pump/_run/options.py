@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol
 
 from .._mirror.decide import Shard
 from .._uri import KeyPattern
+from .keylist import KeyList
 from .plan import KeyFilter
 
 __all__ = ["DirectionRun", "Job", "Mode", "RunOptions"]
@@ -35,6 +36,8 @@ class RunOptions:
     follow_symlinks: bool = False
     state_files: tuple[Path, ...] = ()
     exist_ok: bool = True
+    # -- key lists (issue 14): the source side read from a list, not listed or walked.
+    keys: KeyList | None = None
 
     @property
     def mirror(self) -> bool:

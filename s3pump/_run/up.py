@@ -36,6 +36,7 @@ from .._transfer.upload import Uploader
 from .._transport._base import MAX_DELETE_KEYS
 from .._uri import S3URI
 from .guard import excluded_below
+from .keylist import local_batches
 from .leg import Leg
 from .listing import open_listing
 from .options import RunOptions
@@ -141,7 +142,13 @@ class UpRun(Leg):
 
     @asynccontextmanager
     async def pages(self) -> AsyncIterator[AsyncIterator[_Walked]]:
-        """The walk of the folder, a batch of entries per thread hop."""
+        """The walk of the folder, a batch of entries per thread hop (or, with a key list,
+        the files it names)."""
+        if self._options.keys is not None:
+            async with local_batches(self._root, self._options.keys,
+                                     self._options.follow_symlinks) as listed:
+                yield listed
+            return
         walker = walk_tree(self._root, follow_symlinks=self._options.follow_symlinks,
                            leave_out=self._state.files.inodes)
         restat = self._mirror
