@@ -292,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     _verb(sub, "cat", "stream one object to stdout",
           "Write the object's bytes to stdout as they arrive.", (("URI", "s3://bucket/key"),))
     _object_options(sub.choices)
+    add_keylist_options(sub.choices)
     for verb in sub.choices.values():
         _common(verb)
     _aws_spellings(sub.choices)
@@ -424,3 +425,12 @@ def check_sides(args: argparse.Namespace) -> None:
     if verb == "put" and src_url:
         raise UsageError(f"put uploads to S3: DST must be the s3:// URI, not {dst!r} "
                          "(to download, use get)")
+
+
+# -- key lists (issue 14)
+def add_keylist_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
+    """``--files-from`` and ``--from0`` (in :mod:`.keylists`, imported here late: it takes
+    :class:`UsageError` from this module)."""
+    from .keylists import add_keylist_options as add
+
+    add(verbs)

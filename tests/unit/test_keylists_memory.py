@@ -160,3 +160,26 @@ def test_upload_from_a_list_of_paths(tmp_path: Path) -> None:
     assert "a folder" in failed[str(src / "d")]
     assert result.skipped == 2  # the symlink, and the path through a symlinked folder
     assert t.calls["list"] == 1  # only the destination's exist_ok check (MaxKeys=2)
+
+
+def test_a_long_list_is_read_lazily(tmp_path: Path) -> None:
+    """250,000 names: memory stays that of a batch (a set of them all would hold ~30 MB);
+    the filters drop all but two before any request."""
+    import tracemalloc
+
+    t = _store()
+    listing = tmp_path / "long.txt"
+    with listing.open("w") as out:
+        out.write("a.txt\n")
+        for i in range(250_000):
+            out.write(f"skip/{i:07d}/a-fairly-long-name-to-weigh-something.bin\n")
+        out.write("b/c.txt\n")
+    tracemalloc.start()
+    try:
+        result = _download(t, tmp_path / "out", listing, filters=[("exclude", "skip/*")])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.ok and result.transferred == 2
+    assert t.calls["head"] == 2
+    assert peak < 4 * 1024 * 1024, peak
