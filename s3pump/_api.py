@@ -195,10 +195,11 @@ class AsyncPump:
         state_files: Iterable[str | os.PathLike[str]] = (),
         keys: KeySource | None = None,
         from0: bool = False,
+        inventory: str | S3URI | None = None,
     ) -> TransferResult:
         return await entry.download_prefix(self._session, src, dest, include, exclude,
             filters=filters, raw=raw, progress=progress, dry_run=dry_run, events=events,
-            state_files=state_files, keys=keys, from0=from0)
+            state_files=state_files, keys=keys, from0=from0, inventory=inventory)
 
     @_documented_by(entry.upload_dir)
     async def upload_dir(
@@ -243,11 +244,12 @@ class AsyncPump:
         state_files: Iterable[str | os.PathLike[str]] = (),
         keys: KeySource | None = None,
         from0: bool = False,
+        inventory: str | S3URI | None = None,
     ) -> TransferResult:
         return await entry.sync(self._session, src, dest, delete=delete, dry_run=dry_run,
             include=include, exclude=exclude, filters=filters, raw=raw, max_delete=max_delete,
             shard=shard, manifest=manifest, follow_symlinks=follow_symlinks, progress=progress,
-            events=events, state_files=state_files, keys=keys, from0=from0)
+            events=events, state_files=state_files, keys=keys, from0=from0, inventory=inventory)
 
     # -- one object ----------------------------------------------------------------------
 

@@ -204,6 +204,7 @@ class Pump(AbstractContextManager["Pump"]):
         state_files: Iterable[str | os.PathLike[str]] = (),
         keys: KeySource | None = None,
         from0: bool = False,
+        inventory: str | S3URI | None = None,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.download_prefix`: every object under a prefix into a
         directory. ``events`` is called in the Pump's thread, not the caller's.
@@ -215,7 +216,7 @@ class Pump(AbstractContextManager["Pump"]):
             self._pump.download_prefix, src, dest, include, exclude, filters=filters, raw=raw,
             progress=progress,
             dry_run=dry_run, events=events, state_files=state_files, keys=keys,
-            from0=from0))
+            from0=from0, inventory=inventory))
 
     def download_file(self, src: str | S3URI, dest: str | Path) -> TransferResult:
         """Blocking :meth:`AsyncPump.download_file`: one object to a file.
@@ -303,6 +304,7 @@ class Pump(AbstractContextManager["Pump"]):
         state_files: Iterable[str | os.PathLike[str]] = (),
         keys: KeySource | None = None,
         from0: bool = False,
+        inventory: str | S3URI | None = None,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.sync`: mirror a prefix to a folder, or back.
 
@@ -316,7 +318,7 @@ class Pump(AbstractContextManager["Pump"]):
             exclude=exclude, filters=filters, raw=raw, max_delete=max_delete, shard=shard,
             manifest=manifest,
             follow_symlinks=follow_symlinks, progress=progress, events=events,
-            state_files=state_files, keys=keys, from0=from0))
+            state_files=state_files, keys=keys, from0=from0, inventory=inventory))
 
     # -- reads and listings ---------------------------------------------------------------
 

@@ -49,6 +49,20 @@ def _key_list(keys: KeySource | None, from0: bool, wildcard: bool) -> KeyList | 
     return KeyList.of(keys, from0)
 
 
+def _inventory(inventory: str | S3URI | None, keys: KeySource | None, wildcard: bool
+               ) -> S3URI | None:
+    """The run's inventory manifest (``inventory=``): an object's ``s3://`` URI, alone."""
+    if inventory is None:
+        return None
+    if keys is not None or wildcard:
+        raise ConfigError("an inventory (--inventory) is the whole source listing: not with "
+                          "a key list (--files-from) or wildcards")
+    uri = parse_uri(inventory)
+    if not uri.key or uri.is_dir:
+        raise ConfigError(f"an inventory is the s3:// URI of its manifest.json, not {uri}")
+    return uri
+
+
 async def download_prefix(
     session: Session,
     src: str | S3URI,
@@ -64,6 +78,7 @@ async def download_prefix(
     state_files: Iterable[str | os.PathLike[str]] = (),
     keys: KeySource | None = None,
     from0: bool = False,
+    inventory: str | S3URI | None = None,
 ) -> TransferResult:
     """Download every object under the prefix ``src`` into the directory ``dest``.
 
@@ -100,12 +115,22 @@ async def download_prefix(
     The list is read lazily (memory stays flat for any length); a key named twice in a
     row of 256 names is taken once. An iterable is taken as given.
 
+    ``inventory`` takes the source listing from an S3 Inventory instead (``--inventory``):
+    the ``s3://`` URI of its ``manifest.json`` (CSV format; its ``sourceBucket`` must be
+    ``src``'s bucket). Its data files are checked against the manifest's sizes and MD5s
+    before any row is used (a mismatch stops the run with IntegrityError) and read a page
+    at a time; only the rows below the prefix are taken, latest versions only. An object
+    deleted since the inventory was made is skipped ("gone since the inventory"), not
+    failed; one changed since is downloaded as it is now.
+
     Raises:
         BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank,
             or a URL (``s3://``: S3 to S3 copies are not supported yet).
         ConfigError: a bad filter rule, or an include rule before any exclude rule; a
             key list that cannot be read (or holds a name that is not UTF-8), or one
-            given with a wildcard ``src``.
+            given with a wildcard ``src``; an inventory manifest that cannot be used
+            (not CSV, another bucket, malformed), or given with ``keys`` or a wildcard.
+        IntegrityError: an inventory data file does not match its manifest.
         NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
         LocalIOError: ``dest`` cannot be created or written, or the disk is full.
     """
@@ -116,7 +141,8 @@ async def download_prefix(
     options = RunOptions(mode="copy", dry_run=dry_run,
                          keep=KeyFilter.of(include, exclude, filters), pattern=pattern,
                          state_files=_state_files(state_files, events),
-                         keys=_key_list(keys, from0, pattern is not None))
+                         keys=_key_list(keys, from0, pattern is not None),
+                         inventory=_inventory(inventory, keys, pattern is not None))
     return await run_transfer(session, uri, root, options, progress, events)
 
 
@@ -204,6 +230,7 @@ async def sync(
     state_files: Iterable[str | os.PathLike[str]] = (),
     keys: KeySource | None = None,
     from0: bool = False,
+    inventory: str | S3URI | None = None,
 ) -> TransferResult:
     """Mirror ``src`` to ``dest``: an ``s3://`` prefix to a local folder, or back.
 
@@ -238,13 +265,18 @@ async def sync(
     ``keys`` (and ``from0``) mirror only the keys (or, uploading, the files) a list
     names, as :meth:`download_prefix` and :meth:`upload_dir` take them: nothing is listed
     on an ``s3://`` source, each key is HEADed. Not with ``delete``: a list cannot tell
-    what the source no longer has.
+    what the source no longer has. ``inventory`` (an ``s3://`` source only) lists the
+    source from an S3 Inventory, as in :meth:`download_prefix`; not with ``delete``
+    either: an inventory is a snapshot up to days old, and a key created after it would
+    look deleted.
 
     Raises:
         BadURIError: neither or both of ``src`` and ``dest`` are ``s3://`` URIs, or one
             of them is empty or blank (never taken for the current directory).
-        ConfigError: a bad ``shard``, ``max_delete`` or filter rule; ``keys`` with
-            ``delete`` or a wildcard source, or a key list that cannot be read.
+        ConfigError: a bad ``shard``, ``max_delete`` or filter rule; ``keys`` or
+            ``inventory`` with ``delete`` or a wildcard source, or a key list or
+            inventory that cannot be used; ``inventory`` with a local source.
+        IntegrityError: an inventory data file does not match its manifest.
         MirrorBusyError: another run of the same shard is using the folder.
         NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
         LocalIOError: the local folder cannot be read or written, or the disk is full.
@@ -263,6 +295,9 @@ async def sync(
     if keys is not None and delete:
         raise ConfigError("a key list (--files-from) cannot be mirrored with --delete: a "
                           "list cannot tell what the source no longer has")
+    if inventory is not None and delete:
+        raise ConfigError("an inventory (--inventory) cannot be mirrored with --delete: it "
+                          "is a snapshot, and a key created after it would look deleted")
     for name, location in (("source", src), ("destination", dest)):
         if not _is_s3(location):
             local_path(location, name)  # an empty one is refused, not the current dir
@@ -279,10 +314,14 @@ async def sync(
         pattern = None if raw else uri.pattern  # as download_prefix's
         uri = S3URI(uri.bucket, pattern.folder) if pattern else uri.as_prefix()
         options = replace(options, pattern=pattern,
-                          keys=_key_list(keys, from0, pattern is not None))
+                          keys=_key_list(keys, from0, pattern is not None),
+                          inventory=_inventory(inventory, keys, pattern is not None))
         root = local_path(dest, "destination folder")
         return await run_transfer(session, uri, root, options, progress, events)
     uri = parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)).as_prefix()
     root = local_path(src, "source folder")
+    if inventory is not None:
+        raise ConfigError("an inventory (--inventory) lists an s3:// source; this sync's "
+                          "source is a local folder")
     options = replace(options, keys=_key_list(keys, from0, False))
     return await run_transfer(session, root, uri, options, progress, events)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from .._mirror.decide import Shard
-from .._uri import KeyPattern
+from .._uri import S3URI, KeyPattern
 from .keylist import KeyList
 from .plan import KeyFilter
 
@@ -38,6 +38,8 @@ class RunOptions:
     exist_ok: bool = True
     # -- key lists (issue 14): the source side read from a list, not listed or walked.
     keys: KeyList | None = None
+    # The manifest.json of an S3 Inventory of the source (down only): its listing.
+    inventory: S3URI | None = None
 
     @property
     def mirror(self) -> bool:
