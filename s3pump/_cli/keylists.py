@@ -1,7 +1,8 @@
 """Key lists on the command line (issue 14): ``--files-from FILE|-`` and ``--from0`` on
 ``get``, ``put`` and ``sync``; ``--inventory s3://.../manifest.json`` on ``get`` and
 ``sync``. The verbs pass :func:`keylist_arguments` to their run;
-:func:`check_keylists` refuses what cannot go together before anything connects."""
+:func:`keylist_problem` names what cannot go together, for the caller to refuse before
+anything connects (this module imports nothing of the CLI: the parser calls into it)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
-from .options import UsageError
-
-__all__ = ["add_keylist_options", "check_keylists", "keylist_arguments"]
+__all__ = ["add_keylist_options", "keylist_arguments", "keylist_problem"]
 
 _VERBS = ("get", "put", "sync")
 
@@ -36,40 +35,36 @@ def add_keylist_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
                            "deleted since are skipped. Not with --delete or --files-from")
 
 
-def check_keylists(args: argparse.Namespace) -> None:
-    """Refuse what a key list cannot go with (before anything connects).
-
-    Raises:
-        UsageError: ``--from0`` without ``--files-from``; ``--files-from`` or
-            ``--inventory`` with ``--delete``, with each other, or with standard input or
-            output as a side (``-``).
-    """
+def keylist_problem(args: argparse.Namespace) -> str:
+    """What a key list cannot go with, as a one-line usage error ("" when all is well):
+    ``--from0`` without ``--files-from``; ``--files-from`` or ``--inventory`` with
+    ``--delete``, with each other, or with standard input or output as a side (``-``)."""
     if args.command not in _VERBS:
-        return
+        return ""
     files_from = args.files_from
     inventory = getattr(args, "inventory", None)
+    deletes = getattr(args, "delete", False)
+    streams = "-" in (args.src, args.dst)
     if inventory is not None:
         if not inventory.strip():
-            raise UsageError("--inventory is empty or blank")
+            return "--inventory is empty or blank"
         if files_from is not None:
-            raise UsageError("--inventory is the whole listing of SRC: not with --files-from")
-        if getattr(args, "delete", False):
-            raise UsageError("--inventory cannot go with --delete: an inventory is a "
-                             "snapshot, and a key created after it would look deleted")
-        if "-" in (args.src, args.dst):
-            raise UsageError("--inventory lists a prefix: SRC and DST cannot be '-'")
+            return "--inventory is the whole listing of SRC: not with --files-from"
+        if deletes:
+            return ("--inventory cannot go with --delete: an inventory is a snapshot, and "
+                    "a key created after it would look deleted")
+        if streams:
+            return "--inventory lists a prefix: SRC and DST cannot be '-'"
     if files_from is None:
-        if args.from0:
-            raise UsageError("--from0 needs --files-from")
-        return
+        return "--from0 needs --files-from" if args.from0 else ""
     if not files_from.strip():
-        raise UsageError("--files-from is empty or blank")
-    if getattr(args, "delete", False):
-        raise UsageError("--files-from cannot go with --delete: a key list cannot tell "
-                         "what the source no longer has")
-    if "-" in (args.src, args.dst):
-        raise UsageError("--files-from names keys below a prefix or folder: SRC and DST "
-                         "cannot be '-'")
+        return "--files-from is empty or blank"
+    if deletes:
+        return ("--files-from cannot go with --delete: a key list cannot tell what the "
+                "source no longer has")
+    if streams:
+        return "--files-from names keys below a prefix or folder: SRC and DST cannot be '-'"
+    return ""
 
 
 def keylist_arguments(args: argparse.Namespace) -> dict[str, Any]:

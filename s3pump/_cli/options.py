@@ -429,8 +429,7 @@ def check_sides(args: argparse.Namespace) -> None:
 
 # -- key lists (issue 14)
 def add_keylist_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
-    """``--files-from`` and ``--from0`` (in :mod:`.keylists`, imported here late: it takes
-    :class:`UsageError` from this module)."""
+    """``--files-from``, ``--from0`` and ``--inventory`` (in :mod:`.keylists`)."""
     from .keylists import add_keylist_options as add
 
     add(verbs)
