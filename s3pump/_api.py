@@ -26,6 +26,7 @@ from ._run.progress import Reporter
 from ._session import Session, transfer_config
 from ._transfer import single
 from ._transport import Transport
+from ._transport.ratelimit import parse_rate
 from ._uri import S3URI
 
 if TYPE_CHECKING:
@@ -75,6 +76,11 @@ class AsyncPump:
             public buckets; no credentials are looked up.
         request_payer: ``"requester"`` for requester-pays buckets (``--request-payer``):
             sent on every request; the requester is billed.
+        bwlimit, tpslimit, tpslimit_burst: rates across all connections (``--bwlimit``,
+            ``--tpslimit``): bytes per second of bodies, both directions (a number, or
+            rclone's spelling: ``"10M"`` is 10 MiB/s, ``"512k"``; ``None``/``"off"``: no
+            limit), and requests per second, retries included, with up to
+            ``tpslimit_burst`` at once after a pause.
 
     :meth:`stop` ends every run cleanly (``interrupted`` in the result); s3pump installs
     no signal handlers of its own, so an application that wants SIGTERM to stop a run
@@ -101,12 +107,18 @@ class AsyncPump:
         min_body_rate: float = 64.0,
         sign_requests: bool = True,
         request_payer: str | None = None,
+        bwlimit: int | float | str | None = None,
+        tpslimit: float | None = None,
+        tpslimit_burst: int = 1,
     ) -> None:
         client = ClientConfig(
             endpoint_url=endpoint_url, region=region, profile=profile,
             addressing_style=addressing_style, connect_timeout=connect_timeout,
             read_timeout=read_timeout, min_body_rate=min_body_rate,
             sign_requests=sign_requests, request_payer=request_payer,
+            bwlimit=parse_rate(bwlimit),
+            tpslimit=None if tpslimit in (None, 0) else tpslimit,
+            tpslimit_burst=tpslimit_burst,
         )
         self._session = Session(
             client, transfer_config(config, concurrency, profile), transport=transport,

@@ -53,7 +53,7 @@ class Pump(AbstractContextManager["Pump"]):
     Args:
         endpoint_url, region, profile, concurrency, addressing_style, config, transport,
         cache_dir, cache_max_bytes, connect_timeout, read_timeout, min_body_rate,
-        sign_requests, request_payer: as
+        sign_requests, request_payer, bwlimit, tpslimit, tpslimit_burst: as
             :class:`AsyncPump`.
 
     Raises:
@@ -77,13 +77,17 @@ class Pump(AbstractContextManager["Pump"]):
         min_body_rate: float = 64.0,
         sign_requests: bool = True,
         request_payer: str | None = None,
+        bwlimit: int | float | str | None = None,
+        tpslimit: float | None = None,
+        tpslimit_burst: int = 1,
     ) -> None:
         self._pump = AsyncPump(
             endpoint_url, region, profile, concurrency, addressing_style=addressing_style,
             config=config, transport=transport, cache_dir=cache_dir,
             cache_max_bytes=cache_max_bytes, connect_timeout=connect_timeout,
             read_timeout=read_timeout, min_body_rate=min_body_rate,
-            sign_requests=sign_requests, request_payer=request_payer,
+            sign_requests=sign_requests, request_payer=request_payer, bwlimit=bwlimit,
+            tpslimit=tpslimit, tpslimit_burst=tpslimit_burst,
         )
         self._stack = ExitStack()
         self._portal: BlockingPortal | None = None

@@ -71,6 +71,9 @@ def download_prefix(
     min_body_rate: float = 64.0,
     sign_requests: bool = True,
     request_payer: str | None = None,
+    bwlimit: int | float | str | None = None,
+    tpslimit: float | None = None,
+    tpslimit_burst: int = 1,
 ) -> TransferResult:
     """One-shot :meth:`AsyncPump.download_prefix` on its own pump, under ``anyio.run``.
 
@@ -113,6 +116,9 @@ def upload_dir(
     min_body_rate: float = 64.0,
     sign_requests: bool = True,
     request_payer: str | None = None,
+    bwlimit: int | float | str | None = None,
+    tpslimit: float | None = None,
+    tpslimit_burst: int = 1,
 ) -> TransferResult:
     """One-shot :meth:`AsyncPump.upload_dir` on its own pump, under ``anyio.run``.
 
@@ -159,6 +165,9 @@ def sync(
     min_body_rate: float = 64.0,
     sign_requests: bool = True,
     request_payer: str | None = None,
+    bwlimit: int | float | str | None = None,
+    tpslimit: float | None = None,
+    tpslimit_burst: int = 1,
 ) -> TransferResult:
     """One-shot :meth:`AsyncPump.sync` on its own pump, under ``anyio.run``.
 

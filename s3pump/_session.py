@@ -24,6 +24,7 @@ from ._errors import ConfigError, S3PumpError
 from ._models import TransferResult
 from ._retry import RetryPolicy
 from ._transport import Transport, open_transport
+from ._transport.ratelimit import limited
 
 __all__ = ["Session", "request_slots"]
 
@@ -89,13 +90,17 @@ class Session:
         self._stopped = False
 
     async def open(self) -> None:
-        """Open the transport (a given one is used as it is)."""
+        """Open the transport (a given one is used as it is), under the rate limits."""
         if self._given is not None:
-            self._transport = self._given
-            return
-        self._transport = await open_transport(
-            self.client_config, self.config.concurrency, self._transport_kind
-        )
+            opened = self._given
+        else:
+            opened = await open_transport(
+                self.client_config, self.config.concurrency, self._transport_kind
+            )
+        # Rates (issue 14): every request and body of the pump passes one pair of buckets.
+        client = self.client_config
+        self._transport = limited(opened, client.bwlimit, client.tpslimit,
+                                  client.tpslimit_burst)
 
     async def aclose(self) -> None:
         """Close the transport the session opened (never a given one), shielded."""

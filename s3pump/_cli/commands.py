@@ -33,6 +33,7 @@ from .output import (
     stdout,
     write_bytes,
 )
+from .rates import rate_arguments
 
 if TYPE_CHECKING:
     from .. import S3URI, AsyncPump, ObjectInfo, Reporter, SyncEvent, TransferResult
@@ -70,6 +71,7 @@ class Invocation:
             config=config,
             sign_requests=not args.no_sign_request,
             request_payer=args.request_payer,
+            **rate_arguments(args),
         )
         self.stop.watch(pump)
         # The objects made so far (imported modules, the parser) live as long as the

@@ -293,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
           "Write the object's bytes to stdout as they arrive.", (("URI", "s3://bucket/key"),))
     _object_options(sub.choices)
     add_keylist_options(sub.choices)
+    add_rate_options(sub.choices)
     for verb in sub.choices.values():
         _common(verb)
     _aws_spellings(sub.choices)
@@ -431,5 +432,13 @@ def check_sides(args: argparse.Namespace) -> None:
 def add_keylist_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
     """``--files-from``, ``--from0`` and ``--inventory`` (in :mod:`.keylists`)."""
     from .keylists import add_keylist_options as add
+
+    add(verbs)
+
+
+# -- rates (issue 14)
+def add_rate_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
+    """``--bwlimit``, ``--tpslimit`` and ``--tpslimit-burst`` (in :mod:`.rates`)."""
+    from .rates import add_rate_options as add
 
     add(verbs)
