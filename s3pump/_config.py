@@ -193,6 +193,8 @@ class TransferConfig:
     # storage class, SSE, ACL), and the SSE-C key every object read and write sends.
     attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
     sse_customer_key: SSECustomerKey | None = None
+    # -- resumable uploads (issue 14): see s3pump._transfer.resume
+    resume_uploads: bool = True
 
     def __post_init__(self) -> None:
         if self.checksum_algorithm is not None:

@@ -32,7 +32,7 @@ from .._mirror.state import RunState
 from .._models import ObjectInfo
 from .._retry import RetryPolicy
 from .._session import Session
-from .._transfer.upload import Uploader
+from .._transfer.resume import make_uploader
 from .._transport._base import MAX_DELETE_KEYS
 from .._uri import S3URI
 from .guard import excluded_below
@@ -96,9 +96,7 @@ class UpRun(Leg):
     def __init__(self, session: Session, root: Path, uri: S3URI, options: RunOptions,
                  outcomes: Outcomes, state: RunState, retry: RetryPolicy) -> None:
         super().__init__(session, uri, root, options, outcomes, state, retry)
-        self._uploader = Uploader(session.transport, session.config, session.request_slots(),
-                                  retry, outcomes, session.send_checksums,
-                                  session.server_checksums)
+        self._uploader = make_uploader(session, retry, outcomes)
 
     async def prepare(self) -> None:
         """Check that the source is a folder; a copy refuses a prefix that holds objects

@@ -21,6 +21,7 @@ from .._models import ObjectInfo
 from ._base import Body, CompletedPart, Data, ListPage, Transport
 from .lean import LeanTransport
 from .lean.splice import Splicing
+from .parts import ListedPart
 
 if TYPE_CHECKING:
     from ._reference import ReferenceTransport
@@ -209,3 +210,10 @@ class AutoTransport:
         finally:
             if self._reference is not None:
                 await self._reference.aclose()
+
+    # -- resumable uploads (issue 14)
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[ListedPart]:
+        """ListParts through the reference transport (as the rest of the bookkeeping)."""
+        reference = await self.reference()
+        return await reference.list_parts(bucket, key, upload_id)

@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from .._checksum import Checksum
 from .._models import ObjectInfo
+from .parts import ListedPart
 
 __all__ = ["MAX_DELETE_KEYS", "Body", "CompletedPart", "FileCopier", "ListPage", "Transport",
            "delete_batch"]
@@ -235,6 +236,13 @@ class Transport(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+        ...
+
+    # -- resumable uploads (issue 14)
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[ListedPart]:
+        """ListParts: every part S3 holds for the open upload ``upload_id``, in part-number
+        order (all pages); raises NotFoundError (``NoSuchUpload``) when it is gone."""
         ...
 
 

@@ -31,6 +31,7 @@ from ._botocore import map_errors
 from ._framing import Framing, check_pin, count_error, frame_answer
 from ._resolve import access_modes, resolve
 from ._stall import ProgressGuard
+from .parts import ListedPart, list_all_parts, parts_from_botocore
 
 __all__ = ["ReferenceTransport"]
 
@@ -438,3 +439,14 @@ class ReferenceTransport:
                     raise
                 failed.append((key, f"{error.code or error.status}: {error}"))
         return failed
+
+    # -- resumable uploads (issue 14)
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[ListedPart]:
+        """ListParts through botocore, every page; a gone upload raises NotFoundError."""
+
+        async def page(marker: int) -> tuple[list[ListedPart], int | None]:
+            return parts_from_botocore(await self._call(bucket, key, self._client.list_parts(
+                Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker)))
+
+        return await list_all_parts(page, bucket, key)

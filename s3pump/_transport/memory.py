@@ -41,6 +41,7 @@ from .._models import ObjectInfo
 from ._base import CompletedPart, Data, ListPage, Transport, delete_batch
 from .memory_body import MemoryBody, answer_get
 from .memory_faults import Fault, Faults
+from .memory_parts import listed_parts
 from .memory_store import (
     Bucket,
     StoredObject,
@@ -50,6 +51,7 @@ from .memory_store import (
     fail,
     list_page,
 )
+from .parts import ListedPart
 
 __all__ = ["MemoryBody", "MemoryTransport"]
 
@@ -416,6 +418,13 @@ class MemoryTransport:
     async def aclose(self) -> None:
         """Nothing to release; ``closed`` tells that it was called."""
         self.closed = True
+
+    # -- resumable uploads (issue 14)
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[ListedPart]:
+        """ListParts: the parts received so far (see :func:`.memory_store.listed_parts`)."""
+        await self._request("list_parts", bucket, key)
+        return listed_parts(self._upload(bucket, key, upload_id)[1])
 
 
 def _seconds(moment: datetime) -> datetime:

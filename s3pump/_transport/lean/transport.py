@@ -34,12 +34,14 @@ from ..._integrity import evidence
 from ..._models import ObjectInfo
 from .._base import CompletedPart, Data, ListPage, delete_batch
 from .._framing import check_pin, frame_answer
+from ..parts import ListedPart
 from .body import Exchange, LeanBody
 from .client import LeanClient, ssl_context
 from .credentials import CredentialSource, StaticCredentials, chain_credentials
 from .errors import LeanUnsupportedError
 from .h1splice import hold
 from .http11 import H1Response
+from .listparts import list_parts
 from .sigv4 import canonical_query
 from .splice import Splicing
 from .wire import (
@@ -381,6 +383,12 @@ class LeanTransport:
                 raise error
             failed.append((key, f"{error.code or error.status}: {error}"))
         return failed
+
+    # -- resumable uploads (issue 14)
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[ListedPart]:
+        """ListParts, every page (see :mod:`.listparts`)."""
+        return await list_parts(self._client, bucket, key, upload_id)
 
 
 class _Get:
