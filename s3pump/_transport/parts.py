@@ -44,7 +44,7 @@ def parse_list_parts(body: bytes) -> tuple[list[ListedPart], int | None]:
         ValueError, ET.ParseError: not a ListPartsResult.
     """
     root = ET.fromstring(body)
-    if _local(root.tag) != "ListPartsResult":
+    if _local(root.tag) not in ("ListPartsResult", "ListPartsResponse"):  # moto: Response
         raise ValueError(f"not a ListPartsResult: <{_local(root.tag)}>")
     parts: list[ListedPart] = []
     truncated, marker = False, None
