@@ -169,6 +169,11 @@ class TransferConfig:
     checksum header at all, for stores that refuse them (R2, older MinIO); uploads are then
     still checked against what the server answers (the MD5 ETag of a single PUT).
     SHA1/SHA256 multipart uploads are COMPOSITE (per-part checksums only).
+
+    With ``resume_uploads`` (the default), a multipart upload of a file that was killed
+    (SIGKILL, a crash) resumes on the next upload of the unchanged file to the same key:
+    the parts S3 holds that match the file are kept (see :mod:`s3pump._transfer.resume`;
+    the state is a small file in ``$XDG_STATE_HOME/s3pump/resume/``).
     """
 
     concurrency: int = 64

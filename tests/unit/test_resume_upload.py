@@ -168,3 +168,21 @@ def test_resume_uploads_false_keeps_no_state(store: MemoryTransport, tmp_path: P
                                    part_size=PART, resume_uploads=False)
     assert _upload(store, path, config).ok and _stored(store) == data
     assert store.calls["list_parts"] == 0 and store.calls["upload_part"] == 5
+
+
+def test_a_folder_upload_resumes_its_large_file(store: MemoryTransport,
+                                                tmp_path: Path) -> None:
+    """upload_dir (and sync up) go through the same uploader: the killed upload of
+    k/big.bin is resumed when the folder is uploaded to k/."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    path, data = _file(folder)
+    (folder / "small.txt").write_text("small")
+    _killed(store, path, data, [1, 2, 3, 4])
+
+    async def main() -> s3pump.TransferResult:
+        async with s3pump.AsyncPump(transport=store, config=CONFIG) as pump:
+            return await pump.sync(folder, f"s3://{BUCKET}/k/")
+    result = anyio.run(main)
+    assert result.ok and result.transferred == 2
+    assert _stored(store) == data and store.calls["upload_part"] == 1
