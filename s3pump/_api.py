@@ -25,10 +25,12 @@ from ._reads.versions import list_versions, pin, versioned
 from ._run import across_entry, entry, remove
 from ._run import move as moving
 from ._run.events import EventSink
+from ._run.keylist import KeySource
 from ._run.progress import Reporter
 from ._session import Session, transfer_config
 from ._transfer import single
 from ._transport import Transport
+from ._transport.ratelimit import parse_rate
 from ._transport.versions import ObjectVersion
 from ._uri import S3URI
 
@@ -79,6 +81,11 @@ class AsyncPump:
             public buckets; no credentials are looked up.
         request_payer: ``"requester"`` for requester-pays buckets (``--request-payer``):
             sent on every request; the requester is billed.
+        bwlimit, tpslimit, tpslimit_burst: rates across all connections (``--bwlimit``,
+            ``--tpslimit``): bytes per second of bodies, both directions (a number, or
+            rclone's spelling: ``"10M"`` is 10 MiB/s, ``"512k"``; ``None``/``"off"``: no
+            limit), and requests per second, retries included, with up to
+            ``tpslimit_burst`` at once after a pause.
 
     :meth:`stop` ends every run cleanly (``interrupted`` in the result); s3pump installs
     no signal handlers of its own, so an application that wants SIGTERM to stop a run
@@ -105,12 +112,18 @@ class AsyncPump:
         min_body_rate: float = 64.0,
         sign_requests: bool = True,
         request_payer: str | None = None,
+        bwlimit: int | float | str | None = None,
+        tpslimit: float | None = None,
+        tpslimit_burst: int = 1,
     ) -> None:
         client = ClientConfig(
             endpoint_url=endpoint_url, region=region, profile=profile,
             addressing_style=addressing_style, connect_timeout=connect_timeout,
             read_timeout=read_timeout, min_body_rate=min_body_rate,
             sign_requests=sign_requests, request_payer=request_payer,
+            bwlimit=parse_rate(bwlimit),
+            tpslimit=None if tpslimit in (None, 0) else tpslimit,
+            tpslimit_burst=tpslimit_burst,
         )
         self._session = Session(
             client, transfer_config(config, concurrency, profile), transport=transport,
@@ -197,10 +210,13 @@ class AsyncPump:
         dry_run: bool = False,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        keys: KeySource | None = None,
+        from0: bool = False,
+        inventory: str | S3URI | None = None,
     ) -> TransferResult:
         return await entry.download_prefix(self._session, src, dest, include, exclude,
             filters=filters, raw=raw, progress=progress, dry_run=dry_run, events=events,
-            state_files=state_files)
+            state_files=state_files, keys=keys, from0=from0, inventory=inventory)
 
     @_documented_by(entry.upload_dir)
     async def upload_dir(
@@ -217,10 +233,12 @@ class AsyncPump:
         dry_run: bool = False,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        keys: KeySource | None = None,
+        from0: bool = False,
     ) -> TransferResult:
         return await entry.upload_dir(self._session, src, uri, exist_ok, include, exclude,
             filters=filters, follow_symlinks=follow_symlinks, progress=progress, dry_run=dry_run,
-            events=events, state_files=state_files)
+            events=events, state_files=state_files, keys=keys, from0=from0)
 
     @_documented_by(entry.sync)
     async def sync(
@@ -244,12 +262,16 @@ class AsyncPump:
         source: Any = None,
         metadata_directive: str = "COPY",
         as_of: datetime | str | float | None = None,
+        keys: KeySource | None = None,
+        from0: bool = False,
+        inventory: str | S3URI | None = None,
     ) -> TransferResult:
         return await entry.sync(self._session, src, dest, delete=delete, dry_run=dry_run,
             include=include, exclude=exclude, filters=filters, raw=raw, max_delete=max_delete,
             shard=shard, manifest=manifest, follow_symlinks=follow_symlinks, progress=progress,
             events=events, state_files=state_files, source=source,
-            metadata_directive=metadata_directive, as_of=as_of)
+            metadata_directive=metadata_directive, as_of=as_of, keys=keys, from0=from0,
+            inventory=inventory)
 
     # -- one object ----------------------------------------------------------------------
 

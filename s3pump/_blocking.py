@@ -26,6 +26,7 @@ from ._mirror.decide import Shard
 from ._models import ObjectInfo, TransferResult
 from ._reads.usage import Usage
 from ._run.events import EventSink
+from ._run.keylist import KeySource
 from ._run.progress import Reporter
 from ._transport import Transport
 from ._transport.versions import ObjectVersion
@@ -55,7 +56,7 @@ class Pump(AbstractContextManager["Pump"]):
     Args:
         endpoint_url, region, profile, concurrency, addressing_style, config, transport,
         cache_dir, cache_max_bytes, connect_timeout, read_timeout, min_body_rate,
-        sign_requests, request_payer: as
+        sign_requests, request_payer, bwlimit, tpslimit, tpslimit_burst: as
             :class:`AsyncPump`.
 
     Raises:
@@ -79,13 +80,17 @@ class Pump(AbstractContextManager["Pump"]):
         min_body_rate: float = 64.0,
         sign_requests: bool = True,
         request_payer: str | None = None,
+        bwlimit: int | float | str | None = None,
+        tpslimit: float | None = None,
+        tpslimit_burst: int = 1,
     ) -> None:
         self._pump = AsyncPump(
             endpoint_url, region, profile, concurrency, addressing_style=addressing_style,
             config=config, transport=transport, cache_dir=cache_dir,
             cache_max_bytes=cache_max_bytes, connect_timeout=connect_timeout,
             read_timeout=read_timeout, min_body_rate=min_body_rate,
-            sign_requests=sign_requests, request_payer=request_payer,
+            sign_requests=sign_requests, request_payer=request_payer, bwlimit=bwlimit,
+            tpslimit=tpslimit, tpslimit_burst=tpslimit_burst,
         )
         self._stack = ExitStack()
         self._portal: BlockingPortal | None = None
@@ -204,6 +209,9 @@ class Pump(AbstractContextManager["Pump"]):
         dry_run: bool = False,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        keys: KeySource | None = None,
+        from0: bool = False,
+        inventory: str | S3URI | None = None,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.download_prefix`: every object under a prefix into a
         directory. ``events`` is called in the Pump's thread, not the caller's.
@@ -214,7 +222,8 @@ class Pump(AbstractContextManager["Pump"]):
         return self._call(functools.partial(
             self._pump.download_prefix, src, dest, include, exclude, filters=filters, raw=raw,
             progress=progress,
-            dry_run=dry_run, events=events, state_files=state_files))
+            dry_run=dry_run, events=events, state_files=state_files, keys=keys,
+            from0=from0, inventory=inventory))
 
     def download_file(self, src: str | S3URI, dest: str | Path, *,
                       version_id: str | None = None) -> TransferResult:
@@ -269,6 +278,8 @@ class Pump(AbstractContextManager["Pump"]):
         dry_run: bool = False,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        keys: KeySource | None = None,
+        from0: bool = False,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.upload_dir`: every file below a directory to a prefix.
         ``events`` is called in the Pump's thread, not the caller's.
@@ -279,7 +290,7 @@ class Pump(AbstractContextManager["Pump"]):
         return self._call(functools.partial(
             self._pump.upload_dir, src, uri, exist_ok, include, exclude, filters=filters,
             follow_symlinks=follow_symlinks, progress=progress, dry_run=dry_run, events=events,
-            state_files=state_files))
+            state_files=state_files, keys=keys, from0=from0))
 
     # -- mirrors --------------------------------------------------------------------------
 
@@ -304,6 +315,9 @@ class Pump(AbstractContextManager["Pump"]):
         source: Any = None,
         metadata_directive: str = "COPY",
         as_of: datetime | str | float | None = None,
+        keys: KeySource | None = None,
+        from0: bool = False,
+        inventory: str | S3URI | None = None,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.sync`: mirror a prefix to a folder, or back, or to
         another prefix (``source``: a :class:`ClientConfig` for the source side).
@@ -319,7 +333,7 @@ class Pump(AbstractContextManager["Pump"]):
             manifest=manifest,
             follow_symlinks=follow_symlinks, progress=progress, events=events,
             state_files=state_files, source=source, metadata_directive=metadata_directive,
-            as_of=as_of))
+            as_of=as_of, keys=keys, from0=from0, inventory=inventory))
 
     # -- reads and listings ---------------------------------------------------------------
 

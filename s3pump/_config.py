@@ -56,6 +56,11 @@ class ClientConfig:
     service). ``request_payer="requester"`` sends ``x-amz-request-payer: requester`` on
     every request, as requester-pays buckets demand (the requester is billed).
 
+    Rates, shared by every connection of the pump and both directions: ``bwlimit`` bytes
+    per second of request and response bodies, ``tpslimit`` requests per second (retries
+    included) with up to ``tpslimit_burst`` at once after a pause (token buckets; see
+    :mod:`s3pump._transport.ratelimit`).
+
     The default minimum, 64 B/s per connection, is far below any link that works: 64
     connections (the default concurrency) sharing a 56 kbit/s modem still get ~110 B/s
     each. Only the time spent waiting for the server counts, so a slow disk on our side
@@ -71,8 +76,13 @@ class ClientConfig:
     min_body_rate: float = 64.0
     sign_requests: bool = True
     request_payer: str | None = None
+    # -- rates (issue 14): across all connections of the pump; None is no limit.
+    bwlimit: float | None = None
+    tpslimit: float | None = None
+    tpslimit_burst: int = 1
 
     def __post_init__(self) -> None:
+        self._check_rates()
         if not isinstance(self.sign_requests, bool):
             raise ConfigError(f"sign_requests must be True or False, not {self.sign_requests!r}")
         if self.request_payer is not None and self.request_payer not in REQUEST_PAYERS:
@@ -98,6 +108,20 @@ class ClientConfig:
             raise ConfigError(f"endpoint URL must start with http:// or https://: "
                               f"{self.endpoint_url!r}")
 
+
+    # -- rates (issue 14)
+    def _check_rates(self) -> None:
+        for name in ("bwlimit", "tpslimit"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, int | float)
+                                      or not 0 < value < float("inf")):
+                raise ConfigError(f"{name} must be a number above 0 (or None: no limit), "
+                                  f"not {value!r}")
+        burst = self.tpslimit_burst
+        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+            raise ConfigError(f"tpslimit_burst must be a whole number of requests, 1 or "
+                              f"more, not {burst!r}")
 
 @dataclass(frozen=True, slots=True)
 class TransferConfig:
@@ -152,6 +176,11 @@ class TransferConfig:
     S3 to S3 copies on one endpoint are server-side: CopyObject up to ``copy_threshold``
     bytes (at most 5 GiB, S3's limit), UploadPartCopy parts of ``copy_part_size`` (at least
     5 MiB, grown to fit 10,000 parts) above it, ``part_concurrency`` at a time per object.
+
+    With ``resume_uploads`` (the default), a multipart upload of a file that was killed
+    (SIGKILL, a crash) resumes on the next upload of the unchanged file to the same key:
+    the parts S3 holds that match the file are kept (see :mod:`s3pump._transfer.resume_upload`;
+    the state is a small file in ``$XDG_STATE_HOME/s3pump/resume/``).
     """
 
     concurrency: int = 64
@@ -179,6 +208,8 @@ class TransferConfig:
     # -- S3 to S3 (issue 14): where server-side copies go from CopyObject to parts
     copy_threshold: int = 512 * MiB
     copy_part_size: int = 64 * MiB
+    # -- resumable uploads (issue 14): see s3pump._transfer.resume_upload
+    resume_uploads: bool = True
 
     def __post_init__(self) -> None:
         if self.checksum_algorithm is not None:
@@ -248,3 +279,4 @@ class TransferConfig:
         while -(-size // part) > self.max_parts:
             part *= 2
         return part
+

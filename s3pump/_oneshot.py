@@ -20,6 +20,7 @@ from ._config import TransferConfig
 from ._mirror.decide import Shard
 from ._models import TransferResult
 from ._run.events import EventSink
+from ._run.keylist import KeySource
 from ._run.progress import Reporter
 from ._transport import Transport
 from ._uri import S3URI
@@ -54,6 +55,9 @@ def download_prefix(
     dry_run: bool = False,
     events: EventSink | None = None,
     state_files: Iterable[str | os.PathLike[str]] = (),
+    keys: KeySource | None = None,
+    from0: bool = False,
+    inventory: str | S3URI | None = None,
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,
@@ -68,6 +72,9 @@ def download_prefix(
     min_body_rate: float = 64.0,
     sign_requests: bool = True,
     request_payer: str | None = None,
+    bwlimit: int | float | str | None = None,
+    tpslimit: float | None = None,
+    tpslimit_burst: int = 1,
 ) -> TransferResult:
     """One-shot :meth:`AsyncPump.download_prefix` on its own pump, under ``anyio.run``.
 
@@ -94,6 +101,8 @@ def upload_dir(
     dry_run: bool = False,
     events: EventSink | None = None,
     state_files: Iterable[str | os.PathLike[str]] = (),
+    keys: KeySource | None = None,
+    from0: bool = False,
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,
@@ -108,6 +117,9 @@ def upload_dir(
     min_body_rate: float = 64.0,
     sign_requests: bool = True,
     request_payer: str | None = None,
+    bwlimit: int | float | str | None = None,
+    tpslimit: float | None = None,
+    tpslimit_burst: int = 1,
 ) -> TransferResult:
     """One-shot :meth:`AsyncPump.upload_dir` on its own pump, under ``anyio.run``.
 
@@ -140,6 +152,9 @@ def sync(
     source: Any = None,
     metadata_directive: str = "COPY",
     as_of: datetime | str | float | None = None,
+    keys: KeySource | None = None,
+    from0: bool = False,
+    inventory: str | S3URI | None = None,
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,
@@ -154,6 +169,9 @@ def sync(
     min_body_rate: float = 64.0,
     sign_requests: bool = True,
     request_payer: str | None = None,
+    bwlimit: int | float | str | None = None,
+    tpslimit: float | None = None,
+    tpslimit_burst: int = 1,
 ) -> TransferResult:
     """One-shot :meth:`AsyncPump.sync` on its own pump, under ``anyio.run``.
 

@@ -25,6 +25,7 @@ from ._errors import ConfigError, S3PumpError
 from ._models import TransferResult
 from ._retry import RetryPolicy
 from ._transport import Transport, open_transport
+from ._transport.ratelimit import limited
 
 __all__ = ["Session", "request_slots"]
 
@@ -91,7 +92,8 @@ class Session:
 
     async def open(self) -> None:
         """Open the transport (a given one is used as it is), set to send the SSE-C key of
-        ``config.sse_customer_key`` (a given one is set to send none without one).
+        ``config.sse_customer_key`` (a given one is set to send none without one), under
+        the rate limits.
 
         Raises:
             ConfigError: an SSE-C key and a plain-HTTP endpoint off this host.
@@ -110,7 +112,10 @@ class Session:
                     with anyio.CancelScope(shield=True):
                         await transport.aclose()
                 raise
-        self._transport = transport
+        # Rates (issue 14): every request and body of the pump passes one pair of buckets.
+        client = self.client_config
+        self._transport = limited(transport, client.bwlimit, client.tpslimit,
+                                  client.tpslimit_burst)
 
     async def aclose(self) -> None:
         """Close the transport the session opened (never a given one), shielded."""

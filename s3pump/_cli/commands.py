@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from .across import copy_command, move_command, source_config
 from .attributes import attribute_settings
+from .keylists import keylist_arguments
 from .options import UsageError, object_settings
 from .output import (
     DOWNLOAD,
@@ -34,6 +35,7 @@ from .output import (
     stdout,
     write_bytes,
 )
+from .rates import rate_arguments
 
 if TYPE_CHECKING:
     from .. import S3URI, AsyncPump, ObjectInfo, Reporter, SyncEvent, TransferResult
@@ -71,6 +73,7 @@ class Invocation:
             config=config,
             sign_requests=not args.no_sign_request,
             request_payer=args.request_payer,
+            **rate_arguments(args),
         )
         self.stop.watch(pump)
         # The objects made so far (imported modules, the parser) live as long as the
@@ -139,19 +142,23 @@ async def get(run: Invocation) -> int:
     pattern = None if args.raw else src.pattern  # s5cmd's wildcards: 's3://b/p/*.jpg'
     with ExitStack() as stack:
         async with run.pump() as pump:
-            if (pattern is None and not src.is_dir and not args.recursive
+            listed = bool(keylist_arguments(args))  # --files-from: SRC is a prefix
+            if listed:
+                src = src.as_prefix()
+            elif (pattern is None and not src.is_dir and not args.recursive
                     and await pump.exists(src)):
                 if args.dry_run:
                     return run.planned(DOWNLOAD, src, args.dst)
                 return run.report(await pump.download_file(src, args.dst), DOWNLOAD)
-            if pattern is None:
+            if pattern is None and not listed:
                 if args.recursive:  # as `aws s3 cp --recursive`: s3://b/data means data/
                     src = src.as_prefix()
                 await _refuse_nothing(pump, src)
             events, own = run.events(stack, plan=True)
             result = await pump.download_prefix(
                 src, args.dst, filters=args.filters, raw=args.raw, progress=run.progress(),
-                dry_run=args.dry_run, events=events, state_files=own)
+                dry_run=args.dry_run, events=events, state_files=own,
+                **keylist_arguments(args))
         if pattern is not None:
             _refuse_no_match(result, src)
         return run.report(result, DOWNLOAD)
@@ -196,12 +203,17 @@ async def put(run: Invocation) -> int:
                 if args.dry_run:  # stdin is left unread
                     return run.planned(UPLOAD, "-", dst)
                 return run.report(await pump.upload_fileobj(sys.stdin.buffer, dst), UPLOAD)
-            if await anyio.Path(src).is_dir():
+            is_dir = await anyio.Path(src).is_dir()
+            if keylist_arguments(args) and not is_dir:
+                raise UsageError(f"--files-from names files below a folder: {src} is not "
+                                 "a folder")
+            if is_dir:
                 events, own = run.events(stack, plan=True)
                 result = await pump.upload_dir(
                     src, dst, args.exist_ok, filters=args.filters,
                     follow_symlinks=args.follow_symlinks, progress=run.progress(),
                     dry_run=args.dry_run, events=events, state_files=own,
+                    **keylist_arguments(args),
                 )
                 return run.report(result, UPLOAD)
             if args.dry_run:
@@ -222,7 +234,7 @@ async def sync(run: Invocation) -> int:
                 shard=args.shard, manifest=args.manifest,
                 follow_symlinks=args.follow_symlinks, progress=run.progress(),
                 events=events, state_files=own, source=source_config(args),
-                metadata_directive=args.metadata_directive,
+                metadata_directive=args.metadata_directive, **keylist_arguments(args),
             )
         return run.report(result, SYNC)
 

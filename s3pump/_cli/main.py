@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .keylists import keylist_problem
 from .options import (
     UsageError,
     blank_argument,
@@ -69,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         check_values(args)
         check_sides(args)
+        if problem := keylist_problem(args):
+            raise UsageError(problem)
     except UsageError as exc:
         return flush_stdout(fatal(str(exc), "UsageError", None, args.json))
     return flush_stdout(_run(args, parser))

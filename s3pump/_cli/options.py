@@ -300,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_verbs_options(sub, _verb, filters=_filters, raw=_raw, log_json=_log_json)
     _object_options(sub.choices)
     add_attribute_options(sub.choices)  # issue 14: upload attributes and SSE-C keys
+    add_keylist_options(sub.choices)
+    add_rate_options(sub.choices)
     for verb in sub.choices.values():
         _common(verb)
     _aws_spellings(sub.choices)
@@ -436,3 +438,19 @@ def check_sides(args: argparse.Namespace) -> None:
     if verb == "put" and src_url:
         raise UsageError(f"put uploads to S3: DST must be the s3:// URI, not {dst!r} "
                          "(to download, use get)")
+
+
+# -- key lists (issue 14)
+def add_keylist_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
+    """``--files-from``, ``--from0`` and ``--inventory`` (in :mod:`.keylists`)."""
+    from .keylists import add_keylist_options as add
+
+    add(verbs)
+
+
+# -- rates (issue 14)
+def add_rate_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
+    """``--bwlimit``, ``--tpslimit`` and ``--tpslimit-burst`` (in :mod:`.rates`)."""
+    from .rates import add_rate_options as add
+
+    add(verbs)

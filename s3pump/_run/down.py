@@ -21,7 +21,7 @@ from pathlib import Path
 
 import anyio
 
-from .._errors import S3PumpError, UnsafeKeyError, error_from_oserror
+from .._errors import NoSuchKeyError, S3PumpError, UnsafeKeyError, error_from_oserror
 from .._local.etag import local_matches_etag
 from .._local.resumable import is_resume_name, keeps_pair
 from .._local.statefiles import STATE_DIR
@@ -35,6 +35,8 @@ from .._retry import RetryPolicy
 from .._session import Session
 from .._transfer.download import Downloader
 from .._uri import S3URI
+from .inventory import inventory_pages
+from .keylist import head_pages
 from .leg import Leg
 from .listing import open_listing
 from .options import RunOptions
@@ -126,8 +128,17 @@ class DownRun(Leg):
         """Nothing: the destination is looked at key by key (``lstat``) while planning."""
 
     def pages(self) -> AbstractAsyncContextManager[AsyncIterator[list[ObjectInfo]]]:
-        """The parallel listing of the prefix."""
+        """The parallel listing of the prefix (or, with a key list, the listed keys)."""
         session, uri, pattern = self._session, self._uri, self._options.pattern
+        if self._options.keys is not None:
+            keep, shard = self._options.keep, self._options.shard
+            return head_pages(session.transport, uri.bucket, uri.key, self._options.keys,
+                              self._retry, self._outcomes,
+                              lambda rel: keep(rel) and shard(uri.key + rel),
+                              parallel=session.config.concurrency)
+        if self._options.inventory is not None:
+            return inventory_pages(session.transport, self._options.inventory, uri,
+                                   self._retry)
         prefix = pattern.prefix if pattern is not None else uri.key
         return open_listing(session.transport, uri.bucket, prefix, self._retry)
 
@@ -218,7 +229,14 @@ class DownRun(Leg):
         else:
             # Recorded: the version that came (pinned to the listed one; the current one
             # when it changed since the listing), never merely what was listed.
-            got = await self._downloader.fetch_version(self._uri.bucket, obj, path)
+            try:
+                got = await self._downloader.fetch_version(self._uri.bucket, obj, path)
+            except NoSuchKeyError:
+                if self._options.inventory is None:
+                    raise
+                # An inventory is a snapshot: what was deleted since is a note, no failure.
+                outcomes.skipped(obj.key, str(path), "gone since the inventory")
+                return
             if self._mirror:
                 self._record(got, path)
             outcomes.transferred(obj.key, str(path), got.size, reason)

@@ -18,6 +18,7 @@ from .._session import Session
 from .._uri import S3URI, local_path, parse_uri
 from .asof import parse_as_of
 from .events import EventSink, JsonLinesLog
+from .keylist import KeyList, KeySource
 from .options import RunOptions
 from .plan import KeyFilter
 from .progress import Reporter
@@ -42,6 +43,28 @@ def _both_s3(*locations: str | os.PathLike[str] | S3URI) -> bool:
                for x in locations)
 
 
+def _key_list(keys: KeySource | None, from0: bool, wildcard: bool) -> KeyList | None:
+    """The run's key list (``keys=``), refused with a wildcard source (which is itself a
+    selection of keys)."""
+    if keys is not None and wildcard:
+        raise ConfigError("a key list (--files-from) names keys below a prefix: give the "
+                          "source without wildcards ('*', '?'), or use --raw")
+    return KeyList.of(keys, from0)
+
+
+def _inventory(inventory: str | S3URI | None, keys: KeySource | None, wildcard: bool
+               ) -> S3URI | None:
+    """The run's inventory manifest (``inventory=``): an object's ``s3://`` URI, alone."""
+    if inventory is None:
+        return None
+    if keys is not None or wildcard:
+        raise ConfigError("an inventory (--inventory) is the whole source listing: not with "
+                          "a key list (--files-from) or wildcards")
+    uri = parse_uri(inventory)
+    if not uri.key or uri.is_dir:
+        raise ConfigError(f"an inventory is the s3:// URI of its manifest.json, not {uri}")
+    return uri
+
 
 async def download_prefix(
     session: Session,
@@ -56,6 +79,9 @@ async def download_prefix(
     dry_run: bool = False,
     events: EventSink | None = None,
     state_files: Iterable[str | os.PathLike[str]] = (),
+    keys: KeySource | None = None,
+    from0: bool = False,
+    inventory: str | S3URI | None = None,
 ) -> TransferResult:
     """Download every object under the prefix ``src`` into the directory ``dest``.
 
@@ -82,10 +108,32 @@ async def download_prefix(
     ``events`` receives a :class:`~s3pump.SyncEvent` per key (see ``JsonLinesLog``); a
     key that would land on one of ``state_files`` (or the event log's file) fails.
 
+    ``keys`` takes the keys from a list instead of a listing (``--files-from``): the
+    path of a file (``"-"``: standard input) with one key per line, relative to the
+    prefix, or an iterable of such keys. Nothing is listed: each key is HEADed (up to
+    ``concurrency`` at once) for its size and ETag; a missing key fails on its own and the
+    run goes on; filters apply to the listed keys, and unsafe ones fail unsent. In a file,
+    a ``\r`` before the line end is dropped and blank lines and lines starting with ``#``
+    are skipped; with ``from0`` names are separated by NUL bytes and taken as they are.
+    The list is read lazily (memory stays flat for any length); a key named twice in a
+    row of 256 names is taken once. An iterable is taken as given.
+
+    ``inventory`` takes the source listing from an S3 Inventory instead (``--inventory``):
+    the ``s3://`` URI of its ``manifest.json`` (CSV format; its ``sourceBucket`` must be
+    ``src``'s bucket). Its data files are checked against the manifest's sizes and MD5s
+    before any row is used (a mismatch stops the run with IntegrityError) and read a page
+    at a time; only the rows below the prefix are taken, latest versions only. An object
+    deleted since the inventory was made is skipped ("gone since the inventory"), not
+    failed; one changed since is downloaded as it is now.
+
     Raises:
         BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank,
             or a URL (``s3://``: S3 to S3 is ``copy``'s).
-        ConfigError: a bad filter rule, or an include rule before any exclude rule.
+        ConfigError: a bad filter rule, or an include rule before any exclude rule; a
+            key list that cannot be read (or holds a name that is not UTF-8), or one
+            given with a wildcard ``src``; an inventory manifest that cannot be used
+            (not CSV, another bucket, malformed), or given with ``keys`` or a wildcard.
+        IntegrityError: an inventory data file does not match its manifest.
         NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
         LocalIOError: ``dest`` cannot be created or written, or the disk is full.
     """
@@ -95,7 +143,9 @@ async def download_prefix(
     root = local_path(dest, "destination folder")
     options = RunOptions(mode="copy", dry_run=dry_run,
                          keep=KeyFilter.of(include, exclude, filters), pattern=pattern,
-                         state_files=_state_files(state_files, events))
+                         state_files=_state_files(state_files, events),
+                         keys=_key_list(keys, from0, pattern is not None),
+                         inventory=_inventory(inventory, keys, pattern is not None))
     return await run_transfer(session, uri, root, options, progress, events)
 
 
@@ -113,6 +163,8 @@ async def upload_dir(
     dry_run: bool = False,
     events: EventSink | None = None,
     state_files: Iterable[str | os.PathLike[str]] = (),
+    keys: KeySource | None = None,
+    from0: bool = False,
 ) -> TransferResult:
     """Upload every file below the directory ``src`` to the prefix ``uri``.
 
@@ -135,10 +187,17 @@ async def upload_dir(
     stream read by ``concurrency`` workers; see :class:`TransferConfig` for the memory
     bound.
 
+    ``keys`` takes the files from a list instead of a walk (``--files-from``): paths
+    relative to ``src``, in a file or an iterable, as :meth:`download_prefix` reads keys.
+    A listed path that is missing, a folder, not a regular file, or not below ``src``
+    (``..``, a leading ``/``, a symlinked folder unless ``follow_symlinks``) fails on its
+    own; a symlink is skipped unless ``follow_symlinks``.
+
     Raises:
         BadURIError: ``uri`` is not an ``s3://`` URI, or ``src`` is empty or blank,
             or a URL (``s3://``: S3 to S3 is ``copy``'s).
-        ConfigError: a bad filter rule, or an include rule before any exclude rule.
+        ConfigError: a bad filter rule, or an include rule before any exclude rule; a
+            key list that cannot be read.
         LocalIOError: ``src`` does not exist or is not a directory.
         DestinationExistsError: the prefix holds objects and ``exist_ok`` is false.
         NoSuchBucketError: the bucket does not exist.
@@ -149,7 +208,8 @@ async def upload_dir(
     options = RunOptions(mode="copy", dry_run=dry_run,
                          keep=KeyFilter.of(include, exclude, filters),
                          follow_symlinks=follow_symlinks, exist_ok=exist_ok,
-                         state_files=_state_files(state_files, events))
+                         state_files=_state_files(state_files, events),
+                         keys=_key_list(keys, from0, False))
     return await run_transfer(session, root, dest, options, progress, events)
 
 
@@ -174,6 +234,9 @@ async def sync(
     source: Any = None,
     metadata_directive: str = "COPY",
     as_of: datetime | str | float | None = None,
+    keys: KeySource | None = None,
+    from0: bool = False,
+    inventory: str | S3URI | None = None,
 ) -> TransferResult:
     """Mirror ``src`` to ``dest``: an ``s3://`` prefix to a local folder, or back, or to
     another ``s3://`` prefix.
@@ -221,11 +284,22 @@ async def sync(
     time. A re-run with the same time transfers nothing; another time transfers exactly
     the keys whose content differs.
 
+    ``keys`` (and ``from0``) mirror only the keys (or, uploading, the files) a list
+    names, as :meth:`download_prefix` and :meth:`upload_dir` take them: nothing is listed
+    on an ``s3://`` source, each key is HEADed. Not with ``delete``: a list cannot tell
+    what the source no longer has. ``inventory`` (an ``s3://`` source only) lists the
+    source from an S3 Inventory, as in :meth:`download_prefix`; not with ``delete``
+    either: an inventory is a snapshot up to days old, and a key created after it would
+    look deleted.
+
     Raises:
         BadURIError: neither of ``src`` and ``dest`` is an ``s3://`` URI, or one of them
             is empty or blank (never taken for the current directory).
         ConfigError: a bad ``shard``, ``max_delete`` or filter rule; an ``as_of`` that
-            cannot be read or lies in the future, or given for an upload.
+            cannot be read or lies in the future, or given for an upload; ``keys`` or
+            ``inventory`` with ``delete`` or a wildcard source, or a key list or
+            inventory that cannot be used; ``inventory`` with a local source.
+        IntegrityError: an inventory data file does not match its manifest.
         MirrorBusyError: another run of the same shard is using the folder.
         NoSuchBucketError, AccessDeniedError: the listing cannot start or continue.
         LocalIOError: the local folder cannot be read or written, or the disk is full.
@@ -241,6 +315,12 @@ async def sync(
         manifest=Path(manifest) if manifest is not None else None,
         follow_symlinks=follow_symlinks, state_files=_state_files(state_files, events),
     )
+    if keys is not None and delete:
+        raise ConfigError("a key list (--files-from) cannot be mirrored with --delete: a "
+                          "list cannot tell what the source no longer has")
+    if inventory is not None and delete:
+        raise ConfigError("an inventory (--inventory) cannot be mirrored with --delete: it "
+                          "is a snapshot, and a key created after it would look deleted")
     for name, location in (("source", src), ("destination", dest)):
         if not _is_s3(location):
             local_path(location, name)  # an empty one is refused, not the current dir
@@ -276,9 +356,15 @@ async def sync(
         uri = parse_uri(src if isinstance(src, S3URI) else os.fspath(src))
         pattern = None if raw else uri.pattern  # as download_prefix's
         uri = S3URI(uri.bucket, pattern.folder) if pattern else uri.as_prefix()
-        options = replace(options, pattern=pattern)
+        options = replace(options, pattern=pattern,
+                          keys=_key_list(keys, from0, pattern is not None),
+                          inventory=_inventory(inventory, keys, pattern is not None))
         root = local_path(dest, "destination folder")
         return await run_transfer(session, uri, root, options, progress, events)
     uri = parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)).as_prefix()
     root = local_path(src, "source folder")
+    if inventory is not None:
+        raise ConfigError("an inventory (--inventory) lists an s3:// source; this sync's "
+                          "source is a local folder")
+    options = replace(options, keys=_key_list(keys, from0, False))
     return await run_transfer(session, root, uri, options, progress, events)

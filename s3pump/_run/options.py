@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from .._mirror.decide import Shard
-from .._uri import KeyPattern
+from .._uri import S3URI, KeyPattern
+from .keylist import KeyList
 from .plan import KeyFilter
 
 __all__ = ["DirectionRun", "Job", "Mode", "RunOptions"]
@@ -38,6 +39,10 @@ class RunOptions:
     exist_ok: bool = True
     # -- verbs and versions (issue 14): a down mirror as of this time (see .asof)
     as_of: datetime | None = None
+    # -- key lists (issue 14): the source side read from a list, not listed or walked.
+    keys: KeyList | None = None
+    # The manifest.json of an S3 Inventory of the source (down only): its listing.
+    inventory: S3URI | None = None
 
     @property
     def mirror(self) -> bool:

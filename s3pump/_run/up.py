@@ -32,10 +32,11 @@ from .._mirror.state import RunState
 from .._models import ObjectInfo
 from .._retry import RetryPolicy
 from .._session import Session
-from .._transfer.upload import Uploader
+from .._transfer.resume_upload import make_uploader
 from .._transport._base import MAX_DELETE_KEYS
 from .._uri import S3URI
 from .guard import excluded_below
+from .keylist import local_batches
 from .leg import Leg
 from .listing import open_listing
 from .options import RunOptions
@@ -95,9 +96,7 @@ class UpRun(Leg):
     def __init__(self, session: Session, root: Path, uri: S3URI, options: RunOptions,
                  outcomes: Outcomes, state: RunState, retry: RetryPolicy) -> None:
         super().__init__(session, uri, root, options, outcomes, state, retry)
-        self._uploader = Uploader(session.transport, session.config, session.request_slots(),
-                                  retry, outcomes, session.send_checksums,
-                                  session.server_checksums)
+        self._uploader = make_uploader(session, retry, outcomes)
 
     async def prepare(self) -> None:
         """Check that the source is a folder; a copy refuses a prefix that holds objects
@@ -141,7 +140,13 @@ class UpRun(Leg):
 
     @asynccontextmanager
     async def pages(self) -> AsyncIterator[AsyncIterator[_Walked]]:
-        """The walk of the folder, a batch of entries per thread hop."""
+        """The walk of the folder, a batch of entries per thread hop (or, with a key list,
+        the files it names)."""
+        if self._options.keys is not None:
+            async with local_batches(self._root, self._options.keys,
+                                     self._options.follow_symlinks) as listed:
+                yield listed
+            return
         walker = walk_tree(self._root, follow_symlinks=self._options.follow_symlinks,
                            leave_out=self._state.files.inodes)
         restat = self._mirror

@@ -22,6 +22,7 @@ from .._uri import S3URI, local_path, parse_uri
 from .download import Downloader, VerdictCallback
 from .ranges import whole_size
 from .readcheck import StreamCheck
+from .resume_upload import make_uploader
 from .stream_out import stream_kind, write_stream
 from .upload import Uploader
 
@@ -46,9 +47,7 @@ def _counting(result: TransferResult) -> VerdictCallback:
 
 
 def _uploader(session: Session, retry: RetryPolicy) -> Uploader:
-    return Uploader(session.transport, session.config, session.request_slots(), retry,
-                    _Quiet(), session.send_checksums,
-                    session.server_checksums)
+    return make_uploader(session, retry, _Quiet())
 
 
 async def download_file(session: Session, src: str | S3URI, dest: str | Path

@@ -23,6 +23,7 @@ from ._base import Body, CompletedPart, Data, ListPage, Transport
 from .copying import CopyAnswer, CopySource, SourceHead
 from .lean import LeanTransport
 from .lean.splice import Splicing
+from .parts import ListedPart
 from .versions import VersionPage
 
 if TYPE_CHECKING:
@@ -300,3 +301,10 @@ class AutoTransport:
         self._sse_key = key
         if self._reference is not None:
             self._reference.use_sse_customer_key(key)
+
+    # -- resumable uploads (issue 14)
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[ListedPart]:
+        """ListParts through the reference transport (as the rest of the bookkeeping)."""
+        reference = await self.reference()
+        return await reference.list_parts(bucket, key, upload_id)

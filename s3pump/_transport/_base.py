@@ -19,6 +19,7 @@ from .._attributes import ObjectAttributes, SSECustomerKey
 from .._checksum import Checksum
 from .._models import ObjectInfo
 from .copying import CopyAnswer, CopySource, SourceHead
+from .parts import ListedPart
 from .versions import VersionPage
 
 __all__ = ["MAX_DELETE_KEYS", "Body", "CompletedPart", "FileCopier", "ListPage", "Transport",
@@ -332,6 +333,13 @@ class Transport(Protocol):
             ConfigError: the endpoint is plain HTTP and not on this host (the key would
                 travel in clear text; S3 refuses it too).
         """
+        ...
+
+    # -- resumable uploads (issue 14)
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[ListedPart]:
+        """ListParts: every part S3 holds for the open upload ``upload_id``, in part-number
+        order (all pages); raises NotFoundError (``NoSuchUpload``) when it is gone."""
         ...
 
 

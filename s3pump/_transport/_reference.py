@@ -36,6 +36,7 @@ from ._resolve import access_modes, resolve
 from ._stall import ProgressGuard
 from .copying import CopyAnswer, CopySource, SourceHead
 from .objectheaders import BotoKeyParams, boto_attributes, check_key_endpoint, key_hint
+from .parts import ListedPart, list_all_parts, parts_from_botocore
 from .versions import VersionPage
 
 __all__ = ["ReferenceTransport"]
@@ -533,3 +534,14 @@ class ReferenceTransport:
             hook = self._key_params = BotoKeyParams()
             hook.register(self._client.meta.events)
         hook.key = key
+
+    # -- resumable uploads (issue 14)
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[ListedPart]:
+        """ListParts through botocore, every page; a gone upload raises NotFoundError."""
+
+        async def page(marker: int) -> tuple[list[ListedPart], int | None]:
+            return parts_from_botocore(await self._call(bucket, key, self._client.list_parts(
+                Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker)))
+
+        return await list_all_parts(page, bucket, key)

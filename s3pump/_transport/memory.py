@@ -45,6 +45,7 @@ from .copying import CopyAnswer, CopySource, SourceHead
 from .memory_body import MemoryBody, answer_get
 from .memory_copy import copy_in, find_source, head_of, part_copy
 from .memory_faults import Fault, Faults
+from .memory_parts import listed_parts
 from .memory_sse import check_key, key_md5, opaque_etag, stored_attributes
 from .memory_store import (
     Bucket,
@@ -55,6 +56,7 @@ from .memory_store import (
     fail,
     list_page,
 )
+from .parts import ListedPart
 from .versions import VersionPage
 
 __all__ = ["MemoryBody", "MemoryTransport"]
@@ -518,6 +520,13 @@ class MemoryTransport:
         """See :meth:`Transport.use_sse_customer_key`: objects written from now on keep the
         key's MD5 (and an ETag that is not their MD5); reads must send the same key."""
         self._key_md5 = key_md5(key)
+
+    # -- resumable uploads (issue 14)
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[ListedPart]:
+        """ListParts: the parts received so far (see :func:`.memory_store.listed_parts`)."""
+        await self._request("list_parts", bucket, key)
+        return listed_parts(self._upload(bucket, key, upload_id)[1])
 
 
 def _seconds(moment: datetime) -> datetime:

@@ -47,7 +47,7 @@ from .memory_store import fail
 __all__ = ["KINDS", "OPS", "Fault", "Faults"]
 
 OPS = frozenset({"list", "head", "head_part", "get", "put", "create_multipart", "upload_part",
-                 "complete", "abort", "delete", "copy", "copy_part"})
+                 "complete", "abort", "delete", "copy", "copy_part", "list_parts"})
 ERRORS: dict[str, tuple[int, str, str]] = {
     "error500": (500, "InternalError", "We encountered an internal error. Please try again."),
     "error503": (503, "ServiceUnavailable", "Service is unable to handle request."),

@@ -37,6 +37,7 @@ from .._base import CompletedPart, Data, ListPage, delete_batch
 from .._framing import check_pin, frame_answer
 from ..copying import CopyAnswer, CopySource, SourceHead
 from ..objectheaders import attribute_headers
+from ..parts import ListedPart
 from ..versions import VersionPage
 from . import copy, versions
 from .body import Exchange, LeanBody
@@ -45,6 +46,7 @@ from .credentials import CredentialSource, StaticCredentials, chain_credentials
 from .errors import LeanUnsupportedError
 from .h1splice import hold
 from .http11 import H1Response
+from .listparts import list_parts
 from .sigv4 import canonical_query
 from .splice import Splicing
 from .wire import (
@@ -463,6 +465,12 @@ class LeanTransport:
     def use_sse_customer_key(self, key: SSECustomerKey | None) -> None:
         """See :meth:`Transport.use_sse_customer_key`; the client signs the headers in."""
         self._client.use_sse_customer_key(key)
+
+    # -- resumable uploads (issue 14)
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[ListedPart]:
+        """ListParts, every page (see :mod:`.listparts`)."""
+        return await list_parts(self._client, bucket, key, upload_id)
 
 
 class _Get:
