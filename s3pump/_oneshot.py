@@ -214,6 +214,9 @@ def copy(
     min_body_rate: float = 64.0,
     sign_requests: bool = True,
     request_payer: str | None = None,
+    bwlimit: int | float | str | None = None,
+    tpslimit: float | None = None,
+    tpslimit_burst: int = 1,
 ) -> TransferResult:
     """One-shot :meth:`AsyncPump.copy` on its own pump, under ``anyio.run``.
 
@@ -254,6 +257,9 @@ def move(
     min_body_rate: float = 64.0,
     sign_requests: bool = True,
     request_payer: str | None = None,
+    bwlimit: int | float | str | None = None,
+    tpslimit: float | None = None,
+    tpslimit_burst: int = 1,
 ) -> TransferResult:
     """One-shot :meth:`AsyncPump.move` on its own pump, under ``anyio.run``.
 
@@ -295,6 +301,9 @@ def remove(
     min_body_rate: float = 64.0,
     sign_requests: bool = True,
     request_payer: str | None = None,
+    bwlimit: int | float | str | None = None,
+    tpslimit: float | None = None,
+    tpslimit_burst: int = 1,
 ) -> TransferResult:
     """One-shot :meth:`AsyncPump.remove` on its own pump, under ``anyio.run``.
 
