@@ -163,9 +163,6 @@ class ResumableFile:
         finally:
             _release(self.path)
 
-    def keep(self) -> None:
-        """Leave both for a later run (their lock is dropped)."""
-        _release(self.path)
 
 
 def _unlink(path: Path) -> None:
@@ -245,4 +242,6 @@ def open_resumable(tree: LocalTree, target: Path, wanted: PartMap) -> ResumableF
     except FileExistsError:
         return None  # created by a live download this instant
     except OSError as exc:
+        if isinstance(exc, LocalIOError):
+            raise
         raise error_from_oserror(exc, str(target)) from exc

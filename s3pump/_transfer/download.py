@@ -264,8 +264,8 @@ class Downloader:
             self._judge(verdict, bucket, info.key)
             await self._tree.acommit(tmp, target, last_modified)
             out.committed()
-        except BaseException as exc:
-            out.failed(exc)
+        except BaseException:
+            out.failed()
             raise
         self._done(info.key, verdict)
         return info.size

@@ -2,12 +2,12 @@
 the object can be verified whole at the end, else a plain temp file.
 
 A resumable file carries a part map (:mod:`s3pump._local.resumable`): a download killed
-mid-way (SIGKILL, a crash, a failure once the retries ran out) leaves the file and its map,
-and the next download of the same version to the same target fetches only the parts the
-map does not list. Nothing is trusted blindly: every part (resumed or fetched) is hashed
-into the whole object's check before the rename, and a mismatch throws the file away so
-the retry starts from nothing. A clean stop removes the file, as it removes every temp
-file (the stop promise of the runs).
+mid-way (SIGKILL, OOM kill, a crash, power loss) leaves the file and its map, and the next
+download of the same version to the same target fetches only the parts the map does not
+list. Nothing is trusted blindly: every part (resumed or fetched) is hashed into the whole
+object's check before the rename, and a mismatch throws the file away so the retry starts
+from nothing. A failure or a stop the process sees removes the file, as it removes every
+temp file (the runs' promise: nothing left behind by a failed or stopped download).
 """
 
 from __future__ import annotations
@@ -17,17 +17,11 @@ from pathlib import Path
 
 import anyio
 
-from .._errors import IntegrityError, ObjectChangedError
 from .._local.resumable import PartMap, ResumableFile, open_resumable
 from .._local.tree import LocalTree, PartFile
 from .._models import ObjectInfo
-from .readcheck import CorruptedBodyError
 
 __all__ = ["PartTarget"]
-
-# Failures after which the parts written are not worth keeping: wrong bytes, or bytes of
-# a version that is gone. Cancellation (a stop) discards too.
-_DISCARD = (CorruptedBodyError, IntegrityError, ObjectChangedError)
 
 
 class PartTarget:
@@ -84,14 +78,10 @@ class PartTarget:
         if self._resumable is not None:
             self._resumable.forget()
 
-    def failed(self, exc: BaseException) -> None:
-        """The download failed with ``exc``: keep a resumable file for a later run unless
-        its bytes are wrong or stale, or the run was stopped; remove any other."""
+    def failed(self) -> None:
+        """The download failed, or was stopped: remove the temp file (and any map), as
+        every failed download does. Only a kill leaves a part file to resume."""
         if self._resumable is not None:
-            cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
-            if cancelled or isinstance(exc, _DISCARD):
-                self._resumable.discard()
-            else:
-                self._resumable.keep()
+            self._resumable.discard()
         elif self.file is not None:
             self.file.discard()

@@ -1,5 +1,5 @@
 """Resumable large downloads (issue 14, item 7) on the MemoryTransport: a ranged download
-that fails mid-way leaves its part file and part map; the next run fetches only the parts
+killed mid-way leaves its part file and part map; the next run fetches only the parts
 the map does not list, pinned to the same version; a changed object, a flipped byte in the
 part file or a map of another version starts over; a mirror's cleanup keeps exactly the
 pairs of its own prefix; a stop still leaves no temp file."""
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import s3pump
-from s3pump import MemoryTransport
+from s3pump import AccessDeniedError, MemoryTransport
 
 BUCKET = "resume-bucket"
 KiB = 1024
@@ -38,15 +38,26 @@ def _temps(root: Path) -> list[Path]:
 
 
 async def _fail_after(t: MemoryTransport, parts: int, run: str, dest: Path) -> None:
-    """A download that loses its access after ``parts`` parts (a kill, as the next run
-    sees it: the part file and the map of the parts written stay)."""
-    t.faults.add("get", "d/big.bin", kind="denied", after=parts, times=None)
+    """A download killed after ``parts`` parts: what a SIGKILL leaves (the part file and
+    its map as they were, the kernel keeping what was written) is taken at the moment the
+    next part is asked for, the download is then failed (which removes both, as any
+    failure the process sees does), and the snapshot is put back."""
+    left: dict[Path, bytes] = {}
+
+    def kill() -> None:
+        left.update((p, p.read_bytes()) for p in _temps(dest))
+        raise AccessDeniedError("killed", status=403, code="AccessDenied")
+
+    t.faults.add("get", "d/big.bin", kind="call", after=parts, call=kill)
     async with s3pump.AsyncPump(transport=t, config=CONFIG) as pump:
         if run == "sync":
             result = await pump.sync(f"s3://{BUCKET}/d/", dest)
         else:
             result = await pump.download_prefix(f"s3://{BUCKET}/d/", dest)
-    assert not result.ok
+    assert not result.ok and left
+    assert _temps(dest) == []  # a failure the process sees leaves nothing behind
+    for path, data in left.items():
+        path.write_bytes(data)
     t.faults.clear()
 
 
