@@ -155,6 +155,11 @@ class ResumableFile:
         """Remove the map (the file was renamed into place, or is being discarded)."""
         _unlink(self.map_path)
 
+    def keep(self) -> None:
+        """Leave the part file and its map for a later run (the download was stopped):
+        only the lock that marks it live is released."""
+        _release(self.path)
+
     def discard(self) -> None:
         """Remove the part file and its map: nothing of them is to be resumed."""
         try:

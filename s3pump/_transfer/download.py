@@ -264,8 +264,9 @@ class Downloader:
             self._judge(verdict, bucket, info.key)
             await self._tree.acommit(tmp, target, last_modified)
             out.committed()
-        except BaseException:
-            out.failed()
+        except BaseException as exc:
+            # A stop keeps a resumable file for the next run (issue 14); a failure drops it.
+            out.failed(stopped=isinstance(exc, anyio.get_cancelled_exc_class()))
             raise
         self._done(info.key, verdict)
         return info.size

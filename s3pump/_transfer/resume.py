@@ -6,8 +6,10 @@ mid-way (SIGKILL, OOM kill, a crash, power loss) leaves the file and its map, an
 download of the same version to the same target fetches only the parts the map does not
 list. Nothing is trusted blindly: every part (resumed or fetched) is hashed into the whole
 object's check before the rename, and a mismatch throws the file away so the retry starts
-from nothing. A failure or a stop the process sees removes the file, as it removes every
-temp file (the runs' promise: nothing left behind by a failed or stopped download).
+from nothing. A stop (SIGINT, SIGTERM as Kubernetes sends before it kills a pod,
+:meth:`~s3pump.AsyncPump.stop`) keeps the file and its map as a kill does, so the next run
+resumes; a failure (a mismatch, retries exhausted) removes them, as it removes every temp
+file.
 """
 
 from __future__ import annotations
@@ -78,10 +80,14 @@ class PartTarget:
         if self._resumable is not None:
             self._resumable.forget()
 
-    def failed(self) -> None:
-        """The download failed, or was stopped: remove the temp file (and any map), as
-        every failed download does. Only a kill leaves a part file to resume."""
+    def failed(self, *, stopped: bool = False) -> None:
+        """The download failed: remove the temp file (and any map), as every failed
+        download does; or was ``stopped`` (cancelled): a resumable file and its map stay
+        for the next run, a plain temp file goes."""
         if self._resumable is not None:
-            self._resumable.discard()
+            if stopped:
+                self._resumable.keep()
+            else:
+                self._resumable.discard()
         elif self.file is not None:
             self.file.discard()

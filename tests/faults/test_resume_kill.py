@@ -1,8 +1,8 @@
-"""A large download killed with SIGKILL mid-way resumes (issue 14, item 7): real ``s3pump``
-processes against moto behind the fault proxy, whose slow answers hold two parts back
-while the others land. After the kill, the part file and its map stay; the next ``get``
-or ``sync`` asks the proxy for exactly the missing ranges, and the file it renames into
-place is the object, byte for byte."""
+"""A large download killed with SIGKILL, or stopped with SIGTERM, mid-way resumes (issue
+14, item 7): real ``s3pump`` processes against moto behind the fault proxy, whose slow
+answers hold two parts back while the others land. After the kill or stop, the part file
+and its map stay; the next ``get`` or ``sync`` asks the proxy for exactly the missing
+ranges, and the file it renames into place is the object, byte for byte."""
 
 from __future__ import annotations
 
@@ -40,8 +40,12 @@ async def _wait_for(predicate: Any, what: str, limit: float = 60) -> None:
 
 
 @pytest.mark.parametrize("verb", ["get", "sync"])
-async def test_sigkill_then_the_next_run_fetches_only_the_missing_ranges(
-        endpoint: str, s3: Any, bucket: str, tmp_path: Path, verb: str) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+async def test_killed_or_stopped_then_the_next_run_fetches_only_the_missing_ranges(
+        endpoint: str, s3: Any, bucket: str, tmp_path: Path, verb: str,
+        sig: signal.Signals) -> None:
+    """SIGKILL leaves the pair as the kernel has it; SIGTERM (what Kubernetes sends before
+    it kills a pod) is a clean stop, exit 143, that keeps the pair for the next run too."""
     body = os.urandom(SIZE)
     s3.put_object(Bucket=bucket, Key="k/big.bin", Body=body)
     dest = tmp_path / "out"
@@ -53,8 +57,8 @@ async def test_sigkill_then_the_next_run_fetches_only_the_missing_ranges(
                 verb, src, str(dest), "--endpoint-url", proxy.url, "-q")) as proc:
             await _wait_for(lambda: len((_map(dest) or {}).get("done", [])) == 3,
                             "three parts in the map")
-            proc.send_signal(signal.SIGKILL)
-            assert await proc.wait() == -signal.SIGKILL
+            proc.send_signal(sig)
+            assert await proc.wait() == (-sig if sig == signal.SIGKILL else 128 + sig)
         left = _map(dest)
         assert left is not None and len(left["done"]) == 3
         assert not (dest / "big.bin").exists()

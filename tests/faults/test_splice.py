@@ -159,7 +159,8 @@ async def test_a_download_cancelled_mid_splice_closes_its_connections(
     bad_s3: BadS3, tmp_path: Path
 ) -> None:
     """Every part held half-sent, the download cancelled: each held connection is closed by
-    the client (none goes back to the pool half-read), no temp file stays, and the same pump
+    the client (none goes back to the pool half-read), only the resumable part file and its map
+    stay (a stop keeps them for the next run), and the same pump
     then downloads the object with no retry (a reused half-read connection would cost one)."""
     data = os.urandom(SIZE)
     bad_s3.put("z/big.bin", data)
@@ -175,10 +176,16 @@ async def test_a_download_cancelled_mid_splice_closes_its_connections(
             while bad_s3.closed_while_held < PARTS:
                 await anyio.sleep(0.01)
         assert bad_s3.reused_after_hold == 0
-        assert not (tmp_path / "big").exists() and _temp_files(tmp_path) == []
+        # A stop keeps the resumable part file and its map for the next run (no part
+        # landed whole here, so the map lists none), nothing else.
+        left = sorted(p.name for p in _temp_files(tmp_path))
+        assert not (tmp_path / "big").exists()
+        assert len(left) == 2 and left[0].startswith(".s3pump-r") and left[0].endswith(
+            "-map.part") and left[1] == left[0].replace("-map.part", ".part")
         bad_s3.heal()
         result = await pump.download_file(f"s3://{BUCKET}/z/big.bin", tmp_path / "big")
         assert _spliced(pump)[:2] == (2 * PARTS, PARTS)
+        assert _temp_files(tmp_path) == []
     assert (result.ok, result.retries) == (True, 0)
     assert (tmp_path / "big").read_bytes() == data
 

@@ -2,7 +2,7 @@
 killed mid-way leaves its part file and part map; the next run fetches only the parts
 the map does not list, pinned to the same version; a changed object, a flipped byte in the
 part file or a map of another version starts over; a mirror's cleanup keeps exactly the
-pairs of its own prefix; a stop still leaves no temp file."""
+pairs of its own prefix; a stop keeps the pair, as a kill does."""
 
 from __future__ import annotations
 
@@ -161,11 +161,22 @@ async def test_an_old_map_is_not_kept(tmp_path: Path) -> None:
     assert result.ok and result.cleaned == 2 and t.calls["get"] - gets == PARTS
 
 
-async def test_a_stop_still_leaves_no_temp_file(tmp_path: Path) -> None:
+async def test_a_stop_keeps_the_part_file_and_the_next_run_resumes(tmp_path: Path) -> None:
+    """A stop (SIGTERM, as Kubernetes sends before it kills a pod) keeps the part file and
+    its map as a kill does; the next run fetches only the parts the map does not list."""
     t = _store()
     dest = tmp_path / "out"
     async with s3pump.AsyncPump(transport=t, config=CONFIG) as pump:
         t.faults.add("get", "d/big.bin", kind="call", after=3, call=pump.stop)
         result = await pump.download_prefix(f"s3://{BUCKET}/d/", dest)
-    assert result.interrupted
-    assert _temps(dest) == []
+    assert result.interrupted and not (dest / "big.bin").exists()
+    temps = _temps(dest)
+    assert sorted(p.name.endswith("-map.part") for p in temps) == [False, True]
+    done = json.loads(next(p for p in temps if p.name.endswith("-map.part")).read_text())["done"]
+    assert 0 < len(done) < PARTS
+    t.faults.clear()
+    gets = t.calls["get"]
+    async with s3pump.AsyncPump(transport=t, config=CONFIG) as pump:
+        result = await pump.download_prefix(f"s3://{BUCKET}/d/", dest)
+    assert result.ok and (dest / "big.bin").read_bytes() == DATA
+    assert t.calls["get"] - gets == PARTS - len(done) and _temps(dest) == []
