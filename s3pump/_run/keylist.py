@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -29,7 +29,13 @@ from typing import BinaryIO
 
 import anyio
 
-from .._errors import ConfigError, S3PumpError, UnsafeKeyError, error_from_oserror
+from .._errors import (
+    ConfigError,
+    NoSuchKeyError,
+    S3PumpError,
+    UnsafeKeyError,
+    error_from_oserror,
+)
 from .._local.walk import LocalFile, Skipped, WalkEntry, WalkError
 from .._mirror.decide import LocalState
 from .._models import ObjectInfo
@@ -39,7 +45,7 @@ from .._transport import Transport
 from .._uri import key_to_relpath
 from .outcome import Outcomes
 
-__all__ = ["BATCH", "KeyList", "KeySource", "head_pages", "local_batches"]
+__all__ = ["BATCH", "KeyList", "KeySource", "head_existing", "head_pages", "local_batches"]
 
 BATCH = 256  # names per thread hop of the reader, and per page handed to the planner
 _CHUNK = 64 * 1024
@@ -197,6 +203,32 @@ async def head_pages(
     yield pages()
 
 
+async def head_existing(transport: Transport, bucket: str, keys: list[str],
+                        retry: RetryPolicy, *, parallel: int) -> list[ObjectInfo]:
+    """The objects among ``keys`` that exist (HEAD each, ``parallel`` at once; a missing
+    one is simply absent): a mirror up's look at its destination for the files of a key
+    list, instead of listing the whole prefix.
+
+    Raises:
+        S3PumpError: a HEAD failed otherwise (access denied, after the retries, ...).
+    """
+    limit = anyio.CapacityLimiter(max(1, parallel))
+    found: dict[str, ObjectInfo] = {}
+
+    async def one(key: str) -> None:
+        async with limit:
+            with suppress(NoSuchKeyError):  # not there yet: uploaded as new
+                found[key] = await retry.run(lambda: transport.head(bucket, key))
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for key in dict.fromkeys(keys):
+                tg.start_soon(one, key)
+    except BaseExceptionGroup as group:
+        raise first_error(group) from None
+    return [found[key] for key in keys if key in found]
+
+
 def _local_entry(root: Path, rel: str, follow_symlinks: bool
                  ) -> tuple[WalkEntry, LocalState | None]:
     """What the walk would have made of ``root/rel`` (blocking)."""
@@ -227,23 +259,30 @@ def _local_entry(root: Path, rel: str, follow_symlinks: bool
     return LocalFile(path, rel, st.st_size), LocalState(st.st_size, st.st_mtime_ns)
 
 
+_Entries = list[tuple[WalkEntry, LocalState | None]]
+
+
 @asynccontextmanager
-async def local_batches(root: Path, keys: KeyList, follow_symlinks: bool
-                        ) -> AsyncIterator[AsyncIterator[list[tuple[WalkEntry,
-                                                                    LocalState | None]]]]:
+async def local_batches(root: Path, keys: KeyList, follow_symlinks: bool,
+                        seen: Callable[[_Entries], Awaitable[None]] | None = None
+                        ) -> AsyncIterator[AsyncIterator[_Entries]]:
     """A local source side from a list of paths relative to ``root``: batches of entries
     as the walk makes them (a missing file, a folder, a path with ``..`` or a leading
-    ``/``: a per-file error; a symlink: skipped unless ``follow_symlinks``).
+    ``/``: a per-file error; a symlink: skipped unless ``follow_symlinks``). ``seen`` is
+    awaited with each batch before it is handed on (a mirror looks up its destination).
 
     Raises:
         ConfigError: the list cannot be read (see :meth:`KeyList.lines`).
     """
 
-    def stat_all(names: list[str]) -> list[tuple[WalkEntry, LocalState | None]]:
+    def stat_all(names: list[str]) -> _Entries:
         return [_local_entry(root, rel, follow_symlinks) for rel in names]
 
-    async def batches() -> AsyncIterator[list[tuple[WalkEntry, LocalState | None]]]:
+    async def batches() -> AsyncIterator[_Entries]:
         async for names in _batches(keys):
-            yield await anyio.to_thread.run_sync(stat_all, names)
+            entries = await anyio.to_thread.run_sync(stat_all, names)
+            if seen is not None:
+                await seen(entries)
+            yield entries
 
     yield batches()

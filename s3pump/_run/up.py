@@ -36,7 +36,7 @@ from .._transfer.resume_upload import make_uploader
 from .._transport._base import MAX_DELETE_KEYS
 from .._uri import S3URI
 from .guard import excluded_below
-from .keylist import local_batches
+from .keylist import head_existing, local_batches
 from .leg import Leg
 from .listing import open_listing
 from .options import RunOptions
@@ -125,8 +125,9 @@ class UpRun(Leg):
 
     async def index_destination(self) -> None:
         """A mirror lists the prefix into the scratch index (folder markers and the paths
-        of the run's own files left out: neither compared nor deleted)."""
-        if not self._mirror:
+        of the run's own files left out: neither compared nor deleted); with a key list it
+        HEADs the listed files' keys instead, batch by batch (:meth:`_look_up`)."""
+        if not self._mirror or self._options.keys is not None:
             return
         uri, state = self._uri, self._state
         cut, keep, shard = len(uri.key), self._options.keep, self._options.shard
@@ -144,7 +145,8 @@ class UpRun(Leg):
         the files it names)."""
         if self._options.keys is not None:
             async with local_batches(self._root, self._options.keys,
-                                     self._options.follow_symlinks) as listed:
+                                     self._options.follow_symlinks,
+                                     self._look_up if self._mirror else None) as listed:
                 yield listed
             return
         walker = walk_tree(self._root, follow_symlinks=self._options.follow_symlinks,
@@ -166,6 +168,15 @@ class UpRun(Leg):
             yield batches()
         finally:
             walker.close()
+
+    async def _look_up(self, batch: _Walked) -> None:
+        """A key list's mirror: the destination objects of this batch's files, HEADed,
+        into the scratch index (no listing of the prefix)."""
+        prefix = self._uri.key
+        keys = [prefix + entry.rel for entry, _ in batch if isinstance(entry, LocalFile)]
+        self._state.index.add_remote(await head_existing(
+            self._session.transport, self._uri.bucket, keys, self._retry,
+            parallel=self._session.config.concurrency))
 
     # -- the planner ---------------------------------------------------------------------
 

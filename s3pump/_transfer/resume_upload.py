@@ -82,12 +82,15 @@ class ResumeRecord:
     upload_id: str
 
     def same_source(self, st: os.stat_result, part_size: int, algorithm: str | None,
-                    content_type: str | None) -> bool:
-        """Whether the upload was started from this very file, with these settings."""
-        return (self.size, self.mtime_ns, self.inode, self.device, self.part_size,
-                self.algorithm, self.content_type) == (
-            st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev, part_size, algorithm,
-            content_type)
+                    content_type: str | None, *, any_algorithm: bool = False) -> bool:
+        """Whether the upload was started from this very file, with these settings
+        (``any_algorithm``: whatever checksum algorithm it declared, so long as it declared
+        one: the user chose none, and the server may have refused the default)."""
+        same_algorithm = (self.algorithm == algorithm
+                          or (any_algorithm and None not in (self.algorithm, algorithm)))
+        return same_algorithm and (self.size, self.mtime_ns, self.inode, self.device,
+                                   self.part_size, self.content_type) == (
+            st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev, part_size, content_type)
 
 
 class ResumeStore:
@@ -182,7 +185,8 @@ class ResumingUploader(Uploader):
         listed: dict[int, ListedPart] = {}
         resumed: ResumeRecord | None = None
         if record is not None:
-            if record.same_source(st, part_size, wanted, content_type):
+            if record.same_source(st, part_size, wanted, content_type,
+                                  any_algorithm=self._server.chosen is None):
                 try:
                     parts = await self._request(lambda: self._transport.list_parts(
                         bucket, key, record.upload_id))

@@ -183,3 +183,24 @@ def test_a_long_list_is_read_lazily(tmp_path: Path) -> None:
     assert result.ok and result.transferred == 2
     assert t.calls["head"] == 2
     assert peak < 4 * 1024 * 1024, peak
+
+
+def test_sync_up_with_a_key_list_heads_its_keys_instead_of_listing(tmp_path: Path) -> None:
+    t = _store()
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(b"body of a.txt")  # the same as data/a.txt
+    (src / "new.txt").write_text("new")
+    (src / "b").mkdir()
+    (src / "b" / "c.txt").write_text("changed")
+
+    async def main() -> s3pump.TransferResult:
+        async with s3pump.AsyncPump(transport=t, config=CONFIG) as pump:
+            return await pump.sync(src, f"s3://{BUCKET}/data/",
+                                   keys=["a.txt", "new.txt", "b/c.txt"])
+    result = anyio.run(main)
+    assert result.ok, result.failed
+    assert (result.transferred, result.skipped) == (2, 1)  # a.txt: the same content
+    assert t.calls["list"] == 0 and t.calls["head"] == 3
+    assert t.stored(BUCKET, "data/b/c.txt").data == b"changed"  # type: ignore[union-attr]
+    assert t.stored(BUCKET, "data/b/d.txt") is not None  # not in the list: left alone

@@ -142,6 +142,16 @@ def test_changed_settings_start_over(store: MemoryTransport, tmp_path: Path) -> 
     assert store.calls["abort"] == 1 and store.calls["upload_part"] == 5
 
 
+def test_an_upload_with_the_fallback_checksum_resumes(store: MemoryTransport,
+                                                      tmp_path: Path) -> None:
+    """A server that refused CRC64NVME got CRC32 from the killed run: with no algorithm
+    chosen by the user, the next run resumes it rather than starting over."""
+    path, data = _file(tmp_path)
+    _killed(store, path, data, [1, 2, 3], algorithm="CRC32")
+    assert _upload(store, path).ok and _stored(store) == data
+    assert store.calls["upload_part"] == 2 and store.calls["abort"] == 0
+
+
 def test_an_upload_that_is_gone_starts_over(store: MemoryTransport, tmp_path: Path) -> None:
     path, data = _file(tmp_path)
     upload_id = _killed(store, path, data, [1, 2])
