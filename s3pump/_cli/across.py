@@ -117,6 +117,9 @@ async def copy_command(run: Any, local: Mapping[str, Any]) -> int:
                               "holds one object")
         return int(await local["get" if src_s3 else "put"](run))
     src, dst = parse_uri(args.src), parse_uri(args.dst)
+    if src.pattern is not None and not args.raw:
+        raise ConfigError(f"wildcards are not taken by S3 to S3 copies yet: {src} (--raw "
+                          "takes '*' and '?' literally)")
     recursive = args.recursive or src.is_dir
     with ExitStack() as stack:
         events, _ = run.events(stack, plan=True)

@@ -258,9 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     _filters(put)
     _log_json(put)
     sync = _verb(
-        sub, "sync", "mirror a prefix to a folder, or a folder to a prefix",
+        sub, "sync", "mirror a prefix to a folder, a folder to a prefix, or a prefix to "
+        "another",
         "Mirror SRC to DST (one of them s3://bucket/prefix/, the other a local "
-        "folder), transferring only what changed. A manifest in DST/.s3pump/ (for uploads, "
+        "folder, or both prefixes: server-side copies, or streamed with --source-*), "
+        "transferring only what changed. A manifest in DST/.s3pump/ (for uploads, "
         "in $XDG_STATE_HOME/s3pump/: the source is never written) remembers what was "
         "transferred, so unchanged objects cost nothing but the listing; same-size "
         "rewrites are caught by ETag. Re-running after a crash "
@@ -279,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--manifest", metavar="PATH",
                       help="the manifest file; its locks beside it (default: "
                       ".s3pump/manifest.sqlite in the local folder of a download; "
-                      "$XDG_STATE_HOME/s3pump/uploads/<name>-<hash>/ for an upload)")
+                      "$XDG_STATE_HOME/s3pump/uploads/<name>-<hash>/ for an upload; "
+                      "$XDG_STATE_HOME/s3pump/across/<name>-<hash>/ for S3 to S3)")
     sync.add_argument("--follow-symlinks", action="store_true",
                       help="uploads: follow symbolic links (skipped by default)")
     sync.add_argument("--require-checksum", action="store_true",

@@ -68,6 +68,7 @@ def test_cp_dry_run_prints_the_plan_and_changes_nothing(
     (["cp", "--recursive", "s3://{b}/src/", "s3://{b}/src/in/"], "overlap"),
     (["sync", "s3://{b}/src/", "{tmp}", "--source-profile", "x"], "S3 to S3"),
     (["get", "s3://{b}/src/", "s3://{b}/q/"], "use cp"),
+    (["cp", "s3://{b}/src/*.txt", "s3://{b}/z/"], "wildcards"),
 ])
 def test_bad_input_is_one_line_and_exit_2(
     endpoint: str, seeded: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -6,8 +6,11 @@ TransientError, and nothing is taken for copied. Through the fault proxy in fron
 from __future__ import annotations
 
 import hashlib
+import json
+import sys
 from typing import Any
 
+import anyio
 import botocore.exceptions
 import pytest
 
@@ -58,3 +61,22 @@ async def test_upload_part_copy_error_inside_a_200_raises(
     finally:
         await transport.aclose()
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+async def test_a_copy_run_counts_a_200_error_as_failed_never_copied(
+    proxy: FaultProxy, s3: Any, bucket: str
+) -> None:
+    s3.put_object(Bucket=bucket, Key="src/a", Body=b"a")
+    s3.put_object(Bucket=bucket, Key="src/b", Body=b"b")
+    fault = proxy.add(Fault("error", key="/dst/a", method="PUT", status=200,
+                            code="InternalError"))
+    argv = ["cp", "--recursive", f"s3://{bucket}/src/", f"s3://{bucket}/dst/",
+            "--endpoint-url", proxy.url, "--json", "--max-attempts", "2"]
+    # A real process: the proxy serves on this test's event loop meanwhile.
+    done = await anyio.run_process([sys.executable, "-m", "s3pump", *argv], check=False)
+    doc = json.loads(done.stdout)
+    assert done.returncode == 1 and fault.hits == 2  # tried twice, failed both times
+    assert (doc["transferred"], doc["verified"]) == (1, 1)
+    assert [f["key"] for f in doc["failed"]] == ["src/a"]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="dst/")["Contents"]
+            ] == ["dst/b"]
