@@ -1,29 +1,26 @@
-"""The blocking API: ``Pump`` (one event loop for its life) and one-shot functions.
-
-Every method of :class:`Pump` has exactly the signature of the :class:`AsyncPump` method of
-the same name (``AsyncIterator[T]`` becomes ``Iterator[T]``, an awaited result a plain
-one), and each one-shot function takes its method's arguments plus AsyncPump's; a test
-compares them with :func:`inspect.signature`. They are written out rather than generated,
-so that type checkers and editors see them.
-"""
+"""The blocking API: ``Pump``, one event loop for its life (:mod:`._portal`). Each method
+has exactly the signature of the :class:`AsyncPump` method of the same name (an async
+iterator becomes an iterator, an awaited result a plain one); a test compares them. They
+are written out rather than generated, so that type checkers and editors see them."""
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.from_thread import BlockingPortal
 
 from ._api import AsyncPump
 from ._config import ClientConfig, TransferConfig
 from ._mirror.decide import Shard
 from ._models import ObjectInfo, TransferResult
+from ._portal import LoopThread
 from ._reads.usage import Usage
 from ._run.events import EventSink
 from ._run.keylist import KeySource
@@ -36,12 +33,6 @@ if TYPE_CHECKING:
     import PIL.Image
 
 __all__ = ["Pump"]
-
-T = TypeVar("T")
-
-_BATCH = 1000  # items fetched per trip to the event loop by the blocking iterators
-# The one-shot functions' arguments that open the pump; the others go to the method.
-
 
 
 class Pump(AbstractContextManager["Pump"]):
@@ -92,16 +83,10 @@ class Pump(AbstractContextManager["Pump"]):
             sign_requests=sign_requests, request_payer=request_payer, bwlimit=bwlimit,
             tpslimit=tpslimit, tpslimit_burst=tpslimit_burst,
         )
-        self._stack = ExitStack()
-        self._portal: BlockingPortal | None = None
+        self._loop = LoopThread()
 
     def __enter__(self) -> Pump:
-        try:
-            self._portal = self._stack.enter_context(start_blocking_portal())
-            self._stack.enter_context(self._portal.wrap_async_context_manager(self._pump))
-        except BaseException:
-            self._stack.close()
-            raise
+        self._loop.open(self._pump)
         return self
 
     def __exit__(
@@ -110,8 +95,7 @@ class Pump(AbstractContextManager["Pump"]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._portal = None
-        self._stack.__exit__(exc_type, exc, tb)
+        self._loop.close(exc_type, exc, tb)
 
     # -- the pump itself -----------------------------------------------------------------
 
@@ -119,11 +103,10 @@ class Pump(AbstractContextManager["Pump"]):
         """Blocking :meth:`AsyncPump.stop`: the runs in progress return their results with
         ``interrupted`` set, after a clean stop. Call it from any thread but the Pump's own,
         e.g. from a signal handler in the main thread (s3pump installs none itself)."""
-        portal = self._portal
-        if portal is None:
+        if not self._loop.is_open:
             return
         try:
-            portal.call(self._pump.stop)
+            self._loop.portal.call(self._pump.stop)
         except RuntimeError:  # called from the Pump's own thread (a progress callback)
             self._pump.stop()
 
@@ -163,36 +146,9 @@ class Pump(AbstractContextManager["Pump"]):
 
     @property
     def portal(self) -> BlockingPortal:
-        """The portal into the Pump's event loop (blocking-only: AsyncPump has none).
-
-        Raises:
-            RuntimeError: the Pump is not open.
-        """
-        if self._portal is None:
-            raise RuntimeError("Pump is not open: use 'with Pump(...) as pump'")
-        return self._portal
-
-    def _call(self, call: Callable[[], Awaitable[T]]) -> T:
-        return self.portal.call(call)
-
-    def _iterate(self, source: AsyncIterator[T]) -> Iterator[T]:
-        portal = self.portal
-
-        async def batch() -> list[T]:
-            items: list[T] = []
-            async for item in source:
-                items.append(item)
-                if len(items) >= _BATCH:
-                    break
-            return items
-
-        try:
-            while items := portal.call(batch):
-                yield from items
-        finally:
-            aclose = getattr(source, "aclose", None)
-            if aclose is not None and self._portal is not None:
-                portal.call(aclose)
+        """The portal into the Pump's event loop (blocking-only: AsyncPump has none); raises
+        RuntimeError when the Pump is not open."""
+        return self._loop.portal
 
     # -- downloads ------------------------------------------------------------------------
 
@@ -219,7 +175,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.download_prefix`.
         """
-        return self._call(functools.partial(
+        return self._loop.call(functools.partial(
             self._pump.download_prefix, src, dest, include, exclude, filters=filters, raw=raw,
             progress=progress,
             dry_run=dry_run, events=events, state_files=state_files, keys=keys,
@@ -232,7 +188,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.download_file`.
         """
-        return self._call(functools.partial(self._pump.download_file, src, dest,
+        return self._loop.call(functools.partial(self._pump.download_file, src, dest,
                                             version_id=version_id))
 
     def iter_bytes(self, src: str | S3URI, chunk_size: int = 1024 * 1024, *,
@@ -243,7 +199,7 @@ class Pump(AbstractContextManager["Pump"]):
             S3PumpError: as :meth:`AsyncPump.iter_bytes` (an :class:`IntegrityError` after
                 the last piece).
         """
-        return self._iterate(self._pump.iter_bytes(src, chunk_size, version_id=version_id))
+        return self._loop.iterate(self._pump.iter_bytes(src, chunk_size, version_id=version_id))
 
     # -- uploads --------------------------------------------------------------------------
 
@@ -253,7 +209,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.upload_file`.
         """
-        return self._call(functools.partial(self._pump.upload_file, path, uri))
+        return self._loop.call(functools.partial(self._pump.upload_file, path, uri))
 
     def upload_fileobj(self, fileobj: Any, uri: str | S3URI) -> TransferResult:
         """Blocking :meth:`AsyncPump.upload_fileobj`: what a binary file object holds.
@@ -262,7 +218,7 @@ class Pump(AbstractContextManager["Pump"]):
             S3PumpError: as :meth:`AsyncPump.upload_fileobj`.
             TypeError: ``read()`` returned something other than bytes.
         """
-        return self._call(functools.partial(self._pump.upload_fileobj, fileobj, uri))
+        return self._loop.call(functools.partial(self._pump.upload_fileobj, fileobj, uri))
 
     def upload_dir(
         self,
@@ -287,7 +243,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.upload_dir`.
         """
-        return self._call(functools.partial(
+        return self._loop.call(functools.partial(
             self._pump.upload_dir, src, uri, exist_ok, include, exclude, filters=filters,
             follow_symlinks=follow_symlinks, progress=progress, dry_run=dry_run, events=events,
             state_files=state_files, keys=keys, from0=from0))
@@ -327,7 +283,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.sync`.
         """
-        return self._call(functools.partial(
+        return self._loop.call(functools.partial(
             self._pump.sync, src, dest, delete=delete, dry_run=dry_run, include=include,
             exclude=exclude, filters=filters, raw=raw, max_delete=max_delete, shard=shard,
             manifest=manifest,
@@ -343,7 +299,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.exists`.
         """
-        return self._call(functools.partial(self._pump.exists, uri, version_id=version_id))
+        return self._loop.call(functools.partial(self._pump.exists, uri, version_id=version_id))
 
     def dir_exists(self, uri: str | S3URI) -> bool:
         """Blocking :meth:`AsyncPump.dir_exists`: whether any object lies under the folder.
@@ -351,7 +307,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.dir_exists`.
         """
-        return self._call(functools.partial(self._pump.dir_exists, uri))
+        return self._loop.call(functools.partial(self._pump.dir_exists, uri))
 
     def read_bytes(self, uri: str | S3URI, *, version_id: str | None = None) -> bytes:
         """Blocking :meth:`AsyncPump.read_bytes`: the whole object's bytes.
@@ -359,7 +315,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.read_bytes`.
         """
-        return self._call(functools.partial(self._pump.read_bytes, uri, version_id=version_id))
+        return self._loop.call(functools.partial(self._pump.read_bytes, uri, version_id=version_id))
 
     def read_text(self, uri: str | S3URI, encoding: str = "utf-8", errors: str = "strict",
                   *, version_id: str | None = None) -> str:
@@ -368,7 +324,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.read_text`.
         """
-        return self._call(functools.partial(self._pump.read_text, uri, encoding, errors,
+        return self._loop.call(functools.partial(self._pump.read_text, uri, encoding, errors,
                                             version_id=version_id))
 
     def load_json(self, uri: str | S3URI, *, version_id: str | None = None) -> Any:
@@ -377,7 +333,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.load_json`.
         """
-        return self._call(functools.partial(self._pump.load_json, uri, version_id=version_id))
+        return self._loop.call(functools.partial(self._pump.load_json, uri, version_id=version_id))
 
     def read_image(self, uri: str | S3URI, *, version_id: str | None = None
                    ) -> PIL.Image.Image:
@@ -386,7 +342,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.read_image`.
         """
-        return self._call(functools.partial(self._pump.read_image, uri, version_id=version_id))
+        return self._loop.call(functools.partial(self._pump.read_image, uri, version_id=version_id))
 
     def list_objects(
         self,
@@ -400,7 +356,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.list_objects`.
         """
-        return self._iterate(self._pump.list_objects(uri, suffix, recursive=recursive))
+        return self._loop.iterate(self._pump.list_objects(uri, suffix, recursive=recursive))
 
     def list_keys(
         self,
@@ -412,7 +368,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.list_keys`.
         """
-        return self._iterate(self._pump.list_keys(uri, suffix))
+        return self._loop.iterate(self._pump.list_keys(uri, suffix))
 
     def list_subdirs(self, uri: str | S3URI) -> list[str]:
         """Blocking :meth:`AsyncPump.list_subdirs`: a folder's sub-folders, as URIs.
@@ -420,7 +376,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.list_subdirs`.
         """
-        return self._call(functools.partial(self._pump.list_subdirs, uri))
+        return self._loop.call(functools.partial(self._pump.list_subdirs, uri))
 
     def list_entries(self, uri: str | S3URI) -> Iterator[ObjectInfo | str]:
         """Blocking :meth:`AsyncPump.list_entries`: one level, folders (URIs) and objects.
@@ -428,9 +384,9 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.list_entries`.
         """
-        return self._iterate(self._pump.list_entries(uri))
+        return self._loop.iterate(self._pump.list_entries(uri))
 
-    # -- S3 to S3 (issue 14) ---------------------------------------------------------------
+    # -- S3 to S3, moves, deletes, usage, presigned URLs, versions ---------------------------
 
     def copy(
         self,
@@ -455,7 +411,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.copy`.
         """
-        return self._call(functools.partial(
+        return self._loop.call(functools.partial(
             self._pump.copy, src, dest, recursive=recursive, include=include,
             exclude=exclude, filters=filters, metadata_directive=metadata_directive,
             source=source, dry_run=dry_run, progress=progress, events=events,
@@ -482,13 +438,11 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.move`.
         """
-        return self._call(functools.partial(
+        return self._loop.call(functools.partial(
             self._pump.move, src, dest, recursive=recursive, include=include,
             exclude=exclude, filters=filters, metadata_directive=metadata_directive,
             source=source, dry_run=dry_run, progress=progress, events=events,
             state_files=state_files))
-
-    # -- verbs and versions (issue 14) --------------------------------------------------
 
     def remove(
         self,
@@ -511,7 +465,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.remove`.
         """
-        return self._call(functools.partial(
+        return self._loop.call(functools.partial(
             self._pump.remove, uri, recursive=recursive, include=include, exclude=exclude,
             filters=filters, raw=raw, dry_run=dry_run, max_delete=max_delete,
             progress=progress, events=events))
@@ -523,8 +477,8 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.usage`.
         """
-        return self._call(functools.partial(self._pump.usage, uri, raw=raw,
-                                            all_versions=all_versions))
+        return self._loop.call(functools.partial(self._pump.usage, uri, raw=raw,
+                                                 all_versions=all_versions))
 
     def presign(self, uri: str | S3URI, expires_in: int = 3600, *, method: str = "GET",
                 version_id: str | None = None) -> str:
@@ -533,8 +487,8 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.presign`.
         """
-        return self._call(functools.partial(self._pump.presign, uri, expires_in,
-                                            method=method, version_id=version_id))
+        return self._loop.call(functools.partial(self._pump.presign, uri, expires_in,
+                                                 method=method, version_id=version_id))
 
     def list_versions(self, uri: str | S3URI) -> Iterator[ObjectVersion]:
         """Blocking :meth:`AsyncPump.list_versions`: every version and delete marker.
@@ -542,4 +496,4 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.list_versions`.
         """
-        return self._iterate(self._pump.list_versions(uri))
+        return self._loop.iterate(self._pump.list_versions(uri))

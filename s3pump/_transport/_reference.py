@@ -15,7 +15,6 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from datetime import datetime
 from typing import Any, TypeVar
 
 from aiobotocore.config import AioConfig
@@ -25,13 +24,12 @@ from .._attributes import ObjectAttributes, SSECustomerKey
 from .._checksum import Checksum
 from .._config import ClientConfig
 from .._errors import NoSuchBucketError, RequestError, TransientError
-from .._integrity import evidence
 from .._models import ObjectInfo
 from . import _reference_copy as _copy
 from . import versions_botocore
 from ._base import Body, CompletedPart, Data, ListPage, delete_batch
 from ._botocore import map_errors
-from ._framing import Framing, check_pin, count_error, frame_answer
+from ._reference_body import BotoBody, boto_answer, boto_evidence, strip_etag
 from ._resolve import access_modes, resolve
 from ._stall import ProgressGuard
 from .copying import CopyAnswer, CopySource, SourceHead
@@ -41,83 +39,7 @@ from .versions import VersionPage
 
 __all__ = ["ReferenceTransport"]
 
-_CHECKSUM_FIELDS = ("ChecksumCRC64NVME", "ChecksumCRC32C", "ChecksumCRC32", "ChecksumSHA256",
-                    "ChecksumSHA1")
-
-
 T = TypeVar("T")
-
-_READ_PIECE = 256 << 10  # a whole body is read in pieces, so that its rate can be watched
-
-
-def _strip_etag(etag: str | None) -> str:
-    return (etag or "").strip('"')
-
-
-class _BotoBody:
-    """A GET response whose body errors come out translated."""
-
-    def __init__(
-        self, response: Mapping[str, Any], bucket: str, key: str, framing: Framing,
-        guard: ProgressGuard, *, whole: bool = True,
-    ) -> None:
-        self._stream = response["Body"]
-        self._guard = guard  # botocore bounds each read, not the rate: the guard does
-        self._bucket = bucket
-        self._key = key
-        # What the framing says the body carries (-1: only its end will tell), checked as
-        # the body is read: botocore checks nothing when there is no Content-Length.
-        self.content_length, self.object_size = framing
-        self.etag = _strip_etag(response.get("ETag"))
-        self.last_modified: datetime | None = response.get("LastModified")
-        self.checksums: Mapping[str, str] = {
-            f[8:].lower(): response[f] for f in _CHECKSUM_FIELDS if response.get(f)
-        }
-        self.evidence: Mapping[str, str] = _evidence(response) if whole else {}
-
-    async def read(self) -> bytes:
-        """The whole body; raises TransientError when it arrives short or broken."""
-        with map_errors(self._bucket, self._key):
-            pieces = []
-            while piece := await self._guard.read(self._stream.read, _READ_PIECE):
-                pieces.append(piece)
-            data = b"".join(pieces)
-        self._check_count(len(data))
-        return data
-
-    async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
-        """The body in pieces of at most ``size`` bytes; raises as :meth:`read` does."""
-        got = 0
-        with map_errors(self._bucket, self._key):  # once per body, not per piece
-            while True:
-                chunk = await self._guard.read(self._stream.read, size)
-                if not chunk:
-                    break
-                got += len(chunk)
-                yield chunk
-        self._check_count(got)
-
-    def _check_count(self, got: int) -> None:
-        if self.content_length >= 0 and got != self.content_length:
-            raise count_error(got, self.content_length, bucket=self._bucket, key=self._key)
-
-
-def _answer(
-    response: Mapping[str, Any], bucket: str, key: str, byte_range: tuple[int, int] | None,
-    if_match: str | None, guard: ProgressGuard,
-) -> _BotoBody:
-    """The GET's answer as a body, once its framing and version are checked."""
-    meta = response.get("ResponseMetadata", {})
-    headers = meta.get("HTTPHeaders", {})
-    framing = frame_answer(int(meta.get("HTTPStatusCode", 200)), headers.get("content-length"),
-                           headers.get("content-range"), byte_range, bucket=bucket, key=key)
-    body = _BotoBody(response, bucket, key, framing, guard, whole=byte_range is None)
-    check_pin(if_match, body.etag, bucket=bucket, key=key)
-    return body
-
-
-def _evidence(response: Mapping[str, Any]) -> dict[str, str]:
-    return evidence(response.get("ResponseMetadata", {}).get("HTTPHeaders", {}))
 
 
 def _skip_response_validation(params: dict[str, Any], **_: Any) -> None:
@@ -154,7 +76,7 @@ def _object_info(item: Mapping[str, Any]) -> ObjectInfo:
     return ObjectInfo(
         key=item["Key"],
         size=int(item.get("Size", 0)),
-        etag=_strip_etag(item.get("ETag")),
+        etag=strip_etag(item.get("ETag")),
         last_modified=item.get("LastModified"),
         storage_class=item.get("StorageClass"),
         checksum_algorithm=algorithms[0] if algorithms else None,
@@ -305,11 +227,11 @@ class ReferenceTransport:
         info = ObjectInfo(
             key=key,
             size=int(resp.get("ContentLength", 0)),
-            etag=_strip_etag(resp.get("ETag")),
+            etag=strip_etag(resp.get("ETag")),
             last_modified=resp.get("LastModified"),
             storage_class=resp.get("StorageClass"),
         )
-        return info, _evidence(resp) if extra else {}
+        return info, boto_evidence(resp) if extra else {}
 
     @asynccontextmanager
     async def get(
@@ -319,7 +241,7 @@ class ReferenceTransport:
         *,
         byte_range: tuple[int, int] | None = None,
         if_match: str | None = None,
-    ) -> AsyncIterator[_BotoBody]:
+    ) -> AsyncIterator[BotoBody]:
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if byte_range is not None:
             kwargs["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
@@ -329,7 +251,7 @@ class ReferenceTransport:
             kwargs["IfMatch"] = f'"{if_match}"'
         resp = await self._call(bucket, key, self._client.get_object(**kwargs), bounded=True)
         try:
-            body = _answer(resp, bucket, key, byte_range, if_match, ProgressGuard(*self._stall))
+            body = boto_answer(resp, bucket, key, byte_range, if_match, ProgressGuard(*self._stall))
             yield body
         finally:
             resp["Body"].close()
@@ -348,7 +270,7 @@ class ReferenceTransport:
     def _headers(resp: Mapping[str, Any]) -> dict[str, str]:
         headers = {str(k).lower(): str(v) for k, v in
                    resp.get("ResponseMetadata", {}).get("HTTPHeaders", {}).items()}
-        headers["etag"] = _strip_etag(resp.get("ETag") or headers.get("etag"))
+        headers["etag"] = strip_etag(resp.get("ETag") or headers.get("etag"))
         return headers
 
     async def put_object(
@@ -415,7 +337,7 @@ class ReferenceTransport:
             Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed},
             **extra,
         ))
-        return _strip_etag(resp.get("ETag"))
+        return strip_etag(resp.get("ETag"))
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         """AbortMultipartUpload; an upload already gone is not an error."""
@@ -521,8 +443,9 @@ class ReferenceTransport:
             max_keys=max_keys)
 
     def _body(self, response: Mapping[str, Any], bucket: str, key: str,
-              byte_range: tuple[int, int] | None, if_match: str | None) -> _BotoBody:
-        return _answer(response, bucket, key, byte_range, if_match, ProgressGuard(*self._stall))
+              byte_range: tuple[int, int] | None, if_match: str | None) -> BotoBody:
+        return boto_answer(response, bucket, key, byte_range, if_match,
+                           ProgressGuard(*self._stall))
 
     # -- attrs (issue 14) -------------------------------------------------------------------
 

@@ -1,17 +1,13 @@
 """``MemoryTransport``: the transport seam (:mod:`s3pump._transport._base`) served from memory.
 
-It behaves as S3 does where the runs depend on it, and is proven to by the seam conformance
-tests, which run the same assertions against it, the lean transport and the reference
-transport on moto: ETags (MD5 of a single PUT, ``md5-of-md5s-N`` of a multipart upload),
-checksums kept and verified (full-object and composite), ranged GETs (a range reaching past
-the end ends at the last byte; one starting past it is 416), ``If-Match`` (412), HEAD with
-``partNumber``, multipart rules (part numbers, ascending order, ETags, 5 MiB minimum),
-ListObjectsV2 (prefix, delimiter, StartAfter, continuation tokens, pages capped by
-``page_size`` so that pagination is really exercised), quiet batch deletes, versions and
-storage classes (archived objects refuse GETs with InvalidObjectState). Errors are the
-exceptions the real transports raise for S3's answers; ``requests`` counts requests as they
-count HTTP requests. Faults are injected at the seam, deterministically (:attr:`faults`,
-see :mod:`s3pump._transport.memory_faults`). A run on it takes milliseconds::
+It behaves as S3 does where runs depend on it, proven by the seam conformance tests (the same
+assertions against it and the lean and reference transports on moto): ETags (MD5 of a PUT,
+``md5-of-md5s-N`` of a multipart upload), checksums (full-object and composite), ranged GETs
+(past the end: 416), ``If-Match`` (412), HEAD ``partNumber``, multipart rules, ListObjectsV2
+(prefix, delimiter, StartAfter, tokens, pages capped by ``page_size``), quiet batch deletes,
+versions, storage classes (archived objects refuse GETs), copies, SSE-C and ListParts. Errors
+are the real transports' exceptions; ``requests`` counts requests. Faults are injected at the
+seam, deterministically (:attr:`faults`, :mod:`.memory_faults`). A run takes milliseconds::
 
     transport = MemoryTransport(["bucket"], page_size=2)
     transport.put("bucket", "data/a.txt", b"hello")
@@ -37,13 +33,14 @@ import anyio.lowlevel
 
 from .._attributes import ObjectAttributes, SSECustomerKey
 from .._checksum import Checksum
-from .._errors import RequestError, TransientError
+from .._errors import RequestError
 from .._models import ObjectInfo
 from . import memory_versions
-from ._base import CompletedPart, Data, ListPage, Transport, delete_batch
+from ._base import CompletedPart, Data, ListPage, Transport
 from .copying import CopyAnswer, CopySource, SourceHead
 from .memory_body import MemoryBody, answer_get
 from .memory_copy import copy_in, find_source, head_of, part_copy
+from .memory_delete import delete_keys
 from .memory_faults import Fault, Faults
 from .memory_parts import listed_parts
 from .memory_sse import check_key, key_md5, opaque_etag, stored_attributes
@@ -55,6 +52,8 @@ from .memory_store import (
     checksum_of,
     fail,
     list_page,
+    put_answer,
+    whole_seconds,
 )
 from .parts import ListedPart
 from .versions import VersionPage
@@ -144,7 +143,7 @@ class MemoryTransport:
                 listed.append(CompletedPart(number, part.etag))
             obj = self._complete(b, upload, listed, None, min_part_size=0)
         obj = replace(obj, storage_class=storage_class,
-                      last_modified=_seconds(last_modified or obj.last_modified))
+                      last_modified=whole_seconds(last_modified or obj.last_modified))
         b.store(obj)
         return obj
 
@@ -154,7 +153,7 @@ class MemoryTransport:
         Raises:
             NoSuchBucketError: no such bucket.
         """
-        self._bucket(bucket).remove(key, _seconds(self._clock()))
+        self._bucket(bucket).remove(key, whole_seconds(self._clock()))
 
     def restore(self, bucket: str, key: str) -> None:
         """Give the archived current version of ``key`` a readable copy, as a completed
@@ -202,8 +201,6 @@ class MemoryTransport:
         """
         return {uid: upload.key for uid, upload in self._bucket(bucket).uploads.items()}
 
-    # -- helpers ------------------------------------------------------------------------------
-
     def _bucket(self, name: str) -> Bucket:
         found = self._buckets.get(name)
         if found is None:
@@ -211,7 +208,7 @@ class MemoryTransport:
         return found
 
     def _now(self) -> datetime:
-        return _seconds(self._clock())
+        return whole_seconds(self._clock())
 
     def _single(self, b: Bucket, key: str, data: bytes, checksum: Checksum | None
                 ) -> StoredObject:
@@ -352,7 +349,7 @@ class MemoryTransport:
         obj = replace(obj, content_type=kept.content_type or obj.content_type, attributes=kept,
                       key_md5=self._key_md5, etag=opaque_etag(obj.etag, self._key_md5))
         b.store(obj)
-        return {**_answer(obj.etag, checksum, obj.version_id, whole=True),
+        return {**put_answer(obj.etag, checksum, obj.version_id, whole=True),
                 **obj.encryption_headers()}
 
     async def create_multipart_upload(self, bucket: str, key: str, *,
@@ -383,7 +380,7 @@ class MemoryTransport:
             raise fail(400, "InvalidRequest", "The SSE-C key of the part does not match the "
                        "upload's", bucket, key)
         part = upload.add_part(part_number, body, checksum)
-        return _answer(part.etag, part.checksum if checksum else None, None, whole=False)
+        return put_answer(part.etag, part.checksum if checksum else None, None, whole=False)
 
     async def complete_multipart_upload(self, bucket: str, key: str, upload_id: str,
                                         parts: Sequence[CompletedPart], *,
@@ -406,38 +403,13 @@ class MemoryTransport:
     async def delete_objects(self, bucket: str, keys: Sequence[str]) -> list[tuple[str, str]]:
         """DeleteObjects (quiet): returns the keys not deleted, with ``"Code: Message"``;
         keys XML 1.0 cannot carry go one by one, as the real transports send them."""
-        in_xml, one_by_one = delete_batch(keys)
-        failed: list[tuple[str, str]] = []
-        if in_xml:
-            await self._request("delete", bucket, keyed=False)  # per-key faults: below
-            b = self._bucket(bucket)
-            for key in in_xml:
-                fault = self.faults.take("delete", bucket, key, keyed=True)
-                if fault is not None and fault.answer is not None:
-                    _, code, message = fault.answer
-                    failed.append((key, f"{code}: {message}"))
-                    continue
-                if fault is not None and fault.call is not None:
-                    fault.call()
-                elif fault is not None:
-                    raise fault.error(bucket, None)
-                b.remove(key, self._now())
-        for key in one_by_one:
-            try:
-                await self._request("delete", bucket, key)
-            except RequestError as error:
-                if isinstance(error, TransientError) or error.code == "NoSuchBucket":
-                    raise
-                failed.append((key, f"{error.code or error.status}: {error}"))
-                continue
-            self._bucket(bucket).remove(key, self._now())
-        return failed
+        return await delete_keys(self, bucket, keys)
 
     async def aclose(self) -> None:
         """Nothing to release; ``closed`` tells that it was called."""
         self.closed = True
 
-    # -- S3 to S3 (issue 14): see .memory_copy --------------------------------------------
+    # -- issue 14: copies (.memory_copy), versions (.memory_versions), SSE-C, ListParts --
 
     async def head_source(self, bucket: str, key: str, *, version_id: str | None = None,
                           sse_customer_key: SSECustomerKey | None = None) -> SourceHead:
@@ -478,8 +450,6 @@ class MemoryTransport:
         return part_copy(obj, self._upload(bucket, key, upload_id)[1], part_number, byte_range,
                          fault)
 
-    # -- verbs and versions (issue 14) ---------------------------------------------------
-
     async def presign(self, method: str, bucket: str, key: str, expires_in: int, *,
                       params: Mapping[str, str] | None = None) -> str:
         """Refused: objects in memory have no URL."""
@@ -514,36 +484,15 @@ class MemoryTransport:
             self, bucket, prefix, key_marker=key_marker, version_id_marker=version_id_marker,
             max_keys=max_keys)
 
-    # -- attrs (issue 14) ---------------------------------------------------------------
-
     def use_sse_customer_key(self, key: SSECustomerKey | None) -> None:
         """See :meth:`Transport.use_sse_customer_key`: objects written from now on keep the
         key's MD5 (and an ETag that is not their MD5); reads must send the same key."""
         self._key_md5 = key_md5(key)
 
-    # -- resumable uploads (issue 14)
-
     async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[ListedPart]:
         """ListParts: the parts received so far (see :func:`.memory_store.listed_parts`)."""
         await self._request("list_parts", bucket, key)
         return listed_parts(self._upload(bucket, key, upload_id)[1])
-
-
-def _seconds(moment: datetime) -> datetime:
-    return moment.replace(microsecond=0)
-
-
-def _answer(etag: str, checksum: Checksum | None, version_id: str | None, *, whole: bool
-            ) -> dict[str, str]:
-    """The headers of a PUT's (``whole``) or an UploadPart's answer."""
-    headers = {"etag": etag}
-    if checksum is not None:
-        headers[checksum.header] = checksum.value
-        if whole:
-            headers["x-amz-checksum-type"] = "FULL_OBJECT"
-    if version_id and version_id != "null":
-        headers["x-amz-version-id"] = version_id
-    return headers
 
 
 if TYPE_CHECKING:

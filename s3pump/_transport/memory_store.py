@@ -23,8 +23,8 @@ from .._integrity import CRC_ALGORITHMS, new_hasher
 from .._models import ARCHIVED_STORAGE_CLASSES, ObjectInfo
 from ._base import CompletedPart, ListPage
 
-__all__ = ["ARCHIVED", "MAX_PART_NUMBER", "Bucket", "StoredObject", "Upload", "checksum_of",
-           "fail", "list_page"]
+__all__ = ["ARCHIVED", "MAX_PART_NUMBER", "Bucket", "StoredObject", "Upload", "checksum_of", "fail",
+           "list_page", "put_answer", "whole_seconds"]
 
 MAX_PART_NUMBER = 10_000
 MAX_LIST_KEYS = 1000  # S3 returns at most 1,000 keys a page, whatever MaxKeys asks
@@ -329,3 +329,21 @@ def list_page(bucket: Bucket, prefix: str, *, token: str | None, delimiter: str 
     if page.truncated and last is not None:
         page.next_token = _token(*last)
     return page
+
+
+def whole_seconds(moment: datetime) -> datetime:
+    """``moment`` in whole seconds, as S3 keeps times."""
+    return moment.replace(microsecond=0)
+
+
+def put_answer(etag: str, checksum: Checksum | None, version_id: str | None, *, whole: bool
+            ) -> dict[str, str]:
+    """The headers of a PUT's (``whole``) or an UploadPart's answer."""
+    headers = {"etag": etag}
+    if checksum is not None:
+        headers[checksum.header] = checksum.value
+        if whole:
+            headers["x-amz-checksum-type"] = "FULL_OBJECT"
+    if version_id and version_id != "null":
+        headers["x-amz-version-id"] = version_id
+    return headers

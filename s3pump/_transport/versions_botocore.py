@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
-from .._integrity import evidence
 from .._models import ObjectInfo
 from ._base import Body
+from ._reference_body import boto_evidence
 from .versions import ObjectVersion, VersionPage
 
 T = TypeVar("T")
@@ -28,9 +28,6 @@ class Reference(Protocol):
               byte_range: tuple[int, int] | None, if_match: str | None) -> Body: ...
 
 
-def _evidence(response: Mapping[str, Any]) -> dict[str, str]:
-    return evidence(response.get("ResponseMetadata", {}).get("HTTPHeaders", {}))
-
 __all__ = ["get_version", "head_part_version", "head_version", "list_versions_page"]
 
 
@@ -44,7 +41,7 @@ async def head_version(ref: Reference, bucket: str, key: str, version_id: str, *
                       etag=(resp.get("ETag") or "").strip('"'),
                       last_modified=resp.get("LastModified"),
                       storage_class=resp.get("StorageClass"))
-    return info, _evidence(resp) if evidence_wanted else {}
+    return info, boto_evidence(resp) if evidence_wanted else {}
 
 
 async def head_part_version(ref: Reference, bucket: str, key: str, version_id: str,
