@@ -66,9 +66,8 @@ async def test_each_side_sees_only_its_own_endpoint_and_credentials(
     assert done.size == size and done.verdict.status == "verified"
     got = s3.get_object(Bucket=bucket, Key="copied/a b+é.bin")
     assert got["Body"].read() == data
-    # Content-Type is kept; user metadata too once uploads send TransferConfig.attributes
-    # (issue 14's attributes part): stream_object hands them over in the configuration.
-    assert got["ContentType"] == "text/csv"
+    # Content-Type and user metadata are kept (from the source's HEAD, sent with the upload).
+    assert got["ContentType"] == "text/csv" and got["Metadata"] == {"team": "ml"}
     assert near.seen and far.seen
     assert {_credential(s.headers) for s in near.seen} == {"other-side-key"}
     assert {_credential(s.headers) for s in far.seen} == {"testing-key-id"}
