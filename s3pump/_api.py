@@ -381,11 +381,14 @@ class AsyncPump:
         progress: Reporter | None = None,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        keys: KeySource | None = None,
+        from0: bool = False,
     ) -> TransferResult:
         return await across_entry.copy(self._session, src, dest, recursive=recursive,
             include=include, exclude=exclude, filters=filters,
             metadata_directive=metadata_directive, source=source, dry_run=dry_run,
-            progress=progress, events=events, state_files=state_files)
+            progress=progress, events=events, state_files=state_files, keys=keys,
+            from0=from0)
 
     @_documented_by(moving.move)
     async def move(

@@ -403,10 +403,11 @@ class Pump(AbstractContextManager["Pump"]):
         progress: Reporter | None = None,
         events: EventSink | None = None,
         state_files: Iterable[str | os.PathLike[str]] = (),
+        keys: KeySource | None = None,
+        from0: bool = False,
     ) -> TransferResult:
-        """Blocking :meth:`AsyncPump.copy`: any direction, S3 to S3 too (``source``: a
-        :class:`ClientConfig` for the source side; a Pump's connections live in its own
-        thread, so another Pump cannot serve).
+        """Blocking :meth:`AsyncPump.copy` (``source``: a :class:`ClientConfig`; a Pump's
+        connections live in its own thread, so another Pump cannot serve).
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.copy`.
@@ -415,7 +416,7 @@ class Pump(AbstractContextManager["Pump"]):
             self._pump.copy, src, dest, recursive=recursive, include=include,
             exclude=exclude, filters=filters, metadata_directive=metadata_directive,
             source=source, dry_run=dry_run, progress=progress, events=events,
-            state_files=state_files))
+            state_files=state_files, keys=keys, from0=from0))
 
     def move(
         self,

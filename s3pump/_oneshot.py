@@ -200,6 +200,8 @@ def copy(
     progress: Reporter | None = None,
     events: EventSink | None = None,
     state_files: Iterable[str | os.PathLike[str]] = (),
+    keys: KeySource | None = None,
+    from0: bool = False,
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,

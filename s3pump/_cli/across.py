@@ -120,7 +120,8 @@ async def copy_command(run: Any, local: Mapping[str, Any]) -> int:
     if src.pattern is not None and not args.raw:
         raise ConfigError(f"wildcards are not taken by S3 to S3 copies yet: {src} (--raw "
                           "takes '*' and '?' literally)")
-    recursive = args.recursive or src.is_dir
+    listed = args.files_from is not None  # --files-from: SRC is a prefix
+    recursive = args.recursive or src.is_dir or listed
     with ExitStack() as stack:
         events, _ = run.events(stack, plan=True)
         async with run.pump() as pump:
@@ -131,7 +132,8 @@ async def copy_command(run: Any, local: Mapping[str, Any]) -> int:
             result = await pump.copy(
                 src, dst, recursive=recursive, filters=args.filters,
                 metadata_directive=args.metadata_directive, source=source,
-                dry_run=args.dry_run, progress=run.progress(), events=events)
+                dry_run=args.dry_run, progress=run.progress(), events=events,
+                **({"keys": args.files_from, "from0": args.from0} if listed else {}))
         return int(run.report(result, COPY))
 
 

@@ -1,5 +1,5 @@
 """Key lists on the command line (issue 14): ``--files-from FILE|-`` and ``--from0`` on
-``get``, ``put`` and ``sync``; ``--inventory s3://.../manifest.json`` on ``get`` and
+``get``, ``put``, ``sync`` and ``cp``; ``--inventory s3://.../manifest.json`` on ``get`` and
 ``sync``. The verbs pass :func:`keylist_arguments` to their run;
 :func:`keylist_problem` names what cannot go together, for the caller to refuse before
 anything connects (this module imports nothing of the CLI: the parser calls into it)."""
@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = ["add_keylist_options", "keylist_arguments", "keylist_problem"]
 
-_VERBS = ("get", "put", "sync")
+_VERBS = ("get", "put", "sync", "cp")
 
 
 def add_keylist_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
@@ -27,7 +27,7 @@ def add_keylist_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
         g.add_argument("--from0", action="store_true",
                        help="with --files-from: names are separated by NUL bytes (find "
                        "-print0), taken exactly as they are")
-        if name != "put":
+        if name in ("get", "sync"):
             g.add_argument("--inventory", metavar="URI",
                            help="take the listing of SRC from an S3 Inventory: the s3:// URI "
                            "of its manifest.json (CSV format, of SRC's bucket). Its files "

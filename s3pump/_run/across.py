@@ -42,6 +42,7 @@ from .._transfer.copy import CopyOptions, ObjectCopier
 from .._transfer.stream_copy import stream_object
 from .._transport._base import MAX_DELETE_KEYS
 from .._uri import S3URI
+from .keylist import head_pages
 from .leg import Leg
 from .listing import open_listing
 from .options import RunOptions
@@ -151,7 +152,14 @@ class AcrossRun(Leg):
                                  if (rel := obj.key[cut:]) and keep(rel) and shard(rel))
 
     def pages(self) -> AbstractAsyncContextManager[AsyncIterator[list[ObjectInfo]]]:
-        """The parallel listing of the source prefix, by the source's session."""
+        """The parallel listing of the source prefix, by the source's session (or, with a
+        key list, the listed keys, each HEADed: nothing is listed)."""
+        if self._options.keys is not None:
+            keep, shard = self._options.keep, self._options.shard
+            return head_pages(self._source.transport, self._src.bucket, self._src.key,
+                              self._options.keys, self._retry, self._outcomes,
+                              lambda rel: keep(rel) and shard(rel),
+                              parallel=self._session.config.concurrency)
         return open_listing(self._source.transport, self._src.bucket, self._src.key,
                             self._retry)
 

@@ -22,6 +22,7 @@ from .._uri import S3URI, local_path, parse_uri
 from .across_run import replaces, run_across, source_session
 from .entry import download_prefix, upload_dir
 from .events import EventSink
+from .keylist import KeyList, KeySource
 from .options import RunOptions
 from .plan import KeyFilter
 from .progress import Reporter
@@ -86,6 +87,8 @@ async def copy(
     progress: Reporter | None = None,
     events: EventSink | None = None,
     state_files: Iterable[str | os.PathLike[str]] = (),
+    keys: KeySource | None = None,
+    from0: bool = False,
 ) -> TransferResult:
     """Copy ``src`` to ``dest`` in any direction: S3 to S3, S3 to local, local to S3.
 
@@ -100,7 +103,9 @@ async def copy(
     metadata, ...), ``"REPLACE"`` sets ``TransferConfig.attributes`` instead.
     Filters as in :meth:`download_prefix` (for prefixes); ``state_files`` as there (a
     local side's files the run writes itself, never copied). With ``dry_run`` nothing is
-    written: the result counts what would be copied.
+    written: the result counts what would be copied. ``keys`` and ``from0`` take the keys
+    (or files) of a prefix (or folder) from a list instead of a listing, as in
+    :meth:`download_prefix`: nothing is listed, each key is HEADed.
 
     Raises:
         BadURIError: neither side is ``s3://``, a side is empty, or the source is a
@@ -121,12 +126,16 @@ async def copy(
         prefix = s_uri.is_dir if recursive is None else recursive
         if not prefix and s_uri.is_dir:
             raise BadURIError(f"{s_uri} is a prefix: copy it with recursive=True")
+        if keys is not None and not prefix:
+            raise ConfigError("a key list names keys below a prefix: copy it with "
+                              "recursive=True")
         async with source_session(session, source) as reader:
             if not prefix:
                 return await _copy_object(session, reader, s_uri, d_uri, replace_attributes,
                                           dry_run)
             options = RunOptions(mode="copy", dry_run=dry_run,
-                                 keep=KeyFilter.of(include, exclude, filters))
+                                 keep=KeyFilter.of(include, exclude, filters),
+                                 keys=KeyList.of(keys, from0))
             return await run_across(session, reader, s_uri.as_prefix(), d_uri.as_prefix(),
                                     options, progress, events,
                                     replace_attributes=replace_attributes)
@@ -138,7 +147,10 @@ async def copy(
             return await download_prefix(session, s_uri, _local(dest), include,
                                          exclude, filters=filters, progress=progress,
                                          dry_run=dry_run, events=events,
-                                         state_files=state_files)
+                                         state_files=state_files, keys=keys, from0=from0)
+        if keys is not None:
+            raise ConfigError("a key list names keys below a prefix: copy it with "
+                              "recursive=True")
         if dry_run:
             raise ConfigError("dry_run is for prefixes; a one-object download writes")
         return await download_file(session, s_uri, _local(dest))
@@ -147,7 +159,11 @@ async def copy(
     if folder if recursive is None else recursive:
         return await upload_dir(session, path, _s3(dest), exist_ok=True, include=include,
                                 exclude=exclude, filters=filters, progress=progress,
-                                dry_run=dry_run, events=events, state_files=state_files)
+                                dry_run=dry_run, events=events, state_files=state_files,
+                                keys=keys, from0=from0)
+    if keys is not None:
+        raise ConfigError("a list of files names files below a folder: copy it with "
+                          "recursive=True")
     if folder:
         raise BadURIError(f"{path} is a folder: copy it with recursive=True")
     if dry_run:
