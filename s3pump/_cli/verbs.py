@@ -109,7 +109,8 @@ async def presign(run: Invocation) -> int:
     """``presign URI``: the URL on stdout (or ``{"url": ...}`` with ``--json``)."""
     args = run.args
     async with run.pump() as pump:
-        url = await pump.presign(args.uri, args.expires_in, method=args.method)
+        url = await pump.presign(args.uri, args.expires_in, method=args.method,
+                                 version_id=args.version_id)
     emit(json.dumps({"ok": True, "url": url}) if args.json else url)
     return EXIT_OK
 

@@ -52,6 +52,8 @@ def add_verbs_options(sub: Any, verb: Callable[..., argparse.ArgumentParser], *,
                          "3600)")
     presign.add_argument("--method", choices=("GET", "PUT", "HEAD", "DELETE"),
                          default="GET", help="the request the URL allows (default GET)")
+    presign.add_argument("--version-id", metavar="ID",
+                         help="a URL for this version of the object (versionId, signed)")
     _version_options(sub.choices)
 
 

@@ -14,7 +14,7 @@ import base64
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 from aiobotocore.config import AioConfig
@@ -27,7 +27,7 @@ from .._errors import NoSuchBucketError, RequestError, TransientError
 from .._models import ObjectInfo
 from . import _reference_copy as _copy
 from . import versions_botocore
-from ._base import Body, CompletedPart, Data, ListPage, delete_batch
+from ._base import CompletedPart, Data, ListPage, delete_batch
 from ._botocore import map_errors
 from ._reference_body import BotoBody, boto_answer, boto_evidence, strip_etag
 from ._resolve import access_modes, resolve
@@ -35,7 +35,6 @@ from ._stall import ProgressGuard
 from .copying import CopyAnswer, CopySource, SourceHead
 from .objectheaders import BotoKeyParams, boto_attributes, check_key_endpoint, key_hint
 from .parts import ListedPart, list_all_parts, parts_from_botocore
-from .versions import VersionPage
 
 __all__ = ["ReferenceTransport"]
 
@@ -414,33 +413,11 @@ class ReferenceTransport:
 
         return await botocore_presign(self._client, method, bucket, key, expires_in, params)
 
-    async def head_version(self, bucket: str, key: str, version_id: str, *,
-                           evidence: bool = False) -> tuple[ObjectInfo, Mapping[str, str]]:
-        """HEAD of one version (see :meth:`Transport.head_version`)."""
-        return await versions_botocore.head_version(self, bucket, key, version_id,
-                                                    evidence_wanted=evidence)
-
-    async def head_part_version(self, bucket: str, key: str, version_id: str,
-                                part_number: int) -> tuple[int, int | None]:
-        """HEAD with ``PartNumber`` of one version."""
-        return await versions_botocore.head_part_version(self, bucket, key, version_id,
-                                                         part_number)
-
-    def get_version(self, bucket: str, key: str, version_id: str, *,
-                    byte_range: tuple[int, int] | None = None, if_match: str | None = None
-                    ) -> AbstractAsyncContextManager[Body]:
-        """GET of one version (see :meth:`Transport.get_version`)."""
-        return versions_botocore.get_version(self, bucket, key, version_id,
-                                             byte_range=byte_range, if_match=if_match)
-
-    async def list_versions_page(self, bucket: str, prefix: str, *,
-                                 key_marker: str | None = None,
-                                 version_id_marker: str | None = None,
-                                 max_keys: int = 1000) -> VersionPage:
-        """One page of ListObjectVersions."""
-        return await versions_botocore.list_versions_page(
-            self, bucket, prefix, key_marker=key_marker, version_id_marker=version_id_marker,
-            max_keys=max_keys)
+    # The versioned operations (see the Transport protocol) are versions_botocore's.
+    head_version = versions_botocore.head_version
+    head_part_version = versions_botocore.head_part_version
+    get_version = versions_botocore.get_version
+    list_versions_page = versions_botocore.list_versions_page
 
     def _body(self, response: Mapping[str, Any], bucket: str, key: str,
               byte_range: tuple[int, int] | None, if_match: str | None) -> BotoBody:

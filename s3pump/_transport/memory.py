@@ -23,7 +23,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -56,7 +56,6 @@ from .memory_store import (
     whole_seconds,
 )
 from .parts import ListedPart
-from .versions import VersionPage
 
 __all__ = ["MemoryBody", "MemoryTransport"]
 
@@ -456,33 +455,11 @@ class MemoryTransport:
         raise RequestError("MemoryTransport cannot presign: its objects have no URL",
                            bucket=bucket, key=key)
 
-    async def head_version(self, bucket: str, key: str, version_id: str, *,
-                           evidence: bool = False) -> tuple[ObjectInfo, Mapping[str, str]]:
-        """HEAD of one version (see :mod:`.memory_versions`)."""
-        return await memory_versions.head_version(self, bucket, key, version_id,
-                                                  evidence_wanted=evidence)
-
-    async def head_part_version(self, bucket: str, key: str, version_id: str,
-                                part_number: int) -> tuple[int, int | None]:
-        """HEAD with ``partNumber`` of one version."""
-        return await memory_versions.head_part_version(self, bucket, key, version_id,
-                                                       part_number)
-
-    def get_version(self, bucket: str, key: str, version_id: str, *,
-                    byte_range: tuple[int, int] | None = None, if_match: str | None = None
-                    ) -> AbstractAsyncContextManager[MemoryBody]:
-        """GET of one version."""
-        return memory_versions.get_version(self, bucket, key, version_id,
-                                           byte_range=byte_range, if_match=if_match)
-
-    async def list_versions_page(self, bucket: str, prefix: str, *,
-                                 key_marker: str | None = None,
-                                 version_id_marker: str | None = None,
-                                 max_keys: int = 1000) -> VersionPage:
-        """One page of ListObjectVersions (``page_size`` records at most)."""
-        return await memory_versions.list_versions_page(
-            self, bucket, prefix, key_marker=key_marker, version_id_marker=version_id_marker,
-            max_keys=max_keys)
+    # The versioned operations (see the Transport protocol) are memory_versions'.
+    head_version = memory_versions.head_version
+    head_part_version = memory_versions.head_part_version
+    get_version = memory_versions.get_version
+    list_versions_page = memory_versions.list_versions_page
 
     def use_sse_customer_key(self, key: SSECustomerKey | None) -> None:
         """See :meth:`Transport.use_sse_customer_key`: objects written from now on keep the

@@ -41,14 +41,14 @@ def _version(t: Store, bucket: str, key: str, version_id: str) -> StoredObject:
 
 
 async def head_version(t: Store, bucket: str, key: str, version_id: str, *,
-                       evidence_wanted: bool = False) -> tuple[ObjectInfo, Mapping[str, str]]:
-    """HEAD of one version (with its checksums when ``evidence_wanted``)."""
+                       evidence: bool = False) -> tuple[ObjectInfo, Mapping[str, str]]:
+    """HEAD of one version (with its checksums when ``evidence``)."""
     await t._request("head", bucket, key, head=True)
     obj = _version(t, bucket, key, version_id)
     info = ObjectInfo(key=key, size=obj.size, etag=obj.etag, last_modified=obj.last_modified,
                       storage_class=None if obj.storage_class == "STANDARD"
                       else obj.storage_class)
-    return info, obj.checksum_headers() if evidence_wanted else {}
+    return info, obj.checksum_headers() if evidence else {}
 
 
 async def head_part_version(t: Store, bucket: str, key: str, version_id: str,

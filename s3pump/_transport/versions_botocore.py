@@ -32,16 +32,17 @@ __all__ = ["get_version", "head_part_version", "head_version", "list_versions_pa
 
 
 async def head_version(ref: Reference, bucket: str, key: str, version_id: str, *,
-                       evidence_wanted: bool = False) -> tuple[ObjectInfo, Mapping[str, str]]:
-    """HEAD of one version (with its checksums when ``evidence_wanted``)."""
-    extra = {"ChecksumMode": "ENABLED"} if evidence_wanted else {}
+                       evidence: bool = False) -> tuple[ObjectInfo, Mapping[str, str]]:
+    """HEAD of one version (with its checksums when ``evidence``): see
+    :meth:`Transport.head_version`."""
+    extra = {"ChecksumMode": "ENABLED"} if evidence else {}
     resp = await ref._call(bucket, key, ref._client.head_object(
         Bucket=bucket, Key=key, VersionId=version_id, **extra), bounded=True)
     info = ObjectInfo(key=key, size=int(resp.get("ContentLength", 0)),
                       etag=(resp.get("ETag") or "").strip('"'),
                       last_modified=resp.get("LastModified"),
                       storage_class=resp.get("StorageClass"))
-    return info, boto_evidence(resp) if evidence_wanted else {}
+    return info, boto_evidence(resp) if evidence else {}
 
 
 async def head_part_version(ref: Reference, bucket: str, key: str, version_id: str,

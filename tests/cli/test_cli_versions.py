@@ -126,3 +126,15 @@ def test_sync_as_of_an_upload_is_refused(endpoint: str, bucket: str, tmp_path: P
     code = main(["sync", str(tmp_path), f"s3://{bucket}/p/", "--as-of", "1700000000",
                  "--endpoint-url", endpoint])
     assert code == 2 and "source must be" in capsys.readouterr().err
+
+
+def test_presign_a_version(endpoint: str, s3: Any, bucket: str,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    import urllib.request
+
+    first, _ = _versioned(s3, bucket)
+    assert main(["presign", f"s3://{bucket}/p/k.txt", "--version-id", first,
+                 "--endpoint-url", endpoint]) == 0
+    url = capsys.readouterr().out.strip()
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        assert answer.read() == b"first"

@@ -37,7 +37,6 @@ from .._base import CompletedPart, Data, ListPage, delete_batch
 from ..copying import CopyAnswer, CopySource, SourceHead
 from ..objectheaders import attribute_headers
 from ..parts import ListedPart
-from ..versions import VersionPage
 from . import copy, versions
 from .client import LeanClient, ssl_context
 from .credentials import CredentialSource, StaticCredentials, chain_credentials
@@ -429,33 +428,11 @@ class LeanTransport:
         """A presigned URL (see :meth:`Transport.presign`), signed locally."""
         return await self._client.presign(method, bucket, key, expires_in, params)
 
-    async def head_version(self, bucket: str, key: str, version_id: str, *,
-                           evidence: bool = False) -> tuple[ObjectInfo, Mapping[str, str]]:
-        """HEAD of one version (see :meth:`Transport.head_version`)."""
-        return await versions.head_version(self._client, bucket, key, version_id,
-                                           evidence_wanted=evidence)
-
-    async def head_part_version(self, bucket: str, key: str, version_id: str,
-                                part_number: int) -> tuple[int, int | None]:
-        """HEAD with ``partNumber`` of one version."""
-        return await versions.head_part_version(self._client, bucket, key, version_id,
-                                                part_number)
-
-    def get_version(self, bucket: str, key: str, version_id: str, *,
-                    byte_range: tuple[int, int] | None = None, if_match: str | None = None
-                    ) -> versions.VersionedGet:
-        """GET of one version (see :meth:`Transport.get_version`)."""
-        return versions.VersionedGet(self._client, bucket, key, version_id, byte_range,
-                                     if_match)
-
-    async def list_versions_page(self, bucket: str, prefix: str, *,
-                                 key_marker: str | None = None,
-                                 version_id_marker: str | None = None,
-                                 max_keys: int = 1000) -> VersionPage:
-        """One page of ListObjectVersions."""
-        return await versions.list_versions_page(
-            self._client, bucket, prefix, key_marker=key_marker,
-            version_id_marker=version_id_marker, max_keys=max_keys)
+    # The versioned operations (see the Transport protocol) are .versions'.
+    head_version = versions.head_version
+    head_part_version = versions.head_part_version
+    get_version = versions.get_version
+    list_versions_page = versions.list_versions_page
 
     # -- attrs (issue 14) -------------------------------------------------------------------
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from typing import Protocol
 from urllib.parse import unquote_plus
 
 from ..._errors import RequestError, TransientError
-from ..._integrity import evidence
+from ..._integrity import evidence as evidence_of
 from ..._models import ObjectInfo
 from .._framing import check_pin, frame_answer
 from ..versions import ObjectVersion, VersionPage
@@ -17,13 +18,23 @@ from .client import LeanClient
 from .sigv4 import canonical_query
 from .wire import http_date, iso_date, strip_etag
 
-__all__ = ["VersionedGet", "head_part_version", "head_version", "list_versions_page"]
+__all__ = ["VersionedGet", "get_version", "head_part_version", "head_version",
+           "list_versions_page"]
 
 
-async def head_version(client: LeanClient, bucket: str, key: str, version_id: str, *,
-                       evidence_wanted: bool = False) -> tuple[ObjectInfo, Mapping[str, str]]:
-    """HEAD of one version (with its checksums when ``evidence_wanted``)."""
-    headers = {"x-amz-checksum-mode": "ENABLED"} if evidence_wanted else None
+class Lean(Protocol):
+    """What these operations use of the lean transport (named here, not imported: it
+    imports this module)."""
+
+    _client: LeanClient
+
+
+async def head_version(lean: Lean, bucket: str, key: str, version_id: str, *,
+                       evidence: bool = False) -> tuple[ObjectInfo, Mapping[str, str]]:
+    """HEAD of one version (with its checksums when ``evidence``): see
+    :meth:`Transport.head_version`."""
+    client = lean._client
+    headers = {"x-amz-checksum-mode": "ENABLED"} if evidence else None
     resp = await client.exchange("HEAD", bucket, key, headers=headers,
                                  query=canonical_query({"versionId": version_id}))
     try:
@@ -34,14 +45,15 @@ async def head_version(client: LeanClient, bucket: str, key: str, version_id: st
                           etag=strip_etag(got.get("etag")),
                           last_modified=http_date(got.get("last-modified")),
                           storage_class=got.get("x-amz-storage-class"))
-        return info, evidence(got) if evidence_wanted else {}
+        return info, evidence_of(got) if evidence else {}
     finally:
         resp.release()
 
 
-async def head_part_version(client: LeanClient, bucket: str, key: str, version_id: str,
+async def head_part_version(lean: Lean, bucket: str, key: str, version_id: str,
                             part_number: int) -> tuple[int, int | None]:
     """HEAD with ``partNumber`` of one version: the part's size and the part count."""
+    client = lean._client
     query = canonical_query({"partNumber": str(part_number), "versionId": version_id})
     resp = await client.exchange("HEAD", bucket, key, query=query)
     try:
@@ -94,11 +106,19 @@ class VersionedGet:
             resp.release()
 
 
-async def list_versions_page(client: LeanClient, bucket: str, prefix: str, *,
+def get_version(lean: Lean, bucket: str, key: str, version_id: str, *,
+                byte_range: tuple[int, int] | None = None, if_match: str | None = None
+                ) -> VersionedGet:
+    """GET of one version (see :meth:`Transport.get_version`)."""
+    return VersionedGet(lean._client, bucket, key, version_id, byte_range, if_match)
+
+
+async def list_versions_page(lean: Lean, bucket: str, prefix: str, *,
                              key_marker: str | None = None,
                              version_id_marker: str | None = None,
                              max_keys: int = 1000) -> VersionPage:
     """One page of ListObjectVersions (keys URL-encoded on the wire, decoded here)."""
+    client = lean._client
     params = {"versions": "", "encoding-type": "url", "prefix": prefix,
               "max-keys": str(max_keys)}
     if key_marker is not None:
