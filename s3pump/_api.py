@@ -428,10 +428,12 @@ class AsyncPump:
         max_delete: int | None = None,
         progress: Reporter | None = None,
         events: EventSink | None = None,
+        keys: KeySource | None = None,
+        from0: bool = False,
     ) -> TransferResult:
         return await remove.remove(self._session, uri, recursive=recursive, include=include,
             exclude=exclude, filters=filters, raw=raw, dry_run=dry_run, max_delete=max_delete,
-            progress=progress, events=events)
+            progress=progress, events=events, keys=keys, from0=from0)
 
     @_documented_by(usage.usage)
     async def usage(self, uri: str | S3URI, *, raw: bool = False, all_versions: bool = False

@@ -458,10 +458,10 @@ class Pump(AbstractContextManager["Pump"]):
         max_delete: int | None = None,
         progress: Reporter | None = None,
         events: EventSink | None = None,
+        keys: KeySource | None = None,
+        from0: bool = False,
     ) -> TransferResult:
-        """Blocking :meth:`AsyncPump.remove`: delete one object or a prefix.
-
-        ``events`` is called in the Pump's thread, not the caller's.
+        """Blocking :meth:`AsyncPump.remove` (``events`` is called in the Pump's thread).
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.remove`.
@@ -469,7 +469,7 @@ class Pump(AbstractContextManager["Pump"]):
         return self._loop.call(functools.partial(
             self._pump.remove, uri, recursive=recursive, include=include, exclude=exclude,
             filters=filters, raw=raw, dry_run=dry_run, max_delete=max_delete,
-            progress=progress, events=events))
+            progress=progress, events=events, keys=keys, from0=from0))
 
     def usage(self, uri: str | S3URI, *, raw: bool = False, all_versions: bool = False
               ) -> Usage:

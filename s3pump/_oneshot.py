@@ -289,6 +289,8 @@ def remove(
     max_delete: int | None = None,
     progress: Reporter | None = None,
     events: EventSink | None = None,
+    keys: KeySource | None = None,
+    from0: bool = False,
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,

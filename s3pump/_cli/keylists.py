@@ -1,5 +1,5 @@
 """Key lists on the command line (issue 14): ``--files-from FILE|-`` and ``--from0`` on
-``get``, ``put``, ``sync`` and ``cp``; ``--inventory s3://.../manifest.json`` on ``get`` and
+``get``, ``put``, ``sync``, ``cp`` and ``rm``; ``--inventory s3://.../manifest.json`` on ``get`` and
 ``sync``. The verbs pass :func:`keylist_arguments` to their run;
 :func:`keylist_problem` names what cannot go together, for the caller to refuse before
 anything connects (this module imports nothing of the CLI: the parser calls into it)."""
@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = ["add_keylist_options", "keylist_arguments", "keylist_problem"]
 
-_VERBS = ("get", "put", "sync", "cp")
+_VERBS = ("get", "put", "sync", "cp", "rm")
 
 
 def add_keylist_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
@@ -21,9 +21,10 @@ def add_keylist_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
         g = verbs[name].add_argument_group("key lists")
         g.add_argument("--files-from", metavar="FILE",
                        help="take the keys (uploads: the files) from FILE ('-': standard "
-                       "input), one per line, relative to SRC, instead of listing SRC: each "
-                       "key is HEADed; a missing one fails alone. CRLF is fine; blank lines "
-                       "and lines starting with '#' are skipped. Not with --delete")
+                       "input), one per line, relative to SRC (rm: URI), instead of listing "
+                       "it: each key is HEADed; a missing one fails alone. CRLF is fine; "
+                       "blank lines and lines starting with '#' are skipped. Not with "
+                       "--delete")
         g.add_argument("--from0", action="store_true",
                        help="with --files-from: names are separated by NUL bytes (find "
                        "-print0), taken exactly as they are")
@@ -44,7 +45,7 @@ def keylist_problem(args: argparse.Namespace) -> str:
     files_from = args.files_from
     inventory = getattr(args, "inventory", None)
     deletes = getattr(args, "delete", False)
-    streams = "-" in (args.src, args.dst)
+    streams = "-" in (getattr(args, "src", None), getattr(args, "dst", None))
     if inventory is not None:
         if not inventory.strip():
             return "--inventory is empty or blank"

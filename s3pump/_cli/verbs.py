@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Protocol
 
+from .keylists import keylist_arguments
 from .options import UsageError
 from .output import (
     DOWNLOAD,
@@ -70,7 +71,7 @@ async def rm(run: Invocation) -> int:
             result = await pump.remove(
                 args.uri, recursive=args.recursive, filters=args.filters, raw=args.raw,
                 dry_run=args.dry_run, max_delete=args.max_delete, progress=run.progress(),
-                events=events)
+                events=events, **keylist_arguments(args))
     return _report_deletes(run, result)
 
 

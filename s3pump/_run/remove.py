@@ -23,6 +23,7 @@ from .._session import Session
 from .._transport._base import MAX_DELETE_KEYS
 from .._uri import S3URI, KeyPattern, parse_uri
 from .events import EventSink
+from .keylist import KeyList, KeySource, head_pages
 from .listing import open_listing
 from .outcome import Outcomes
 from .pipeline import run_pipeline
@@ -83,6 +84,8 @@ async def remove(
     max_delete: int | None = None,
     progress: Reporter | None = None,
     events: EventSink | None = None,
+    keys: KeySource | None = None,
+    from0: bool = False,
 ) -> TransferResult:
     """Delete one object, or every object under a prefix (``recursive``).
 
@@ -101,6 +104,9 @@ async def remove(
     would go (a ``DeleteRefused`` failure). With ``dry_run`` nothing is deleted: the
     result and ``events`` (a ``delete`` event per key) describe the plan. On a versioned
     bucket S3 keeps the data: each deletion adds a delete marker (the versions stay).
+    ``keys`` and ``from0`` name the keys below the prefix in a list instead of a listing
+    (as in :meth:`download_prefix`; ``recursive`` needed, no wildcard): each is HEADed,
+    a missing one fails alone.
 
     Raises:
         BadURIError: ``uri`` is not an ``s3://`` URI (or is empty).
@@ -111,6 +117,9 @@ async def remove(
             first deletion is refused.
     """
     target = _target(uri, recursive, raw)
+    if keys is not None and (target.key is not None or target.pattern is not None):
+        raise ConfigError("a key list (--files-from) names keys below a prefix: pass "
+                          "recursive=True (--recursive), without wildcards")
     keep = KeyFilter.of(include, exclude, filters)
     if max_delete is not None and max_delete < 0:
         raise ConfigError(f"max_delete must be 0 or more, not {max_delete}")
@@ -119,7 +128,8 @@ async def remove(
     # for uploads (see stops_run).
     outcomes = Outcomes(result, progress or NullReporter(), events, "up")
     retry = session.retry_policy()
-    remover = _Remover(session, target, keep, max_delete, outcomes, retry)
+    remover = _Remover(session, target, keep, max_delete, outcomes, retry,
+                       KeyList.of(keys, from0))
     outcomes.start(str(parse_uri(uri)), "(delete)")
     try:
         with session.accounting(result, retry):
@@ -136,8 +146,10 @@ class _Remover:
     """The planner and the workers of one ``rm`` run."""
 
     def __init__(self, session: Session, target: _Target, keep: KeyFilter,
-                 max_delete: int | None, outcomes: Outcomes, retry: RetryPolicy) -> None:
+                 max_delete: int | None, outcomes: Outcomes, retry: RetryPolicy,
+                 keys: KeyList | None = None) -> None:
         self._session = session
+        self._keys = keys
         self._target = target
         self._keep = keep
         self._max_delete = max_delete
@@ -175,8 +187,13 @@ class _Remover:
         batch: list[str] = []
         matched = count = 0
         hold = self._max_delete is not None
-        async with open_listing(self._session.transport, target.bucket, target.prefix,
-                                self._retry) as pages:
+        transport = self._session.transport
+        listing = (open_listing(transport, target.bucket, target.prefix, self._retry)
+                   if self._keys is None else  # a key list: each key HEADed, none listed
+                   head_pages(transport, target.bucket, target.prefix, self._keys,
+                              self._retry, outcomes, keep,
+                              parallel=self._session.config.concurrency))
+        async with listing as pages:
             async for page in pages:
                 for obj in page:
                     key = obj.key
@@ -197,7 +214,8 @@ class _Remover:
                         batch = []
         outcomes.listed(count)
         outcomes.planning_done()
-        if not matched and (target.prefix or target.pattern is not None):
+        if not matched and self._keys is None and (target.prefix or
+                                                   target.pattern is not None):
             # A named prefix or pattern that lists nothing is an error, as in `get`.
             named = target.pattern.text if target.pattern else target.prefix
             how = "matches" if target.pattern else "is under"
