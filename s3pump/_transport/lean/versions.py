@@ -11,14 +11,13 @@ from urllib.parse import unquote_plus
 from ..._errors import RequestError, TransientError
 from ..._integrity import evidence as evidence_of
 from ..._models import ObjectInfo
-from .._framing import check_pin, frame_answer
 from ..versions import ObjectVersion, VersionPage
-from .body import Exchange, LeanBody
 from .client import LeanClient
+from .get import GetContext
 from .sigv4 import canonical_query
 from .wire import http_date, iso_date, strip_etag
 
-__all__ = ["VersionedGet", "get_version", "head_part_version", "head_version",
+__all__ = ["get_version", "head_part_version", "head_version",
            "list_versions_page"]
 
 
@@ -66,51 +65,11 @@ async def head_part_version(lean: Lean, bucket: str, key: str, version_id: str,
         resp.release()
 
 
-class VersionedGet:
-    """The context of one GET of a version (as the transport's own GET, ``versionId`` in
-    the query): its body, the answer released on exit."""
-
-    def __init__(self, client: LeanClient, bucket: str, key: str, version_id: str,
-                 byte_range: tuple[int, int] | None, if_match: str | None) -> None:
-        self._args = (client, bucket, key, version_id, byte_range, if_match)
-        self._resp: Exchange | None = None
-
-    async def __aenter__(self) -> LeanBody:
-        client, bucket, key, version_id, byte_range, if_match = self._args
-        headers: dict[str, str] = {}
-        if byte_range is not None:
-            headers["range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
-        else:
-            headers["x-amz-checksum-mode"] = "ENABLED"
-        if if_match:
-            headers["if-match"] = f'"{if_match}"'
-        resp = await client.exchange("GET", bucket, key, headers=headers,
-                                     query=canonical_query({"versionId": version_id}))
-        if resp.status not in (200, 206):
-            raise await client.fail(resp, bucket, key)
-        try:
-            framing = frame_answer(resp.status, resp.headers.get("content-length"),
-                                   resp.headers.get("content-range"), byte_range,
-                                   bucket=bucket, key=key)
-            body = LeanBody(resp, bucket, key, framing, whole=byte_range is None)
-            check_pin(if_match, body.etag, bucket=bucket, key=key)
-        except BaseException:
-            resp.release()
-            raise
-        self._resp = resp
-        return body
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        resp, self._resp = self._resp, None
-        if resp is not None:
-            resp.release()
-
-
 def get_version(lean: Lean, bucket: str, key: str, version_id: str, *,
                 byte_range: tuple[int, int] | None = None, if_match: str | None = None
-                ) -> VersionedGet:
+                ) -> GetContext:
     """GET of one version (see :meth:`Transport.get_version`)."""
-    return VersionedGet(lean._client, bucket, key, version_id, byte_range, if_match)
+    return GetContext(lean._client, bucket, key, byte_range, if_match, version_id)
 
 
 async def list_versions_page(lean: Lean, bucket: str, prefix: str, *,
