@@ -40,7 +40,6 @@ from .._retry import RetryPolicy
 from .._session import Session
 from .._transfer.copy import CopyOptions, ObjectCopier
 from .._transfer.stream_copy import stream_object
-from .._transport._base import MAX_DELETE_KEYS
 from .._uri import S3URI
 from .keylist import head_pages
 from .leg import Leg
@@ -229,18 +228,7 @@ class AcrossRun(Leg):
     async def delete_extra(self) -> None:
         """Delete the destination's objects whose keys the source no longer holds, 1,000
         per request (guarded: see :class:`~.guard.DeleteGuard`)."""
-        index = self._state.index
-        count = sum(1 for _ in index.remote_not_seen())
-        if not self._guard.may_delete(count, "objects"):
-            return
-        batch: list[str] = []
-        for obj in index.remote_not_seen():
-            batch.append(obj.key)
-            if len(batch) == MAX_DELETE_KEYS:
-                await self._delete_batch(batch)
-                batch = []
-        if batch:
-            await self._delete_batch(batch)
+        await self._delete_not_seen(self._delete_batch)
 
     async def _delete_batch(self, rels: list[str]) -> None:
         dst = self._uri

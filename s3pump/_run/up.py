@@ -33,7 +33,6 @@ from .._models import ObjectInfo
 from .._retry import RetryPolicy
 from .._session import Session
 from .._transfer.resume_upload import make_uploader
-from .._transport._base import MAX_DELETE_KEYS
 from .._uri import S3URI
 from .guard import excluded_below
 from .keylist import head_existing, local_batches
@@ -267,18 +266,7 @@ class UpRun(Leg):
 
     async def delete_extra(self) -> None:
         """Delete the objects whose files the folder no longer has, 1,000 per request."""
-        index = self._state.index
-        count = sum(1 for _ in index.remote_not_seen())
-        if not self._guard.may_delete(count, "objects"):
-            return
-        batch: list[str] = []
-        for obj in index.remote_not_seen():
-            batch.append(obj.key)
-            if len(batch) == MAX_DELETE_KEYS:
-                await self._delete_batch(batch)
-                batch = []
-        if batch:
-            await self._delete_batch(batch)
+        await self._delete_not_seen(self._delete_batch)
 
     async def _delete_batch(self, keys: list[str]) -> None:
         failed: dict[str, str] = {}
