@@ -205,7 +205,8 @@ class AcrossRun(Leg):
             outcomes.transferred(obj.key, where, obj.size, job.decision.reason)
             return
         if self.server_side:
-            done = await self._copier.copy(self._src.bucket, obj.key, dst.bucket, job.key)
+            done = await self._copier.copy(self._src.bucket, obj.key, dst.bucket, job.key,
+                                           listed=obj)
             size, source_etag, etag, verdict = (done.size, done.source_etag, done.etag,
                                                 done.verdict)
         else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -27,6 +28,7 @@ from .._checksum import Checksum
 from .._config import TransferConfig
 from .._errors import IntegrityError, ObjectChangedError, RequestError, S3PumpError
 from .._integrity import CRC_ALGORITHMS, Verdict
+from .._models import ObjectInfo
 from .._retry import RetryPolicy, restart_on_change
 from .._transport._base import CompletedPart, Transport
 from .._transport.copying import CopySource, SourceHead
@@ -46,6 +48,7 @@ _ABORT_TIMEOUT = 60.0  # seconds a shielded abort may take before it is given up
 # Refusals of a declared checksum (an algorithm or FULL_OBJECT the server lacks).
 _REFUSALS = frozenset({"InvalidArgument", "InvalidRequest", "NotImplemented"})
 _log = logging.getLogger("s3pump.copy")
+_MD5 = re.compile(r"[0-9a-fA-F]{32}\Z")  # a single-part ETag (unless encrypted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +115,15 @@ class ObjectCopier:
         return await self._retry.run(once)
 
     async def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str, *,
-                   version_id: str | None = None) -> Copied:
+                   version_id: str | None = None, listed: ObjectInfo | None = None
+                   ) -> Copied:
         """Copy ``src_bucket/src_key`` (``version_id``, else the current version) to
         ``dst_bucket/dst_key``.
+
+        ``listed``: the source as a listing showed it. A single-part object (MD5 ETag) up
+        to the threshold is then copied without a HEAD first: pinned to the listed ETag and
+        judged against it; a copy that does not match is HEADed before anything is
+        concluded (the source may have changed, or be encrypted: its ETag then is no MD5).
 
         Raises:
             NoSuchKeyError, AccessDeniedError, ...: as S3 answers.
@@ -122,7 +131,13 @@ class ObjectCopier:
             IntegrityError: the copy differs from its source, or (``require_checksum``)
                 nothing could be compared.
         """
-        async def attempt(_: int) -> Copied:
+        async def attempt(n: int) -> Copied:
+            if n == 0 and listed is not None and version_id is None and (
+                    listed.size <= self.options.threshold and _MD5.match(listed.etag)):
+                source = CopySource(src_bucket, src_key, None, listed.etag,
+                                    self.options.source_key)
+                return await self._single(source, SourceHead(listed, {}), dst_bucket,
+                                          dst_key, guessed=True)
             head = await self._send(lambda: self._t.head_source(
                 src_bucket, src_key, version_id=version_id,
                 sse_customer_key=self.options.source_key))
@@ -135,8 +150,17 @@ class ObjectCopier:
         return await restart_on_change(attempt)
 
     async def _judge(self, source: CopySource, head: SourceHead, copy: dict[str, str],
-                     where: str) -> Verdict:
+                     where: str, *, guessed: bool = False) -> Verdict:
         verdict = judge_copy(digests(head.headers, head.info.etag), copy)
+        if verdict.status == "mismatch" and guessed:
+            # Judged against a listing: HEAD the source (changed? then restart; encrypted?
+            # then its ETag is no MD5) and judge again on what it says.
+            real = await self._send(lambda: self._t.head_source(
+                source.bucket, source.key, sse_customer_key=source.sse_customer_key))
+            if real.info.etag != source.if_match:
+                raise ObjectChangedError(f"object changed while copying: {source}",
+                                         status=412, bucket=source.bucket, key=source.key)
+            verdict = judge_copy(digests(real.headers, real.info.etag), copy)
         if verdict.status == "mismatch":
             await self._still(source)  # a changed source restarts; else the copy is bad
             raise CorruptedBodyError(f"copy {where} of {source}", verdict,
@@ -155,8 +179,8 @@ class ObjectCopier:
             raise ObjectChangedError(f"object changed while copying: {source}",
                                      status=412, bucket=source.bucket, key=source.key)
 
-    async def _single(self, source: CopySource, head: SourceHead, bucket: str, key: str
-                      ) -> Copied:
+    async def _single(self, source: CopySource, head: SourceHead, bucket: str, key: str, *,
+                      guessed: bool = False) -> Copied:
         o = self.options
 
         async def copy_once() -> Copied:
@@ -166,7 +190,7 @@ class ObjectCopier:
             # The answer's ETag, checksum and encryption (an SSE-KMS ETag is no MD5).
             verdict = await self._judge(source, head, digests(
                 answer.evidence, answer.etag, checksum=answer.checksum),
-                f"s3://{bucket}/{key}")
+                f"s3://{bucket}/{key}", guessed=guessed)
             return Copied(head.info.size, answer.etag, answer.version_id, head.info.etag,
                           source.version_id, 0, verdict)
 
