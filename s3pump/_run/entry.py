@@ -328,15 +328,19 @@ async def sync(
     if _both_s3(src, dest):  # S3 to S3 (issue 14)
         from .across_run import sync_across
 
-        if as_of is not None:  # never ignored: a mirror of the wrong time is worse than none
+        # Never ignored: a mirror of the wrong time, or of the wrong keys, is worse than none.
+        if as_of is not None:
             raise ConfigError("as_of mirrors an s3:// prefix into a local folder; S3 to S3 "
                               "mirrors as of a time are not supported")
-
+        if inventory is not None:
+            raise ConfigError("an inventory (--inventory) is the listing of an S3 to local "
+                              "mirror; S3 to S3 mirrors do not take one yet")
+        s_uri = parse_uri(src if isinstance(src, S3URI) else os.fspath(src))
+        pattern = None if raw else s_uri.pattern
         return await sync_across(
-            session, parse_uri(src if isinstance(src, S3URI) else os.fspath(src)),
-            parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)),
-            replace(options, pattern=None if raw else parse_uri(
-                src if isinstance(src, S3URI) else os.fspath(src)).pattern),
+            session, s_uri, parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)),
+            replace(options, pattern=pattern,
+                    keys=_key_list(keys, from0, pattern is not None)),
             source=source, metadata_directive=metadata_directive, progress=progress,
             events=events)
     if source is not None:
