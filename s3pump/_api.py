@@ -213,10 +213,13 @@ class AsyncPump:
         keys: KeySource | None = None,
         from0: bool = False,
         inventory: str | S3URI | None = None,
+        processes: int | None = None, executor: str | None = None,
+        partitions: int | None = None,
     ) -> TransferResult:
         return await entry.download_prefix(self._session, src, dest, include, exclude,
             filters=filters, raw=raw, progress=progress, dry_run=dry_run, events=events,
-            state_files=state_files, keys=keys, from0=from0, inventory=inventory)
+            state_files=state_files, keys=keys, from0=from0, inventory=inventory,
+            processes=processes, executor=executor, partitions=partitions)
 
     @_documented_by(entry.upload_dir)
     async def upload_dir(
@@ -235,10 +238,13 @@ class AsyncPump:
         state_files: Iterable[str | os.PathLike[str]] = (),
         keys: KeySource | None = None,
         from0: bool = False,
+        processes: int | None = None, executor: str | None = None,
+        partitions: int | None = None,
     ) -> TransferResult:
         return await entry.upload_dir(self._session, src, uri, exist_ok, include, exclude,
             filters=filters, follow_symlinks=follow_symlinks, progress=progress, dry_run=dry_run,
-            events=events, state_files=state_files, keys=keys, from0=from0)
+            events=events, state_files=state_files, keys=keys, from0=from0,
+            processes=processes, executor=executor, partitions=partitions)
 
     @_documented_by(entry.sync)
     async def sync(
@@ -265,13 +271,16 @@ class AsyncPump:
         keys: KeySource | None = None,
         from0: bool = False,
         inventory: str | S3URI | None = None,
+        processes: int | None = None, executor: str | None = None,
+        partitions: int | None = None,
     ) -> TransferResult:
         return await entry.sync(self._session, src, dest, delete=delete, dry_run=dry_run,
             include=include, exclude=exclude, filters=filters, raw=raw, max_delete=max_delete,
             shard=shard, manifest=manifest, follow_symlinks=follow_symlinks, progress=progress,
             events=events, state_files=state_files, source=source,
             metadata_directive=metadata_directive, as_of=as_of, keys=keys, from0=from0,
-            inventory=inventory)
+            inventory=inventory,
+            processes=processes, executor=executor, partitions=partitions)
 
     # -- one object ----------------------------------------------------------------------
 
@@ -383,12 +392,15 @@ class AsyncPump:
         state_files: Iterable[str | os.PathLike[str]] = (),
         keys: KeySource | None = None,
         from0: bool = False,
+        processes: int | None = None, executor: str | None = None,
+        partitions: int | None = None,
     ) -> TransferResult:
         return await across_entry.copy(self._session, src, dest, recursive=recursive,
             include=include, exclude=exclude, filters=filters,
             metadata_directive=metadata_directive, source=source, dry_run=dry_run,
             progress=progress, events=events, state_files=state_files, keys=keys,
-            from0=from0)
+            from0=from0,
+            processes=processes, executor=executor, partitions=partitions)
 
     @_documented_by(moving.move)
     async def move(

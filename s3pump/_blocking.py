@@ -1,15 +1,14 @@
-"""The blocking API: ``Pump``, one event loop for its life (:mod:`._portal`). Each method
-has exactly the signature of the :class:`AsyncPump` method of the same name (an async
-iterator becomes an iterator, an awaited result a plain one); a test compares them. They
-are written out rather than generated, so that type checkers and editors see them."""
+"""The blocking API: ``Pump``, one event loop for its life (:mod:`._portal`). Each method has
+the signature of the :class:`AsyncPump` method of the same name (an async iterator becomes
+an iterator); a test compares them. Written out, not generated, for type checkers."""
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -89,12 +88,8 @@ class Pump(AbstractContextManager["Pump"]):
         self._loop.open(self._pump)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self._loop.close(exc_type, exc, tb)
 
     # -- the pump itself -----------------------------------------------------------------
@@ -146,11 +141,10 @@ class Pump(AbstractContextManager["Pump"]):
 
     @property
     def portal(self) -> BlockingPortal:
-        """The portal into the Pump's event loop (blocking-only: AsyncPump has none); raises
-        RuntimeError when the Pump is not open."""
+        """The portal into the Pump's event loop (RuntimeError when it is not open)."""
         return self._loop.portal
 
-    # -- downloads ------------------------------------------------------------------------
+    # -- runs and one-object transfers -----------------------------------------------------
 
     def download_prefix(
         self,
@@ -168,6 +162,8 @@ class Pump(AbstractContextManager["Pump"]):
         keys: KeySource | None = None,
         from0: bool = False,
         inventory: str | S3URI | None = None,
+        processes: int | None = None, executor: str | None = None,
+        partitions: int | None = None,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.download_prefix`: every object under a prefix into a
         directory. ``events`` is called in the Pump's thread, not the caller's.
@@ -175,11 +171,11 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.download_prefix`.
         """
-        return self._loop.call(functools.partial(
+        return self._loop.call(partial(
             self._pump.download_prefix, src, dest, include, exclude, filters=filters, raw=raw,
-            progress=progress,
-            dry_run=dry_run, events=events, state_files=state_files, keys=keys,
-            from0=from0, inventory=inventory))
+            progress=progress, dry_run=dry_run, events=events, state_files=state_files,
+            keys=keys, from0=from0, inventory=inventory,
+            processes=processes, executor=executor, partitions=partitions))
 
     def download_file(self, src: str | S3URI, dest: str | Path, *,
                       version_id: str | None = None) -> TransferResult:
@@ -188,7 +184,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.download_file`.
         """
-        return self._loop.call(functools.partial(self._pump.download_file, src, dest,
+        return self._loop.call(partial(self._pump.download_file, src, dest,
                                             version_id=version_id))
 
     def iter_bytes(self, src: str | S3URI, chunk_size: int = 1024 * 1024, *,
@@ -201,15 +197,13 @@ class Pump(AbstractContextManager["Pump"]):
         """
         return self._loop.iterate(self._pump.iter_bytes(src, chunk_size, version_id=version_id))
 
-    # -- uploads --------------------------------------------------------------------------
-
     def upload_file(self, path: str | os.PathLike[str], uri: str | S3URI) -> TransferResult:
         """Blocking :meth:`AsyncPump.upload_file`: one local file to an object.
 
         Raises:
             S3PumpError: as :meth:`AsyncPump.upload_file`.
         """
-        return self._loop.call(functools.partial(self._pump.upload_file, path, uri))
+        return self._loop.call(partial(self._pump.upload_file, path, uri))
 
     def upload_fileobj(self, fileobj: Any, uri: str | S3URI) -> TransferResult:
         """Blocking :meth:`AsyncPump.upload_fileobj`: what a binary file object holds.
@@ -218,7 +212,7 @@ class Pump(AbstractContextManager["Pump"]):
             S3PumpError: as :meth:`AsyncPump.upload_fileobj`.
             TypeError: ``read()`` returned something other than bytes.
         """
-        return self._loop.call(functools.partial(self._pump.upload_fileobj, fileobj, uri))
+        return self._loop.call(partial(self._pump.upload_fileobj, fileobj, uri))
 
     def upload_dir(
         self,
@@ -236,6 +230,8 @@ class Pump(AbstractContextManager["Pump"]):
         state_files: Iterable[str | os.PathLike[str]] = (),
         keys: KeySource | None = None,
         from0: bool = False,
+        processes: int | None = None, executor: str | None = None,
+        partitions: int | None = None,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.upload_dir`: every file below a directory to a prefix.
         ``events`` is called in the Pump's thread, not the caller's.
@@ -243,12 +239,11 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.upload_dir`.
         """
-        return self._loop.call(functools.partial(
+        return self._loop.call(partial(
             self._pump.upload_dir, src, uri, exist_ok, include, exclude, filters=filters,
             follow_symlinks=follow_symlinks, progress=progress, dry_run=dry_run, events=events,
-            state_files=state_files, keys=keys, from0=from0))
-
-    # -- mirrors --------------------------------------------------------------------------
+            state_files=state_files, keys=keys, from0=from0,
+            processes=processes, executor=executor, partitions=partitions))
 
     def sync(
         self,
@@ -274,6 +269,8 @@ class Pump(AbstractContextManager["Pump"]):
         keys: KeySource | None = None,
         from0: bool = False,
         inventory: str | S3URI | None = None,
+        processes: int | None = None, executor: str | None = None,
+        partitions: int | None = None,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.sync`: mirror a prefix to a folder, or back, or to
         another prefix (``source``: a :class:`ClientConfig` for the source side).
@@ -283,13 +280,14 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.sync`.
         """
-        return self._loop.call(functools.partial(
+        return self._loop.call(partial(
             self._pump.sync, src, dest, delete=delete, dry_run=dry_run, include=include,
             exclude=exclude, filters=filters, raw=raw, max_delete=max_delete, shard=shard,
-            manifest=manifest,
-            follow_symlinks=follow_symlinks, progress=progress, events=events,
-            state_files=state_files, source=source, metadata_directive=metadata_directive,
-            as_of=as_of, keys=keys, from0=from0, inventory=inventory))
+            manifest=manifest, follow_symlinks=follow_symlinks, progress=progress,
+            events=events, state_files=state_files, source=source,
+            metadata_directive=metadata_directive, as_of=as_of, keys=keys, from0=from0,
+            inventory=inventory, processes=processes, executor=executor,
+            partitions=partitions))
 
     # -- reads and listings ---------------------------------------------------------------
 
@@ -299,7 +297,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.exists`.
         """
-        return self._loop.call(functools.partial(self._pump.exists, uri, version_id=version_id))
+        return self._loop.call(partial(self._pump.exists, uri, version_id=version_id))
 
     def dir_exists(self, uri: str | S3URI) -> bool:
         """Blocking :meth:`AsyncPump.dir_exists`: whether any object lies under the folder.
@@ -307,7 +305,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.dir_exists`.
         """
-        return self._loop.call(functools.partial(self._pump.dir_exists, uri))
+        return self._loop.call(partial(self._pump.dir_exists, uri))
 
     def read_bytes(self, uri: str | S3URI, *, version_id: str | None = None) -> bytes:
         """Blocking :meth:`AsyncPump.read_bytes`: the whole object's bytes.
@@ -315,7 +313,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.read_bytes`.
         """
-        return self._loop.call(functools.partial(self._pump.read_bytes, uri, version_id=version_id))
+        return self._loop.call(partial(self._pump.read_bytes, uri, version_id=version_id))
 
     def read_text(self, uri: str | S3URI, encoding: str = "utf-8", errors: str = "strict",
                   *, version_id: str | None = None) -> str:
@@ -324,8 +322,8 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.read_text`.
         """
-        return self._loop.call(functools.partial(self._pump.read_text, uri, encoding, errors,
-                                            version_id=version_id))
+        text = partial(self._pump.read_text, uri, encoding, errors, version_id=version_id)
+        return self._loop.call(text)
 
     def load_json(self, uri: str | S3URI, *, version_id: str | None = None) -> Any:
         """Blocking :meth:`AsyncPump.load_json`: the object parsed as JSON.
@@ -333,7 +331,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.load_json`.
         """
-        return self._loop.call(functools.partial(self._pump.load_json, uri, version_id=version_id))
+        return self._loop.call(partial(self._pump.load_json, uri, version_id=version_id))
 
     def read_image(self, uri: str | S3URI, *, version_id: str | None = None
                    ) -> PIL.Image.Image:
@@ -342,7 +340,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.read_image`.
         """
-        return self._loop.call(functools.partial(self._pump.read_image, uri, version_id=version_id))
+        return self._loop.call(partial(self._pump.read_image, uri, version_id=version_id))
 
     def list_objects(
         self,
@@ -376,7 +374,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.list_subdirs`.
         """
-        return self._loop.call(functools.partial(self._pump.list_subdirs, uri))
+        return self._loop.call(partial(self._pump.list_subdirs, uri))
 
     def list_entries(self, uri: str | S3URI) -> Iterator[ObjectInfo | str]:
         """Blocking :meth:`AsyncPump.list_entries`: one level, folders (URIs) and objects.
@@ -405,6 +403,8 @@ class Pump(AbstractContextManager["Pump"]):
         state_files: Iterable[str | os.PathLike[str]] = (),
         keys: KeySource | None = None,
         from0: bool = False,
+        processes: int | None = None, executor: str | None = None,
+        partitions: int | None = None,
     ) -> TransferResult:
         """Blocking :meth:`AsyncPump.copy` (``source``: a :class:`ClientConfig`; a Pump's
         connections live in its own thread, so another Pump cannot serve).
@@ -412,11 +412,12 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.copy`.
         """
-        return self._loop.call(functools.partial(
+        return self._loop.call(partial(
             self._pump.copy, src, dest, recursive=recursive, include=include,
             exclude=exclude, filters=filters, metadata_directive=metadata_directive,
             source=source, dry_run=dry_run, progress=progress, events=events,
-            state_files=state_files, keys=keys, from0=from0))
+            state_files=state_files, keys=keys, from0=from0, processes=processes,
+            executor=executor, partitions=partitions))
 
     def move(
         self,
@@ -439,7 +440,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.move`.
         """
-        return self._loop.call(functools.partial(
+        return self._loop.call(partial(
             self._pump.move, src, dest, recursive=recursive, include=include,
             exclude=exclude, filters=filters, metadata_directive=metadata_directive,
             source=source, dry_run=dry_run, progress=progress, events=events,
@@ -466,7 +467,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.remove`.
         """
-        return self._loop.call(functools.partial(
+        return self._loop.call(partial(
             self._pump.remove, uri, recursive=recursive, include=include, exclude=exclude,
             filters=filters, raw=raw, dry_run=dry_run, max_delete=max_delete,
             progress=progress, events=events, keys=keys, from0=from0))
@@ -478,8 +479,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.usage`.
         """
-        return self._loop.call(functools.partial(self._pump.usage, uri, raw=raw,
-                                                 all_versions=all_versions))
+        return self._loop.call(partial(self._pump.usage, uri, raw=raw, all_versions=all_versions))
 
     def presign(self, uri: str | S3URI, expires_in: int = 3600, *, method: str = "GET",
                 version_id: str | None = None) -> str:
@@ -488,7 +488,7 @@ class Pump(AbstractContextManager["Pump"]):
         Raises:
             S3PumpError: as :meth:`AsyncPump.presign`.
         """
-        return self._loop.call(functools.partial(self._pump.presign, uri, expires_in,
+        return self._loop.call(partial(self._pump.presign, uri, expires_in,
                                                  method=method, version_id=version_id))
 
     def list_versions(self, uri: str | S3URI) -> Iterator[ObjectVersion]:

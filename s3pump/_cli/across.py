@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from .output import Verb
+from .scale import scale_arguments
 
 if TYPE_CHECKING:
     from .. import ClientConfig
@@ -133,7 +134,8 @@ async def copy_command(run: Any, local: Mapping[str, Any]) -> int:
                 src, dst, recursive=recursive, filters=args.filters,
                 metadata_directive=args.metadata_directive, source=source,
                 dry_run=args.dry_run, progress=run.progress(), events=events,
-                **({"keys": args.files_from, "from0": args.from0} if listed else {}))
+                **({"keys": args.files_from, "from0": args.from0} if listed else {}),
+                **scale_arguments(args))
         return int(run.report(result, COPY))
 
 

@@ -36,6 +36,7 @@ from .output import (
     write_bytes,
 )
 from .rates import rate_arguments
+from .scale import scale_arguments
 
 if TYPE_CHECKING:
     from .. import S3URI, AsyncPump, ObjectInfo, Reporter, SyncEvent, TransferResult
@@ -158,7 +159,7 @@ async def get(run: Invocation) -> int:
             result = await pump.download_prefix(
                 src, args.dst, filters=args.filters, raw=args.raw, progress=run.progress(),
                 dry_run=args.dry_run, events=events, state_files=own,
-                **keylist_arguments(args))
+                **keylist_arguments(args), **scale_arguments(args))
         if pattern is not None:
             _refuse_no_match(result, src)
         return run.report(result, DOWNLOAD)
@@ -213,7 +214,7 @@ async def put(run: Invocation) -> int:
                     src, dst, args.exist_ok, filters=args.filters,
                     follow_symlinks=args.follow_symlinks, progress=run.progress(),
                     dry_run=args.dry_run, events=events, state_files=own,
-                    **keylist_arguments(args),
+                    **keylist_arguments(args), **scale_arguments(args),
                 )
                 return run.report(result, UPLOAD)
             if args.dry_run:
@@ -235,6 +236,7 @@ async def sync(run: Invocation) -> int:
                 follow_symlinks=args.follow_symlinks, progress=run.progress(),
                 events=events, state_files=own, source=source_config(args),
                 metadata_directive=args.metadata_directive, **keylist_arguments(args),
+                **scale_arguments(args),
             )
         return run.report(result, SYNC)
 

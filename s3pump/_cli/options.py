@@ -276,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="with --delete: delete nothing (and exit 1) when more than N "
                       "deletions are planned")
     sync.add_argument("--shard", metavar="I/N",
-                      help="mirror only shard I of N (keys split by a hash; I from 0), e.g. "
+                      help="mirror only partition set I of N (I from 0) of SRC's key space: "
+                      "each shard lists only its own ranges, e.g. "
                       "--shard $JOB_COMPLETION_INDEX/4")
     sync.add_argument("--manifest", metavar="PATH",
                       help="the manifest file; its locks beside it (default: "
@@ -305,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_attribute_options(sub.choices)  # issue 14: upload attributes and SSE-C keys
     add_keylist_options(sub.choices)
     add_rate_options(sub.choices)
+    add_scale_options(sub.choices)
     for verb in sub.choices.values():
         _common(verb)
     _aws_spellings(sub.choices)
@@ -455,5 +457,13 @@ def add_keylist_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
 def add_rate_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
     """``--bwlimit``, ``--tpslimit`` and ``--tpslimit-burst`` (in :mod:`.rates`)."""
     from .rates import add_rate_options as add
+
+    add(verbs)
+
+
+# -- scale (issue 15)
+def add_scale_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
+    """``--processes``, ``--executor`` and ``--partitions`` (in :mod:`.scale`)."""
+    from .scale import add_scale_options as add
 
     add(verbs)

@@ -12,7 +12,6 @@ never by timestamps, so an object rewritten with the same size is never missed.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
@@ -26,10 +25,10 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Shard:
-    """Shard ``index`` of ``count``: the keys whose hash falls on it (``--shard I/N``).
-
-    The hash is BLAKE2b of the key's UTF-8 bytes, so every machine and Python version splits
-    a prefix the same way, and N shards cover every key exactly once.
+    """Shard ``index`` of ``count`` of a job (``--shard I/N``): its name (the manifest and
+    the lock of a shard are its own). Which keys it takes is partition set I of N of the
+    source's key space (:mod:`s3pump._scale`): each shard lists only its own ranges, where a
+    hash of the key made every shard list everything.
     """
 
     index: int = 0
@@ -57,12 +56,6 @@ class Shard:
     def whole(self) -> bool:
         """True for the trivial shard 0/1 (every key)."""
         return self.count == 1
-
-    def __call__(self, key: str) -> bool:
-        if self.count == 1:
-            return True
-        digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-        return int.from_bytes(digest, "big") % self.count == self.index
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"

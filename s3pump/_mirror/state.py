@@ -82,7 +82,8 @@ class RunState:
 
     def __init__(self, root: Path, *, mirror: bool, shard: Shard, dry_run: bool,
                  source: str, dest: str, manifest: Path | None = None,
-                 state_files: Sequence[Path] = (), state_dir: Path | None = None) -> None:
+                 state_files: Sequence[Path] = (), state_dir: Path | None = None,
+                 coordinated: bool = False) -> None:
         self.root = root
         self.source = source  # the run's two sides, as the manifest records them
         self.dest = dest
@@ -101,6 +102,8 @@ class RunState:
         self.files = StateFiles(root, fds=(), default_dir=mirror)
         self.cleaned = 0
         self.notices: list[tuple[str, str, str]] = []
+        # A partition's run (issue 15): its coordinator holds the locks and cleans up.
+        self._coordinated = coordinated
 
     @property
     def index(self) -> RunIndex:
@@ -143,8 +146,12 @@ class RunState:
             # Nothing to adopt. A dry run leaves it for the real run (SQLite may write
             # beside a database it only reads): it compares what it finds instead.
             legacy = None
-        if self.dry_run:
-            if await anyio.Path(path).is_file():
+        if self.dry_run or self._coordinated:
+            if self._coordinated and not self.dry_run:
+                self.manifest = manifest = await anyio.to_thread.run_sync(
+                    self._open_manifest, False)
+                stack.push(self._closing(manifest))
+            elif await anyio.Path(path).is_file():
                 self.manifest = manifest = await anyio.to_thread.run_sync(
                     self._open_manifest, True)
                 stack.push(self._closing(manifest))

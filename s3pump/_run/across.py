@@ -43,7 +43,7 @@ from .._transfer.stream_copy import stream_object
 from .._uri import S3URI
 from .keylist import head_pages
 from .leg import Leg
-from .listing import open_listing
+from .narrow import open_side_listing
 from .options import RunOptions
 from .outcome import Outcomes
 
@@ -143,30 +143,29 @@ class AcrossRun(Leg):
         if not self._mirror:
             return
         dst, index = self._uri, self._state.index
-        cut, keep, shard = len(dst.key), self._options.keep, self._options.shard
-        async with open_listing(self._session.transport, dst.bucket, dst.key,
-                                self._retry) as pages:
+        cut, keep = len(dst.key), self._options.keep
+        async with open_side_listing(self._session.transport, dst.bucket, dst.key,
+                                     self._retry, self._options.part) as pages:
             async for objects in pages:
                 index.add_remote(replace(obj, key=rel) for obj in objects
-                                 if (rel := obj.key[cut:]) and keep(rel) and shard(rel))
+                                 if (rel := obj.key[cut:]) and keep(rel))
 
     def pages(self) -> AbstractAsyncContextManager[AsyncIterator[list[ObjectInfo]]]:
         """The parallel listing of the source prefix, by the source's session (or, with a
         key list, the listed keys, each HEADed: nothing is listed)."""
         if self._options.keys is not None:
-            keep, shard = self._options.keep, self._options.shard
             return head_pages(self._source.transport, self._src.bucket, self._src.key,
                               self._options.keys, self._retry, self._outcomes,
-                              lambda rel: keep(rel) and shard(rel),
+                              self._options.keep,
                               parallel=self._session.config.concurrency)
-        return open_listing(self._source.transport, self._src.bucket, self._src.key,
-                            self._retry)
+        return open_side_listing(self._source.transport, self._src.bucket, self._src.key,
+                                 self._retry, self._options.part)
 
     def plan(self, objects: list[ObjectInfo]) -> list[AcrossJob]:
         """Filter a page and decide each key (the only place its fate is decided)."""
-        cut, keep, shard = len(self._src.key), self._options.keep, self._options.shard
+        cut, keep = len(self._src.key), self._options.keep
         chosen = [(rel, obj) for obj in objects
-                  if (rel := obj.key[cut:]) and keep(rel) and shard(rel)]
+                  if (rel := obj.key[cut:]) and keep(rel)]
         if not chosen:
             return []
         outcomes, state, dst = self._outcomes, self._state, self._uri

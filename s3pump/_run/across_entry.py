@@ -14,12 +14,13 @@ import anyio
 
 from .._errors import BadURIError, ConfigError
 from .._models import TransferResult
+from .._scale.scaled import Scale, across_runner
 from .._session import Session
 from .._transfer.copy import CopyOptions, ObjectCopier
 from .._transfer.single import download_file, upload_file
 from .._transfer.stream_copy import stream_object
 from .._uri import S3URI, local_path, parse_uri
-from .across_run import replaces, run_across, source_session
+from .across_run import replaces, source_session
 from .entry import download_prefix, upload_dir
 from .events import EventSink
 from .keylist import KeyList, KeySource
@@ -89,6 +90,9 @@ async def copy(
     state_files: Iterable[str | os.PathLike[str]] = (),
     keys: KeySource | None = None,
     from0: bool = False,
+    processes: int | None = None,
+    executor: str | None = None,
+    partitions: int | None = None,
 ) -> TransferResult:
     """Copy ``src`` to ``dest`` in any direction: S3 to S3, S3 to local, local to S3.
 
@@ -106,6 +110,9 @@ async def copy(
     written: the result counts what would be copied. ``keys`` and ``from0`` take the keys
     (or files) of a prefix (or folder) from a list instead of a listing, as in
     :meth:`download_prefix`: nothing is listed, each key is HEADed.
+
+    ``processes``, ``executor`` and ``partitions`` split a prefix's copy into partitions
+    on worker processes or a Ray cluster, as :meth:`sync` describes.
 
     Raises:
         BadURIError: neither side is ``s3://``, a side is empty, or the source is a
@@ -136,9 +143,9 @@ async def copy(
             options = RunOptions(mode="copy", dry_run=dry_run,
                                  keep=KeyFilter.of(include, exclude, filters),
                                  keys=KeyList.of(keys, from0))
-            return await run_across(session, reader, s_uri.as_prefix(), d_uri.as_prefix(),
-                                    options, progress, events,
-                                    replace_attributes=replace_attributes)
+            return await across_runner(Scale(processes, executor, partitions))(
+                session, reader, s_uri.as_prefix(), d_uri.as_prefix(), options, progress,
+                events, replace_attributes=replace_attributes)
     if source is not None:
         raise ConfigError("source= is for S3 to S3 copies (the pump reads the s3:// side)")
     if _is_s3(src):
@@ -147,7 +154,9 @@ async def copy(
             return await download_prefix(session, s_uri, _local(dest), include,
                                          exclude, filters=filters, progress=progress,
                                          dry_run=dry_run, events=events,
-                                         state_files=state_files, keys=keys, from0=from0)
+                                         state_files=state_files, keys=keys, from0=from0,
+                                         processes=processes, executor=executor,
+                                         partitions=partitions)
         if keys is not None:
             raise ConfigError("a key list names keys below a prefix: copy it with "
                               "recursive=True")
@@ -160,7 +169,8 @@ async def copy(
         return await upload_dir(session, path, _s3(dest), exist_ok=True, include=include,
                                 exclude=exclude, filters=filters, progress=progress,
                                 dry_run=dry_run, events=events, state_files=state_files,
-                                keys=keys, from0=from0)
+                                keys=keys, from0=from0, processes=processes,
+                                executor=executor, partitions=partitions)
     if keys is not None:
         raise ConfigError("a list of files names files below a folder: copy it with "
                           "recursive=True")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -22,12 +22,13 @@ from .._session import Session
 from .._uri import S3URI
 from .across import AcrossRun, across_state_dir
 from .events import EventSink
-from .options import RunOptions
-from .outcome import Outcomes
+from .options import DirectionRun, RunOptions
+from .outcome import Deferred, Outcomes
 from .progress import NullReporter, Reporter
-from .run import _endpoint, _run
+from .run import Wrap, _endpoint, _run
 
-__all__ = ["METADATA_DIRECTIVES", "replaces", "run_across", "source_session", "sync_across"]
+__all__ = ["METADATA_DIRECTIVES", "AcrossRunner", "replaces", "run_across", "source_session",
+           "sync_across"]
 
 METADATA_DIRECTIVES = ("COPY", "REPLACE")
 
@@ -76,9 +77,20 @@ async def source_session(session: Session, source: Any) -> AsyncIterator[Session
     yield inner
 
 
+class AcrossRunner(Protocol):
+    """What runs an S3 to S3 run: :func:`run_across`, or a partitioned form of it."""
+
+    async def __call__(self, session: Session, source: Session, src: S3URI, dst: S3URI,
+                       options: RunOptions, progress: Reporter | None = None,
+                       events: EventSink | None = None, *, replace_attributes: bool = False
+                       ) -> TransferResult:
+        """Run ``src`` (read with ``source``) -> ``dst``."""
+
+
 async def run_across(session: Session, source: Session, src: S3URI, dst: S3URI,
                      options: RunOptions, progress: Reporter | None = None,
-                     events: EventSink | None = None, *, replace_attributes: bool = False
+                     events: EventSink | None = None, *, replace_attributes: bool = False,
+                     deferred: Deferred | None = None, wrap: Wrap | None = None
                      ) -> TransferResult:
     """Run the prefix ``src`` (read with ``source``) -> the prefix ``dst`` to its end.
 
@@ -88,6 +100,7 @@ async def run_across(session: Session, source: Session, src: S3URI, dst: S3URI,
     """
     result = TransferResult(dry_run=options.dry_run)
     outcomes = Outcomes(result, progress or NullReporter(), events, "up")
+    outcomes.framed, outcomes.deferred = not options.coordinated, deferred  # see run_transfer
     retry = session.retry_policy()
     source_name = f"{_endpoint(source)} {src}"
     dest_name = f"{_endpoint(session)} {dst}"
@@ -96,11 +109,13 @@ async def run_across(session: Session, source: Session, src: S3URI, dst: S3URI,
     state = RunState(root, mirror=options.mirror, shard=options.shard,
                      dry_run=options.dry_run, source=str(src), dest=str(dst),
                      manifest=options.manifest, state_files=options.state_files,
-                     state_dir=root)
+                     state_dir=root, coordinated=options.coordinated)
     if options.mirror and not options.dry_run:
         await anyio.Path(root).mkdir(parents=True, exist_ok=True)
-    leg = AcrossRun(session, source, src, dst, options, outcomes, state, retry,
-                    replace_attributes=replace_attributes)
+    leg: DirectionRun = AcrossRun(session, source, src, dst, options, outcomes, state, retry,
+                                  replace_attributes=replace_attributes)
+    if wrap is not None:
+        leg = wrap(leg)
     outcomes.start(str(src), str(dst))
     try:
         with session.accounting(result, retry):
@@ -114,8 +129,10 @@ async def sync_across(
     session: Session, src: S3URI, dest: S3URI, options: RunOptions, *,
     source: Any = None, metadata_directive: str = "COPY",
     progress: Reporter | None = None, events: EventSink | None = None,
+    runner: AcrossRunner | None = None,
 ) -> TransferResult:
-    """Mirror the prefix ``src`` to the prefix ``dest`` (see :func:`~.entry.sync`).
+    """Mirror the prefix ``src`` to the prefix ``dest`` (see :func:`~.entry.sync`), with
+    ``runner`` (:func:`run_across` or its partitioned form, issue 15).
 
     Raises:
         BadURIError: a wildcard source (not taken by S3 to S3 mirrors yet).
@@ -126,6 +143,7 @@ async def sync_across(
     if options.pattern is not None:
         raise BadURIError(f"wildcards are not taken by S3 to S3 mirrors yet: {src}")
     async with source_session(session, source) as reader:
-        return await run_across(session, reader, src.as_prefix(), dest.as_prefix(), options,
-                                progress, events, replace_attributes=replace_attributes)
+        return await (runner or run_across)(
+            session, reader, src.as_prefix(), dest.as_prefix(), options, progress, events,
+            replace_attributes=replace_attributes)
 

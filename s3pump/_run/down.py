@@ -1,7 +1,7 @@
 """The down direction of a run: an S3 prefix into a local folder.
 
 The parallel listing feeds the planner page by page. Each page is filtered (include,
-exclude, shard); a mirror looks its keys up in the manifest in one query and decides each
+exclude, partition); a mirror looks its keys up in the manifest in one query and decides each
 against the local file's ``lstat`` (see :mod:`s3pump._mirror.decide`): unchanged keys cost
 nothing more, the others go to the workers, which download (or first compare content, when
 only that can tell) and record the manifest entry once the file is in place. A copy
@@ -39,6 +39,7 @@ from .inventory import inventory_pages
 from .keylist import head_pages
 from .leg import Leg
 from .listing import open_listing
+from .narrow import open_side_listing
 from .options import RunOptions
 from .outcome import Outcomes
 from .plan import Target, plan_target
@@ -131,14 +132,17 @@ class DownRun(Leg):
         """The parallel listing of the prefix (or, with a key list, the listed keys)."""
         session, uri, pattern = self._session, self._uri, self._options.pattern
         if self._options.keys is not None:
-            keep, shard = self._options.keep, self._options.shard
+            keep = self._options.keep
             return head_pages(session.transport, uri.bucket, uri.key, self._options.keys,
                               self._retry, self._outcomes,
-                              lambda rel: keep(rel) and shard(uri.key + rel),
+                              keep,
                               parallel=session.config.concurrency)
         if self._options.inventory is not None:
             return inventory_pages(session.transport, self._options.inventory, uri,
                                    self._retry)
+        part = self._options.part
+        if part is not None:  # a partition's ranges are relative to the folder
+            return open_side_listing(session.transport, uri.bucket, uri.key, self._retry, part)
         prefix = pattern.prefix if pattern is not None else uri.key
         return open_listing(session.transport, uri.bucket, prefix, self._retry)
 
@@ -147,13 +151,12 @@ class DownRun(Leg):
     def plan(self, objects: list[ObjectInfo]) -> list[DownJob]:
         """Filter a page and decide each key (the only place its fate is decided)."""
         prefix, cut = self._uri.key, len(self._uri.key)
-        keep, shard, pattern = self._options.keep, self._options.shard, self._options.pattern
-        whole = shard.whole
+        keep, pattern = self._options.keep, self._options.pattern
         if pattern is not None:  # a wildcard source: only the keys it matches
             objects = [obj for obj in objects if pattern.matches(obj.key)]
         # The prefix's own "dir/" marker is the destination folder itself: not a key here.
         chosen = [obj for obj in objects
-                  if (rel := obj.key[cut:]) and keep(rel) and (whole or shard(obj.key))]
+                  if (rel := obj.key[cut:]) and keep(rel)]
         if not chosen:
             return []
         outcomes, state, root = self._outcomes, self._state, self._root
@@ -261,7 +264,7 @@ class DownRun(Leg):
         root, state = self._root, self._state
         if not await anyio.Path(root).is_dir():
             return
-        prefix, keep, shard = self._uri.key, self._options.keep, self._options.shard
+        prefix, keep = self._uri.key, self._options.keep
         pattern = self._options.pattern
         extra: list[tuple[str, str]] = []
         walker = walk_tree(root, leave_out=state.files.inodes)
@@ -282,7 +285,7 @@ class DownRun(Leg):
                     if isinstance(entry, Skipped) and entry.reason != "symlink":
                         continue
                     key = prefix + entry.rel
-                    if (state.covers(entry.rel) or not keep(entry.rel) or not shard(key)
+                    if (state.covers(entry.rel) or not keep(entry.rel)
                             or (pattern is not None and not pattern.matches(key))):
                         continue
                     pending.append((key, entry.path))
@@ -292,10 +295,17 @@ class DownRun(Leg):
             raise error_from_oserror(exc, str(root)) from exc
         finally:
             walker.close()
-        if not self._guard.may_delete(len(extra), "local files"):
-            return
-        outcomes = self._outcomes
-        for key, path in extra:
+        if self._options.coordinated:
+            self._defer(extra)
+        elif self._guard.may_delete(len(extra), "local files"):
+            await self._delete_found(extra)
+
+    _deletes_local = True
+
+    async def _delete_found(self, extras: list[tuple[str, str]]) -> None:
+        """Remove the local files ``extras`` names (``(key, path)``), and forget their keys."""
+        outcomes, state = self._outcomes, self._state
+        for key, path in extras:
             if not self._options.dry_run:
                 try:
                     await anyio.to_thread.run_sync(os.unlink, path)

@@ -14,6 +14,7 @@ from typing import Any
 from .._errors import BadURIError, ConfigError
 from .._mirror.decide import Shard
 from .._models import TransferResult
+from .._scale.scaled import Scale, across_runner, run_scaled
 from .._session import Session
 from .._uri import S3URI, local_path, parse_uri
 from .asof import parse_as_of
@@ -22,7 +23,6 @@ from .keylist import KeyList, KeySource
 from .options import RunOptions
 from .plan import KeyFilter
 from .progress import Reporter
-from .run import run_transfer
 
 __all__ = ["download_prefix", "sync", "upload_dir"]
 
@@ -82,6 +82,9 @@ async def download_prefix(
     keys: KeySource | None = None,
     from0: bool = False,
     inventory: str | S3URI | None = None,
+    processes: int | None = None,
+    executor: str | None = None,
+    partitions: int | None = None,
 ) -> TransferResult:
     """Download every object under the prefix ``src`` into the directory ``dest``.
 
@@ -126,6 +129,9 @@ async def download_prefix(
     deleted since the inventory was made is skipped ("gone since the inventory"), not
     failed; one changed since is downloaded as it is now.
 
+    ``processes``, ``executor`` and ``partitions`` split the run into partitions run on
+    worker processes or a Ray cluster, as :meth:`sync` describes.
+
     Raises:
         BadURIError: ``src`` is not an ``s3://`` URI, or ``dest`` is empty or blank,
             or a URL (``s3://``: S3 to S3 is ``copy``'s).
@@ -146,7 +152,8 @@ async def download_prefix(
                          state_files=_state_files(state_files, events),
                          keys=_key_list(keys, from0, pattern is not None),
                          inventory=_inventory(inventory, keys, pattern is not None))
-    return await run_transfer(session, uri, root, options, progress, events)
+    return await run_scaled(session, uri, root, options, progress, events,
+                            Scale(processes, executor, partitions))
 
 
 async def upload_dir(
@@ -165,6 +172,9 @@ async def upload_dir(
     state_files: Iterable[str | os.PathLike[str]] = (),
     keys: KeySource | None = None,
     from0: bool = False,
+    processes: int | None = None,
+    executor: str | None = None,
+    partitions: int | None = None,
 ) -> TransferResult:
     """Upload every file below the directory ``src`` to the prefix ``uri``.
 
@@ -193,6 +203,9 @@ async def upload_dir(
     (``..``, a leading ``/``, a symlinked folder unless ``follow_symlinks``) fails on its
     own; a symlink is skipped unless ``follow_symlinks``.
 
+    ``processes``, ``executor`` and ``partitions``: as :meth:`sync` (the folder's paths
+    are the key space split).
+
     Raises:
         BadURIError: ``uri`` is not an ``s3://`` URI, or ``src`` is empty or blank,
             or a URL (``s3://``: S3 to S3 is ``copy``'s).
@@ -210,7 +223,8 @@ async def upload_dir(
                          follow_symlinks=follow_symlinks, exist_ok=exist_ok,
                          state_files=_state_files(state_files, events),
                          keys=_key_list(keys, from0, False))
-    return await run_transfer(session, root, dest, options, progress, events)
+    return await run_scaled(session, root, dest, options, progress, events,
+                            Scale(processes, executor, partitions))
 
 
 async def sync(
@@ -237,6 +251,9 @@ async def sync(
     keys: KeySource | None = None,
     from0: bool = False,
     inventory: str | S3URI | None = None,
+    processes: int | None = None,
+    executor: str | None = None,
+    partitions: int | None = None,
 ) -> TransferResult:
     """Mirror ``src`` to ``dest``: an ``s3://`` prefix to a local folder, or back, or to
     another ``s3://`` prefix.
@@ -292,10 +309,23 @@ async def sync(
     either: an inventory is a snapshot up to days old, and a key created after it would
     look deleted.
 
+    Scale (issue 15): ``processes=N`` (N > 1) splits the run into partitions of the source's
+    key space (ranges found by a shallow scan, stable from run to run for an unchanged
+    layout) and runs them on N local worker processes (four partitions each, a worker
+    taking the next when done; one that dies is replaced and its partition run again);
+    ``executor="ray"`` runs them as tasks on the Ray cluster at ``RAY_ADDRESS`` (else a
+    local one; ``pip install 's3pump[ray]'``), ``"inline"`` in this process; ``partitions``
+    sets how many to plan. Each partition lists only its ranges (both sides) and writes
+    the one manifest; the result, progress and ``events`` are merged, and deletions are
+    judged and done once, for the whole run, as one process would. ``shard="I/N"`` is
+    partition set I of N of one plan every shard makes alike (with ``partitions``, give
+    every shard the same). Not with ``keys``, ``inventory`` or ``as_of``.
+
     Raises:
         BadURIError: neither of ``src`` and ``dest`` is an ``s3://`` URI, or one of them
             is empty or blank (never taken for the current directory).
-        ConfigError: a bad ``shard``, ``max_delete`` or filter rule; an ``as_of`` that
+        ConfigError: a bad ``shard``, ``max_delete``, ``processes``, ``executor``,
+            ``partitions`` or filter rule (or Ray asked for and missing); an ``as_of`` that
             cannot be read or lies in the future, or given for an upload; ``keys`` or
             ``inventory`` with ``delete`` or a wildcard source, or a key list or
             inventory that cannot be used; ``inventory`` with a local source.
@@ -306,6 +336,7 @@ async def sync(
     """
     if isinstance(shard, str):
         shard = Shard.parse(shard)
+    scale = Scale(processes, executor, partitions, shard or Shard())
     if max_delete is not None and max_delete < 0:
         raise ConfigError(f"max_delete must be 0 or more, not {max_delete}")
     options = RunOptions(
@@ -342,7 +373,7 @@ async def sync(
             replace(options, pattern=pattern,
                     keys=_key_list(keys, from0, pattern is not None)),
             source=source, metadata_directive=metadata_directive, progress=progress,
-            events=events)
+            events=events, runner=across_runner(scale))
     if source is not None:
         raise ConfigError("source= is for S3 to S3 mirrors (the pump reads the s3:// side)")
     if up == down:
@@ -364,11 +395,11 @@ async def sync(
                           keys=_key_list(keys, from0, pattern is not None),
                           inventory=_inventory(inventory, keys, pattern is not None))
         root = local_path(dest, "destination folder")
-        return await run_transfer(session, uri, root, options, progress, events)
+        return await run_scaled(session, uri, root, options, progress, events, scale)
     uri = parse_uri(dest if isinstance(dest, S3URI) else os.fspath(dest)).as_prefix()
     root = local_path(src, "source folder")
     if inventory is not None:
         raise ConfigError("an inventory (--inventory) lists an s3:// source; this sync's "
                           "source is a local folder")
     options = replace(options, keys=_key_list(keys, from0, False))
-    return await run_transfer(session, root, uri, options, progress, events)
+    return await run_scaled(session, root, uri, options, progress, events, scale)

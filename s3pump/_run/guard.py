@@ -8,10 +8,8 @@ source refuses them, and so do a source that lists nothing and a count above
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from .._local.walk import WalkError
-from .._mirror.decide import Shard
 from .._mirror.state import RunState
 from .outcome import Outcomes
 from .plan import KeyFilter
@@ -31,15 +29,13 @@ class DeleteGuard:
     """What could not be seen of the source side (:attr:`unseen`), and the decision whether
     deletions may go ahead."""
 
-    def __init__(self, outcomes: Outcomes, state: RunState, keep: KeyFilter, shard: Shard,
-                 max_delete: int | None, source: str, key_of: Callable[[str], str]) -> None:
+    def __init__(self, outcomes: Outcomes, state: RunState, keep: KeyFilter,
+                 max_delete: int | None, source: str) -> None:
         self._outcomes = outcomes
         self._state = state
         self._keep = keep
-        self._shard = shard
         self._max_delete = max_delete
         self._source = source
-        self._key_of = key_of
         # One line each (see walk_error): deletions are refused when this is not empty.
         self.unseen: list[str] = []
 
@@ -49,7 +45,7 @@ class DeleteGuard:
 
         An error that hides part of the tree (an unreadable folder) concerns the run unless
         an ``--exclude`` pattern ending in ``*`` covers everything below it: include
-        patterns and the shard cannot tell which keys it hides. Other errors concern the
+        patterns cannot tell which keys it hides. Other errors concern the
         run when their own path passes the filters. Returns whether it was reported.
         """
         rel = entry.rel
@@ -58,7 +54,7 @@ class DeleteGuard:
         if entry.hides:
             if excluded_below(self._keep, rel):
                 return False
-        elif not self._keep(rel) or not self._shard(self._key_of(rel)):
+        elif not self._keep(rel):
             return False
         if blocks_deletes:
             self.unseen.append(entry.reason if entry.path in entry.reason
@@ -66,13 +62,14 @@ class DeleteGuard:
         self._outcomes.failed(entry.path, entry.reason, "LocalIOError", path=entry.path)
         return True
 
-    def may_delete(self, count: int, what: str) -> bool:
+    def may_delete(self, count: int, what: str, *, seen: int | None = None) -> bool:
         """Whether ``count`` deletions may go ahead; a refusal is recorded as a failure.
 
         Deletions never run after a listing error (the run has stopped by then); they are
         refused when the source side could not be seen whole (:attr:`unseen`), when
         the source listed nothing at all (an empty or mistyped source would otherwise wipe
-        the mirror) and when they exceed ``max_delete``.
+        the mirror; ``seen`` counts the source's keys when the scratch index does not, in a
+        coordinator of partitions) and when they exceed ``max_delete``.
         """
         if count == 0:
             return False
@@ -83,7 +80,7 @@ class DeleteGuard:
             reason = (f"deletes skipped: {count} {what} not deleted because part of "
                       f"{self._source} could not be read ({self.unseen[0]}{more}); "
                       "fix or --exclude it")
-        elif self._state.index.count_seen() == 0:
+        elif (self._state.index.count_seen() if seen is None else seen) == 0:
             reason = (f"the source {self._source} holds nothing: refusing to delete {count} "
                       f"{what} (delete them by hand if that is intended)")
         elif limit is not None and count > limit:

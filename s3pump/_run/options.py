@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from .._mirror.decide import Shard
+from .._scale.partition import Partition
 from .._uri import S3URI, KeyPattern
 from .keylist import KeyList
 from .plan import KeyFilter
@@ -43,6 +44,24 @@ class RunOptions:
     keys: KeyList | None = None
     # The manifest.json of an S3 Inventory of the source (down only): its listing.
     inventory: S3URI | None = None
+    # -- partitions (issue 15): this run takes only the keys of ``partition`` (relative to
+    # its prefix) and lists only their ranges. ``coordinated``: one of a coordinator's
+    # partitions, which leaves the mirror's locks, the start and end of the run and its
+    # deletions to the coordinator (what to delete is handed back in Outcomes.deferred).
+    partition: Partition | None = None
+    coordinated: bool = False
+
+    @property
+    def part(self) -> Partition | None:
+        """The partition when it narrows the run (None for the whole key space)."""
+        partition = self.partition
+        return None if partition is None or partition.whole else partition
+
+    def narrowed(self, partition: Partition, *, coordinated: bool = False) -> RunOptions:
+        """These options for the keys of ``partition`` only: its ranges listed, and every
+        filter (planning, deletions, walk errors) blind to the keys outside it."""
+        keep = replace(self.keep, part=None if partition.whole else partition)
+        return replace(self, partition=partition, keep=keep, coordinated=coordinated)
 
     @property
     def mirror(self) -> bool:

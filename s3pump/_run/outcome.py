@@ -10,6 +10,7 @@ whether it is the object's (recorded, the run goes on) or the run's (raised, the
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .._errors import (
@@ -24,13 +25,26 @@ from .._models import Failure, TransferResult
 from .events import EventSink, SyncEvent
 from .progress import Reporter
 
-__all__ = ["Direction", "Outcomes", "stops_run"]
+__all__ = ["Deferred", "Direction", "Outcomes", "stops_run"]
 
 _log = logging.getLogger("s3pump")
 
 Direction = Literal["down", "up"]
 """Which way a run moves objects: S3 to local (``down``) or local to S3 (``up``). The
 across direction (S3 to S3) takes its own column in :func:`stops_run` when it comes."""
+
+
+@dataclass(slots=True)
+class Deferred:
+    """What a partition's mirror would delete, handed back to its coordinator, which judges
+    all partitions' deletions together (one ``max_delete``, one "the source lists nothing")
+    and deletes: ``extras`` as ``(key, path)`` (the direction's delete takes them back),
+    ``seen`` source keys, and ``unseen``: what could not be seen of the source (any refuses
+    every deletion)."""
+
+    extras: list[tuple[str, str]] = field(default_factory=list)
+    seen: int = 0
+    unseen: list[str] = field(default_factory=list)
 
 
 def stops_run(exc: S3PumpError, direction: Direction, any_success: bool) -> bool:
@@ -69,8 +83,8 @@ class Outcomes:
     (never concurrently with each other); each costs a few attribute updates.
     """
 
-    __slots__ = ("_dry_run", "_sink", "advance", "any_success", "direction", "reporter",
-                 "result")
+    __slots__ = ("_dry_run", "_sink", "advance", "any_success", "deferred", "direction",
+                 "framed", "reporter", "result")
 
     def __init__(self, result: TransferResult, reporter: Reporter, sink: EventSink | None,
                  direction: Direction) -> None:
@@ -83,6 +97,10 @@ class Outcomes:
         self.advance = reporter.advance
         self._sink = sink
         self._dry_run = result.dry_run
+        # A partition's run (issue 15): its coordinator frames the run (the start and end
+        # events, the reporter's end) and does its deletions (handed back in ``deferred``).
+        self.framed = True
+        self.deferred: Deferred | None = None
 
     # -- events ----------------------------------------------------------------------------
 
@@ -94,7 +112,8 @@ class Outcomes:
 
     def start(self, source: str, dest: str) -> None:
         """The run begins (the ``start`` event)."""
-        self.emit("start", reason=f"{source} -> {dest}")
+        if self.framed:
+            self.emit("start", reason=f"{source} -> {dest}")
 
     def end(self) -> None:
         """The run is over: one warning for the archived objects it skipped, the ``end``
@@ -104,6 +123,8 @@ class Outcomes:
                          "DEEP_ARCHIVE): restore them first, or pass "
                          "--force-glacier-transfer (force_glacier_transfer=True) to try "
                          "them", self.result.archived)
+        if not self.framed:
+            return
         try:
             self.emit("end", detail={"summary": self.result.to_dict()})
         finally:

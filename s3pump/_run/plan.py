@@ -9,6 +9,7 @@ from fnmatch import fnmatchcase, translate
 from pathlib import Path
 
 from .._errors import ConfigError
+from .._scale.partition import Partition
 from .._transfer.ranges import split_ranges
 from .._uri import key_to_relpath
 
@@ -43,6 +44,8 @@ class KeyFilter:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     rules: tuple[FilterRule, ...] = ()
+    # A partition of the key space (issue 15): keys outside it are left out before any rule.
+    part: Partition | None = None
     # (include?, match) from the last rule to the first: compiled once, not per key.
     _checks: tuple[tuple[bool, Callable[[str], object]], ...] = field(
         init=False, compare=False, repr=False, default=())
@@ -73,6 +76,9 @@ class KeyFilter:
         return (*lead, *self.rules)
 
     def __call__(self, relative_key: str) -> bool:
+        part = self.part
+        if part is not None and not part(relative_key):
+            return False
         for included, match in self._checks:
             if match(relative_key):
                 return included
@@ -82,7 +88,10 @@ class KeyFilter:
         """True when every path below the folder ``rel`` (and ``rel``) is surely excluded:
         an exclude pattern ending in ``*`` matches ``rel`` (so it matches all below, ``*``
         matching ``/``), and no include rule comes after it (which might match something
-        below; one cannot tell without the names)."""
+        below; one cannot tell without the names). A folder no key of the partition can be
+        below is excluded too."""
+        if self.part is not None and not self.part.may_hold_below(rel):
+            return True
         bare = rel.rstrip("/")
         for kind, pattern in reversed(self.effective()):
             if kind == "include":

@@ -22,6 +22,7 @@ and a partition of the key space a narrower source side of the same run.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,15 @@ from .asof import AsOfDownRun
 from .down import DownRun
 from .events import EventSink
 from .options import DirectionRun, RunOptions
-from .outcome import Direction, Outcomes
+from .outcome import Deferred, Direction, Outcomes
 from .pipeline import Batches, run_batched
 from .progress import NullReporter, Reporter
 from .up import UpRun
 
-__all__ = ["run_transfer"]
+__all__ = ["Wrap", "run_transfer"]
+
+Wrap = Callable[[DirectionRun], DirectionRun]
+"""What a coordinator puts around a run's direction (see :func:`run_transfer`)."""
 
 
 async def run_transfer(
@@ -52,9 +56,16 @@ async def run_transfer(
     options: RunOptions,
     progress: Reporter | None = None,
     events: EventSink | None = None,
+    *,
+    deferred: Deferred | None = None,
+    wrap: Wrap | None = None,
 ) -> TransferResult:
     """Run ``source`` -> ``dest`` (one ``s3://`` side, one local folder) to its end, or
     until :meth:`Session.stop`; returns what it did.
+
+    Partitions (issue 15): a run with ``options.coordinated`` is one partition of a
+    coordinator's run: it hands what it would delete to ``deferred``. The coordinator's own
+    run is this one with its direction ``wrap``-ped (see :mod:`s3pump._scale.coordinate`).
 
     Raises:
         BadURIError: the sides are not one ``s3://`` prefix and one local folder.
@@ -72,6 +83,7 @@ async def run_transfer(
                           f"and {dest}")
     result = TransferResult(dry_run=options.dry_run)
     outcomes = Outcomes(result, progress or NullReporter(), events, direction)
+    outcomes.framed, outcomes.deferred = not options.coordinated, deferred
     retry = session.retry_policy()
     state_dir = None
     if direction == "up" and options.mirror and options.manifest is None:
@@ -82,7 +94,7 @@ async def run_transfer(
     state = RunState(root, mirror=options.mirror, shard=options.shard,
                      dry_run=options.dry_run, source=source_name, dest=dest_name,
                      manifest=options.manifest, state_files=options.state_files,
-                     state_dir=state_dir)
+                     state_dir=state_dir, coordinated=options.coordinated)
     leg: DirectionRun
     if isinstance(source, S3URI):
         down = AsOfDownRun if options.as_of is not None else DownRun  # issue 14
@@ -90,6 +102,8 @@ async def run_transfer(
     else:
         assert isinstance(dest, S3URI)
         leg = UpRun(session, root, dest, options, outcomes, state, retry)
+    if wrap is not None:
+        leg = wrap(leg)
     outcomes.start(leg.source, leg.dest)
     try:
         with session.accounting(result, retry):

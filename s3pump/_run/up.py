@@ -37,7 +37,7 @@ from .._uri import S3URI
 from .guard import excluded_below
 from .keylist import head_existing, local_batches
 from .leg import Leg
-from .listing import open_listing
+from .narrow import open_side_listing
 from .options import RunOptions
 from .outcome import Outcomes
 
@@ -129,14 +129,14 @@ class UpRun(Leg):
         if not self._mirror or self._options.keys is not None:
             return
         uri, state = self._uri, self._state
-        cut, keep, shard = len(uri.key), self._options.keep, self._options.shard
-        async with open_listing(self._session.transport, uri.bucket, uri.key,
-                                self._retry) as pages:
+        cut, keep = len(uri.key), self._options.keep
+        async with open_side_listing(self._session.transport, uri.bucket, uri.key,
+                                     self._retry, self._options.part) as pages:
             async for objects in pages:
                 state.index.add_remote(
                     obj for obj in objects
                     if (rel := obj.key[cut:]) and not rel.endswith("/") and keep(rel)
-                    and shard(obj.key) and not state.covers(rel))
+                    and not state.covers(rel))
 
     @asynccontextmanager
     async def pages(self) -> AsyncIterator[AsyncIterator[_Walked]]:
@@ -181,8 +181,7 @@ class UpRun(Leg):
 
     def plan(self, batch: _Walked) -> list[UpJob]:
         """Filter a batch of the walk and decide each file."""
-        prefix, keep, shard = self._uri.key, self._options.keep, self._options.shard
-        whole = shard.whole
+        prefix, keep = self._uri.key, self._options.keep
         outcomes, state = self._outcomes, self._state
         files: list[tuple[LocalFile, LocalState, str]] = []
         for entry, local in batch:
@@ -201,7 +200,7 @@ class UpRun(Leg):
                     _log.info("skipped (%s): %s", entry.reason, entry.path)
                     outcomes.skipped(prefix + rel, entry.path, entry.reason)
                 continue
-            if state.covers(rel) or not keep(rel) or not (whole or shard(prefix + rel)):
+            if state.covers(rel) or not keep(rel):
                 continue
             if isinstance(entry, Skipped):
                 _log.info("skipped (%s): %s", entry.reason, entry.path)

@@ -47,8 +47,10 @@ def test_unreadable_folder_blocks_remote_deletes(
 def test_filters_cannot_hide_an_unreadable_folder(
     endpoint: str, s3: Any, bucket: str, tmp_path: Path
 ) -> None:
-    """Include patterns and shards cannot tell which keys an unreadable folder holds; only
-    an exclude pattern that covers all of it takes it out of the mirror."""
+    """Include patterns cannot tell which keys an unreadable folder holds; only an exclude
+    pattern that covers all of it takes it out of the mirror. A shard is a set of key
+    ranges (issue 15): the shard whose ranges hold the folder refuses its deletions, and a
+    shard whose ranges cannot hold it goes on, deleting only in its own ranges."""
     src = tmp_path / "src"
     write_files(src, LOCAL)
     dest = f"s3://{bucket}/p/"
@@ -59,13 +61,20 @@ def test_filters_cannot_hide_an_unreadable_folder(
     with locked(src / "locked"):
         included = run_blind(["sync", str(src), dest, *common, "--exclude", "*",
                                  "--include", "*.txt"])
+        assert bucket_keys(s3, bucket) == before
         sharded = [run_blind(["sync", str(src), dest, *common, "--shard", f"{i}/2"])
                    for i in range(2)]
-        assert bucket_keys(s3, bucket) == before
+        after_shards = bucket_keys(s3, bucket)
+        s3.put_object(Bucket=bucket, Key="p/gone.txt", Body=b"gone")
         excluded = run_blind(["sync", str(src), dest, *common, "--exclude", "locked/*"])
-    for proc in (included, *sharded):
-        assert proc.returncode == 1, proc.stderr
-        assert summary(proc)["deleted"] == 0
+    assert included.returncode == 1, included.stderr
+    assert summary(included)["deleted"] == 0
+    # Nothing below locked/ is ever deleted; gone.txt only by a shard that cannot hold it.
+    assert after_shards in (before, before - {"p/gone.txt"})
+    owners = [proc for proc in sharded if proc.returncode == 1]
+    assert len(owners) == 1, [proc.stdout for proc in sharded]
+    refused = {f["key"]: f["reason"] for f in summary(owners[0])["failed"]}["(delete)"]
+    assert "locked" in refused and summary(owners[0])["deleted"] == 0
     assert excluded.returncode == 0, excluded.stdout
     assert summary(excluded)["deleted"] == 1
     assert bucket_keys(s3, bucket) == before - {"p/gone.txt"}
