@@ -37,7 +37,7 @@ from .._session import Session
 from .._uri import S3URI
 from .partition import Partition, merge_partitions
 from .plan import plan_local_partitions, plan_partitions
-from .task import PartitionResult, PartitionTask, run_partition
+from .partition_run import PartitionResult, PartitionTask, run_partition
 
 __all__ = ["Coordinator", "merge_result", "select_shard"]
 

@@ -21,7 +21,7 @@ from .._session import Session
 from .._uri import S3URI
 from .coordinate import Coordinator, default_count
 from .executors import InlineExecutor, ProcessExecutor
-from .task import PartitionResult, PartitionTask
+from .partition_run import PartitionResult, PartitionTask
 
 __all__ = ["EXECUTORS", "Scale", "across_runner", "run_scaled"]
 
