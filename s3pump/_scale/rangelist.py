@@ -48,6 +48,14 @@ def _shared_folder(lo: str, hi: str | None) -> str:
     return lo[:cut]
 
 
+def _below_name(name: str) -> str:
+    """A start-after just below every key starting with ``name`` (an entry's name, a
+    folder's without its ``/``): SeaweedFS compares start-after with a folder's bare name
+    and skips the folder when that is lower, so ``m3.`` would lose ``m3/``; ``m2`` and the
+    last code point keeps it, on S3 too."""
+    return just_before(name)
+
+
 @asynccontextmanager
 async def open_range_listing(
     transport: Transport, bucket: str, prefix: str, partition: Partition, retry: RetryPolicy
@@ -56,6 +64,7 @@ async def open_range_listing(
     iterator of pages (each key once, pages in no global order), listing only its ranges.
 
     Each range's level is listed with the delimiter from ``start-after`` just below ``lo``
+    (just below ``lo``'s entry's name: SeaweedFS compares start-after with folder names)
     and stops at the first entry at or past ``hi``; its own objects in the range are kept; a
     folder ``lo`` or ``hi`` cuts is listed the same way one level down; a single folder
     wholly in the range is listed with the parallel listing, several with one flat run (no
@@ -111,8 +120,7 @@ class _RangeLister:
             return None
         rest = lo[len(level):]
         cut = rest.find("/")
-        entry = rest if cut < 0 else rest[:cut + 1]
-        return just_before(self._prefix + level + entry)
+        return _below_name(self._prefix + level + (rest if cut < 0 else rest[:cut]))
 
     async def level(self, level: str, lo: str, hi: str | None) -> None:
         """The keys in ``[lo, hi)`` below the relative folder ``level`` ("" the prefix)."""
@@ -165,7 +173,7 @@ class _RangeLister:
         seen: set[str] = set()
         level_cut = len(base) - strip
         async with aclosing(iter_pages(self._transport, self._bucket, base, self._retry,
-                                       start_after=just_before(self._prefix + first))) as pages:
+                                       start_after=_below_name(self._prefix + first[:-1]))) as pages:
             async for page in pages:
                 keep: list[ObjectInfo] = []
                 done = False
