@@ -172,8 +172,9 @@ class _RangeLister:
         wanted = set(folders)
         seen: set[str] = set()
         level_cut = len(base) - strip
+        start_after = _below_name(self._prefix + first[:-1])
         async with aclosing(iter_pages(self._transport, self._bucket, base, self._retry,
-                                       start_after=_below_name(self._prefix + first[:-1]))) as pages:
+                                       start_after=start_after)) as pages:
             async for page in pages:
                 keep: list[ObjectInfo] = []
                 done = False
