@@ -198,7 +198,8 @@ async def _probe_flat(scan: _Scanner, entries: dict[str, float], count: int
             budget -= 1
             name = await scan.next_name("", after)
         if name is not None and name.startswith(cell):
-            break  # the budget ran out inside the cell: it stays whole
+            # The budget ran out inside the cell: the rest of it is one more cell.
+            found.append((name[:depth], len(name) < depth, name))
         del cells[cell]
         for child, exact, first_name in found:
             cells[child] = (weight / len(found), exact, first_name)
