@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import TypeVar
@@ -93,12 +93,15 @@ def _utf8(name: str) -> bool:
 
 def walk_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = False,
               leave_out: frozenset[tuple[int, int]] = frozenset(),
+              prune: Callable[[str], bool] | None = None,
               ) -> Generator[WalkEntry, None, None]:
     """Every entry below ``root`` worth reporting (see the module docstring). Blocking.
 
     Regular files whose ``(st_dev, st_ino)`` is in ``leave_out`` (a mirror's own state
     files, by identity) are left out silently, like temp files. The root itself must be a
-    directory; the caller checks that first.
+    directory; the caller checks that first. A folder (its relative path, ending in ``/``)
+    for which ``prune`` returns False is neither entered nor reported (a partition's
+    ``may_hold_below``).
     """
     top = os.fspath(root)
     top_stat = os.stat(top)
@@ -138,6 +141,8 @@ def walk_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = False,
                                 hides=True)
                 continue
             if stat.S_ISDIR(st.st_mode):
+                if prune is not None and not prune(rel + "/"):
+                    continue  # nothing below it is this walk's
                 ident = (st.st_dev, st.st_ino)
                 if ident in ancestors:
                     yield Skipped(entry.path, rel + "/", "symlink cycle")
