@@ -4,14 +4,17 @@ executor: counts arrive exact, batches are few, a stop reaches the tasks."""
 from __future__ import annotations
 
 import pickle
+import sys
 import time
 
 import anyio
+import pytest
 
 from s3pump._errors import ConfigError, InvalidContentError, RequestError
 from s3pump._run.events import SyncEvent
 from s3pump._scale.executors import InlineExecutor, ProcessExecutor
 from s3pump._scale.link import TaskError, WorkerLostError
+from s3pump._scale.ray_executor import RayExecutor
 from s3pump._scale.relay import Batch, Batcher
 from s3pump._scale.task import crossing_error
 from tests._exec_tasks import Recorder, RecordingReporter, Toy, toy
@@ -87,3 +90,12 @@ def test_process_options_are_checked() -> None:
             assert "at least" in str(exc)
         else:
             raise AssertionError(bad)
+
+
+async def test_without_ray_the_ray_executor_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(ConfigError) as caught:
+        await RayExecutor().run(toy, [Toy(0)], RecordingReporter(Recorder()), None,
+                                anyio.Event())
+    assert str(caught.value) == "the Ray executor needs Ray: pip install 's3pump[ray]'"
