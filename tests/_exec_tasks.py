@@ -112,3 +112,9 @@ class RecordingReporter:
 
     def close(self) -> None:
         self.record.closed += 1
+
+
+async def chatty(task: Toy, link: WorkerLink) -> int:
+    """Prints to stdout, as a stray debug print would."""
+    print(f"chatty task {task.index}", flush=True)
+    return task.index

@@ -252,7 +252,8 @@ def _start_worker() -> _Worker:
     with theirs:
         process = subprocess.Popen(
             [sys.executable, "-c", _BOOT, str(theirs.fileno()), str(os.getpid())],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+            stdout=2)  # a stray print in a worker must not break the CLI's --json on stdout
     conn = Connection(ours.detach())
     conn.send(("init", sys.path))  # the workers import the task's module as we do
     return _Worker(process, conn)

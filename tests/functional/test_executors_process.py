@@ -182,3 +182,15 @@ def test_one_ctrl_c_to_the_process_group_is_one_clean_stop(tmp_path: Path) -> No
     assert [r["interrupted"] for r in results] == [True, True, True]
     assert [r["attempt"] for r in results] == [1, 1, 1]  # no worker died of the SIGINT
     assert {r["pid"] for r in results[:2]} == set(pids)
+
+
+def test_a_workers_stdout_goes_to_stderr(tmp_path: Path) -> None:
+    """The CLI's --json is the only thing on stdout: a worker's print must not land there."""
+    script = ("import anyio; from s3pump._scale.executors import ProcessExecutor;"
+              " from tests._exec_tasks import Recorder, RecordingReporter, Toy, chatty;"
+              " anyio.run(lambda: ProcessExecutor(1).run(chatty, [Toy(0)],"
+              " RecordingReporter(Recorder()), None, anyio.Event()))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout == ""
+    assert "chatty task 0" in done.stderr

@@ -59,3 +59,20 @@ async def test_a_killed_ray_worker_task_runs_again_and_counts_once(tmp_path: Pat
     assert len(record.finished) == 10 == sum(r.done for r in results)
     assert [e.detail for e in record.events if e.event == "retry"] == [
         {"task": 0, "attempt": 2}]
+
+
+async def test_a_stop_reaches_the_ray_tasks(tmp_path: Path) -> None:
+    stop = anyio.Event()
+    tasks = [Toy(i, pidfile=str(tmp_path / f"{i}.pid"), until_stop=True) for i in range(2)]
+    results: list[ToyResult] = []
+
+    async def run() -> None:
+        results.extend(await RayExecutor().run(
+            toy, tasks, RecordingReporter(Recorder()), None, stop))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run)
+        for i in range(2):
+            await anyio.to_thread.run_sync(wait_for_pid, tmp_path / f"{i}.pid")
+        stop.set()
+    assert [r.interrupted for r in results] == [True, True]
