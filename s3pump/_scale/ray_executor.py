@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -88,19 +89,25 @@ class RayExecutor:
                 _replay(batch, reporter, sink, listed, len(tasks))
 
         pending = list(refs)
-        while pending:
-            if (stop.is_set() or error is not None) and not stopping:
-                stopping = True
-                relay.stop.remote()
-            ready, pending = await anyio.to_thread.run_sync(
-                _wait, ray, pending, abandon_on_cancel=True)
-            await drain()
-            for ref in ready:
-                index = index_of[ref]
-                try:
-                    results[index] = await anyio.to_thread.run_sync(ray.get, ref)
-                except Exception as exc:  # sorted out by _task_error
-                    error = error or _task_error(ray, exc, index, self.attempts[index])
+        try:
+            while pending:
+                if (stop.is_set() or error is not None) and not stopping:
+                    stopping = True
+                    relay.stop.remote()
+                ready, pending = await anyio.to_thread.run_sync(
+                    _wait, ray, pending, abandon_on_cancel=True)
+                await drain()
+                for ref in ready:
+                    index = index_of[ref]
+                    try:
+                        results[index] = await anyio.to_thread.run_sync(ray.get, ref)
+                    except Exception as exc:  # sorted out by _task_error
+                        error = error or _task_error(ray, exc, index, self.attempts[index])
+        finally:
+            for ref in pending:  # the coordinator was cancelled: the cluster stops too
+                ray.cancel(ref)
+            if not pending:
+                ray.kill(relay)
         if error is not None:
             raise error
         return [results[i] for i in range(len(tasks))]
@@ -195,7 +202,14 @@ def _ray_task(fn: Callable[..., Any], task: Any, index: int, relay: Any, events:
     def send(batch: Batch) -> None:
         relay.push.remote(batch)
 
+    asked = 0.0
+
     async def stopped() -> bool:
+        # Half a second between looks: a thousand tasks must not flood the one actor.
+        nonlocal asked
+        if time.monotonic() - asked < 0.5:
+            return False
+        asked = time.monotonic()
         return bool(await anyio.to_thread.run_sync(ray.get, relay.stopped.remote()))
 
     try:
