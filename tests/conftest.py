@@ -185,3 +185,68 @@ def seaweed(_aws_env: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+# -- executors (issue 15)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(_aws_env: None) -> Iterator[str]:
+    """A Ray cluster on 127.0.0.1 for the whole session (``ray start --head --block``, 2 CPUs,
+    no dashboard, no usage stats, its own temp folder and free ports); ``RAY_ADDRESS`` points
+    at it. Its head process is stopped at the end, then its whole process group (every Ray
+    process it started, none of anyone else's: no ``ray stop``, which stops them all)."""
+    import contextlib
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    from pathlib import Path
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    port = free_port()
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root, "RAY_USAGE_STATS_ENABLED": "0"}
+    command = [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block",
+               "--num-cpus=2", f"--port={port}", "--node-ip-address=127.0.0.1",
+               "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}",
+               f"--dashboard-agent-listen-port={free_port()}"]
+    log = open(Path(temp) / "start.log", "w")  # noqa: SIM115
+    head = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, cwd=root)
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if head.poll() is not None:
+                raise RuntimeError(f"ray start failed: {(Path(temp) / 'start.log').read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        os.environ["RAY_ADDRESS"] = address
+        yield address
+    finally:
+        os.environ.pop("RAY_ADDRESS", None)
+        import ray
+
+        ray.shutdown()
+        head.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            head.wait(30)
+        with contextlib.suppress(ProcessLookupError):  # what it started, and only that
+            os.killpg(head.pid, signal.SIGKILL)
+        head.wait()
+        log.close()
+        shutil.rmtree(temp, ignore_errors=True)
