@@ -267,7 +267,9 @@ class DownRun(Leg):
         prefix, keep = self._uri.key, self._options.keep
         pattern = self._options.pattern
         extra: list[tuple[str, str]] = []
-        walker = walk_tree(root, leave_out=state.files.inodes)
+        part = self._options.part  # a partition walks only the folders of its ranges
+        walker = walk_tree(root, leave_out=state.files.inodes,
+                           prune=part.may_hold_below if part is not None else None)
         try:
             while batch := await anyio.to_thread.run_sync(take_batch, walker, _WALK_BATCH):
                 pending: list[tuple[str, str]] = []

@@ -148,8 +148,10 @@ class UpRun(Leg):
                                      self._look_up if self._mirror else None) as listed:
                 yield listed
             return
+        part = self._options.part  # a partition walks only the folders of its ranges
         walker = walk_tree(self._root, follow_symlinks=self._options.follow_symlinks,
-                           leave_out=self._state.files.inodes)
+                           leave_out=self._state.files.inodes,
+                           prune=part.may_hold_below if part is not None else None)
         restat = self._mirror
 
         async def batches() -> AsyncIterator[_Walked]:

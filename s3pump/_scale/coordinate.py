@@ -36,8 +36,8 @@ from .._run.progress import Reporter
 from .._session import Session
 from .._uri import S3URI
 from .partition import Partition, merge_partitions
-from .plan import plan_local_partitions, plan_partitions
 from .partition_run import PartitionResult, PartitionTask, run_partition
+from .plan import plan_local_partitions, plan_partitions
 
 __all__ = ["Coordinator", "merge_result", "select_shard"]
 
@@ -184,6 +184,9 @@ class _Coordinating:
             self._deferred.seen += done.deferred.seen
             self._deferred.unseen.extend(done.deferred.unseen)
         self._results.extend(results)
+        if any(done.attempt > 1 for done in results):
+            # A lost worker's temp files: only those no live writer holds are removed.
+            result.cleaned += await anyio.to_thread.run_sync(self._leg.clean_leftovers)
         await anyio.lowlevel.checkpoint()  # a stop ends the run here, before any deletion
 
         async def nothing() -> AsyncIterator[list[Any]]:

@@ -15,31 +15,21 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import anyio
 
 from .._config import ClientConfig, TransferConfig
 from .._models import TransferResult
 from .._run.across_run import run_across
-from .._run.events import EventSink
 from .._run.options import RunOptions
 from .._run.outcome import Deferred
-from .._run.progress import Reporter
 from .._run.run import run_transfer
 from .._session import Session
 from .._uri import S3URI
+from .link import WorkerLink
 
-__all__ = ["PartitionResult", "PartitionTask", "WorkerLink", "run_partition"]
-
-
-class WorkerLink(Protocol):
-    """What a task gets in its worker: where its progress and events go (relayed to the
-    coordinator), and the coordinator's stop."""
-
-    reporter: Reporter
-    sink: EventSink | None
-    stop: anyio.Event
+__all__ = ["PartitionResult", "PartitionTask", "run_partition"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +57,13 @@ class PartitionTask:
 
 @dataclass(slots=True)
 class PartitionResult:
-    """What one partition did (``result``), and what it would delete (``deferred``)."""
+    """What one partition did (``result``), what it would delete (``deferred``), and on
+    which attempt (above 1: a worker was lost before, its temp files may be left)."""
 
     index: int
     result: TransferResult
     deferred: Deferred = field(default_factory=Deferred)
+    attempt: int = 1
 
 
 async def run_partition(task: PartitionTask, link: WorkerLink) -> PartitionResult:
@@ -104,7 +96,7 @@ async def run_partition(task: PartitionTask, link: WorkerLink) -> PartitionResul
                 result = await run_transfer(session, task.source, task.dest, task.options,
                                             link.reporter, link.sink, deferred=deferred)
             tg.cancel_scope.cancel()
-    return PartitionResult(task.index, result, deferred)
+    return PartitionResult(task.index, result, deferred, link.attempt)
 
 
 async def _stop_on(stop: anyio.Event, session: Session) -> None:
