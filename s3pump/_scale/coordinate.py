@@ -26,6 +26,7 @@ from typing import Any
 
 import anyio
 
+from .._errors import error_from_oserror
 from .._mirror.decide import Shard
 from .._models import TransferResult
 from .._run.events import EventSink
@@ -96,36 +97,41 @@ class Coordinator:
 
         Raises:
             S3PumpError: the shallow scan of the source failed.
+            LocalIOError: a local source cannot be read.
         """
         if isinstance(source, S3URI):
             transport = (reader or session).transport
             plan = await plan_partitions(transport, source.bucket, source.key, self.count,
                                          session.retry_policy())
         else:
-            plan = await anyio.to_thread.run_sync(
-                lambda: plan_local_partitions(source, self.count,
-                                              follow_symlinks=options.follow_symlinks))
+            try:
+                plan = await anyio.to_thread.run_sync(
+                    lambda: plan_local_partitions(source, self.count,
+                                                  follow_symlinks=options.follow_symlinks))
+            except OSError as exc:
+                raise error_from_oserror(exc, str(source)) from exc
         return select_shard(plan, self.shard) if not self.shard.whole else plan
 
     def shard_partition(self, plan: Sequence[Partition]) -> Partition:
         """A shard's set of partitions as one partition (a shard run inline is one run)."""
         return merge_partitions(plan, self.shard.index, self.shard.count)
 
-    def wrap(self, session: Session, task: PartitionTask, plan: Sequence[Partition],
-             progress: Reporter, events: EventSink | None, results: list[PartitionResult]
-             ) -> Any:
-        """The run's direction, wrapped to run ``plan`` on the executor (``task`` is the
+    def wrap(self, session: Session, task: PartitionTask, progress: Reporter,
+             events: EventSink | None, results: list[PartitionResult],
+             reader: Session | None = None) -> Any:
+        """The run's direction, wrapped to plan the partitions of ``task``'s source (once
+        the run has checked its sides) and run them on the executor (``task`` is the
         template: its options are narrowed per partition)."""
-        return lambda leg: _Coordinating(leg, self, session, task, plan, progress, events,
-                                         results)
+        return lambda leg: _Coordinating(leg, self, session, task, progress, events, results,
+                                         reader)
 
 
 class _Coordinating:
     """A run's direction whose listing is the partitions' runs (see the module)."""
 
     def __init__(self, leg: DirectionRun, coordinator: Coordinator, session: Session,
-                 task: PartitionTask, plan: Sequence[Partition], progress: Reporter,
-                 events: EventSink | None, results: list[PartitionResult]) -> None:
+                 task: PartitionTask, progress: Reporter, events: EventSink | None,
+                 results: list[PartitionResult], reader: Session | None) -> None:
         if not isinstance(leg, Leg):
             raise TypeError(f"cannot coordinate {type(leg).__name__}")
         self._leg = leg
@@ -134,7 +140,7 @@ class _Coordinating:
         self._coordinator = coordinator
         self._session = session
         self._task = task
-        self._plan = plan
+        self._reader = reader
         self._progress = progress
         self._events = events
         self._results = results
@@ -159,11 +165,13 @@ class _Coordinating:
     async def _run_partitions(self) -> AsyncIterator[AsyncIterator[list[Any]]]:
         state, template = self._leg.state, self._task
         options = template.options
+        plan = await self._coordinator.plan(self._session, template.source, options,
+                                            self._reader)
         if options.mirror:  # every partition writes the coordinator's manifest
             options = replace(options, manifest=state.manifest_path)
         tasks = [replace(template, options=options.narrowed(part, coordinated=True),
                          session=self._session if self._coordinator.inline else None)
-                 for part in self._plan]
+                 for part in plan]
         stop = anyio.Event()
         results: list[PartitionResult] = []
         # Shielded: a stop reaches the partitions through ``stop`` and they end cleanly;

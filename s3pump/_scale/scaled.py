@@ -156,8 +156,8 @@ async def run_scaled(session: Session, source: S3URI | Path, dest: S3URI | Path,
                               "--executor, --partitions, --shard): it is its own selection "
                               "of keys")
     coordinator = scale.coordinator()
-    plan = await coordinator.plan(session, source, options, reader)
     if scale.kind is None:  # a shard alone: one run of its set, in this process
+        plan = await coordinator.plan(session, source, options, reader)
         return await run(options.narrowed(coordinator.shard_partition(plan)))
     template = PartitionTask(
         _shared_rates(session.client_config, scale.parallel), session.config, source, dest,
@@ -167,8 +167,8 @@ async def run_scaled(session: Session, source: S3URI | Path, dest: S3URI | Path,
         replace_attributes=replace_attributes)
     results: list[PartitionResult] = []
     progress = progress or NullReporter()
-    result = await run(options, coordinator.wrap(session, template, plan, progress, events,
-                                                 results))
+    result = await run(options, coordinator.wrap(session, template, progress, events,
+                                                 results, reader))
     if not coordinator.inline:  # inline partitions' requests are the session's own
         result.requests += sum(done.result.requests for done in results)
         result.retries += sum(done.result.retries for done in results)

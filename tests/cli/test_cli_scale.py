@@ -83,3 +83,36 @@ def test_bad_scale_options_exit_2(endpoint: str, bucket: str, tmp_path: Path,
     err = capsys.readouterr().err
     assert code == 2 and message in err, err
     assert "Traceback" not in err and not (tmp_path / "d").exists()
+
+
+def test_a_missing_folder_is_one_line(endpoint: str, bucket: str, tmp_path: Path) -> None:
+    proc = _run(["put", str(tmp_path / "nope"), f"s3://{bucket}/x/", "--endpoint-url",
+                 endpoint, "--processes", "2", "--json"])
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert json.loads(proc.stdout)["ok"] is False
+
+
+def test_shards_on_processes_and_a_dry_run(endpoint: str, seeded: str, tmp_path: Path) -> None:
+    dest = tmp_path / "mirror"
+    plan = _run(["sync", f"s3://{seeded}/s/", str(dest), "--endpoint-url", endpoint,
+                 "--processes", "2", "--dry-run", "--json"])
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads(plan.stdout)["transferred"] == len(FILES) and not dest.exists()
+    listed = 0
+    for index in range(2):
+        proc = _run(["sync", f"s3://{seeded}/s/", str(dest), "--endpoint-url", endpoint,
+                     "--shard", f"{index}/2", "--processes", "2", "--json"])
+        assert proc.returncode == 0, proc.stderr
+        listed += json.loads(proc.stdout)["listed"]
+    assert listed == len(FILES)  # each key in exactly one shard
+    assert local_tree(dest) == {k[2:]: v for k, v in FILES.items()}
+
+
+def test_s3_to_s3_on_processes(endpoint: str, s3: Any, seeded: str, tmp_path: Path) -> None:
+    proc = _run(["cp", f"s3://{seeded}/s/", f"s3://{seeded}/copy/", "--recursive",
+                 "--endpoint-url", endpoint, "--processes", "2", "--json"])
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["transferred"] == len(FILES)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=seeded, Prefix="copy/")
+    copied = {o["Key"][len("copy/"):] for page in pages for o in page.get("Contents", [])}
+    assert copied == {k[2:] for k in FILES}

@@ -86,3 +86,34 @@ async def test_a_killed_worker_is_replaced_and_nothing_counted_twice(
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     assert [e["event"] for e in events].count("retry") == 1
     assert doc["cleaned"] == events[-1]["summary"]["cleaned"]
+
+
+async def test_sigterm_stops_every_worker_cleanly(
+        endpoint: str, s3: Any, bucket: str, tmp_path: Path) -> None:
+    put_many(s3, bucket, OBJECTS)
+    dest = tmp_path / "mirror"
+    async with FaultProxy(endpoint) as proxy:
+        proxy.add(Fault("slow", key="/k/", delay=0.2))
+        async with await anyio.open_process(
+            [sys.executable, "-m", "s3pump", "sync", f"s3://{bucket}/k/", str(dest),
+             "--endpoint-url", proxy.url, "--processes", "2", "-j", "2", "--json"],
+        ) as proc:
+            with anyio.fail_after(60):
+                while not (len(_workers(proc.pid)) >= 2 and local_tree(dest)):
+                    await anyio.sleep(0.02)
+            workers = _workers(proc.pid)
+            proc.send_signal(signal.SIGTERM)
+            with anyio.fail_after(60):
+                await proc.wait()
+            assert proc.stdout is not None
+            out = b"".join([chunk async for chunk in proc.stdout])
+    assert proc.returncode == 143, out
+    doc = json.loads(out)
+    assert doc["interrupted"] and not doc["ok"] and doc["transferred"] < len(OBJECTS)
+    for pid in workers:  # no worker outlives the run
+        assert not os.path.exists(f"/proc/{pid}") or b"zombie" in open(  # noqa: SIM115
+            f"/proc/{pid}/status", "rb").read()
+    # What was transferred is whole; the rest is not half-written.
+    tree = local_tree(dest)
+    assert all(tree[rel] == OBJECTS["k/" + rel] for rel in tree)
+    assert not temp_files(dest)
