@@ -40,7 +40,7 @@ from .partition import Partition, merge_partitions
 from .partition_run import PartitionResult, PartitionTask, run_partition
 from .plan import plan_local_partitions, plan_partitions
 
-__all__ = ["Coordinator", "merge_result", "select_shard"]
+__all__ = ["Coordinator", "DoneOnce", "merge_result", "select_shard"]
 
 _STOP_POLL = 0.1  # seconds between looks at the session's stop
 
@@ -64,17 +64,41 @@ def merge_result(total: TransferResult, part: TransferResult) -> None:
     total.interrupted = total.interrupted or part.interrupted
 
 
-class _PartitionReporter:
-    """The coordinator's reporter as its partitions see it: the end of planning and of the
-    run are the coordinator's to report, once."""
+class DoneOnce:
+    """A reporter that passes the end of the listing on once: an executor reports it when
+    every partition's listing is done, and the coordinator's run once it has run them all."""
 
     def __init__(self, inner: Reporter) -> None:
         self.listed = inner.listed
         self.advance = inner.advance
         self.finished = inner.finished
+        self.close = inner.close
+        self._inner = inner
+        self._done = False
 
     def listing_done(self) -> None:
-        """The coordinator reports it when every partition is done."""
+        """The first call only."""
+        if not self._done:
+            self._done = True
+            self._inner.listing_done()
+
+
+class _PartitionReporter:
+    """The coordinator's reporter as its partitions see it: the end of the run is the
+    coordinator's to report; so is the end of planning when the partitions run inline (a
+    process or Ray executor reports it once every partition's listing is done)."""
+
+    def __init__(self, inner: Reporter, inline: bool) -> None:
+        self.listed = inner.listed
+        self.advance = inner.advance
+        self.finished = inner.finished
+        self._inner = inner
+        self._inline = inline
+
+    def listing_done(self) -> None:
+        """Every partition's listing is done (from an executor that knows it)."""
+        if not self._inline:
+            self._inner.listing_done()
 
     def close(self) -> None:
         """The coordinator closes its reporter."""
@@ -174,6 +198,7 @@ class _Coordinating:
                  for part in plan]
         stop = anyio.Event()
         results: list[PartitionResult] = []
+        reporter = _PartitionReporter(self._progress, self._coordinator.inline)
         # Shielded: a stop reaches the partitions through ``stop`` and they end cleanly;
         # their results are merged before the run's own scope sees its cancellation.
         with anyio.CancelScope(shield=True):
@@ -181,8 +206,7 @@ class _Coordinating:
                 tg.start_soon(self._watch_stop, stop)
                 try:
                     results = await self._coordinator.executor.run(
-                        run_partition, tasks, _PartitionReporter(self._progress),
-                        self._events, stop)
+                        run_partition, tasks, reporter, self._events, stop)
                 finally:
                     tg.cancel_scope.cancel()
         result = self._leg.outcomes.result

@@ -19,7 +19,7 @@ from .._run.progress import NullReporter, Reporter
 from .._run.run import Wrap, run_transfer
 from .._session import Session
 from .._uri import S3URI
-from .coordinate import Coordinator, default_count
+from .coordinate import Coordinator, DoneOnce, default_count
 from .executors import InlineExecutor, ProcessExecutor
 from .partition_run import PartitionResult, PartitionTask
 
@@ -166,7 +166,7 @@ async def run_scaled(session: Session, source: S3URI | Path, dest: S3URI | Path,
                        if reader is not None and reader is not session else None),
         replace_attributes=replace_attributes)
     results: list[PartitionResult] = []
-    progress = progress or NullReporter()
+    progress = DoneOnce(progress or NullReporter())
     result = await run(options, coordinator.wrap(session, template, progress, events,
                                                  results, reader))
     if not coordinator.inline:  # inline partitions' requests are the session's own
