@@ -111,8 +111,8 @@ async def test_sigterm_stops_every_worker_cleanly(
     doc = json.loads(out)
     assert doc["interrupted"] and not doc["ok"] and doc["transferred"] < len(OBJECTS)
     for pid in workers:  # no worker outlives the run
-        assert not os.path.exists(f"/proc/{pid}") or b"zombie" in open(  # noqa: SIM115
-            f"/proc/{pid}/status", "rb").read()
+        assert not Path(f"/proc/{pid}").exists() or b"zombie" in Path(
+            f"/proc/{pid}/status").read_bytes()
     # What was transferred is whole; the rest is not half-written.
     tree = local_tree(dest)
     assert all(tree[rel] == OBJECTS["k/" + rel] for rel in tree)

@@ -183,14 +183,14 @@ async def test_shards_together_make_the_whole_mirror(tmp_path: Path) -> None:
 
 async def test_a_stop_reaches_every_partition(tmp_path: Path) -> None:
     t = _store({f"d{i}/f{j}": _body(i * 100 + j) for i in range(6) for j in range(50)})
-    async with s3pump.AsyncPump(transport=t, config=CONFIG) as pump:
-        async with anyio.create_task_group() as tg:
-            async def stop_soon() -> None:
-                while not any(tmp_path.rglob("f*")):
-                    await anyio.sleep(0.001)
-                pump.stop()
-            tg.start_soon(stop_soon)
-            result = await pump.sync(f"s3://{BUCKET}/", tmp_path, partitions=3)
+    async with s3pump.AsyncPump(transport=t, config=CONFIG) as pump, \
+            anyio.create_task_group() as tg:
+        async def stop_soon() -> None:
+            while not any(tmp_path.rglob("f*")):
+                await anyio.sleep(0.001)
+            pump.stop()
+        tg.start_soon(stop_soon)
+        result = await pump.sync(f"s3://{BUCKET}/", tmp_path, partitions=3)
     assert result.interrupted and not result.ok and result.transferred < 300
 
 
