@@ -16,6 +16,7 @@ import pytest
 
 import s3pump
 from s3pump import MemoryTransport
+from tests._data import local_tree
 
 BUCKET = "scale-bucket"
 CONFIG = s3pump.TransferConfig(concurrency=4, backoff_base=0.0, backoff_cap=0.0)
@@ -46,11 +47,6 @@ def _store(files: dict[str, bytes], prefix: str = "p/", page_size: int = 5) -> M
     return t
 
 
-def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and ".s3pump" not in p.relative_to(root).parts}
-
-
 def _objects(t: MemoryTransport, prefix: str) -> dict[str, bytes]:
     found = {}
     for key in t.keys(BUCKET, prefix):
@@ -79,7 +75,7 @@ async def test_partitions_make_the_tree_and_counts_of_one_run(
     plain = await _sync(one, f"s3://{BUCKET}/p/", tmp_path / "one")
     parted = await _sync(split, f"s3://{BUCKET}/p/", tmp_path / "split",
                          partitions=partitions)
-    assert _tree(tmp_path / "split") == _tree(tmp_path / "one") == files
+    assert local_tree(tmp_path / "split") == local_tree(tmp_path / "one") == files
     assert _counts(parted) == _counts(plain)
     again = await _sync(split, f"s3://{BUCKET}/p/", tmp_path / "split", partitions=partitions)
     assert again.transferred == 0 and again.skipped == len(files) and again.ok
@@ -93,7 +89,7 @@ async def test_partitions_list_about_what_one_run_lists(tmp_path: Path, partitio
     one, split = _store(files, page_size=10), _store(files, page_size=10)
     await _sync(one, f"s3://{BUCKET}/p/", tmp_path / "one")
     await _sync(split, f"s3://{BUCKET}/p/", tmp_path / "split", partitions=partitions)
-    assert _tree(tmp_path / "split") == files
+    assert local_tree(tmp_path / "split") == files
     assert split.calls["list"] <= 1.5 * one.calls["list"], (split.calls, one.calls)
 
 
@@ -121,11 +117,11 @@ async def test_deletions_are_judged_once_for_all_partitions(tmp_path: Path) -> N
     assert refused.deleted == 0 and not refused.ok
     assert [f.key for f in refused.failed] == ["(delete)"]
     assert "6 local files to delete, more than --max-delete 5" in refused.failed[0].reason
-    assert _tree(tmp_path) == files
+    assert local_tree(tmp_path) == files
     done = await _sync(t, f"s3://{BUCKET}/p/", tmp_path, partitions=4, delete=True,
                        max_delete=6)
     assert done.deleted == 6 and done.ok
-    assert _tree(tmp_path) == {k: v for k, v in files.items() if k not in gone}
+    assert local_tree(tmp_path) == {k: v for k, v in files.items() if k not in gone}
 
 
 async def test_an_emptied_source_deletes_nothing_in_any_partition(tmp_path: Path) -> None:
@@ -135,7 +131,7 @@ async def test_an_emptied_source_deletes_nothing_in_any_partition(tmp_path: Path
     await t.delete_objects(BUCKET, [f"p/{k}" for k in files])
     result = await _sync(t, f"s3://{BUCKET}/p/", tmp_path, partitions=3, delete=True)
     assert result.deleted == 0 and [f.key for f in result.failed] == ["(delete)"]
-    assert "holds nothing" in result.failed[0].reason and _tree(tmp_path) == files
+    assert "holds nothing" in result.failed[0].reason and local_tree(tmp_path) == files
 
 
 async def test_upload_and_s3_to_s3_partitions_match_one_run(tmp_path: Path) -> None:
@@ -171,14 +167,14 @@ async def test_shards_together_make_the_whole_mirror(tmp_path: Path) -> None:
         assert result.ok
         listed.append(result.listed)
         assert (tmp_path / ".s3pump" / f"manifest-shard-{index}-of-3.sqlite").is_file()
-    assert _tree(tmp_path) == files
+    assert local_tree(tmp_path) == files
     assert sum(listed) == len(files) and all(listed)  # each key in exactly one shard
     # A shard's deletions are its own ranges': another shard's files are never touched.
     shutil.rmtree(tmp_path / ".s3pump")
     await t.delete_objects(BUCKET, ["p/c/f07.bin"])
     deleted = [(await _sync(t, f"s3://{BUCKET}/p/", tmp_path, shard=f"{i}/3",
                             delete=True)).deleted for i in range(3)]
-    assert sorted(deleted) == [0, 0, 1] and "c/f07.bin" not in _tree(tmp_path)
+    assert sorted(deleted) == [0, 0, 1] and "c/f07.bin" not in local_tree(tmp_path)
 
 
 async def test_a_stop_reaches_every_partition(tmp_path: Path) -> None:
