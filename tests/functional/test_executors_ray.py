@@ -12,6 +12,7 @@ import anyio
 import pytest
 
 from s3pump._errors import ConfigError
+from s3pump._scale.link import WorkerLostError
 from s3pump._scale.ray_executor import RayExecutor
 from tests._exec_tasks import Recorder, RecordingReporter, Toy, ToyResult, toy, wait_for_pid
 
@@ -76,3 +77,28 @@ async def test_a_stop_reaches_the_ray_tasks(tmp_path: Path) -> None:
             await anyio.to_thread.run_sync(wait_for_pid, tmp_path / f"{i}.pid")
         stop.set()
     assert [r.interrupted for r in results] == [True, True]
+
+
+async def test_a_task_whose_ray_worker_dies_on_every_attempt_fails_by_name(
+        tmp_path: Path) -> None:
+    pidfile = tmp_path / "0.pid"
+    executor = RayExecutor(retries=1)
+    caught: list[WorkerLostError] = []
+
+    async def kill_both() -> None:
+        for attempt in (1, 2):
+            pid = await anyio.to_thread.run_sync(wait_for_pid, pidfile, 60.0, attempt)
+            os.kill(pid, signal.SIGKILL)
+
+    async def run() -> None:
+        try:
+            await executor.run(toy, [Toy(0, pidfile=str(pidfile), hang=9)],
+                               RecordingReporter(Recorder()), None, anyio.Event())
+        except WorkerLostError as exc:
+            caught.append(exc)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(kill_both)
+        group.start_soon(run)
+    assert [str(e) for e in caught] == ["task 0 lost its Ray worker 2 times"]
+    assert caught[0].task == 0 and caught[0].attempts == 2
