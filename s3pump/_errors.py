@@ -8,6 +8,7 @@ never need to import botocore to handle a missing key.
 from __future__ import annotations
 
 import errno
+from typing import Any
 
 __all__ = [
     "AccessDeniedError",
@@ -54,6 +55,10 @@ class UnsafeKeyError(S3PumpError):
         super().__init__(f"unsafe key {key!r}: {reason}")
         self.key = key
         self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross to the coordinator from worker processes (issue 15): pickled whole.
+        return type(self), (self.key, self.reason)
 
 
 class RequestError(S3PumpError):
@@ -136,6 +141,9 @@ class InvalidContentError(S3PumpError, ValueError):
         super().__init__(message)
         self.uri = uri
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (type(self), str(self), {"uri": self.uri})
+
 
 class MissingDependencyError(S3PumpError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
@@ -147,6 +155,9 @@ class LocalIOError(S3PumpError, OSError):
     def __init__(self, message: str, err: int | None = None) -> None:
         S3PumpError.__init__(self, message)
         self.errno = err
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (str(self), self.errno)
 
     @classmethod
     def from_oserror(cls, exc: OSError, path: str) -> LocalIOError:
@@ -167,6 +178,11 @@ _TRANSIENT_CODES = frozenset(
      # A body that arrived corrupted (its checksum or SHA-256 does not match): resent.
      "BadDigest", "XAmzContentSHA256Mismatch"}
 )
+
+
+def _rebuild(cls: type[S3PumpError], message: str, kwargs: dict[str, Any]) -> S3PumpError:
+    """An error from what its ``__reduce__`` kept (one whose arguments are keywords)."""
+    return cls(message, **kwargs)
 
 
 def _where(bucket: str | None, key: str | None) -> str:

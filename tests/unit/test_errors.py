@@ -226,3 +226,26 @@ def test_error_from_oserror_without_errno_uses_type_name() -> None:
 def test_error_from_response_without_message_shows_the_status() -> None:
     err = error_from_response(404, None, None, bucket="b")
     assert str(err) == "not found: s3://b (404)"
+
+
+def test_every_error_crosses_a_process_boundary_whole() -> None:
+    """A partition's error reaches its coordinator pickled (issue 15): same class, message
+    and fields, whatever the constructor takes."""
+    import pickle
+
+    from s3pump._errors import (
+        InvalidContentError,
+        LocalIOError,
+        NoSuchKeyError,
+        UnsafeKeyError,
+    )
+
+    errors = [UnsafeKeyError("../x", "leaves the destination"),
+              InvalidContentError("not JSON", uri="s3://b/k"),
+              LocalIOError("no space left on device: /d/x", 28),
+              NoSuchKeyError("no such key", status=404, code="NoSuchKey", bucket="b", key="k")]
+    for error in errors:
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error)
+        assert vars(back) == vars(error)
+    assert pickle.loads(pickle.dumps(errors[2])).errno == 28
