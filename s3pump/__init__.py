@@ -52,6 +52,8 @@ if TYPE_CHECKING:  # the same names as _PUBLIC, module by module ("X as X": re-e
     from ._oneshot import sync as sync
     from ._oneshot import upload_dir as upload_dir
     from ._reads.usage import Usage as Usage
+    from ._scale.link import TaskError as TaskError
+    from ._scale.link import WorkerLostError as WorkerLostError
     from ._run.events import JsonLinesLog as JsonLinesLog
     from ._run.events import SyncEvent as SyncEvent
     from ._run.progress import Reporter as Reporter
@@ -81,6 +83,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     ),
     "_models": ("Failure", "ObjectInfo", "TransferResult"),
     "_reads.usage": ("Usage",),
+    "_scale.link": ("TaskError", "WorkerLostError"),
     "_run.events": ("JsonLinesLog", "SyncEvent"),
     "_run.progress": ("Reporter", "RichReporter"),
     "_transport.memory": ("MemoryTransport",),
