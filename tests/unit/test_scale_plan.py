@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from s3pump import TransferConfig
+from s3pump import NoSuchBucketError, TransferConfig
 from s3pump._local.walk import LocalFile, walk_tree
 from s3pump._retry import RetryPolicy
 from s3pump._run.listing import open_listing
@@ -204,3 +204,19 @@ def test_the_walk_never_enters_a_pruned_folder(tmp_path: Path) -> None:
     # Files are the caller's to filter; only folders are pruned.
     assert sorted(e.rel for e in walk_tree(tmp_path, prune=part.may_hold_below)) == [
         "a/x", "c.txt"]
+
+
+async def test_a_range_listing_left_early_stops_and_errors_come_as_themselves() -> None:
+    t = _store(LAYOUTS["folders"], page_size=10)
+    part = (await plan_partitions(t, BUCKET, "p/", 3, RETRY))[1]
+    t.requests = 0
+    await _list(t, part)
+    whole = t.requests
+    t.requests = 0
+    async with open_range_listing(t, BUCKET, "p/", part, RETRY) as pages:
+        async for _ in pages:
+            break
+    assert t.requests < whole / 10, (t.requests, whole)  # it stopped with the consumer
+    with pytest.raises(NoSuchBucketError):
+        async with open_range_listing(t, "no-such-bkt", "p/", part, RETRY) as pages:
+            [page async for page in pages]
