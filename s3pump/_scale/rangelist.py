@@ -51,12 +51,12 @@ def _shared_folder(lo: str, hi: str | None) -> str:
     return lo[:cut]
 
 
-def _below_name(name: str) -> str:
+def _below_name(name: str) -> str | None:
     """A start-after just below every key starting with ``name`` (an entry's name, a
     folder's without its ``/``): SeaweedFS compares start-after with a folder's bare name
     and skips the folder when that is lower, so ``m3.`` would lose ``m3/``; ``m2`` and the
-    last code point keeps it, on S3 too."""
-    return just_before(name)
+    last code point keeps it, on S3 too. ``None`` for an empty name (from the start)."""
+    return just_before(name) if name else None
 
 
 @asynccontextmanager

@@ -8,7 +8,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from s3pump import NoSuchBucketError, TransferConfig
@@ -220,3 +220,31 @@ async def test_a_range_listing_left_early_stops_and_errors_come_as_themselves() 
     with pytest.raises(NoSuchBucketError):
         async with open_range_listing(t, "no-such-bkt", "p/", part, RETRY) as pages:
             [page async for page in pages]
+
+
+_NAMES = st.text(alphabet="-.ab/\u00e9", min_size=1, max_size=5).filter(
+    lambda k: "//" not in k and not k.startswith("/"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_NAMES, min_size=1, max_size=25, unique=True), st.sampled_from([2, 3, 5]),
+       st.sampled_from(["p/", "p", ""]))
+async def test_any_layout_is_planned_safely_and_listed_once(
+        keys: list[str], count: int, prefix: str) -> None:
+    # Pages of 3: most levels are larger than a page and get probed.
+    t = MemoryTransport([BUCKET], page_size=3)
+    for key in keys:
+        t.put(BUCKET, "p/" + key, b"x")
+    async with open_listing(t, BUCKET, prefix, RETRY) as pages:
+        want = sorted([obj.key async for page in pages for obj in page])
+    parts = await plan_partitions(t, BUCKET, prefix, count, RETRY)
+    rels = [k[len(prefix):] for k in want]
+    folders = {r[:i + 1] for r in rels for i, c in enumerate(r) if c == "/"}
+    for part in parts:
+        for lo, _ in part.ranges:
+            assert safe_boundary(lo, folders), (lo, folders)
+    got: list[str] = []
+    for part in parts:
+        async with open_range_listing(t, BUCKET, prefix, part, RETRY) as pages:
+            got.extend([obj.key async for page in pages for obj in page])
+    assert sorted(got) == want
