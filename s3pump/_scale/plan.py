@@ -212,7 +212,7 @@ async def _cuts_unseen_folder(scan: _Scanner, boundary: str, folders: set[str]) 
     request where the boundary has a character below ``/``."""
     for i, char in enumerate(boundary):
         folder = boundary[:i] + "/"
-        if (char < "/" and i and folder not in folders and "/" not in boundary[:i]
+        if (char < "/" and i and folder not in folders
                 and await scan.holds_folder(folder)):
             folders.add(folder)
             return True

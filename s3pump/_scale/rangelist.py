@@ -3,6 +3,7 @@ key space is asked for (see :func:`open_range_listing`)."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 
@@ -19,6 +20,8 @@ from .._transport import Transport
 from .partition import Partition
 
 __all__ = ["open_range_listing"]
+
+_HANDOFF = 4  # folders a run hands on that are listed at once (each with its own fan-out)
 
 
 def _walk_order(key: str) -> str:
@@ -48,12 +51,12 @@ def _shared_folder(lo: str, hi: str | None) -> str:
     return lo[:cut]
 
 
-def _below_name(name: str) -> str:
+def _below_name(name: str) -> str | None:
     """A start-after just below every key starting with ``name`` (an entry's name, a
     folder's without its ``/``): SeaweedFS compares start-after with a folder's bare name
     and skips the folder when that is lower, so ``m3.`` would lose ``m3/``; ``m2`` and the
-    last code point keeps it, on S3 too."""
-    return just_before(name)
+    last code point keeps it, on S3 too. ``None`` for an empty name (from the start)."""
+    return just_before(name) if name else None
 
 
 @asynccontextmanager
@@ -166,24 +169,33 @@ class _RangeLister:
 
     async def _run(self, base: str, folders: list[str]) -> None:
         """Every key under ``folders`` (sorted relative folders of one level ``base``): one
-        flat paginator from just below the first, to past the last in either order."""
+        flat paginator from just below the first, to past the last in either order. When a
+        page stays within one or two folders (they are large), the folders it has not
+        reached go to listings of their own, :data:`_HANDOFF` at a time, each listed in
+        parallel: a partition of a few large folders is not listed by one paginator."""
         strip = len(self._prefix)
-        first, last = folders[0], folders[-1]
+        last = folders[-1]
         wanted = set(folders)
         seen: set[str] = set()
+        handed = False
         level_cut = len(base) - strip
-        start_after = _below_name(self._prefix + first[:-1])
-        async with aclosing(iter_pages(self._transport, self._bucket, base, self._retry,
-                                       start_after=start_after)) as pages:
+        # Below the lowest bare name: SeaweedFS walks ``a/`` before ``a-b/``.
+        start_after = _below_name(self._prefix + min(f[:-1] for f in folders))
+        limiter = anyio.CapacityLimiter(_HANDOFF)
+        async with anyio.create_task_group() as tg, aclosing(iter_pages(
+                self._transport, self._bucket, base, self._retry,
+                start_after=start_after)) as pages:
             async for page in pages:
                 keep: list[ObjectInfo] = []
+                touched: set[str] = set()
                 done = False
                 for obj in page.objects:
                     rel = obj.key[strip:]
                     at = rel.find("/", level_cut)
                     folder = rel[:at + 1] if at >= 0 else None
-                    if folder in wanted:
+                    if folder is not None and folder in wanted:
                         seen.add(folder)
+                        touched.add(folder)
                         keep.append(obj)
                     elif (rel > last + LAST_CHAR
                           and _walk_order(rel) > _walk_order(last) + LAST_CHAR):
@@ -191,7 +203,21 @@ class _RangeLister:
                 await self._emit(keep)
                 if done:
                     break
-        for folder in folders:
-            if folder not in seen:  # skipped by the server, or empty: asked on its own
-                await list_objects_parallel(self._transport, self._bucket,
-                                            self._prefix + folder, self._retry, self._emit)
+                if not handed and 0 < len(touched) <= 2:
+                    # Large folders: those not reached yet are listed on their own. Only
+                    # folders that showed no key are handed on (none is listed twice).
+                    beyond = bisect.bisect_right(folders, max(touched))
+                    away = [f for f in folders[beyond:] if f not in seen]
+                    handed = True
+                    if away:
+                        wanted.difference_update(away)
+                        last = max(wanted)
+                        for folder in away:
+                            tg.start_soon(self._whole, folder, limiter)
+            for folder in sorted(wanted - seen):  # skipped by the server, or empty
+                tg.start_soon(self._whole, folder, limiter)
+
+    async def _whole(self, folder: str, limiter: anyio.CapacityLimiter) -> None:
+        async with limiter:
+            await list_objects_parallel(self._transport, self._bucket, self._prefix + folder,
+                                        self._retry, self._emit)

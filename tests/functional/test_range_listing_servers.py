@@ -42,6 +42,10 @@ LAYOUTS: dict[str, list[str]] = {
     "flat": [f"k{i:04d}" for i in range(2100)],
     "nested": [f"{split}/c{c}/s{s}/x{j}.jpg" for split in ("train", "val", "test")
                for c in range(4) for s in range(2) for j in range(3)] + ["readme.md"],
+    # Folders of more than half a page, beside names that sort around them: a run over
+    # them hands the folders it has not reached to listings of their own.
+    "large": [f"{folder}/{j:03d}" for folder in ("a", "a-b", "b", "c", "d") for j in range(600)]
+    + ["a.c", "b.txt", "c0"],
     # Names that sort differently on S3 and on SeaweedFS, and names around boundaries.
     "ordering": ["c.txt", "c/x", "c/y/z", "a-b/x", "a/y", "a.c", "a_b", ".hidden", "-dash",
                  "_under", "\u00e9t\u00e9/f", "\u65e5\u672c/f", "z", "d", "d0/x", "b/q/r/s",

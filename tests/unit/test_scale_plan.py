@@ -8,10 +8,10 @@ import itertools
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s3pump import TransferConfig
+from s3pump import NoSuchBucketError, TransferConfig
 from s3pump._local.walk import LocalFile, walk_tree
 from s3pump._retry import RetryPolicy
 from s3pump._run.listing import open_listing
@@ -204,3 +204,47 @@ def test_the_walk_never_enters_a_pruned_folder(tmp_path: Path) -> None:
     # Files are the caller's to filter; only folders are pruned.
     assert sorted(e.rel for e in walk_tree(tmp_path, prune=part.may_hold_below)) == [
         "a/x", "c.txt"]
+
+
+async def test_a_range_listing_left_early_stops_and_errors_come_as_themselves() -> None:
+    t = _store(LAYOUTS["folders"], page_size=10)
+    part = (await plan_partitions(t, BUCKET, "p/", 3, RETRY))[1]
+    t.requests = 0
+    await _list(t, part)
+    whole = t.requests
+    t.requests = 0
+    async with open_range_listing(t, BUCKET, "p/", part, RETRY) as pages:
+        async for _ in pages:
+            break
+    assert t.requests < whole / 10, (t.requests, whole)  # it stopped with the consumer
+    with pytest.raises(NoSuchBucketError):
+        async with open_range_listing(t, "no-such-bkt", "p/", part, RETRY) as pages:
+            [page async for page in pages]
+
+
+_NAMES = st.text(alphabet="-.ab/\u00e9", min_size=1, max_size=5).filter(
+    lambda k: "//" not in k and not k.startswith("/"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_NAMES, min_size=1, max_size=25, unique=True), st.sampled_from([2, 3, 5]),
+       st.sampled_from(["p/", "p", ""]))
+async def test_any_layout_is_planned_safely_and_listed_once(
+        keys: list[str], count: int, prefix: str) -> None:
+    # Pages of 3: most levels are larger than a page and get probed.
+    t = MemoryTransport([BUCKET], page_size=3)
+    for key in keys:
+        t.put(BUCKET, "p/" + key, b"x")
+    async with open_listing(t, BUCKET, prefix, RETRY) as pages:
+        want = sorted([obj.key async for page in pages for obj in page])
+    parts = await plan_partitions(t, BUCKET, prefix, count, RETRY)
+    rels = [k[len(prefix):] for k in want]
+    folders = {r[:i + 1] for r in rels for i, c in enumerate(r) if c == "/"}
+    for part in parts:
+        for lo, _ in part.ranges:
+            assert safe_boundary(lo, folders), (lo, folders)
+    got: list[str] = []
+    for part in parts:
+        async with open_range_listing(t, BUCKET, prefix, part, RETRY) as pages:
+            got.extend([obj.key async for page in pages for obj in page])
+    assert sorted(got) == want
