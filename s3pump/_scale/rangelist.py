@@ -16,7 +16,7 @@ from .._run.listing import list_objects_parallel, open_listing
 from .._run.pages import Emit, iter_pages
 from .._run.spans import LAST_CHAR, just_before
 from .._transfer.ranges import first_error
-from .._transport import Transport
+from .._transport import ListPage, Transport
 from .partition import Partition
 
 __all__ = ["open_range_listing"]
@@ -125,12 +125,43 @@ class _RangeLister:
         cut = rest.find("/")
         return _below_name(self._prefix + level + (rest if cut < 0 else rest[:cut]))
 
+    async def _unseen_folders(self, level: str, lo: str, hi: str | None
+                              ) -> tuple[list[str], list[str]]:
+        """Folders of ``level`` that ``lo``'s start-after may hide on a server that lists
+        in walk order: ``c/`` sorts after a boundary ``c.txt`` on S3 (it is this range's),
+        but SeaweedFS compares the start-after with the bare name ``c`` and skips it. The
+        planner chose ``lo`` where no such folder was; one made since would be listed by
+        no partition, and a mirror would then delete its copy. So each is asked for with a
+        one-key request (only where ``lo`` holds a character below ``/``): those that hold
+        keys come back as ``(whole, cut)`` folders of this range."""
+        whole: list[str] = []
+        cut: list[str] = []
+        if not lo.startswith(level):
+            return whole, cut
+        rest = lo[len(level):]
+        for i, char in enumerate(rest):
+            if char == "/":
+                break
+            folder = level + rest[:i] + "/"
+            if not (i and char < "/") or (hi is not None and not folder < hi):
+                continue
+            if await self._holds_keys(folder):
+                (cut if hi is not None and hi.startswith(folder) else whole).append(folder)
+        return whole, cut
+
+    async def _holds_keys(self, folder: str) -> bool:
+        async def one_key() -> ListPage:
+            return await self._transport.list_page(self._bucket, self._prefix + folder,
+                                                   max_keys=1)
+
+        page = await self._retry.run(one_key)
+        return bool(page.objects or page.prefixes)
+
     async def level(self, level: str, lo: str, hi: str | None) -> None:
         """The keys in ``[lo, hi)`` below the relative folder ``level`` ("" the prefix)."""
         base = self._prefix + level
         strip = len(self._prefix)
-        cut: list[str] = []
-        whole: list[str] = []
+        whole, cut = await self._unseen_folders(level, lo, hi)
         async with aclosing(iter_pages(self._transport, self._bucket, base, self._retry,
                                        delimiter="/",
                                        start_after=self._start_after(level, lo))) as pages:
@@ -150,7 +181,9 @@ class _RangeLister:
                 for common in page.prefixes:
                     rel = common[strip:]
                     done = done or _past(rel, hi)
-                    if lo <= rel and (hi is None or (rel < hi and not hi.startswith(rel))):
+                    if rel in whole or rel in cut:
+                        pass  # asked for already (see _unseen_folders)
+                    elif lo <= rel and (hi is None or (rel < hi and not hi.startswith(rel))):
                         whole.append(rel)
                     elif (lo > rel and lo.startswith(rel)) or (
                             hi is not None and rel < hi and hi.startswith(rel)):
