@@ -10,7 +10,7 @@ import time
 import anyio
 import pytest
 
-from s3pump._errors import ConfigError, InvalidContentError, RequestError
+from s3pump._errors import ConfigError, InvalidContentError, RequestError, S3PumpError
 from s3pump._run.events import SyncEvent
 from s3pump._scale.executors import InlineExecutor, ProcessExecutor
 from s3pump._scale.link import TaskError, WorkerLostError
@@ -74,10 +74,16 @@ def test_errors_cross_from_a_worker_or_say_what_they_were() -> None:
     crossed = crossing_error(RequestError("boom", status=500, code="InternalError"), 4)
     assert isinstance(crossed, RequestError) and crossed.status == 500
     assert "in the worker of task 4" in "".join(crossed.__notes__)
-    # InvalidContentError's keyword-only uri does not survive pickling: its text still does
-    fallback = crossing_error(InvalidContentError("not JSON", uri="s3://b/k"), 2)
+    # An error that does not pickle (a class only the worker has) does not cross: its text
+    # still does.
+    class LocalError(S3PumpError):
+        pass
+
+    fallback = crossing_error(LocalError("not JSON"), 2)
     assert isinstance(fallback, TaskError)
-    assert str(fallback) == "task 2 raised InvalidContentError: not JSON"
+    assert str(fallback) == "task 2 raised LocalError: not JSON"
+    whole = crossing_error(InvalidContentError("not JSON", uri="s3://b/k"), 2)
+    assert isinstance(whole, InvalidContentError) and whole.uri == "s3://b/k"
     lost = pickle.loads(pickle.dumps(WorkerLostError("gone", task=3, attempts=3)))
     assert (str(lost), lost.task, lost.attempts) == ("gone", 3, 3)
 
