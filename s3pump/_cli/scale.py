@@ -37,7 +37,7 @@ def add_scale_options(verbs: Mapping[str, argparse.ArgumentParser]) -> None:
                        "(--processes, default all cores), ray (the cluster at "
                        "RAY_ADDRESS, else a local one; pip install 's3pump[ray]')")
         g.add_argument("--partitions", type=_count, metavar="P",
-                       help="how many partitions to plan (default 4 per process; with "
+                       help="how many partitions to plan (default 2 per process; with "
                        "--shard, the whole job's: give every shard the same)")
 
 

@@ -311,7 +311,7 @@ async def sync(
 
     Scale (issue 15): ``processes=N`` (N > 1) splits the run into partitions of the source's
     key space (ranges found by a shallow scan, stable from run to run for an unchanged
-    layout) and runs them on N local worker processes (four partitions each, a worker
+    layout) and runs them on N local worker processes (two partitions each, a worker
     taking the next when done; one that dies is replaced and its partition run again);
     ``executor="ray"`` runs them as tasks on the Ray cluster at ``RAY_ADDRESS`` (else a
     local one; ``pip install 's3pump[ray]'``), ``"inline"`` in this process; ``partitions``

@@ -34,7 +34,7 @@ _PER_SHARD = 16  # partitions planned per shard of a --shard job
 class Scale:
     """How a run spreads: ``processes`` local worker processes (``executor`` "processes",
     the default when ``processes`` > 1), a Ray cluster (``executor="ray"``), or inline;
-    ``partitions`` to plan (default: four per process; with ``shard``, the whole job's
+    ``partitions`` to plan (default: two per process; with ``shard``, the whole job's
     plan, sixteen per shard: every shard must give the same); ``shard``: this run is
     partition set I of N (``--shard I/N``).
 
