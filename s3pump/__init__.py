@@ -52,12 +52,12 @@ if TYPE_CHECKING:  # the same names as _PUBLIC, module by module ("X as X": re-e
     from ._oneshot import sync as sync
     from ._oneshot import upload_dir as upload_dir
     from ._reads.usage import Usage as Usage
-    from ._scale.link import TaskError as TaskError
-    from ._scale.link import WorkerLostError as WorkerLostError
     from ._run.events import JsonLinesLog as JsonLinesLog
     from ._run.events import SyncEvent as SyncEvent
     from ._run.progress import Reporter as Reporter
     from ._run.progress import RichReporter as RichReporter
+    from ._scale.link import TaskError as TaskError
+    from ._scale.link import WorkerLostError as WorkerLostError
     from ._transport.memory import MemoryTransport as MemoryTransport
     from ._transport.versions import ObjectVersion as ObjectVersion
     from ._uri import S3URI as S3URI
