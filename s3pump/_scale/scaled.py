@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._config import ClientConfig
-from .._errors import ConfigError
+from .._errors import ConfigError, S3PumpError
 from .._mirror.decide import Shard
 from .._models import TransferResult
 from .._run.across_run import AcrossRunner, run_across
@@ -18,12 +18,13 @@ from .._run.options import RunOptions
 from .._run.progress import NullReporter, Reporter
 from .._run.run import Wrap, run_transfer
 from .._session import Session
+from .._transport._resolve import resolve
 from .._uri import S3URI
 from .coordinate import Coordinator, DoneOnce, default_count
 from .executors import InlineExecutor, ProcessExecutor
 from .partition_run import PartitionResult, PartitionTask
 
-__all__ = ["EXECUTORS", "Scale", "across_runner", "run_scaled"]
+__all__ = ["EXECUTORS", "Scale", "across_runner", "pinned", "run_scaled"]
 
 ExecutorName = Literal["inline", "processes", "ray"]
 EXECUTORS: tuple[ExecutorName, ...] = ("inline", "processes", "ray")
@@ -114,6 +115,21 @@ def _cores() -> int:
     return cpu_count()
 
 
+def pinned(config: ClientConfig) -> ClientConfig:
+    """``config`` with what this process resolved from its environment and files written
+    in: the endpoint (when one is configured), the region and the profile. A worker on
+    another machine (Ray) would otherwise resolve them from its own environment, and could
+    send requests somewhere the user did not configure here."""
+    try:
+        resolved = resolve(config)
+    except S3PumpError:
+        return config  # the run reports it; a worker would meet the same error
+    endpoint = config.endpoint_url or (resolved.endpoint_url if resolved.configured_endpoint
+                                       else None)
+    return replace(config, endpoint_url=endpoint, region=config.region or resolved.region,
+                   profile=config.profile or resolved.profile)
+
+
 def _shared_rates(config: ClientConfig, parallel: int) -> ClientConfig:
     """``config`` for one of ``parallel`` workers: the rate limits shared out among them."""
     if parallel <= 1 or (config.bwlimit is None and config.tpslimit is None):
@@ -160,9 +176,9 @@ async def run_scaled(session: Session, source: S3URI | Path, dest: S3URI | Path,
         plan = await coordinator.plan(session, source, options, reader)
         return await run(options.narrowed(coordinator.shard_partition(plan)))
     template = PartitionTask(
-        _shared_rates(session.client_config, scale.parallel), session.config, source, dest,
-        options,
-        source_config=(_shared_rates(reader.client_config, scale.parallel)
+        pinned(_shared_rates(session.client_config, scale.parallel)), session.config, source,
+        dest, options,
+        source_config=(pinned(_shared_rates(reader.client_config, scale.parallel))
                        if reader is not None and reader is not session else None),
         replace_attributes=replace_attributes)
     results: list[PartitionResult] = []

@@ -202,3 +202,20 @@ async def test_bad_scale_is_a_config_error(tmp_path: Path, kw: dict[str, Any],
     with pytest.raises(s3pump.ConfigError, match=message):
         await _sync(t, f"s3://{BUCKET}/p/", tmp_path, **kw)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_task_carries_the_endpoint_and_region_resolved_here(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ray worker on another machine must send requests where this process would, not
+    where its own environment says: the endpoint, region and profile resolved here travel
+    with the task."""
+    from s3pump._scale.scaled import pinned
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
+    config = pinned(s3pump.ClientConfig())
+    assert (config.endpoint_url, config.region) == ("http://127.0.0.1:9", "eu-west-3")
+    given = pinned(s3pump.ClientConfig(endpoint_url="http://127.0.0.1:8", region="us-east-2"))
+    assert (given.endpoint_url, given.region) == ("http://127.0.0.1:8", "us-east-2")
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    assert pinned(s3pump.ClientConfig()).endpoint_url is None  # AWS's own: chosen there too
